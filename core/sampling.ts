@@ -1,0 +1,254 @@
+/**
+ * Sampling: classifier-free guidance mixing, temperature, top-k, top-p and Gumbel-max draws.
+ *
+ * The definition every backend reproduces (TypeScript here, WGSL and PyTorch on devices):
+ * 1. CFG: `mixed = u + g·(c − u)` in float32 (g = 1 means no guidance: `mixed = c`).
+ * 2. Temperature 0: greedy, the lowest index of the largest logit; nothing random.
+ * 3. `z = mixed / T`.
+ * 4. Top-k (k > 0): keep v iff z[v] ≥ the k-th largest z (ties at the threshold are kept).
+ * 5. Top-p (p < 1): with `q = softmax(z over kept)`, keep v iff Σ{q[u] : q[u] > q[v]} < p —
+ *    the smallest set of most likely tokens with mass ≥ p (tokens tied with its last one too).
+ * 6. token = the lowest index of max over kept v of `z[v] + gumbel(key, v)` (core/random), a
+ *    draw from softmax(z) over the kept tokens.
+ *
+ * @module
+ */
+
+import { gumbel } from "./random.ts";
+
+/** Sampling settings. */
+export interface SamplingOptions {
+  /** Softmax temperature, ≥ 0; 0 = greedy. @default 1 */
+  temperature?: number;
+  /** Keep only the k most likely tokens; 0 = all. @default 0 */
+  topK?: number;
+  /** Keep the smallest set of tokens with mass ≥ p, 0 < p ≤ 1; 1 = all. @default 1 */
+  topP?: number;
+}
+
+/** Sampling settings with every default filled in. */
+export type Sampling = Required<SamplingOptions>;
+
+/**
+ * Validate sampling options and fill in defaults; throws RangeError naming the bad value.
+ *
+ * @example
+ * ```ts
+ * import { resolveSampling } from "./sampling.ts";
+ * console.assert(resolveSampling({ topK: 10 }).temperature === 1);
+ * ```
+ */
+export function resolveSampling(options: SamplingOptions = {}): Sampling {
+  const { temperature = 1, topK = 0, topP = 1 } = options;
+  if (typeof temperature !== "number" || !(temperature >= 0) || !Number.isFinite(temperature)) {
+    throw new RangeError(`temperature must be a finite number ≥ 0 (0 = greedy), got ${temperature}`);
+  }
+  if (!Number.isInteger(topK) || topK < 0) {
+    throw new RangeError(`top-k must be an integer ≥ 0 (0 = off), got ${topK}`);
+  }
+  if (typeof topP !== "number" || !(topP > 0 && topP <= 1)) {
+    throw new RangeError(`top-p must be in (0, 1] (1 = off), got ${topP}`);
+  }
+  return { temperature, topK, topP };
+}
+
+/**
+ * Check a CFG scale: a finite number ≥ 0 (1 = no guidance).
+ *
+ * @example
+ * ```ts
+ * import { checkCfgScale } from "./sampling.ts";
+ * checkCfgScale(2.0);
+ * ```
+ */
+export function checkCfgScale(scale: number): void {
+  if (typeof scale !== "number" || !Number.isFinite(scale) || scale < 0) {
+    throw new RangeError(`CFG scale must be a finite number ≥ 0 (1 = off), got ${scale}`);
+  }
+}
+
+/**
+ * Classifier-free guidance: `u + g·(c − u)` per element in float32; g = 1 returns `c`.
+ *
+ * @example
+ * ```ts
+ * import { mixCfg } from "./sampling.ts";
+ * const mixed = mixCfg(new Float32Array([2, 0]), new Float32Array([1, 0]), 3);
+ * console.assert(mixed[0] === 4);
+ * ```
+ */
+export function mixCfg(cond: Float32Array, uncond: Float32Array, scale: number): Float32Array {
+  if (cond.length !== uncond.length) {
+    throw new TypeError(
+      `CFG needs logits of equal length, got ${cond.length} and ${uncond.length}`,
+    );
+  }
+  checkCfgScale(scale);
+  const out = new Float32Array(cond.length);
+  if (scale === 1) {
+    out.set(cond);
+    return out;
+  }
+  const g = Math.fround(scale);
+  for (let i = 0; i < cond.length; i++) {
+    out[i] = uncond[i] + Math.fround(g * Math.fround(cond[i] - uncond[i]));
+  }
+  return out;
+}
+
+/**
+ * Index of the largest value; the lowest index on ties.
+ *
+ * @example
+ * ```ts
+ * import { argmax } from "./sampling.ts";
+ * console.assert(argmax(new Float32Array([1, 3, 3])) === 1);
+ * ```
+ */
+export function argmax(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
+/** k-th largest value of `values` (1-based k), by quickselect on a copy. */
+function kthLargest(values: Float32Array, k: number): number {
+  const a = Float32Array.from(values);
+  let lo = 0, hi = a.length - 1;
+  const target = k - 1; // index in descending order
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] > pivot) i++;
+      while (a[j] < pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return a[target];
+}
+
+/**
+ * The tokens kept by top-k and top-p, and z = logits / T, for one row of logits.
+ * Returns `kept` (indices, ascending) and the scaled logits `z` (float64).
+ *
+ * @example
+ * ```ts
+ * import { keptTokens } from "./sampling.ts";
+ * const { kept } = keptTokens(new Float32Array([0, 5, 1]), { temperature: 1, topK: 1, topP: 1 });
+ * console.assert(kept.length === 1 && kept[0] === 1);
+ * ```
+ */
+export function keptTokens(
+  logits: Float32Array,
+  sampling: Sampling,
+): { kept: Int32Array; z: Float64Array } {
+  const vocab = logits.length;
+  const t = sampling.temperature > 0 ? sampling.temperature : 1;
+  const z = new Float64Array(vocab);
+  for (let v = 0; v < vocab; v++) z[v] = logits[v] / t;
+  let threshold = -Infinity;
+  if (sampling.topK > 0 && sampling.topK < vocab) threshold = kthLargest(logits, sampling.topK);
+  let kept: number[] = [];
+  for (let v = 0; v < vocab; v++) if (logits[v] >= threshold) kept.push(v);
+  if (sampling.topP < 1) {
+    let max = -Infinity;
+    for (const v of kept) if (z[v] > max) max = z[v];
+    let total = 0;
+    const q = new Map<number, number>();
+    for (const v of kept) {
+      const e = Math.exp(z[v] - max);
+      q.set(v, e);
+      total += e;
+    }
+    const order = [...kept].sort((a, b) => z[b] - z[a] || a - b);
+    const keep = new Set<number>();
+    let mass = 0; // mass of tokens strictly more likely than the current group
+    for (let i = 0; i < order.length;) {
+      if (mass >= sampling.topP) break;
+      let j = i, groupMass = 0;
+      while (j < order.length && z[order[j]] === z[order[i]]) {
+        keep.add(order[j]);
+        groupMass += q.get(order[j])! / total;
+        j++;
+      }
+      mass += groupMass;
+      i = j;
+    }
+    kept = kept.filter((v) => keep.has(v));
+  }
+  return { kept: Int32Array.from(kept), z };
+}
+
+/**
+ * Sample one token from one row of logits with the draw key `key` (core/random's cellKey).
+ *
+ * @example
+ * ```ts
+ * import { resolveSampling, sample } from "./sampling.ts";
+ * const logits = new Float32Array([0.1, 2.5, -1]);
+ * console.assert(sample(logits, 42, resolveSampling({ temperature: 0 })) === 1);
+ * ```
+ */
+export function sample(logits: Float32Array, key: number, sampling: Sampling): number {
+  if (logits.length === 0) throw new TypeError("Cannot sample from empty logits");
+  if (sampling.temperature === 0) return argmax(logits);
+  if (sampling.topK === 0 && sampling.topP === 1) {
+    // Fast path: every token is kept.
+    const t = sampling.temperature;
+    let best = 0, bestScore = -Infinity;
+    for (let v = 0; v < logits.length; v++) {
+      const score = logits[v] / t + gumbel(key, v);
+      if (score > bestScore) {
+        bestScore = score;
+        best = v;
+      }
+    }
+    return best;
+  }
+  const { kept, z } = keptTokens(logits, sampling);
+  let best = kept[0], bestScore = -Infinity;
+  for (const v of kept) {
+    const score = z[v] + gumbel(key, v);
+    if (score > bestScore) {
+      bestScore = score;
+      best = v;
+    }
+  }
+  return best;
+}
+
+/**
+ * The distribution `sample` draws from: softmax(z) over the kept tokens, zero elsewhere
+ * (one-hot at the argmax for temperature 0).
+ *
+ * @example
+ * ```ts
+ * import { probabilities, resolveSampling } from "./sampling.ts";
+ * const p = probabilities(new Float32Array([0, 0]), resolveSampling());
+ * console.assert(Math.abs(p[0] - 0.5) < 1e-12);
+ * ```
+ */
+export function probabilities(logits: Float32Array, sampling: Sampling): Float64Array {
+  const p = new Float64Array(logits.length);
+  if (sampling.temperature === 0) {
+    p[argmax(logits)] = 1;
+    return p;
+  }
+  const { kept, z } = keptTokens(logits, sampling);
+  let max = -Infinity;
+  for (const v of kept) if (z[v] > max) max = z[v];
+  let total = 0;
+  for (const v of kept) total += p[v] = Math.exp(z[v] - max);
+  for (const v of kept) p[v] /= total;
+  return p;
+}

@@ -1,0 +1,245 @@
+/**
+ * Schedules: given an image's tracker, the queries of its next forward pass.
+ *
+ * `raster` decodes one token per pass. `zipar` starts row r once row r − 1 is `window` tokens
+ * ahead, so a pass decodes one token of every active row (He et al., ZipAR, ICML 2025):
+ * - variant `ideal` (default): every row r ≥ 1 follows the window rule → W + (H − 1)·s passes;
+ * - variant `paper`: row 0 is decoded fully before row 1 starts (the public code and the paper's
+ *   LlamaGen numbers) → 2W + (H − 2)·s passes.
+ *
+ * Without end-of-line slots, the query that predicts (r, 0) sits at slot (r − 1, W − 1), which
+ * row r − 1 has not decoded yet when row r starts: it is fed a *proxy* token chosen by a named
+ * {@linkcode ProxyPolicy}, and once the real token is decoded the next pass rewrites the slot (a
+ * correction query, no logits). With s = W no proxy is ever needed — unlike the public code,
+ * which feeds a proxy even then.
+ *
+ * @module
+ */
+
+import { type Layout, predictorSlot } from "./layout.ts";
+import { SlotState, type Tracker } from "./tracker.ts";
+
+/** Where a query's input token comes from. */
+export type TokenInput =
+  /** A prefix slot: the sequence's conditioning token (class id, text token). */
+  | { kind: "condition" }
+  /** An end-of-line slot: the model's EOL token, known in advance. */
+  | { kind: "eol" }
+  /** The token decoded at (row, col) — real, or a proxy when the query says so. */
+  | { kind: "cell"; row: number; col: number };
+
+/** A cell of the token grid. */
+export interface Cell {
+  /** Grid row. */
+  row: number;
+  /** Grid column. */
+  col: number;
+}
+
+/** One query of one image in one pass; the engine expands it over sequences (CFG halves). */
+export interface ImageQuery {
+  /** The slot this query writes. */
+  slot: number;
+  /** The token written there. */
+  input: TokenInput;
+  /** True when `input` is a stand-in for this slot's own, not yet decoded, cell. */
+  proxy: boolean;
+  /** The cell decoded from this query's logits; null for writes without logits. */
+  predicts: Cell | null;
+}
+
+/** Which decoded token stands in for (r − 1, W − 1) when row r starts early. */
+export type ProxyPolicy =
+  /** Newest decoded token of row r − 2 (row r − 1 for r = 1): what the public code does. */
+  | "r-2"
+  /** Newest decoded token of row r − 1. */
+  | "r-1";
+
+/** The proxy policies, for argument parsing. */
+export const PROXY_POLICIES: readonly ProxyPolicy[] = ["r-2", "r-1"];
+
+/** ZipAR variants, see the module doc. */
+export type ZiparVariant = "ideal" | "paper";
+
+/** The ZipAR variants, for argument parsing. */
+export const ZIPAR_VARIANTS: readonly ZiparVariant[] = ["ideal", "paper"];
+
+/** A schedule: the queries of the next pass for one image. */
+export interface Schedule {
+  /** Human-readable name, e.g. `zipar(ideal, s=8)`. */
+  readonly name: string;
+  /** Smallest window any token is decoded with: the tracker enforces it. */
+  readonly window: number;
+  /**
+   * True when the queries never depend on token values, so the whole generation can be compiled
+   * into a plan (core/plan) and run on a device. A schedule that reacts to model outputs (the
+   * adaptive window) sets it false and runs interactively.
+   */
+  readonly fixed: boolean;
+  /** Queries of the next pass; empty when the image is complete. */
+  nextStep(tracker: Tracker): ImageQuery[];
+}
+
+/** Options for {@linkcode createSchedule}. */
+export interface ScheduleOptions {
+  /** `raster` (one token per pass) or `zipar`. @default "zipar" */
+  kind?: "raster" | "zipar";
+  /** Window s, 1 ≤ s ≤ W; s = W is raster order. Ignored for raster. */
+  window?: number;
+  /** ZipAR variant. @default "ideal" */
+  variant?: ZiparVariant;
+  /** Proxy-token policy for grids without EOL slots. @default "r-2" */
+  proxy?: ProxyPolicy;
+}
+
+/** A schedule with a fixed window per row (raster and both ZipAR variants). */
+class FixedWindowSchedule implements Schedule {
+  readonly fixed = true;
+  readonly name: string;
+  readonly window: number;
+  readonly #layout: Layout;
+  readonly #variant: ZiparVariant;
+  readonly #proxy: ProxyPolicy;
+
+  constructor(layout: Layout, window: number, variant: ZiparVariant, proxy: ProxyPolicy) {
+    this.#layout = layout;
+    this.window = window;
+    this.#variant = variant;
+    this.#proxy = proxy;
+    this.name = window === layout.width ? "raster" : `zipar(${variant}, s=${window})`;
+  }
+
+  nextStep(tracker: Tracker): ImageQuery[] {
+    const layout = this.#layout;
+    if (tracker.steps === 0) return prefillQueries(layout);
+    const { height, width } = layout;
+    const queries: ImageQuery[] = [];
+    for (const slot of tracker.pendingProxies) {
+      const cell = tracker.imageCellOf(slot)!;
+      const row = Math.floor(cell / width), col = cell % width;
+      if (tracker.tokens[cell] >= 0) {
+        queries.push({ slot, input: { kind: "cell", row, col }, proxy: false, predicts: null });
+      }
+    }
+    if (layout.eol) {
+      // With EOL slots no query predicts from (r, W − 1): write it once it is decoded.
+      for (let row = 0; row < height - 1 && tracker.rowCount[row] === width; row++) {
+        const slot = tracker.slotOf(row, width - 1);
+        if (tracker.slots[slot] !== SlotState.Empty) continue;
+        const input = { kind: "cell", row, col: width - 1 } as const;
+        queries.push({ slot, input, proxy: false, predicts: null });
+      }
+    }
+    for (let row = 0; row < height; row++) {
+      const col = tracker.rowCount[row];
+      if (col >= width) continue;
+      const window = this.#variant === "paper" && row === 1 ? width : this.window;
+      if (!tracker.canDecode(row, col, window)) {
+        if (col === 0) break; // later rows cannot have started either
+        continue;
+      }
+      queries.push(this.#queryFor(tracker, row, col));
+    }
+    return queries;
+  }
+
+  #queryFor(tracker: Tracker, row: number, col: number): ImageQuery {
+    const layout = this.#layout;
+    const slot = predictorSlot(layout, row, col);
+    const predicts = { row, col };
+    if (col > 0) return { slot, input: { kind: "cell", row, col: col - 1 }, proxy: false, predicts };
+    if (layout.eol) return { slot, input: { kind: "eol" }, proxy: false, predicts };
+    const last = layout.width - 1;
+    if (tracker.tokenAt(row - 1, last) >= 0) {
+      return { slot, input: { kind: "cell", row: row - 1, col: last }, proxy: false, predicts };
+    }
+    const from = this.#proxy === "r-2" && row >= 2 ? row - 2 : row - 1;
+    const input = { kind: "cell", row: from, col: tracker.rowCount[from] - 1 } as const;
+    return { slot, input, proxy: true, predicts };
+  }
+}
+
+/**
+ * The first pass: write every prefix slot; the last one predicts (0, 0).
+ *
+ * @example
+ * ```ts
+ * import { createLayout } from "./layout.ts";
+ * import { prefillQueries } from "./schedule.ts";
+ * const queries = prefillQueries(createLayout({ height: 4, width: 4, prefix: 2 }));
+ * console.assert(queries.length === 2 && queries[1].predicts?.col === 0);
+ * ```
+ */
+export function prefillQueries(layout: Layout): ImageQuery[] {
+  const queries: ImageQuery[] = [];
+  for (let slot = 0; slot < layout.prefix; slot++) {
+    const last = slot === layout.prefix - 1;
+    queries.push({
+      slot,
+      input: { kind: "condition" },
+      proxy: false,
+      predicts: last ? { row: 0, col: 0 } : null,
+    });
+  }
+  return queries;
+}
+
+/**
+ * Build a fixed-window schedule: raster, or ZipAR with window s.
+ *
+ * @example
+ * ```ts
+ * import { createLayout } from "./layout.ts";
+ * import { createSchedule } from "./schedule.ts";
+ * const layout = createLayout({ height: 24, width: 24 });
+ * const schedule = createSchedule(layout, { window: 8, variant: "paper" });
+ * console.assert(schedule.name === "zipar(paper, s=8)");
+ * ```
+ */
+export function createSchedule(layout: Layout, options: ScheduleOptions = {}): Schedule {
+  const { kind = "zipar", variant = "ideal", proxy = "r-2" } = options;
+  if (kind !== "raster" && kind !== "zipar") {
+    throw new RangeError(`schedule kind must be raster or zipar, got ${kind}`);
+  }
+  if (!ZIPAR_VARIANTS.includes(variant)) {
+    throw new RangeError(`ZipAR variant must be one of ${ZIPAR_VARIANTS.join(", ")}, got ${variant}`);
+  }
+  if (!PROXY_POLICIES.includes(proxy)) {
+    throw new RangeError(`proxy policy must be one of ${PROXY_POLICIES.join(", ")}, got ${proxy}`);
+  }
+  const window = kind === "raster" ? layout.width : options.window;
+  if (window === undefined) throw new TypeError("A zipar schedule needs a window");
+  if (!Number.isInteger(window) || window < 1 || window > layout.width) {
+    throw new RangeError(`window must be an integer in 1..${layout.width} (grid width), got ${window}`);
+  }
+  return new FixedWindowSchedule(layout, window, variant, proxy);
+}
+
+/** Grid and window for {@linkcode countPasses}. */
+export interface PassCountOptions {
+  /** Grid rows H. */
+  height: number;
+  /** Grid columns W. */
+  width: number;
+  /** Window s (W = raster). */
+  window: number;
+  /** ZipAR variant. @default "ideal" */
+  variant?: ZiparVariant;
+}
+
+/**
+ * Forward passes of a fixed-window schedule, in closed form: `W + (H − 1)·s` (ideal) or
+ * `2W + (H − 2)·s` (paper, H ≥ 2); EOL slots do not change it.
+ *
+ * @example
+ * ```ts
+ * import { countPasses } from "./schedule.ts";
+ * console.assert(countPasses({ height: 24, width: 24, window: 8, variant: "paper" }) === 224);
+ * console.assert(countPasses({ height: 24, width: 24, window: 8 }) === 208);
+ * ```
+ */
+export function countPasses(options: PassCountOptions): number {
+  const { height: h, width: w, window: s, variant = "ideal" } = options;
+  if (variant === "paper" && h >= 2) return 2 * w + (h - 2) * s;
+  return w + (h - 1) * s;
+}

@@ -1,0 +1,220 @@
+/**
+ * The token-grid dependency tracker: what one image has decoded and what each slot holds.
+ *
+ * It is the referee of every generation: it refuses a token decoded before the window rule
+ * allows it, a slot written twice (except a proxy slot rewritten once by its correction), and a
+ * generation that ends with a proxy slot never corrected.
+ *
+ * @module
+ */
+
+import { type Layout, predictorSlot, slotOf } from "./layout.ts";
+
+/** Slot contents as far as the tracker is concerned. */
+export const SlotState = {
+  /** Not written: masked out of attention. */
+  Empty: 0,
+  /** Holds its real token (or the conditioning / EOL token). */
+  Real: 1,
+  /** Holds a proxy token; its real token will be written by a correction. */
+  Proxy: 2,
+} as const;
+
+/** One image token decoded in a step. */
+export interface CellDecode {
+  /** Grid row. */
+  row: number;
+  /** Grid column. */
+  col: number;
+  /** The sampled token id. */
+  token: number;
+}
+
+/** One slot written in a step. */
+export interface SlotWrite {
+  /** Sequence slot (see core/layout). */
+  slot: number;
+  /** Whether the token written is a proxy for the slot's own, not yet decoded, cell. */
+  proxy: boolean;
+}
+
+/**
+ * Per-image decoding state with the window rule enforced.
+ *
+ * Window rule: token (r, c) may be decoded when (r, c − 1) is decoded and row r − 1 has decoded
+ * columns 0 .. min(c + s, W) − 1. All decodes of a step are checked against the state before
+ * the step, since tokens decoded in the same pass cannot see each other.
+ *
+ * @example
+ * ```ts
+ * import { createLayout } from "./layout.ts";
+ * import { Tracker } from "./tracker.ts";
+ * const tracker = new Tracker(createLayout({ height: 2, width: 2 }), 1);
+ * tracker.applyStep([{ slot: 0, proxy: false }], [{ row: 0, col: 0, token: 7 }]);
+ * console.assert(tracker.canDecode(1, 0) && tracker.tokenAt(0, 0) === 7);
+ * ```
+ */
+export class Tracker {
+  /** The sequence layout. */
+  readonly layout: Layout;
+  /** The smallest window s the tracker allows. */
+  readonly window: number;
+  /** tokens: [H, W], −1 where not decoded yet. */
+  readonly tokens: Int32Array;
+  /** rowCount: [H], decoded tokens per row (rows decode left to right). */
+  readonly rowCount: Int32Array;
+  /** slots: [numSlots], a {@linkcode SlotState} per slot. */
+  readonly slots: Uint8Array;
+  /** Proxy slots not yet corrected, as slot numbers. */
+  readonly pendingProxies: Set<number> = new Set();
+  /** Tokens decoded so far. */
+  decoded = 0;
+  /** Proxy writes so far. */
+  proxiesWritten = 0;
+  /** Correction writes so far. */
+  corrections = 0;
+  /** Steps applied so far. */
+  steps = 0;
+
+  /** Create an empty tracker that enforces window `window` (1 ≤ window ≤ W). */
+  constructor(layout: Layout, window: number) {
+    if (!Number.isInteger(window) || window < 1 || window > layout.width) {
+      throw new RangeError(`window must be an integer in 1..${layout.width}, got ${window}`);
+    }
+    this.layout = layout;
+    this.window = window;
+    this.tokens = new Int32Array(layout.height * layout.width).fill(-1);
+    this.rowCount = new Int32Array(layout.height);
+    this.slots = new Uint8Array(layout.numSlots);
+  }
+
+  /** Whether every image token is decoded. */
+  get done(): boolean {
+    return this.decoded === this.layout.height * this.layout.width;
+  }
+
+  /** The decoded token at (row, col), or −1. */
+  tokenAt(row: number, col: number): number {
+    return this.tokens[row * this.layout.width + col];
+  }
+
+  /** Whether (row, col) may be decoded now under window `window` (default: the tracker's). */
+  canDecode(row: number, col: number, window = this.window): boolean {
+    const { height, width } = this.layout;
+    if (row < 0 || row >= height || col !== this.rowCount[row]) return false;
+    if (col >= width) return false;
+    return row === 0 || this.rowCount[row - 1] >= Math.min(col + window, width);
+  }
+
+  /** Why (row, col) may not be decoded now, or null when it may. */
+  private refusal(row: number, col: number): string | null {
+    const { height, width } = this.layout;
+    if (row < 0 || row >= height || col < 0 || col >= width) {
+      return `Cannot decode token (${row}, ${col}): outside the ${height}×${width} grid`;
+    }
+    if (col !== this.rowCount[row]) {
+      const count = this.rowCount[row];
+      return `Cannot decode token (${row}, ${col}): row ${row} has ${count} tokens, so the next is column ${count}`;
+    }
+    const need = Math.min(col + this.window, width);
+    if (row > 0 && this.rowCount[row - 1] < need) {
+      return `Cannot decode token (${row}, ${col}): row ${row - 1} has only ${
+        this.rowCount[row - 1]
+      } tokens, window ${this.window} needs ${need}`;
+    }
+    return null;
+  }
+
+  /**
+   * Record one step: the slots its queries wrote and the tokens it decoded. Throws (and changes
+   * nothing) when a write or decode breaks the rules.
+   */
+  applyStep(writes: readonly SlotWrite[], decodes: readonly CellDecode[]): void {
+    const { width } = this.layout;
+    const seenSlots = new Set<number>();
+    for (const { slot, proxy } of writes) {
+      if (!Number.isInteger(slot) || slot < 0 || slot >= this.slots.length) {
+        throw new RangeError(`Cannot write slot ${slot}: outside 0..${this.slots.length - 1}`);
+      }
+      if (seenSlots.has(slot)) throw new Error(`Slot ${slot} written twice in one step`);
+      seenSlots.add(slot);
+      const state = this.slots[slot];
+      if (state === SlotState.Real) throw new Error(`Slot ${slot} written twice`);
+      if (state === SlotState.Proxy && proxy) throw new Error(`Proxy slot ${slot} re-proxied`);
+      const cell = this.imageCellOf(slot);
+      if (state === SlotState.Proxy || (!proxy && cell !== null)) {
+        // A real image token (normal write or correction) must be decoded already.
+        if (cell === null || this.tokens[cell] < 0) {
+          throw new Error(`Slot ${slot} written with a real token that is not decoded yet`);
+        }
+      }
+      if (proxy && (cell === null || this.tokens[cell] >= 0)) {
+        throw new Error(`Slot ${slot} holds a proxy though its real token is known`);
+      }
+    }
+    const seenRows = new Set<number>();
+    for (const { row, col, token } of decodes) {
+      const why = this.refusal(row, col);
+      if (why) throw new Error(why);
+      if (seenRows.has(row)) throw new Error(`Row ${row} decoded twice in one step`);
+      seenRows.add(row);
+      if (!Number.isInteger(token) || token < 0) {
+        throw new RangeError(`Decoded token at (${row}, ${col}) must be an id ≥ 0, got ${token}`);
+      }
+      const predictor = predictorSlot(this.layout, row, col);
+      if (this.slots[predictor] === SlotState.Empty && !seenSlots.has(predictor)) {
+        throw new Error(`Token (${row}, ${col}) decoded without a query at slot ${predictor}`);
+      }
+    }
+    for (const { slot, proxy } of writes) {
+      if (this.slots[slot] === SlotState.Proxy) {
+        this.pendingProxies.delete(slot);
+        this.corrections++;
+      }
+      if (proxy) {
+        this.pendingProxies.add(slot);
+        this.proxiesWritten++;
+      }
+      this.slots[slot] = proxy ? SlotState.Proxy : SlotState.Real;
+    }
+    for (const { row, col, token } of decodes) {
+      this.tokens[row * width + col] = token;
+      this.rowCount[row]++;
+    }
+    this.decoded += decodes.length;
+    this.steps++;
+  }
+
+  /** Throw unless every token is decoded and every proxy slot was corrected. */
+  finish(): void {
+    if (!this.done) {
+      throw new Error(`Generation ended with ${this.decoded} of ${this.tokens.length} tokens`);
+    }
+    if (this.pendingProxies.size > 0) {
+      const slots = [...this.pendingProxies].join(", ");
+      throw new Error(`Generation ended with proxy slots never corrected: ${slots}`);
+    }
+    // Every slot but the last image slot (and the last EOL slot) must hold its real token.
+    const { height, width } = this.layout;
+    const lastNeeded = slotOf(this.layout, height - 1, width - 1) - 1;
+    for (let slot = 0; slot <= lastNeeded; slot++) {
+      if (this.slots[slot] !== SlotState.Real) {
+        throw new Error(`Generation ended with slot ${slot} never written`);
+      }
+    }
+  }
+
+  /** Cell index (row · W + col) held by `slot`, or null for prefix and EOL slots. */
+  imageCellOf(slot: number): number | null {
+    const { prefix, rowStride, width } = this.layout;
+    if (slot < prefix) return null;
+    const row = Math.floor((slot - prefix) / rowStride);
+    const col = (slot - prefix) % rowStride;
+    return col === width ? null : row * width + col;
+  }
+
+  /** Slot of (row, col); shorthand for core/layout's slotOf. */
+  slotOf(row: number, col: number): number {
+    return slotOf(this.layout, row, col);
+  }
+}
