@@ -46,7 +46,9 @@ export async function runPlanOnHost(
           : input === INPUT_EOL
           ? eolToken!
           : grid[i * cells + input];
-        if (token === -1 && input >= 0) throw new Error(`Plan step ${j} reads cell ${input} before it is decoded`);
+        if (token === -1 && input >= 0) {
+          throw new Error(`Plan step ${j} reads cell ${input} before it is decoded`);
+        }
         const wantLogits = plan.predicts[q] >= 0;
         queries.push({ seq: i, slot: plan.slot[q], token, wantLogits });
         if (cfg) queries.push({ seq: batch + i, slot: plan.slot[q], token, wantLogits });
@@ -58,7 +60,9 @@ export async function runPlanOnHost(
     wanted.forEach(({ image, cell }, k) => {
       const base = k * rows * vocab;
       const cond = logits.subarray(base, base + vocab);
-      const mixed = cfg ? mixCfg(cond, logits.subarray(base + vocab, base + 2 * vocab), cfgScale) : cond;
+      const mixed = cfg
+        ? mixCfg(cond, logits.subarray(base + vocab, base + 2 * vocab), cfgScale)
+        : cond;
       const row = Math.floor(cell / plan.width), col = cell % plan.width;
       const key = cellKey(images[image].seed, images[image].index, row, col);
       grid[image * cells + cell] = sample(mixed, key, sampling);

@@ -11,7 +11,13 @@
 import { createLayout, type Layout } from "./layout.ts";
 import { compilePlan, encodePlan } from "./plan.ts";
 import { cellKey, MAX_SEED } from "./random.ts";
-import { checkCfgScale, mixCfg, resolveSampling, sample, type SamplingOptions } from "./sampling.ts";
+import {
+  checkCfgScale,
+  mixCfg,
+  resolveSampling,
+  sample,
+  type SamplingOptions,
+} from "./sampling.ts";
 import type { Schedule } from "./schedule.ts";
 import {
   type Backend,
@@ -108,10 +114,11 @@ export type GenerateEvent =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { layoutOf } from "./engine.ts";
  * const info = { name: "m", family: "mock", vocab: 8, height: 4, width: 5, prefix: 1,
  *   eolToken: null, numClasses: 10 };
- * console.assert(layoutOf(info).numSlots === 21);
+ * assert(layoutOf(info).numSlots === 21);
  * ```
  */
 export function layoutOf(info: ModelInfo): Layout {
@@ -130,7 +137,9 @@ function checkImages(images: PlanImage[], info: ModelInfo): void {
   for (const { condition, seed, index } of images) {
     if (!Number.isInteger(condition) || condition < 0 || condition > info.numClasses) {
       throw new RangeError(
-        `class must be an integer in 0..${info.numClasses - 1} (${info.numClasses} = null class), got ${condition}`,
+        `class must be an integer in 0..${
+          info.numClasses - 1
+        } (${info.numClasses} = null class), got ${condition}`,
       );
     }
     if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
@@ -148,13 +157,14 @@ function checkImages(images: PlanImage[], info: ModelInfo): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generateStream, layoutOf } from "./engine.ts";
  * import { createSchedule } from "./schedule.ts";
  * import { MockBackend } from "../backends/mock/mock.ts";
  * const backend = new MockBackend({ height: 4, width: 4 });
  * const schedule = createSchedule(layoutOf(backend.info), { window: 2 });
  * for await (const event of generateStream(backend, { images: [{ condition: 1, seed: 0, index: 0 }], schedule })) {
- *   if (event.type === "done") console.assert(event.generation.stats.passes === 4 + 3 * 2);
+ *   if (event.type === "done") assert(event.generation.stats.passes === 4 + 3 * 2);
  * }
  * ```
  */
@@ -171,7 +181,7 @@ export async function* generateStream(
   const layout = layoutOf(info);
   const cfg = cfgScale !== 1;
   const conditions = images.map((im) => im.condition);
-  if (cfg) for (let i = 0; i < images.length; i++) conditions.push(info.numClasses);
+  if (cfg) { for (let i = 0; i < images.length; i++) conditions.push(info.numClasses); }
   const start = now();
   const session = await backend.open(conditions);
   try {
@@ -184,7 +194,17 @@ export async function* generateStream(
       );
     }
     const run = mode === "interactive" || !canPlan ? runInteractive : runPlanned;
-    yield* run({ backend, session, options, layout, sampling, cfgScale, start, now, progressEvery });
+    yield* run({
+      backend,
+      session,
+      options,
+      layout,
+      sampling,
+      cfgScale,
+      start,
+      now,
+      progressEvery,
+    });
   } finally {
     await session.close();
   }
@@ -195,13 +215,14 @@ export async function* generateStream(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generate, layoutOf } from "./engine.ts";
  * import { createSchedule } from "./schedule.ts";
  * import { MockBackend } from "../backends/mock/mock.ts";
  * const backend = new MockBackend({ height: 3, width: 3 });
  * const schedule = createSchedule(layoutOf(backend.info), { kind: "raster" });
  * const { grids } = await generate(backend, { images: [{ condition: 0, seed: 1, index: 0 }], schedule });
- * console.assert(grids.length === 9);
+ * assert(grids.length === 9);
  * ```
  */
 export async function generate(backend: Backend, options: GenerateOptions): Promise<Generation> {
@@ -403,7 +424,9 @@ async function* runPlanned(ctx: RunContext): AsyncGenerator<GenerateEvent, void,
   const vocab = backend.info.vocab;
   for (let i = 0; i < result.length; i++) {
     if (result[i] < 0 || result[i] >= vocab) {
-      throw new RangeError(`Backend ${backend.name} returned token ${result[i]} outside 0..${vocab - 1}`);
+      throw new RangeError(
+        `Backend ${backend.name} returned token ${result[i]} outside 0..${vocab - 1}`,
+      );
     }
   }
   stats.passes = totalSteps;

@@ -59,9 +59,10 @@ export function checkInt(name: string, value: number, min: number, max: number):
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLayout } from "./layout.ts";
  * const layout = createLayout({ height: 24, width: 24 });
- * console.assert(layout.numSlots === 1 + 576);
+ * assert(layout.numSlots === 1 + 576);
  * ```
  */
 export function createLayout(options: LayoutOptions): Layout {
@@ -78,8 +79,9 @@ export function createLayout(options: LayoutOptions): Layout {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLayout, slotOf } from "./layout.ts";
- * console.assert(slotOf(createLayout({ height: 2, width: 3 }), 1, 0) === 4);
+ * assert(slotOf(createLayout({ height: 2, width: 3 }), 1, 0) === 4);
  * ```
  */
 export function slotOf(layout: Layout, row: number, col: number): number {
@@ -91,8 +93,9 @@ export function slotOf(layout: Layout, row: number, col: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLayout, eolSlotOf } from "./layout.ts";
- * console.assert(eolSlotOf(createLayout({ height: 2, width: 3, eol: true }), 0) === 4);
+ * assert(eolSlotOf(createLayout({ height: 2, width: 3, eol: true }), 0) === 4);
  * ```
  */
 export function eolSlotOf(layout: Layout, row: number): number {
@@ -111,9 +114,10 @@ export type SlotKind =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cellOf, createLayout } from "./layout.ts";
  * const kind = cellOf(createLayout({ height: 2, width: 3 }), 4);
- * console.assert(kind.kind === "image" && kind.row === 1 && kind.col === 0);
+ * assert(kind.kind === "image" && kind.row === 1 && kind.col === 0);
  * ```
  */
 export function cellOf(layout: Layout, slot: number): SlotKind {
@@ -131,10 +135,11 @@ export function cellOf(layout: Layout, slot: number): SlotKind {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLayout, predictorSlot } from "./layout.ts";
  * const layout = createLayout({ height: 2, width: 3 });
- * console.assert(predictorSlot(layout, 0, 0) === 0); // the class token predicts (0, 0)
- * console.assert(predictorSlot(layout, 1, 0) === 3); // (0, 2) predicts (1, 0)
+ * assert(predictorSlot(layout, 0, 0) === 0); // the class token predicts (0, 0)
+ * assert(predictorSlot(layout, 1, 0) === 3); // (0, 2) predicts (1, 0)
  * ```
  */
 export function predictorSlot(layout: Layout, row: number, col: number): number {

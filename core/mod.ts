@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { countPasses } from "./mod.ts";
- * console.assert(countPasses({ height: 24, width: 24, window: 8 }) === 208);
+ * assert(countPasses({ height: 24, width: 24, window: 8 }) === 208);
  * ```
  *
  * @module

@@ -29,12 +29,13 @@ export interface Plan {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLayout } from "./layout.ts";
  * import { compilePlan } from "./plan.ts";
  * import { createSchedule } from "./schedule.ts";
  * const layout = createLayout({ height: 24, width: 24 });
  * const plan = compilePlan(layout, createSchedule(layout, { window: 8, variant: "paper" }));
- * console.assert(plan.steps.length === 224);
+ * assert(plan.steps.length === 224);
  * ```
  */
 export function compilePlan(layout: Layout, schedule: Schedule): Plan {
@@ -60,12 +61,13 @@ export function compilePlan(layout: Layout, schedule: Schedule): Plan {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLayout } from "./layout.ts";
  * import { compilePlan, encodePlan } from "./plan.ts";
  * import { createSchedule } from "./schedule.ts";
  * const layout = createLayout({ height: 2, width: 2 });
  * const encoded = encodePlan(compilePlan(layout, createSchedule(layout, { kind: "raster" })));
- * console.assert(encoded.stepStart.length === 5 && encoded.predicts[0] === 0);
+ * assert(encoded.stepStart.length === 5 && encoded.predicts[0] === 0);
  * ```
  */
 export function encodePlan(plan: Plan): EncodedPlan {

@@ -9,7 +9,7 @@
  * fmix32(h):  h ^= h >> 16; h *= 0x85EBCA6B; h ^= h >> 13; h *= 0xC2B2AE35; h ^= h >> 16
  * cellKey  = fmix32(fmix32(fmix32(fmix32(seed ^ 0x9E3779B9) ^ image) ^ row) ^ col)
  * bits(v)  = fmix32(key + v * 0x9E3779B9)                      (all mod 2³²)
- * uniform  = ((bits >> 8) + 0.5) / 2²⁴                         (exact in float32, in (0, 1))
+ * uniform  = (2·(bits >> 9) + 1) / 2²⁴                        (exact in float32, in (0, 1))
  * gumbel   = −log(−log(uniform))
  * ```
  *
@@ -24,8 +24,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fmix32 } from "./random.ts";
- * console.assert(fmix32(0) === 0 && fmix32(1) !== 1);
+ * assert(fmix32(0) === 0 && fmix32(1) !== 1);
  * ```
  */
 export function fmix32(h: number): number {
@@ -48,8 +49,9 @@ export const MAX_SEED = 0xffffffff;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cellKey } from "./random.ts";
- * console.assert(cellKey(0, 0, 0, 0) !== cellKey(0, 0, 0, 1));
+ * assert(cellKey(0, 0, 0, 0) !== cellKey(0, 0, 0, 1));
  * ```
  */
 export function cellKey(seed: number, image: number, row: number, col: number): number {
@@ -64,9 +66,10 @@ export function cellKey(seed: number, image: number, row: number, col: number): 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { cellKey, subKey } from "./random.ts";
  * const key = cellKey(1, 0, 2, 3);
- * console.assert(subKey(key, 1) !== key);
+ * assert(subKey(key, 1) !== key);
  * ```
  */
 export function subKey(key: number, stream: number): number {
@@ -78,8 +81,9 @@ export function subKey(key: number, stream: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randomBits } from "./random.ts";
- * console.assert(randomBits(5, 0) !== randomBits(5, 1));
+ * assert(randomBits(5, 0) !== randomBits(5, 1));
  * ```
  */
 export function randomBits(key: number, v: number): number {
@@ -87,17 +91,19 @@ export function randomBits(key: number, v: number): number {
 }
 
 /**
- * A uniform number in (0, 1) with 24 random bits, exact in float32.
+ * A uniform number in (0, 1) with 23 random bits: (2·(bits >> 9) + 1) / 2²⁴, an odd multiple
+ * of 2⁻²⁴, so it is exact in float32 and never 0 or 1.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { uniform } from "./random.ts";
  * const u = uniform(123, 4);
- * console.assert(u > 0 && u < 1);
+ * assert(u > 0 && u < 1);
  * ```
  */
 export function uniform(key: number, v: number): number {
-  return ((randomBits(key, v) >>> 8) + 0.5) / 16777216;
+  return (2 * (randomBits(key, v) >>> 9) + 1) / 16777216;
 }
 
 /**
@@ -105,8 +111,9 @@ export function uniform(key: number, v: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gumbel } from "./random.ts";
- * console.assert(Number.isFinite(gumbel(7, 3)));
+ * assert(Number.isFinite(gumbel(7, 3)));
  * ```
  */
 export function gumbel(key: number, v: number): number {

@@ -34,14 +34,17 @@ export type Sampling = Required<SamplingOptions>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveSampling } from "./sampling.ts";
- * console.assert(resolveSampling({ topK: 10 }).temperature === 1);
+ * assert(resolveSampling({ topK: 10 }).temperature === 1);
  * ```
  */
 export function resolveSampling(options: SamplingOptions = {}): Sampling {
   const { temperature = 1, topK = 0, topP = 1 } = options;
   if (typeof temperature !== "number" || !(temperature >= 0) || !Number.isFinite(temperature)) {
-    throw new RangeError(`temperature must be a finite number ≥ 0 (0 = greedy), got ${temperature}`);
+    throw new RangeError(
+      `temperature must be a finite number ≥ 0 (0 = greedy), got ${temperature}`,
+    );
   }
   if (!Number.isInteger(topK) || topK < 0) {
     throw new RangeError(`top-k must be an integer ≥ 0 (0 = off), got ${topK}`);
@@ -72,9 +75,10 @@ export function checkCfgScale(scale: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { mixCfg } from "./sampling.ts";
  * const mixed = mixCfg(new Float32Array([2, 0]), new Float32Array([1, 0]), 3);
- * console.assert(mixed[0] === 4);
+ * assert(mixed[0] === 4);
  * ```
  */
 export function mixCfg(cond: Float32Array, uncond: Float32Array, scale: number): Float32Array {
@@ -101,8 +105,9 @@ export function mixCfg(cond: Float32Array, uncond: Float32Array, scale: number):
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { argmax } from "./sampling.ts";
- * console.assert(argmax(new Float32Array([1, 3, 3])) === 1);
+ * assert(argmax(new Float32Array([1, 3, 3])) === 1);
  * ```
  */
 export function argmax(values: ArrayLike<number>): number {
@@ -143,9 +148,10 @@ function kthLargest(values: Float32Array, k: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { keptTokens } from "./sampling.ts";
  * const { kept } = keptTokens(new Float32Array([0, 5, 1]), { temperature: 1, topK: 1, topP: 1 });
- * console.assert(kept.length === 1 && kept[0] === 1);
+ * assert(kept.length === 1 && kept[0] === 1);
  * ```
  */
 export function keptTokens(
@@ -194,9 +200,10 @@ export function keptTokens(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveSampling, sample } from "./sampling.ts";
  * const logits = new Float32Array([0.1, 2.5, -1]);
- * console.assert(sample(logits, 42, resolveSampling({ temperature: 0 })) === 1);
+ * assert(sample(logits, 42, resolveSampling({ temperature: 0 })) === 1);
  * ```
  */
 export function sample(logits: Float32Array, key: number, sampling: Sampling): number {
@@ -233,9 +240,10 @@ export function sample(logits: Float32Array, key: number, sampling: Sampling): n
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { probabilities, resolveSampling } from "./sampling.ts";
  * const p = probabilities(new Float32Array([0, 0]), resolveSampling());
- * console.assert(Math.abs(p[0] - 0.5) < 1e-12);
+ * assert(Math.abs(p[0] - 0.5) < 1e-12);
  * ```
  */
 export function probabilities(logits: Float32Array, sampling: Sampling): Float64Array {

@@ -147,7 +147,9 @@ class FixedWindowSchedule implements Schedule {
     const layout = this.#layout;
     const slot = predictorSlot(layout, row, col);
     const predicts = { row, col };
-    if (col > 0) return { slot, input: { kind: "cell", row, col: col - 1 }, proxy: false, predicts };
+    if (col > 0) {
+      return { slot, input: { kind: "cell", row, col: col - 1 }, proxy: false, predicts };
+    }
     if (layout.eol) return { slot, input: { kind: "eol" }, proxy: false, predicts };
     const last = layout.width - 1;
     if (tracker.tokenAt(row - 1, last) >= 0) {
@@ -164,10 +166,11 @@ class FixedWindowSchedule implements Schedule {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLayout } from "./layout.ts";
  * import { prefillQueries } from "./schedule.ts";
  * const queries = prefillQueries(createLayout({ height: 4, width: 4, prefix: 2 }));
- * console.assert(queries.length === 2 && queries[1].predicts?.col === 0);
+ * assert(queries.length === 2 && queries[1].predicts?.col === 0);
  * ```
  */
 export function prefillQueries(layout: Layout): ImageQuery[] {
@@ -189,11 +192,12 @@ export function prefillQueries(layout: Layout): ImageQuery[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLayout } from "./layout.ts";
  * import { createSchedule } from "./schedule.ts";
  * const layout = createLayout({ height: 24, width: 24 });
  * const schedule = createSchedule(layout, { window: 8, variant: "paper" });
- * console.assert(schedule.name === "zipar(paper, s=8)");
+ * assert(schedule.name === "zipar(paper, s=8)");
  * ```
  */
 export function createSchedule(layout: Layout, options: ScheduleOptions = {}): Schedule {
@@ -202,7 +206,9 @@ export function createSchedule(layout: Layout, options: ScheduleOptions = {}): S
     throw new RangeError(`schedule kind must be raster or zipar, got ${kind}`);
   }
   if (!ZIPAR_VARIANTS.includes(variant)) {
-    throw new RangeError(`ZipAR variant must be one of ${ZIPAR_VARIANTS.join(", ")}, got ${variant}`);
+    throw new RangeError(
+      `ZipAR variant must be one of ${ZIPAR_VARIANTS.join(", ")}, got ${variant}`,
+    );
   }
   if (!PROXY_POLICIES.includes(proxy)) {
     throw new RangeError(`proxy policy must be one of ${PROXY_POLICIES.join(", ")}, got ${proxy}`);
@@ -210,7 +216,9 @@ export function createSchedule(layout: Layout, options: ScheduleOptions = {}): S
   const window = kind === "raster" ? layout.width : options.window;
   if (window === undefined) throw new TypeError("A zipar schedule needs a window");
   if (!Number.isInteger(window) || window < 1 || window > layout.width) {
-    throw new RangeError(`window must be an integer in 1..${layout.width} (grid width), got ${window}`);
+    throw new RangeError(
+      `window must be an integer in 1..${layout.width} (grid width), got ${window}`,
+    );
   }
   return new FixedWindowSchedule(layout, window, variant, proxy);
 }
@@ -233,9 +241,10 @@ export interface PassCountOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { countPasses } from "./schedule.ts";
- * console.assert(countPasses({ height: 24, width: 24, window: 8, variant: "paper" }) === 224);
- * console.assert(countPasses({ height: 24, width: 24, window: 8 }) === 208);
+ * assert(countPasses({ height: 24, width: 24, window: 8, variant: "paper" }) === 224);
+ * assert(countPasses({ height: 24, width: 24, window: 8 }) === 208);
  * ```
  */
 export function countPasses(options: PassCountOptions): number {

@@ -47,11 +47,12 @@ export interface SlotWrite {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLayout } from "./layout.ts";
  * import { Tracker } from "./tracker.ts";
  * const tracker = new Tracker(createLayout({ height: 2, width: 2 }), 1);
  * tracker.applyStep([{ slot: 0, proxy: false }], [{ row: 0, col: 0, token: 7 }]);
- * console.assert(tracker.canDecode(1, 0) && tracker.tokenAt(0, 0) === 7);
+ * assert(tracker.canDecode(1, 0) && tracker.tokenAt(0, 0) === 7);
  * ```
  */
 export class Tracker {

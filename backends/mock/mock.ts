@@ -77,7 +77,16 @@ export class MockBackend implements Backend {
     if (eolToken !== null && (!Number.isInteger(eolToken) || eolToken < vocab)) {
       throw new RangeError(`mock EOL token must be an integer ≥ vocab (${vocab}), got ${eolToken}`);
     }
-    this.info = { name: "mock", family: "mock", vocab, height, width, prefix, eolToken, numClasses };
+    this.info = {
+      name: "mock",
+      family: "mock",
+      vocab,
+      height,
+      width,
+      prefix,
+      eolToken,
+      numClasses,
+    };
     this.layout = layoutOf(this.info);
     this.options = {
       height,
@@ -149,21 +158,26 @@ class MockSession implements Session {
     this.#slots = conditions.map(() => new Int32Array(model.layout.numSlots).fill(-2));
   }
 
-  step(queries: readonly Query[]): Promise<Float32Array> {
-    if (this.#closed) return Promise.reject(new Error("Mock session is closed"));
+  // deno-lint-ignore require-await
+  async step(queries: readonly Query[]): Promise<Float32Array> {
+    if (this.#closed) throw new Error("Mock session is closed");
     const { layout } = this.#model;
     const { vocab, eolToken } = this.#model.info;
     // All queries write first…
     for (const q of queries) {
       const slots = this.#slots[q.seq];
-      if (!slots) throw new RangeError(`Query for sequence ${q.seq}, session has ${this.#slots.length}`);
+      if (!slots) {
+        throw new RangeError(`Query for sequence ${q.seq}, session has ${this.#slots.length}`);
+      }
       const kind = cellOf(layout, q.slot);
       const ok = kind.kind === "prefix"
         ? q.token === CONDITION_TOKEN
         : kind.kind === "eol"
         ? q.token === eolToken
         : Number.isInteger(q.token) && q.token >= 0 && q.token < vocab;
-      if (!ok) throw new RangeError(`Token ${q.token} cannot be written to slot ${q.slot} (${kind.kind})`);
+      if (!ok) {
+        throw new RangeError(`Token ${q.token} cannot be written to slot ${q.slot} (${kind.kind})`);
+      }
       slots[q.slot] = q.token;
     }
     // …then every query that wants logits reads what is visible to it.
@@ -180,7 +194,7 @@ class MockSession implements Session {
       const out = logits.subarray(i * vocab, (i + 1) * vocab);
       this.#model.logitsFor(this.#conditions[q.seq], target.row, target.col, read, out);
     });
-    return Promise.resolve(logits);
+    return logits;
   }
 
   runPlan(run: PlanRun, onProgress?: (stepsDone: number) => void): Promise<Int32Array> {
@@ -197,7 +211,9 @@ class MockSession implements Session {
 function predictedCell(layout: Layout, slot: number): { row: number; col: number } | null {
   if (slot === layout.prefix - 1) return { row: 0, col: 0 };
   const kind = cellOf(layout, slot);
-  if (kind.kind === "eol") return kind.row + 1 < layout.height ? { row: kind.row + 1, col: 0 } : null;
+  if (kind.kind === "eol") {
+    return kind.row + 1 < layout.height ? { row: kind.row + 1, col: 0 } : null;
+  }
   if (kind.kind !== "image") return null;
   if (kind.col + 1 < layout.width) return { row: kind.row, col: kind.col + 1 };
   if (layout.eol || kind.row + 1 >= layout.height) return null;
