@@ -1,0 +1,130 @@
+/**
+ * The WebGPU backend: a LlamaGen GPT in WGSL, weights from a model directory
+ * (`config.json` + `model.safetensors`), logits or whole planned generations on the device.
+ *
+ * @module
+ */
+
+import type { Backend, ModelInfo, Session } from "../../core/step.ts";
+import { type LlamagenConfig, type LlamagenWeights, loadLlamagen } from "../llamagen_config.ts";
+import { type Gpu, openGpu, withErrorScope } from "./device.ts";
+import { Kernels } from "./kernels.ts";
+import { WebgpuSession } from "./session.ts";
+import { type GpuWeights, uploadWeights } from "./weights.ts";
+
+/** Options of {@linkcode openWebgpuBackend}. */
+export interface WebgpuBackendOptions {
+  /** Model directory holding config.json and model.safetensors. */
+  model: string;
+}
+
+/** Kernels per device: pipelines are shared by every backend on it. */
+const kernelCache = new WeakMap<GPUDevice, Kernels>();
+
+/** ModelInfo of a LlamaGen config. */
+export function llamagenInfo(config: LlamagenConfig): ModelInfo {
+  return {
+    name: config.preset,
+    family: "llamagen",
+    vocab: config.vocab,
+    height: config.grid[0],
+    width: config.grid[1],
+    prefix: config.prefix,
+    eolToken: null,
+    numClasses: config.numClasses,
+  };
+}
+
+/**
+ * Open a LlamaGen model directory on the WebGPU device.
+ *
+ * @example
+ * ```ts ignore
+ * import { openWebgpuBackend } from "./backend.ts";
+ * const backend = await openWebgpuBackend({ model: "models/gpt-b" });
+ * const session = await backend.open([207, 1000]);
+ * ```
+ */
+export async function openWebgpuBackend(options: WebgpuBackendOptions): Promise<Backend> {
+  const { config, weights } = await loadLlamagen(options.model);
+  return createWebgpuBackend(config, weights);
+}
+
+/**
+ * The backend for weights already in memory (tests, benchmarks). `maxBindingBytes` lowers the
+ * size at which weight matrices are split into chunks (to test the split on small models).
+ */
+export async function createWebgpuBackend(
+  config: LlamagenConfig,
+  weights: LlamagenWeights,
+  options: { maxBindingBytes?: number } = {},
+): Promise<Backend> {
+  const gpu = await openGpu();
+  const { device } = gpu;
+  const slots = config.prefix + config.grid[0] * config.grid[1];
+  const workgroupBytes = (slots + 64) * 4;
+  if (workgroupBytes > device.limits.maxComputeWorkgroupStorageSize) {
+    throw new RangeError(`${slots} slots exceed this device's attention workgroup memory`);
+  }
+  let kernels = kernelCache.get(device);
+  if (!kernels) kernelCache.set(device, kernels = new Kernels(device));
+  const gpuWeights = await withErrorScope(
+    device,
+    "weight upload",
+    () =>
+      uploadWeights(
+        device,
+        config,
+        weights,
+        Math.min(options.maxBindingBytes ?? Infinity, device.limits.maxStorageBufferBindingSize),
+      ),
+  );
+  return new WebgpuBackend(gpu, kernels, config, gpuWeights);
+}
+
+class WebgpuBackend implements Backend {
+  readonly name = "webgpu";
+  readonly info: ModelInfo;
+  readonly #gpu: Gpu;
+  readonly #kernels: Kernels;
+  readonly #config: LlamagenConfig;
+  #weights: GpuWeights | null;
+
+  constructor(gpu: Gpu, kernels: Kernels, config: LlamagenConfig, weights: GpuWeights) {
+    this.info = llamagenInfo(config);
+    this.#gpu = gpu;
+    this.#kernels = kernels;
+    this.#config = config;
+    this.#weights = weights;
+  }
+
+  async open(conditions: readonly number[]): Promise<Session> {
+    if (!this.#weights) throw new Error("WebGPU backend is closed");
+    if (conditions.length === 0) throw new RangeError("A session needs at least one sequence");
+    conditions.forEach((c, i) => {
+      if (!Number.isInteger(c) || c < 0 || c > this.#config.numClasses) {
+        throw new RangeError(
+          `Sequence ${i}: class ${c} is not in 0..${this.#config.numClasses} (${this.#config.numClasses} = null class)`,
+        );
+      }
+    });
+    this.#gpu.check();
+    const model = {
+      gpu: this.#gpu,
+      kernels: this.#kernels,
+      config: this.#config,
+      weights: this.#weights,
+    };
+    return await withErrorScope(
+      this.#gpu.device,
+      "session setup",
+      () => new WebgpuSession(model, conditions),
+    );
+  }
+
+  close(): Promise<void> {
+    for (const b of this.#weights?.all ?? []) b.destroy();
+    this.#weights = null;
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Backend parity: the Python (PyTorch) worker and the WebGPU backend give the same logits for
+ * the same weights and queries (DESIGN.md §6). Needs both a WebGPU adapter and a python with
+ * torch; skips loudly otherwise (fails when ZIPAR_REQUIRE_ALL=1).
+ */
+import assert from "node:assert/strict";
+import { openPythonBackend } from "../python/client.ts";
+import { createWebgpuBackend } from "./backend.ts";
+import { loadLlamagen } from "../llamagen_config.ts";
+import { tinyConfig, writeRandomModel } from "./random_weights.ts";
+import { HAS_GPU, maxAbsDiff, scheduleSteps } from "./test_helpers.ts";
+
+async function torchPython(): Promise<string | null> {
+  for (const python of [Deno.env.get("ZIPAR_PYTHON"), "python3", "/usr/bin/python3"]) {
+    if (!python) continue;
+    try {
+      const out = await new Deno.Command(python, {
+        args: ["-c", "import torch, numpy"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (out.success) return python;
+    } catch {
+      // not installed
+    }
+  }
+  return null;
+}
+
+const PYTHON = await torchPython();
+const REQUIRE_ALL = Deno.env.get("ZIPAR_REQUIRE_ALL") === "1";
+const missing = [HAS_GPU ? "" : "no WebGPU adapter", PYTHON ? "" : "no python with torch + numpy"]
+  .filter(Boolean).join(" and ");
+if (missing && !REQUIRE_ALL) {
+  console.warn(`\n!!! SKIPPING Python vs WebGPU logit parity: ${missing} !!!\n`);
+}
+
+Deno.test({
+  name: "Python and WebGPU backends give the same ZipAR step logits on the same weights",
+  ignore: !!missing && !REQUIRE_ALL,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    if (missing) throw new Error(`ZIPAR_REQUIRE_ALL=1 but ${missing}`);
+    const dir = await Deno.makeTempDir({ prefix: "zipar-parity-" });
+    const config = tinyConfig();
+    try {
+      await writeRandomModel(dir, config, 21);
+      const { weights } = await loadLlamagen(dir);
+      const webgpu = await createWebgpuBackend(config, weights);
+      const python = await openPythonBackend({
+        model: dir,
+        python: PYTHON!,
+        onLog: () => {},
+        handleSigint: false,
+      });
+      try {
+        const conditions = [7, config.numClasses];
+        const { steps } = scheduleSteps(config, 2, { window: 3, variant: "ideal" });
+        const a = await webgpu.open(conditions), b = await python.open(conditions);
+        let worst = 0;
+        for (const queries of steps) {
+          worst = Math.max(worst, maxAbsDiff(await a.step(queries), await b.step(queries)));
+        }
+        await a.close();
+        await b.close();
+        console.log(`python vs webgpu: max abs logit diff ${worst.toExponential(2)}`);
+        assert(worst < 1e-3, `max abs diff ${worst}`);
+      } finally {
+        await python.close();
+        await webgpu.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

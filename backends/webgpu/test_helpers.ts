@@ -1,0 +1,73 @@
+/**
+ * Shared by the WebGPU tests: adapter detection with a loud skip (or a failure when
+ * ZIPAR_REQUIRE_ALL=1), a tiny random model, and query histories from real schedules.
+ *
+ * @module
+ */
+
+import { createLayout, type Layout } from "../../core/layout.ts";
+import { compilePlan } from "../../core/plan.ts";
+import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
+import { CONDITION_TOKEN, type Query } from "../../core/step.ts";
+import type { LlamagenConfig } from "../llamagen_config.ts";
+import { hasWebgpuAdapter, NO_ADAPTER } from "./device.ts";
+
+const REQUIRE_ALL = Deno.env.get("ZIPAR_REQUIRE_ALL") === "1";
+
+/** Whether WebGPU tests run; warns loudly when they are skipped. */
+export const HAS_GPU: boolean = await hasWebgpuAdapter();
+if (!HAS_GPU && !REQUIRE_ALL) {
+  console.warn(`\n!!! SKIPPING WebGPU backend tests: ${NO_ADAPTER} !!!\n`);
+}
+
+/** Deno.test `ignore` value: skip without an adapter, unless ZIPAR_REQUIRE_ALL=1 (then fail). */
+export const IGNORE_GPU = !HAS_GPU && !REQUIRE_ALL;
+
+/** Throw when a required GPU is missing (ZIPAR_REQUIRE_ALL=1). */
+export function requireGpu(): void {
+  if (!HAS_GPU) throw new Error(`ZIPAR_REQUIRE_ALL=1 but ${NO_ADAPTER}`);
+}
+
+/** A fake decoded grid: a fixed token for every cell. */
+export function fakeToken(config: LlamagenConfig, seq: number, row: number, col: number): number {
+  return (row * 31 + col * 17 + seq * 7 + 3) % config.vocab;
+}
+
+/**
+ * The interactive steps of a schedule for `seqs` sequences, inputs filled from the fake grid
+ * (proxies read the fake token of the cell they stand in for). Every predicting query wants
+ * logits. Query order: template-major, sequence-minor.
+ */
+export function scheduleSteps(
+  config: LlamagenConfig,
+  seqs: number,
+  options: ScheduleOptions,
+): { layout: Layout; steps: Query[][] } {
+  const layout = createLayout({
+    height: config.grid[0],
+    width: config.grid[1],
+    prefix: config.prefix,
+  });
+  const plan = compilePlan(layout, createSchedule(layout, options));
+  const steps = plan.steps.map((templates) =>
+    templates.flatMap((t) =>
+      Array.from({ length: seqs }, (_, seq) => ({
+        seq,
+        slot: t.slot,
+        token: t.input.kind === "cell"
+          ? fakeToken(config, seq, t.input.row, t.input.col)
+          : CONDITION_TOKEN,
+        wantLogits: t.predicts !== null,
+      }))
+    )
+  );
+  return { layout, steps };
+}
+
+/** Largest |a − b| over two arrays of equal length. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new RangeError(`Lengths differ: ${a.length} vs ${b.length}`);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}

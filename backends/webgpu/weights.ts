@@ -1,0 +1,116 @@
+/**
+ * Model weights on the device. Matrices larger than one storage binding (e.g. GPT-B's output
+ * head or token embeddings on a 128 MiB-binding device) are split into row chunks, each its own
+ * buffer, run as separate dispatches.
+ *
+ * @module
+ */
+
+import type { LlamagenConfig, LlamagenWeights } from "../llamagen_config.ts";
+import { ropeAngles } from "../llamagen_reference.ts";
+import { storageBuffer } from "./device.ts";
+
+/** Rows [row0, row0 + rows) of a row-major matrix, in one buffer. */
+export interface Chunk {
+  buffer: GPUBuffer;
+  row0: number;
+  rows: number;
+}
+
+/** One transformer block's weights. */
+export interface GpuLayer {
+  wqkv: Chunk[]; // [3·dim, dim]
+  wo: Chunk[]; // [dim, dim]
+  w1: Chunk[]; // [hidden, dim]
+  w3: Chunk[]; // [hidden, dim]
+  w2: Chunk[]; // [dim, hidden]
+  attentionNorm: GPUBuffer; // [dim]
+  ffnNorm: GPUBuffer; // [dim]
+}
+
+/** All weights of a LlamaGen GPT, on the device. */
+export interface GpuWeights {
+  tok: Chunk[]; // [vocab, dim]
+  cls: GPUBuffer; // [numClasses + 1, dim]
+  layers: GpuLayer[];
+  norm: GPUBuffer; // [dim]
+  output: Chunk[]; // [vocab, dim]
+  /** rope: [slots, headDim/2] (cos, sin) pairs; zeros at prefix slots. */
+  rope: GPUBuffer;
+  /** Every buffer, for destroy(). */
+  all: GPUBuffer[];
+}
+
+/** Rows per chunk so that one chunk fits `maxBytes`; a multiple of 8 (matmul column block). */
+export function chunkRows(rows: number, cols: number, maxBytes: number): number {
+  const fit = Math.floor(maxBytes / (cols * 4));
+  if (fit >= rows) return rows;
+  const rounded = fit - (fit % 8);
+  if (rounded < 8) throw new RangeError(`A row of ${cols} floats does not fit one storage binding`);
+  return rounded;
+}
+
+/** Upload weights (float32) and the RoPE table; `maxBytes` is the device's binding limit. */
+export function uploadWeights(
+  device: GPUDevice,
+  config: LlamagenConfig,
+  weights: LlamagenWeights,
+  maxBytes: number,
+): GpuWeights {
+  const all: GPUBuffer[] = [];
+  const vector = (name: string) => {
+    const buffer = storageBuffer(device, name, weights.get(name)!.data);
+    all.push(buffer);
+    return buffer;
+  };
+  const matrix = (name: string): Chunk[] => {
+    const { shape: [rows, cols], data } = weights.get(name)!;
+    const per = chunkRows(rows, cols, maxBytes);
+    const chunks: Chunk[] = [];
+    for (let row0 = 0; row0 < rows; row0 += per) {
+      const n = Math.min(per, rows - row0);
+      const label = per === rows ? name : `${name}[${row0}:${row0 + n}]`;
+      const buffer = storageBuffer(device, label, data.subarray(row0 * cols, (row0 + n) * cols));
+      all.push(buffer);
+      chunks.push({ buffer, row0, rows: n });
+    }
+    return chunks;
+  };
+  const layers: GpuLayer[] = [];
+  for (let l = 0; l < config.layers; l++) {
+    const p = `layers.${l}.`;
+    layers.push({
+      wqkv: matrix(p + "attention.wqkv.weight"),
+      wo: matrix(p + "attention.wo.weight"),
+      w1: matrix(p + "feed_forward.w1.weight"),
+      w3: matrix(p + "feed_forward.w3.weight"),
+      w2: matrix(p + "feed_forward.w2.weight"),
+      attentionNorm: vector(p + "attention_norm.weight"),
+      ffnNorm: vector(p + "ffn_norm.weight"),
+    });
+  }
+  const cls = vector("cls_embedding.embedding_table.weight");
+  if (cls.size > maxBytes) throw new RangeError("cls_embedding does not fit one storage binding");
+  const headDim = config.dim / config.heads;
+  const slots = config.prefix + config.grid[0] * config.grid[1];
+  const table = new Float32Array(slots * headDim); // [slots, headDim/2, 2]
+  for (let s = 0; s < slots; s++) {
+    const angles = ropeAngles(config, s);
+    if (!angles) continue;
+    angles.forEach((a, j) => {
+      table[s * headDim + 2 * j] = Math.cos(a);
+      table[s * headDim + 2 * j + 1] = Math.sin(a);
+    });
+  }
+  const rope = storageBuffer(device, "rope-table", table);
+  all.push(rope);
+  return {
+    tok: matrix("tok_embeddings.weight"),
+    cls,
+    layers,
+    norm: vector("norm.weight"),
+    output: matrix("output.weight"),
+    rope,
+    all,
+  };
+}
