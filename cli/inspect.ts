@@ -1,0 +1,149 @@
+/**
+ * `zipar inspect FILE|-`: validate a grid file (JSON or `.npy`, sniffed by magic bytes) and
+ * summarize it: shape, metadata, token histogram.
+ *
+ * @module
+ */
+
+import { choiceFlag, type OptionSpec, parseCommand, ValidationError } from "./args.ts";
+import type { TokenGrid } from "./grid.ts";
+import { type ReadGrid, readGrid } from "./grid_file.ts";
+import type { Io } from "./io.ts";
+
+/** Flags of `zipar inspect`. */
+export const INSPECT_OPTIONS: OptionSpec = {
+  format: { type: "string" },
+  top: { type: "string" },
+  help: { type: "boolean", short: "h" },
+};
+
+/** `zipar inspect --help`. */
+export const INSPECT_USAGE = `Usage: zipar inspect FILE|- [options]
+
+Validate a token-grid file (JSON or .npy, told apart by content) and summarize it: shape,
+metadata (for .npy, from the FILE.npy.json sidecar), distinct tokens, min, max, most common.
+- reads stdin. A file that is truncated, oversized or malformed is an error (exit 1).
+
+Options:
+  --format FMT             text | json (default: text)
+  --top N                  most common tokens to list, 0..100 (default: 5)
+  -h, --help               show this help
+
+Examples:
+  zipar inspect grid.json
+  zipar generate --window 4 | zipar inspect - --format json
+`;
+
+/** Token statistics of a grid. */
+export interface TokenSummary {
+  /** Tokens in all grids. */
+  count: number;
+  /** Distinct token ids. */
+  distinct: number;
+  /** Smallest token. */
+  min: number;
+  /** Largest token. */
+  max: number;
+  /** The `top` most frequent tokens as [token, count], most frequent first (ties: lower id). */
+  mostCommon: [number, number][];
+}
+
+/**
+ * Histogram summary of the tokens.
+ *
+ * @example
+ * ```ts
+ * import { summarizeTokens } from "./inspect.ts";
+ * const s = summarizeTokens(new Int32Array([5, 1, 5, 2]), 2);
+ * console.assert(s.distinct === 3 && s.mostCommon[0][0] === 5 && s.mostCommon[1][0] === 1);
+ * ```
+ */
+export function summarizeTokens(tokens: Int32Array, top: number): TokenSummary {
+  const counts = new Map<number, number>();
+  let min = Infinity, max = -Infinity;
+  for (const t of tokens) {
+    counts.set(t, (counts.get(t) ?? 0) + 1);
+    if (t < min) min = t;
+    if (t > max) max = t;
+  }
+  const mostCommon = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, top);
+  return { count: tokens.length, distinct: counts.size, min, max, mostCommon };
+}
+
+/** The inspection report as a JSON-ready object. */
+export function inspectJson(source: string, read: ReadGrid, top: number): Record<string, unknown> {
+  const { grid } = read;
+  return {
+    file: source,
+    format: read.format,
+    bytes: read.bytes,
+    dtype: read.dtype,
+    shape: grid.shape,
+    tokens: summarizeTokens(grid.tokens, top),
+    metaSource: read.metaSource,
+    meta: grid.meta,
+  };
+}
+
+/**
+ * The inspection report as aligned text.
+ *
+ * @example
+ * ```ts
+ * import { renderInspectText } from "./inspect.ts";
+ * const grid = { shape: [1, 1, 2] as [number, number, number], tokens: new Int32Array([3, 3]), meta: { seed: 7 } };
+ * const text = renderInspectText("g.json", { grid, format: "json", bytes: 9, dtype: null, metaSource: "file" }, 5);
+ * console.assert(text.includes("distinct 1") && text.includes("seed"));
+ * ```
+ */
+export function renderInspectText(source: string, read: ReadGrid, top: number): string {
+  const { grid } = read;
+  const [b, h, w] = grid.shape;
+  const s = summarizeTokens(grid.tokens, top);
+  const lines = [
+    `file       ${source === "-" ? "stdin" : source} (${read.format}${
+      read.dtype ? ` ${read.dtype}` : ""
+    }, ${read.bytes} bytes)`,
+    `shape      [${b}, ${h}, ${w}]: ${b} grid${b === 1 ? "" : "s"} of ${h}×${w}, ${s.count} tokens`,
+    `tokens     distinct ${s.distinct}, min ${s.min}, max ${s.max}`,
+  ];
+  if (top > 0) lines.push(`common     ${s.mostCommon.map(([t, n]) => `${t} ×${n}`).join(", ")}`);
+  lines.push(...renderMeta(grid, read.metaSource));
+  return lines.join("\n") + "\n";
+}
+
+function renderMeta(grid: TokenGrid, source: ReadGrid["metaSource"]): string[] {
+  const entries = Object.entries(grid.meta);
+  if (source === "none" || entries.length === 0) {
+    return [`meta       none${source === "none" ? " (no sidecar)" : ""}`];
+  }
+  const width = Math.max(...entries.map(([k]) => k.length));
+  return [
+    `meta${source === "sidecar" ? "       (from the .npy.json sidecar)" : ""}`,
+    ...entries.map(([k, v]) =>
+      `  ${k.padEnd(width)}  ${typeof v === "string" ? v : JSON.stringify(v)}`
+    ),
+  ];
+}
+
+/** Run `zipar inspect`; returns the exit code. */
+export async function inspectCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseCommand(args, INSPECT_OPTIONS, 1);
+  if (values.help) {
+    await io.writeStdout(new TextEncoder().encode(INSPECT_USAGE));
+    return 0;
+  }
+  const format = choiceFlag(values, "format", ["text", "json"] as const, "text");
+  const top = values.top === undefined ? 5 : Number(values.top);
+  if (!Number.isInteger(top) || top < 0 || top > 100 || !/^\d+$/.test(String(values.top ?? "5"))) {
+    throw new ValidationError(`--top must be an integer in 0..100, got '${values.top}'`);
+  }
+  const source = positionals[0];
+  if (source === undefined) throw new ValidationError("inspect needs a FILE, or - for stdin");
+  const read = await readGrid(source, io);
+  const text = format === "json"
+    ? JSON.stringify(inspectJson(source, read, top)) + "\n"
+    : renderInspectText(source, read, top);
+  await io.writeStdout(new TextEncoder().encode(text));
+  return 0;
+}

@@ -1,0 +1,111 @@
+/**
+ * The `zipar` command: dispatch to `plan`, `generate`, `inspect`, `demo`; one-line errors;
+ * exit codes 0 ok, 1 runtime error, 2 usage error, 130 interrupted; a broken stdout pipe
+ * (`zipar generate … | head -c 10`) ends the run quietly with 0.
+ *
+ * @module
+ */
+
+import { ValidationError } from "./args.ts";
+import { generateCommand } from "./generate.ts";
+import { inspectCommand } from "./inspect.ts";
+import { denoIo, type Io, StdoutClosedError } from "./io.ts";
+import { planCommand } from "./plan.ts";
+import { VERSION } from "./version.ts";
+
+/** `zipar --help`. */
+export const MAIN_USAGE =
+  `zipar ${VERSION}: ZipAR parallel decoding for raster-order autoregressive image models
+
+Usage: zipar <command> [options]
+
+Commands:
+  plan       count the forward passes of a schedule; show which pass decodes each cell
+  generate   generate token grids with a backend (mock, python, webgpu) as JSON or .npy
+  inspect    validate a token-grid file (or stdin) and summarize it
+  demo       run the demo model (not built yet)
+
+Options:
+  -h, --help       show this help; 'zipar <command> --help' for a command
+  -V, --version    print the version
+
+Exit codes: 0 ok, 1 runtime error, 2 usage error, 130 interrupted (SIGINT).
+Environment: NO_COLOR turns colour off; ZIPAR_DEBUG=1 prints stack traces.
+`;
+
+type Command = (args: string[], io: Io) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  plan: planCommand,
+  generate: generateCommand,
+  inspect: inspectCommand,
+  demo: () => Promise.reject(new Error("not built yet: the demo model lands with issue 9")),
+};
+
+/** Run the CLI with `args`; returns the exit code. Never throws. */
+export async function main(args: string[], io: Io): Promise<number> {
+  const [name, ...rest] = args;
+  try {
+    if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+      const sub = name === "help" ? rest[0] : undefined;
+      if (sub !== undefined && sub in COMMANDS) return await COMMANDS[sub](["--help"], io);
+      if (sub !== undefined) {
+        throw new ValidationError(
+          `unknown command '${sub}'`,
+          "Run 'zipar --help' for the commands.",
+        );
+      }
+      if (name === undefined) {
+        io.writeStderr(MAIN_USAGE);
+        return 2;
+      }
+      await io.writeStdout(new TextEncoder().encode(MAIN_USAGE));
+      return 0;
+    }
+    if (name === "-V" || name === "--version") {
+      await io.writeStdout(new TextEncoder().encode(`zipar ${VERSION}\n`));
+      return 0;
+    }
+    const command = COMMANDS[name];
+    if (!command) {
+      throw new ValidationError(
+        name.startsWith("-") ? `unknown option ${name}` : `unknown command '${name}'`,
+        "Run 'zipar --help' for the commands.",
+      );
+    }
+    try {
+      return await command(rest, io);
+    } catch (e) {
+      if (e instanceof ValidationError && e.hint === undefined) {
+        throw new ValidationError(e.message, `Run 'zipar ${name} --help' for usage.`);
+      }
+      throw e;
+    }
+  } catch (e) {
+    return report(e, io);
+  }
+}
+
+function report(e: unknown, io: Io): number {
+  if (e instanceof StdoutClosedError) return 0;
+  const debug = io.env("ZIPAR_DEBUG") === "1";
+  const message = oneLine(e instanceof Error ? e.message : String(e));
+  if (e instanceof ValidationError) {
+    io.writeStderr(
+      `zipar: ${message.replace(/\.$/, "")}. ${e.hint ?? "Run 'zipar --help' for usage."}\n`,
+    );
+    if (debug) io.writeStderr(`${e.stack}\n`);
+    return 2;
+  }
+  io.writeStderr(`zipar: ${message}\n`);
+  if (debug && e instanceof Error) io.writeStderr(`${e.stack}\n`);
+  return 1;
+}
+
+function oneLine(text: string): string {
+  return text.split("\n").map((s) => s.trim()).filter(Boolean).join(" ") || "unknown error";
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args, denoIo()));
+}

@@ -1,0 +1,84 @@
+/**
+ * `--schedule`, `--window` and `--proxy`, shared by `zipar plan` and `zipar generate`: parsed,
+ * checked against the grid width, and turned into a core schedule.
+ *
+ * @module
+ */
+
+import {
+  createSchedule,
+  type Layout,
+  PROXY_POLICIES,
+  type ProxyPolicy,
+  type Schedule,
+} from "../core/mod.ts";
+import { choiceFlag, intFlag, ValidationError, type Values } from "./args.ts";
+
+/** Schedule names on the command line. */
+export type ScheduleFlag = "raster" | "ideal" | "paper";
+/** The schedule names, for argument parsing. */
+export const SCHEDULES: readonly ScheduleFlag[] = ["raster", "ideal", "paper"];
+
+/** A resolved schedule choice. */
+export interface ScheduleChoice {
+  /** `raster`, `ideal` or `paper`. */
+  schedule: ScheduleFlag;
+  /** Window s (W for raster). */
+  window: number;
+  /** Proxy policy. */
+  proxy: ProxyPolicy;
+}
+
+/**
+ * Read the schedule flags for a grid `width` wide. `--window` is required unless
+ * `--schedule raster`, and must be in 1..W.
+ *
+ * @example
+ * ```ts
+ * import { scheduleChoice } from "./schedule_flags.ts";
+ * const choice = scheduleChoice({ window: "8", schedule: "paper" }, 24);
+ * console.assert(choice.window === 8 && choice.proxy === "r-2");
+ * ```
+ */
+export function scheduleChoice(values: Values, width: number): ScheduleChoice {
+  const schedule = choiceFlag(values, "schedule", SCHEDULES, "ideal");
+  const proxy = choiceFlag(values, "proxy", PROXY_POLICIES, "r-2");
+  if (schedule === "raster") {
+    if (values.window !== undefined) {
+      throw new ValidationError(
+        "--window does not apply to --schedule raster",
+        "Drop --window, or pick --schedule ideal|paper.",
+      );
+    }
+    return { schedule, window: width, proxy };
+  }
+  if (values.window === undefined) {
+    throw new ValidationError(
+      `--schedule ${schedule} needs --window`,
+      `Pass --window s with s in 1..${width} (the grid width), or --schedule raster.`,
+    );
+  }
+  const window = intFlag(values, "window", 1, width, width);
+  return { schedule, window, proxy };
+}
+
+/**
+ * Build the core schedule for a choice.
+ *
+ * @example
+ * ```ts
+ * import { createLayout } from "../core/mod.ts";
+ * import { buildSchedule } from "./schedule_flags.ts";
+ * const s = buildSchedule(createLayout({ height: 4, width: 4 }), { schedule: "raster", window: 4, proxy: "r-2" });
+ * console.assert(s.name === "raster");
+ * ```
+ */
+export function buildSchedule(layout: Layout, choice: ScheduleChoice): Schedule {
+  return choice.schedule === "raster"
+    ? createSchedule(layout, { kind: "raster", proxy: choice.proxy })
+    : createSchedule(layout, {
+      window: choice.window,
+      variant: choice.schedule,
+      proxy: choice.proxy,
+    });
+}
