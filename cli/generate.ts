@@ -33,6 +33,8 @@ export const GENERATE_OPTIONS: OptionSpec = {
   seed: { type: "string" },
   batch: { type: "string" },
   window: { type: "string" },
+  "min-window": { type: "string" },
+  "max-window": { type: "string" },
   schedule: { type: "string" },
   proxy: { type: "string" },
   cfg: { type: "string" },
@@ -71,7 +73,9 @@ Generation:
   --seed S                 seed of the draws, 0..${MAX_SEED} (default: 0)
   --batch B                images; one class repeats B times (default: number of classes)
   --window s               window s in 1..W (required unless --schedule raster)
-  --schedule NAME          raster | ideal | paper (default: ideal)
+  --schedule NAME          raster | ideal | paper | adaptive (default: ideal)
+  --min-window m           adaptive: draft a row's first token when the row above has m
+  --max-window M           adaptive: stop verifying once the row above has M (default: W)
   --proxy POLICY           proxy token for early rows: r-2 | r-1 (default: r-2)
   --cfg G                  classifier-free guidance scale, 1 = off (default: 1)
   --temperature T          softmax temperature, 0 = greedy (default: 1)
@@ -300,6 +304,7 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
         schedule: choice.schedule,
         scheduleName: stats.schedule,
         window: choice.window,
+        ...(choice.maxWindow !== undefined ? { maxWindow: choice.maxWindow } : {}),
         proxy: choice.proxy,
         mode: stats.mode,
         sampling: { temperature, topK, topP, cfg },
@@ -309,6 +314,7 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
         passes: stats.passes,
         rasterPasses: stats.rasterPasses,
         wallMs: Math.round(stats.wallMs * 10) / 10,
+        ...(stats.scheduleStats !== undefined ? { scheduleStats: stats.scheduleStats } : {}),
       };
       await output.write({ shape: generation.shape, tokens: generation.grids, meta });
       if (io.stderrIsTerminal && !quiet) {

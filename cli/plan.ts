@@ -24,6 +24,8 @@ import { buildSchedule, type ScheduleChoice, scheduleChoice } from "./schedule_f
 export const PLAN_OPTIONS: OptionSpec = {
   grid: { type: "string" },
   window: { type: "string" },
+  "min-window": { type: "string" },
+  "max-window": { type: "string" },
   schedule: { type: "string" },
   proxy: { type: "string" },
   eol: { type: "boolean" },
@@ -42,7 +44,8 @@ Count the forward passes a schedule takes on a grid, against raster order.
 Options:
   --grid HxW               grid size, e.g. 24x24 (required)
   --window s               window s in 1..W (required unless --schedule raster)
-  --schedule NAME          raster | ideal | paper (default: ideal)
+  --schedule NAME          raster | ideal | paper (default: ideal); adaptive pass counts
+                           depend on the model: zipar generate reports them
   --proxy POLICY           proxy token for early rows: r-2 | r-1 (default: r-2)
   --eol                    rows end with an end-of-line slot (Lumina-mGPT, Emu3)
   --prefix N               conditioning slots before the image (default: 1)
@@ -219,6 +222,12 @@ export async function planCommand(args: string[], io: Io): Promise<number> {
   }
   const [height, width] = parseGrid("--grid", values.grid);
   const choice = scheduleChoice(values, width);
+  if (choice.schedule === "adaptive") {
+    throw new ValidationError(
+      "zipar plan cannot count adaptive passes in advance: they depend on which drafts the model accepts",
+      "Run zipar generate --schedule adaptive --min-window m; it reports the passes it took.",
+    );
+  }
   const prefix = intFlag(values, "prefix", 1, 1 << 20, 1);
   const format = choiceFlag(values, "format", ["text", "json"] as const, "text");
   if (values.png === "") throw new ValidationError("--png needs a file name");

@@ -6,6 +6,7 @@
  */
 
 import {
+  createAdaptiveSchedule,
   createSchedule,
   type Layout,
   PROXY_POLICIES,
@@ -15,16 +16,18 @@ import {
 import { choiceFlag, intFlag, ValidationError, type Values } from "./args.ts";
 
 /** Schedule names on the command line. */
-export type ScheduleFlag = "raster" | "ideal" | "paper";
+export type ScheduleFlag = "raster" | "ideal" | "paper" | "adaptive";
 /** The schedule names, for argument parsing. */
-export const SCHEDULES: readonly ScheduleFlag[] = ["raster", "ideal", "paper"];
+export const SCHEDULES: readonly ScheduleFlag[] = ["raster", "ideal", "paper", "adaptive"];
 
 /** A resolved schedule choice. */
 export interface ScheduleChoice {
-  /** `raster`, `ideal` or `paper`. */
+  /** `raster`, `ideal`, `paper` or `adaptive`. */
   schedule: ScheduleFlag;
-  /** Window s (W for raster). */
+  /** Window s (W for raster; the minimum window m for adaptive). */
   window: number;
+  /** Adaptive only: verification is final once the row above has this many tokens. */
+  maxWindow?: number;
   /** Proxy policy. */
   proxy: ProxyPolicy;
 }
@@ -52,6 +55,31 @@ export function scheduleChoice(values: Values, width: number): ScheduleChoice {
     }
     return { schedule, window: width, proxy };
   }
+  if (schedule === "adaptive") {
+    if (values.window !== undefined) {
+      throw new ValidationError(
+        "--schedule adaptive takes --min-window, not --window",
+        `Pass --min-window m (and optionally --max-window M) with 1 ≤ m ≤ M ≤ ${width}.`,
+      );
+    }
+    if (values["min-window"] === undefined) {
+      throw new ValidationError(
+        "--schedule adaptive needs --min-window",
+        `Pass --min-window m with m in 1..${width} (the grid width).`,
+      );
+    }
+    const window = intFlag(values, "min-window", 1, width, width);
+    const maxWindow = intFlag(values, "max-window", window, width, width);
+    return { schedule, window, maxWindow, proxy };
+  }
+  for (const flag of ["min-window", "max-window"]) {
+    if (values[flag] !== undefined) {
+      throw new ValidationError(
+        `--${flag} only applies to --schedule adaptive`,
+        "Drop it, or pass --schedule adaptive.",
+      );
+    }
+  }
   if (values.window === undefined) {
     throw new ValidationError(
       `--schedule ${schedule} needs --window`,
@@ -74,11 +102,15 @@ export function scheduleChoice(values: Values, width: number): ScheduleChoice {
  * ```
  */
 export function buildSchedule(layout: Layout, choice: ScheduleChoice): Schedule {
+  if (choice.schedule === "adaptive") {
+    const { window: minWindow, maxWindow, proxy } = choice;
+    return createAdaptiveSchedule(layout, { minWindow, maxWindow, proxy });
+  }
   return choice.schedule === "raster"
     ? createSchedule(layout, { kind: "raster", proxy: choice.proxy })
     : createSchedule(layout, {
       window: choice.window,
-      variant: choice.schedule,
+      variant: choice.schedule as "ideal" | "paper",
       proxy: choice.proxy,
     });
 }

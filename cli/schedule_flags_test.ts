@@ -22,8 +22,8 @@ Deno.test("scheduleChoice() requires --window unless --schedule raster", () => {
   assert.throws(() => scheduleChoice({ window: "25" }, 24), /in 1\.\.24/);
   assert.throws(() => scheduleChoice({ window: "8", proxy: "r-3" }, 24), /r-2, r-1/);
   assert.throws(
-    () => scheduleChoice({ window: "8", schedule: "adaptive" }, 24),
-    /raster, ideal, paper/,
+    () => scheduleChoice({ window: "8", schedule: "fastest" }, 24),
+    /raster, ideal, paper, adaptive/,
   );
 });
 
@@ -36,5 +36,26 @@ Deno.test("buildSchedule() builds the core schedule of a choice", () => {
   assert.equal(
     buildSchedule(layout, { schedule: "raster", window: 24, proxy: "r-2" }).name,
     "raster",
+  );
+});
+
+Deno.test("scheduleChoice() reads --schedule adaptive with --min-window and --max-window", () => {
+  const choice = scheduleChoice({ schedule: "adaptive", "min-window": "3", "max-window": "6" }, 8);
+  assert.deepEqual(choice, { schedule: "adaptive", window: 3, maxWindow: 6, proxy: "r-2" });
+  const schedule = buildSchedule(createLayout({ height: 8, width: 8 }), choice);
+  assert.equal(schedule.name, "adaptive(m=3, max=6)");
+  assert.equal(schedule.fixed, false);
+  assert.throws(() => scheduleChoice({ schedule: "adaptive" }, 8), /needs --min-window/);
+  assert.throws(
+    () => scheduleChoice({ schedule: "adaptive", window: "2" }, 8),
+    /takes --min-window, not --window/,
+  );
+  assert.throws(
+    () => scheduleChoice({ schedule: "adaptive", "min-window": "4", "max-window": "3" }, 8),
+    /--max-window/,
+  );
+  assert.throws(
+    () => scheduleChoice({ window: "2", "min-window": "2" }, 8),
+    /only applies to --schedule adaptive/,
   );
 });

@@ -76,6 +76,8 @@ export interface GenerationStats {
   scheduleMs: number;
   /** Time mixing CFG and sampling in TypeScript, ms. */
   sampleMs: number;
+  /** Schedule-specific statistics (the adaptive window's acceptance and windows), if any. */
+  scheduleStats?: unknown;
 }
 
 /** The result of a generation. */
@@ -271,7 +273,8 @@ async function* runInteractive(ctx: RunContext): AsyncGenerator<GenerateEvent, v
   const { images, schedule } = options;
   const { vocab, eolToken } = backend.info;
   const batch = images.length, cfg = cfgScale !== 1;
-  const trackers = images.map(() => new Tracker(layout, schedule.window));
+  const rewrites = schedule.rewrites ?? false;
+  const trackers = images.map(() => new Tracker(layout, schedule.window, { rewrites }));
   const stats = emptyStats(ctx, "interactive");
   const totalTokens = batch * layout.height * layout.width;
   let totalDecoded = 0;
@@ -307,29 +310,40 @@ async function* runInteractive(ctx: RunContext): AsyncGenerator<GenerateEvent, v
     const decodes: CellDecode[][] = [];
     let row = 0;
     for (let i = 0; i < batch; i++) {
-      decodes.push([]);
-      for (const q of perImage[i]) {
-        if (!q.predicts) continue;
+      const mixedRows: (Float32Array | null)[] = perImage[i].map((q) => {
+        if (!q.predicts) return null;
         const cond = logits.subarray(row * vocab, (row + 1) * vocab);
         row++;
-        let mixed = cond;
-        if (cfg) {
-          mixed = mixCfg(cond, logits.subarray(row * vocab, (row + 1) * vocab), cfgScale);
-          row++;
-        }
-        const { row: r, col: c } = q.predicts;
-        const key = cellKey(images[i].seed, images[i].index, r, c);
-        decodes[i].push({ row: r, col: c, token: sample(mixed, key, sampling) });
+        if (!cfg) return cond;
+        const uncond = logits.subarray(row * vocab, (row + 1) * vocab);
+        row++;
+        return mixCfg(cond, uncond, cfgScale);
+      });
+      const { seed, index } = images[i];
+      if (schedule.resolve) {
+        const ctx = { sampling, seed, index };
+        decodes.push(schedule.resolve(trackers[i], perImage[i], mixedRows, ctx));
+        continue;
       }
+      decodes.push(perImage[i].flatMap((q, k) => {
+        if (!q.predicts) return [];
+        const { row: r, col: c } = q.predicts;
+        return [{
+          row: r,
+          col: c,
+          token: sample(mixedRows[k]!, cellKey(seed, index, r, c), sampling),
+        }];
+      }));
     }
     const t3 = now();
     let decodedNow = 0;
     for (let i = 0; i < batch; i++) {
+      const before = trackers[i].decoded;
       trackers[i].applyStep(perImage[i], decodes[i]);
-      decodedNow += decodes[i].length;
+      decodedNow += trackers[i].decoded - before;
     }
     if (perImage[0].length > 0) {
-      countTokens(stats, decodes[0].length);
+      countTokens(stats, decodes[0].filter((d) => !d.replace).length);
       stats.queries += perImage[0].length;
     }
     stats.scheduleMs += t1 - t0 + (now() - t3);
@@ -351,6 +365,7 @@ async function* runInteractive(ctx: RunContext): AsyncGenerator<GenerateEvent, v
   for (const t of trackers) t.finish();
   const grids = new Int32Array(totalTokens);
   trackers.forEach((t, i) => grids.set(t.tokens, i * t.tokens.length));
+  if (schedule.stats) stats.scheduleStats = schedule.stats(trackers);
   stats.proxies = trackers[0].proxiesWritten;
   stats.corrections = trackers[0].corrections;
   stats.wallMs = now() - ctx.start;

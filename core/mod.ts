@@ -20,3 +20,5 @@ export * from "./sampling.ts";
 export * from "./step.ts";
 export * from "./plan.ts";
 export * from "./engine.ts";
+export * from "./verify.ts";
+export * from "./adaptive.ts";

@@ -17,7 +17,8 @@
  */
 
 import { type Layout, predictorSlot } from "./layout.ts";
-import { SlotState, type Tracker } from "./tracker.ts";
+import type { Sampling } from "./sampling.ts";
+import { type CellDecode, SlotState, type Tracker } from "./tracker.ts";
 
 /** Where a query's input token comes from. */
 export type TokenInput =
@@ -78,6 +79,31 @@ export interface Schedule {
   readonly fixed: boolean;
   /** Queries of the next pass; empty when the image is complete. */
   nextStep(tracker: Tracker): ImageQuery[];
+  /**
+   * Reactive schedules only: turn a pass's mixed logits into decoded tokens (e.g. verify drafts).
+   * `logits[k]` belongs to `queries[k]` (null when it asked for none). Fixed schedules omit it
+   * and the engine samples every predicted cell.
+   */
+  resolve?(
+    tracker: Tracker,
+    queries: ImageQuery[],
+    logits: (Float32Array | null)[],
+    ctx: ResolveContext,
+  ): CellDecode[];
+  /** Whether the schedule re-runs written slots (trackers then allow rewrites). */
+  readonly rewrites?: boolean;
+  /** Schedule-specific statistics over the images' trackers, reported with the generation. */
+  stats?(trackers: Tracker[]): unknown;
+}
+
+/** What a reactive schedule needs to sample one image's tokens. */
+export interface ResolveContext {
+  /** Sampling settings. */
+  sampling: Sampling;
+  /** The image's seed. */
+  seed: number;
+  /** The image's draw index. */
+  index: number;
 }
 
 /** Options for {@linkcode createSchedule}. */

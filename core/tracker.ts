@@ -28,6 +28,11 @@ export interface CellDecode {
   col: number;
   /** The sampled token id. */
   token: number;
+  /**
+   * Replace the row's newest token instead of decoding the next one (a rejected draft of the
+   * adaptive window). Needs a tracker created with `rewrites: true`.
+   */
+  replace?: boolean;
 }
 
 /** One slot written in a step. */
@@ -76,9 +81,18 @@ export class Tracker {
   corrections = 0;
   /** Steps applied so far. */
   steps = 0;
+  /** Writes to a slot that already held a token (only with `rewrites: true`). */
+  rewrites = 0;
+  /** Whether written slots may be written again and drafts replaced (adaptive window). */
+  readonly allowRewrites: boolean;
 
-  /** Create an empty tracker that enforces window `window` (1 ≤ window ≤ W). */
-  constructor(layout: Layout, window: number) {
+  /**
+   * Create an empty tracker that enforces window `window` (1 ≤ window ≤ W). Fixed schedules
+   * write every slot once (proxy slots: once more, by their correction); `rewrites: true` lets
+   * a reactive schedule re-run written slots and replace drafted tokens.
+   */
+  constructor(layout: Layout, window: number, options: { rewrites?: boolean } = {}) {
+    this.allowRewrites = options.rewrites ?? false;
     if (!Number.isInteger(window) || window < 1 || window > layout.width) {
       throw new RangeError(`window must be an integer in 1..${layout.width}, got ${window}`);
     }
@@ -140,12 +154,14 @@ export class Tracker {
       if (seenSlots.has(slot)) throw new Error(`Slot ${slot} written twice in one step`);
       seenSlots.add(slot);
       const state = this.slots[slot];
-      if (state === SlotState.Real) throw new Error(`Slot ${slot} written twice`);
-      if (state === SlotState.Proxy && proxy) throw new Error(`Proxy slot ${slot} re-proxied`);
+      if (!this.allowRewrites) {
+        if (state === SlotState.Real) throw new Error(`Slot ${slot} written twice`);
+        if (state === SlotState.Proxy && proxy) throw new Error(`Proxy slot ${slot} re-proxied`);
+      }
       const cell = this.imageCellOf(slot);
-      if (state === SlotState.Proxy || (!proxy && cell !== null)) {
+      if (!proxy && cell !== null) {
         // A real image token (normal write or correction) must be decoded already.
-        if (cell === null || this.tokens[cell] < 0) {
+        if (this.tokens[cell] < 0) {
           throw new Error(`Slot ${slot} written with a real token that is not decoded yet`);
         }
       }
@@ -154,9 +170,18 @@ export class Tracker {
       }
     }
     const seenRows = new Set<number>();
-    for (const { row, col, token } of decodes) {
-      const why = this.refusal(row, col);
-      if (why) throw new Error(why);
+    for (const { row, col, token, replace } of decodes) {
+      if (replace) {
+        if (!this.allowRewrites) {
+          throw new Error(`Token (${row}, ${col}) replaced without rewrites`);
+        }
+        if (col !== this.rowCount[row] - 1) {
+          throw new Error(`Cannot replace token (${row}, ${col}): it is not the newest of its row`);
+        }
+      } else {
+        const why = this.refusal(row, col);
+        if (why) throw new Error(why);
+      }
       if (seenRows.has(row)) throw new Error(`Row ${row} decoded twice in one step`);
       seenRows.add(row);
       if (!Number.isInteger(token) || token < 0) {
@@ -168,21 +193,21 @@ export class Tracker {
       }
     }
     for (const { slot, proxy } of writes) {
-      if (this.slots[slot] === SlotState.Proxy) {
-        this.pendingProxies.delete(slot);
-        this.corrections++;
-      }
-      if (proxy) {
-        this.pendingProxies.add(slot);
-        this.proxiesWritten++;
-      }
+      const state = this.slots[slot];
+      if (state === SlotState.Real || (state === SlotState.Proxy && proxy)) this.rewrites++;
+      else if (state === SlotState.Proxy) this.corrections++;
+      else if (proxy) this.proxiesWritten++;
+      if (proxy) this.pendingProxies.add(slot);
+      else this.pendingProxies.delete(slot);
       this.slots[slot] = proxy ? SlotState.Proxy : SlotState.Real;
     }
-    for (const { row, col, token } of decodes) {
+    for (const { row, col, token, replace } of decodes) {
       this.tokens[row * width + col] = token;
-      this.rowCount[row]++;
+      if (!replace) {
+        this.rowCount[row]++;
+        this.decoded++;
+      }
     }
-    this.decoded += decodes.length;
     this.steps++;
   }
 

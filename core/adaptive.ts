@@ -1,0 +1,299 @@
+/**
+ * The adaptive window (ZipAR, ICML version): rows start early on a drafted first token that is
+ * verified by speculative sampling as more of the row above becomes visible.
+ *
+ * Choices where the paper is silent (see README "Adaptive window"):
+ * - Only a row's first token is drafted and verified; the rest of the row follows the fixed
+ *   lag it started with (every active row advances one token per pass).
+ * - Drafting is optimistic: in the pass that verifies (r, 0), the same pass also predicts (r, 1)
+ *   from the draft. On acceptance that prediction stands, so a row whose first draft is accepted
+ *   costs exactly what a fixed window m costs; each rejection delays the row by one pass (the
+ *   window grows by one). Verification queries share the pass with every other row's queries.
+ * - The verification query re-runs the slot that predicts (r, 0) — the proxy slot (r − 1, W − 1)
+ *   or the EOL slot — so its K/V and logits see everything written since. Once the real
+ *   (r − 1, W − 1) is decoded, that re-run is the correction, and the verification is final
+ *   (accepted, or the residual draw is kept). It is also final once the row above has
+ *   `maxWindow` tokens.
+ * - With m = 1 a row may draft on the row above's own draft; every re-run then sees the
+ *   replaced token, and speculative verification stays valid whatever the draft was drawn from.
+ * - The draft of (r, 0) is the token a fixed window m would sample (same key), so when every
+ *   draft is accepted the grid equals ZipAR with window m.
+ *
+ * @module
+ */
+
+import { type Layout, predictorSlot } from "./layout.ts";
+import { cellKey, subKey } from "./random.ts";
+import { probabilities, sample, type Sampling } from "./sampling.ts";
+import {
+  type ImageQuery,
+  prefillQueries,
+  type ProxyPolicy,
+  type ResolveContext,
+  type Schedule,
+} from "./schedule.ts";
+import type { CellDecode, Tracker } from "./tracker.ts";
+import { verifyDraft } from "./verify.ts";
+
+/** Options for {@linkcode createAdaptiveSchedule}. */
+export interface AdaptiveOptions {
+  /** Minimum window m: row r drafts its first token when row r − 1 has m tokens. */
+  minWindow: number;
+  /** Verification is final once the row above has this many tokens. @default W */
+  maxWindow?: number;
+  /** Proxy-token policy while the row above is incomplete (no-EOL grids). @default "r-2" */
+  proxy?: ProxyPolicy;
+}
+
+/** Per-row state of one image. */
+interface RowState {
+  phase: "waiting" | "drafting" | "running";
+  /** Distribution the current draft was drawn from. */
+  pOld: Float64Array | null;
+  verifications: number;
+  accepted: number;
+  /** Lag behind the row above once running: the effective window. */
+  window: number;
+}
+
+/** Statistics of adaptive runs, over all images. */
+export interface AdaptiveStats {
+  /** acceptance[r]: accepted drafts / verifications of row r (null for row 0 or none). */
+  acceptance: (number | null)[];
+  /** Verifications over all rows and images. */
+  verifications: number;
+  /** Accepted drafts over all rows and images. */
+  accepted: number;
+  /** windows[s]: rows that ran with effective window s. */
+  windows: number[];
+}
+
+class AdaptiveSchedule implements Schedule {
+  readonly fixed = false;
+  readonly rewrites = true;
+  readonly name: string;
+  readonly window: number;
+  readonly #layout: Layout;
+  readonly #maxWindow: number;
+  readonly #proxy: ProxyPolicy;
+  readonly #rows = new WeakMap<Tracker, RowState[]>();
+
+  constructor(layout: Layout, options: Required<AdaptiveOptions>) {
+    this.#layout = layout;
+    this.window = options.minWindow;
+    this.#maxWindow = options.maxWindow;
+    this.#proxy = options.proxy;
+    const max = options.maxWindow === layout.width ? "" : `, max=${options.maxWindow}`;
+    this.name = `adaptive(m=${options.minWindow}${max})`;
+  }
+
+  #state(tracker: Tracker): RowState[] {
+    let rows = this.#rows.get(tracker);
+    if (!rows) {
+      rows = Array.from({ length: this.#layout.height }, (_, r) => ({
+        phase: r === 0 ? "running" : "waiting",
+        pOld: null,
+        verifications: 0,
+        accepted: 0,
+        window: 0,
+      }));
+      this.#rows.set(tracker, rows);
+    }
+    return rows;
+  }
+
+  nextStep(tracker: Tracker): ImageQuery[] {
+    const layout = this.#layout;
+    if (tracker.steps === 0) return prefillQueries(layout);
+    const { height, width } = layout;
+    const rows = this.#state(tracker);
+    const queries: ImageQuery[] = [];
+    for (const slot of tracker.pendingProxies) {
+      const cell = tracker.imageCellOf(slot)!;
+      const row = Math.floor(cell / width);
+      // A drafting row below verifies through this slot: its re-run is the correction.
+      if (tracker.tokens[cell] < 0 || rows[row + 1]?.phase === "drafting") continue;
+      queries.push({
+        slot,
+        input: { kind: "cell", row, col: width - 1 },
+        proxy: false,
+        predicts: null,
+      });
+    }
+    if (layout.eol) {
+      for (let row = 0; row < height - 1 && tracker.rowCount[row] === width; row++) {
+        const slot = tracker.slotOf(row, width - 1);
+        if (tracker.slots[slot] !== 0) continue;
+        queries.push({
+          slot,
+          input: { kind: "cell", row, col: width - 1 },
+          proxy: false,
+          predicts: null,
+        });
+      }
+    }
+    for (let row = 0; row < height; row++) {
+      const col = tracker.rowCount[row];
+      const { phase } = rows[row];
+      if (phase === "waiting") {
+        if (tracker.rowCount[row - 1] < Math.min(this.window, width)) {
+          break; // later rows cannot have started either
+        }
+        queries.push(this.#firstTokenQuery(tracker, row));
+      } else if (phase === "drafting") {
+        queries.push(this.#firstTokenQuery(tracker, row));
+        if (tracker.canDecode(row, 1)) {
+          queries.push({
+            slot: tracker.slotOf(row, 0),
+            input: { kind: "cell", row, col: 0 },
+            proxy: false,
+            predicts: { row, col: 1 },
+          });
+        }
+      } else if (col < width && tracker.canDecode(row, col)) {
+        const slot = predictorSlot(layout, row, col);
+        queries.push({
+          slot,
+          input: { kind: "cell", row, col: col - 1 },
+          proxy: false,
+          predicts: { row, col },
+        });
+      }
+    }
+    return queries;
+  }
+
+  /** The query at the slot that predicts (row, 0): draft or verification. */
+  #firstTokenQuery(tracker: Tracker, row: number): ImageQuery {
+    const layout = this.#layout;
+    const slot = predictorSlot(layout, row, 0);
+    const predicts = { row, col: 0 };
+    if (layout.eol) return { slot, input: { kind: "eol" }, proxy: false, predicts };
+    const last = layout.width - 1;
+    if (tracker.tokenAt(row - 1, last) >= 0) {
+      return { slot, input: { kind: "cell", row: row - 1, col: last }, proxy: false, predicts };
+    }
+    const from = this.#proxy === "r-2" && row >= 2 ? row - 2 : row - 1;
+    const input = { kind: "cell", row: from, col: tracker.rowCount[from] - 1 } as const;
+    return { slot, input, proxy: true, predicts };
+  }
+
+  resolve(
+    tracker: Tracker,
+    queries: ImageQuery[],
+    logits: (Float32Array | null)[],
+    ctx: ResolveContext,
+  ): CellDecode[] {
+    const rows = this.#state(tracker);
+    const { width } = this.#layout;
+    const decodes: CellDecode[] = [];
+    const speculative = new Map<number, CellDecode>();
+    const phases = rows.map((r) => r.phase); // roles are decided by the state before the pass
+    const verified = new Map<number, boolean>(); // row → keep its speculative (r, 1)
+    const draw = (l: Float32Array, row: number, col: number) =>
+      sample(l, cellKey(ctx.seed, ctx.index, row, col), ctx.sampling);
+    queries.forEach((q, k) => {
+      const l = logits[k];
+      if (!q.predicts || !l) return;
+      const { row, col } = q.predicts;
+      const state = rows[row], phase = phases[row];
+      if (phase === "running") {
+        decodes.push({ row, col, token: draw(l, row, col) });
+      } else if (phase === "drafting" && col === 1) {
+        speculative.set(row, { row, col, token: draw(l, row, col) });
+      } else if (phase === "waiting") {
+        state.pOld = probabilities(l, ctx.sampling);
+        state.phase = "drafting";
+        decodes.push({ row, col: 0, token: draw(l, row, 0) });
+      } else {
+        verified.set(row, this.#verify(tracker, state, l, row, ctx.sampling, ctx, decodes));
+      }
+    });
+    for (const [row, keep] of verified) {
+      const next = speculative.get(row);
+      if (keep && next) decodes.push(next);
+    }
+    for (const d of decodes) {
+      if (d.col !== 1 || d.replace || d.row === 0) continue;
+      // The effective window: how far the row above is ahead when (row, 1) is decoded.
+      const above = tracker.rowCount[d.row - 1];
+      rows[d.row].window = above === width ? width : above - 1;
+    }
+    return decodes;
+  }
+
+  /** Verify the draft of (row, 0); returns whether (row, 1) predicted from it stands. */
+  #verify(
+    tracker: Tracker,
+    state: RowState,
+    l: Float32Array,
+    row: number,
+    sampling: Sampling,
+    ctx: ResolveContext,
+    decodes: CellDecode[],
+  ): boolean {
+    const pNew = probabilities(l, sampling);
+    const key = subKey(cellKey(ctx.seed, ctx.index, row, 0), 1 + state.verifications);
+    state.verifications++;
+    const verdict = verifyDraft(tracker.tokenAt(row, 0), state.pOld!, pNew, key);
+    const visible = tracker.rowCount[row - 1];
+    const final = visible >= Math.min(this.#maxWindow, this.#layout.width);
+    if (verdict.accepted) {
+      state.accepted++;
+      state.phase = "running";
+      return true;
+    }
+    decodes.push({ row, col: 0, token: verdict.token, replace: true });
+    state.pOld = pNew;
+    if (final) state.phase = "running";
+    return false;
+  }
+
+  /** Acceptance per row and the distribution of effective windows over `trackers`. */
+  stats(trackers: Tracker[]): AdaptiveStats {
+    const { height, width } = this.#layout;
+    const ver = new Array(height).fill(0), acc = new Array(height).fill(0);
+    const windows = new Array(width + 1).fill(0);
+    for (const t of trackers) {
+      this.#state(t).forEach((s, r) => {
+        ver[r] += s.verifications;
+        acc[r] += s.accepted;
+        if (r > 0) windows[s.window]++;
+      });
+    }
+    return {
+      acceptance: ver.map((v, r) => (v > 0 ? acc[r] / v : null)),
+      verifications: ver.reduce((a, b) => a + b, 0),
+      accepted: acc.reduce((a, b) => a + b, 0),
+      windows,
+    };
+  }
+}
+
+/**
+ * Build an adaptive-window schedule (interactive mode only: it reacts to model outputs).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createAdaptiveSchedule } from "./adaptive.ts";
+ * import { createLayout } from "./layout.ts";
+ * const schedule = createAdaptiveSchedule(createLayout({ height: 24, width: 24 }), { minWindow: 4 });
+ * assert.equal(schedule.name, "adaptive(m=4)");
+ * assert.equal(schedule.fixed, false);
+ * ```
+ */
+export function createAdaptiveSchedule(layout: Layout, options: AdaptiveOptions): Schedule {
+  const { minWindow, maxWindow = layout.width, proxy = "r-2" } = options;
+  const w = layout.width;
+  if (!Number.isInteger(minWindow) || minWindow < 1 || minWindow > w) {
+    throw new RangeError(`min window must be an integer in 1..${w} (grid width), got ${minWindow}`);
+  }
+  if (!Number.isInteger(maxWindow) || maxWindow < minWindow || maxWindow > w) {
+    throw new RangeError(`max window must be an integer in ${minWindow}..${w}, got ${maxWindow}`);
+  }
+  if (proxy !== "r-2" && proxy !== "r-1") {
+    throw new RangeError(`proxy policy must be r-2 or r-1, got ${proxy}`);
+  }
+  return new AdaptiveSchedule(layout, { minWindow, maxWindow, proxy });
+}
