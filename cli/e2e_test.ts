@@ -249,9 +249,9 @@ Deno.test("zipar: usage errors exit 2, runtime errors exit 1, each in one line o
     assert.equal(bad.code, 1);
     assert.equal(bad.stdout, "");
     assert.equal(bad.stderr, `zipar: ${dir}/bad.npy: truncated .npy file (no complete header)\n`);
-    const demo = await zipar(["demo"]);
+    const demo = await zipar(["demo", "--model", dir]);
     assert.equal(demo.code, 1);
-    assert.equal(demo.stderr, "zipar: not built yet: the demo model lands with issue 9\n");
+    assert.match(demo.stderr, /^zipar: demo model missing: .*model\.safetensors .*\n$/);
     assert.deepEqual(names(dir), ["bad.npy"]);
   });
 });

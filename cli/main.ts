@@ -7,6 +7,11 @@
  */
 
 import { ValidationError } from "./args.ts";
+import { batchCommand } from "./batch.ts";
+import { benchCommand } from "./bench.ts";
+import { decodeCommand } from "./decode.ts";
+import { demoCommand } from "./demo.ts";
+import { evalCommand } from "./eval.ts";
 import { generateCommand } from "./generate.ts";
 import { inspectCommand } from "./inspect.ts";
 import { denoIo, type Io, StdoutClosedError } from "./io.ts";
@@ -23,7 +28,11 @@ Commands:
   plan       count the forward passes of a schedule; show which pass decodes each cell
   generate   generate token grids with a backend (mock, python, webgpu) as JSON or .npy
   inspect    validate a token-grid file (or stdin) and summarize it
-  demo       run the demo model (not built yet)
+  batch      run a JSON Lines file of generation jobs: resumable, shardable
+  bench      time raster and ZipAR windows side by side on one backend
+  decode     decode token grids to PNG images (demo model or LlamaGen VQ-16)
+  demo       generate a contact sheet with the built-in Fashion-MNIST demo model
+  eval       compare settings on a model: passes, time, class accuracy, Fréchet distance
 
 Options:
   -h, --help       show this help; 'zipar <command> --help' for a command
@@ -39,7 +48,11 @@ const COMMANDS: Record<string, Command> = {
   plan: planCommand,
   generate: generateCommand,
   inspect: inspectCommand,
-  demo: () => Promise.reject(new Error("not built yet: the demo model lands with issue 9")),
+  batch: batchCommand,
+  bench: benchCommand,
+  decode: decodeCommand,
+  demo: demoCommand,
+  eval: evalCommand,
 };
 
 /** Run the CLI with `args`; returns the exit code. Never throws. */

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { DECODE_OPTIONS, DECODE_USAGE } from "./decode.ts";
+import { DEMO_OPTIONS, DEMO_USAGE } from "./demo.ts";
+import { EVAL_OPTIONS, EVAL_USAGE } from "./eval.ts";
 import { GENERATE_OPTIONS, GENERATE_USAGE } from "./generate.ts";
 import { INSPECT_OPTIONS, INSPECT_USAGE } from "./inspect.ts";
 import { memoryIo } from "./io.ts";
@@ -58,8 +61,11 @@ Deno.test("main() prints runtime errors in one line, exits 1, and shows stacks w
   assert.equal(await main(["inspect", "/no/such/grid.json"], io), 1);
   assert.equal(io.stderrText(), "zipar: /no/such/grid.json: no such file\n");
   const demo = memoryIo();
-  assert.equal(await main(["demo"], demo), 1);
-  assert.equal(demo.stderrText(), "zipar: not built yet: the demo model lands with issue 9\n");
+  assert.equal(await main(["demo", "--model", "/no/such/model"], demo), 1);
+  assert.match(
+    demo.stderrText(),
+    /^zipar: demo model missing: \/no\/such\/model\/model\.safetensors .*\n$/,
+  );
   const debug = memoryIo({ env: { ZIPAR_DEBUG: "1" } });
   assert.equal(await main(["inspect", "/no/such/grid.json"], debug), 1);
   assert.match(debug.stderrText(), /^zipar: .*no such file\nGridFileError: .*\n {4}at /);
@@ -72,10 +78,14 @@ function usageFlags(usage: string): Set<string> {
 
 Deno.test("each command's --help lists exactly the options its parser accepts", () => {
   for (
-    const [usage, options] of [[PLAN_USAGE, PLAN_OPTIONS], [GENERATE_USAGE, GENERATE_OPTIONS], [
-      INSPECT_USAGE,
-      INSPECT_OPTIONS,
-    ]] as const
+    const [usage, options] of [
+      [PLAN_USAGE, PLAN_OPTIONS],
+      [GENERATE_USAGE, GENERATE_OPTIONS],
+      [INSPECT_USAGE, INSPECT_OPTIONS],
+      [DECODE_USAGE, DECODE_OPTIONS],
+      [DEMO_USAGE, DEMO_OPTIONS],
+      [EVAL_USAGE, EVAL_OPTIONS],
+    ] as const
   ) {
     const documented = usageFlags(usage.split("\nExample")[0].split("\nImage i")[0]);
     assert.deepEqual([...documented].sort(), Object.keys(options).sort());

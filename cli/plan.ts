@@ -44,6 +44,8 @@ Count the forward passes a schedule takes on a grid, against raster order.
 Options:
   --grid HxW               grid size, e.g. 24x24 (required)
   --window s               window s in 1..W (required unless --schedule raster)
+  --min-window m           with --schedule adaptive: refused, since adaptive pass counts depend
+  --max-window M           on the model's outputs (zipar generate reports them)
   --schedule NAME          raster | ideal | paper (default: ideal); adaptive pass counts
                            depend on the model: zipar generate reports them
   --proxy POLICY           proxy token for early rows: r-2 | r-1 (default: r-2)

@@ -103,13 +103,18 @@ export class ProgressReporter {
 
   /** Redraw when enabled, past the delay and not drawn too recently. */
   update(state: ProgressState): void {
+    this.updateLine((options) => renderProgress(state, options));
+  }
+
+  /** Like {@linkcode update}, drawing the line `render` makes (for other kinds of progress). */
+  updateLine(render: (options: Required<RenderOptions>) => string): void {
     const { enabled, delayMs, intervalMs, now, color, columns } = this.#options;
     if (!enabled) return;
     const t = now();
     if (t - this.#start < delayMs || t - this.#last < intervalMs) return;
     this.#last = t;
     this.#drawn = true;
-    this.#write("\r\x1b[K" + renderProgress(state, { color, columns }));
+    this.#write("\r\x1b[K" + render({ color, columns }));
   }
 
   /** Clear the line if anything was drawn. */

@@ -1,0 +1,79 @@
+/**
+ * Packing the images of batch jobs into generate() calls: images whose jobs share the
+ * schedule, window, proxy, CFG scale and sampling settings go into one call, up to a batch
+ * size, in job order. Every image keeps its own (class, seed, index), so a job's grids do not
+ * depend on how it is packed. Pure.
+ *
+ * @module
+ */
+
+import type { PlanImage } from "../core/mod.ts";
+import type { Job } from "./jobs.ts";
+
+/** One image of one job. */
+export interface BatchImage extends PlanImage {
+  /** Which job (index into the jobs given to {@linkcode packBatches}). */
+  job: number;
+}
+
+/** One generate() call. */
+export interface Batch {
+  /** The settings key shared by its jobs. */
+  key: string;
+  /** A job carrying the settings (the first one packed). */
+  settings: Job;
+  /** Its images in order. */
+  images: BatchImage[];
+}
+
+/**
+ * The settings that must agree for images to share a generate() call.
+ *
+ * @example
+ * ```ts
+ * import { checkJob } from "./jobs.ts";
+ * import { settingsKey } from "./batch_groups.ts";
+ * const a = checkJob({ name: "a", window: 4, seed: 1 }), b = checkJob({ name: "b", window: 4, class: 7 });
+ * console.assert(settingsKey(a) === settingsKey(b));
+ * ```
+ */
+export function settingsKey(job: Job): string {
+  const { schedule, window, maxWindow, proxy, cfg, temperature, topK, topP } = job;
+  return JSON.stringify([schedule, window, maxWindow, proxy, cfg, temperature, topK, topP]);
+}
+
+/**
+ * Pack the images of `jobs` into batches of at most `maxBatch` images; groups appear in order
+ * of their first job, and a job's images stay in index order.
+ *
+ * @example
+ * ```ts
+ * import { checkJob } from "./jobs.ts";
+ * import { packBatches } from "./batch_groups.ts";
+ * const jobs = [checkJob({ name: "a", window: 4, count: 3 }), checkJob({ name: "b", window: 4, count: 2 })];
+ * const batches = packBatches(jobs, 4);
+ * console.assert(batches.length === 2 && batches[0].images.length === 4);
+ * ```
+ */
+export function packBatches(jobs: readonly Job[], maxBatch: number): Batch[] {
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+    throw new RangeError(`batch size must be a positive integer, got ${maxBatch}`);
+  }
+  const groups = new Map<string, { settings: Job; images: BatchImage[] }>();
+  jobs.forEach((job, j) => {
+    const key = settingsKey(job);
+    let group = groups.get(key);
+    if (!group) groups.set(key, group = { settings: job, images: [] });
+    for (let i = 0; i < job.count; i++) {
+      const condition = job.classes[i % job.classes.length];
+      group.images.push({ job: j, condition, seed: job.seed, index: i });
+    }
+  });
+  const batches: Batch[] = [];
+  for (const [key, { settings, images }] of groups) {
+    for (let k = 0; k < images.length; k += maxBatch) {
+      batches.push({ key, settings, images: images.slice(k, k + maxBatch) });
+    }
+  }
+  return batches;
+}

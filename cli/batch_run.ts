@@ -1,0 +1,263 @@
+/**
+ * Running batch jobs on an open backend: resume (a job whose output exists and was made by the
+ * same job and model is skipped), stale temporary files of killed runs removed, images packed
+ * into generate() calls (cli/batch_groups), each job's grid written atomically under DIR as
+ * soon as its last image is done.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import {
+  type Backend,
+  generateStream,
+  type GenerationStats,
+  layoutOf,
+  type ModelInfo,
+} from "../core/mod.ts";
+import { type BatchImage, packBatches } from "./batch_groups.ts";
+import { openGridOutput, readGrid } from "./grid_file.ts";
+import type { Io } from "./io.ts";
+import { type Job, type JobEntry, jobFiles } from "./jobs.ts";
+import { buildSchedule, type ScheduleChoice } from "./schedule_flags.ts";
+import { VERSION } from "./version.ts";
+
+/** Where a job ended. */
+export type JobStatus = "done" | "skipped" | "failed";
+
+/** The outcome of one job. */
+export interface JobOutcome {
+  /** The job file entry. */
+  entry: JobEntry;
+  /** Done (written now), skipped (already complete) or failed. */
+  status: JobStatus;
+  /** Why it failed. */
+  reason?: string;
+}
+
+/** What a run did besides per-job outcomes. */
+export interface RunTotals {
+  /** Images generated. */
+  images: number;
+  /** generate() calls. */
+  batches: number;
+  /** Forward passes over all calls. */
+  passes: number;
+  /** Time generating and writing, ms. */
+  generateMs: number;
+}
+
+/** How to run. */
+export interface RunOptions {
+  /** Output directory. */
+  outDir: string;
+  /** Most images per generate() call. */
+  maxBatch: number;
+  /** Output metadata from the backend spec (model path, device, mock options). */
+  backendMeta: Record<string, unknown>;
+  /** Progress callback: images done (fractional), jobs finished. */
+  onProgress?: (images: number, jobs: number) => void;
+  /** Let the event loop run now and then (signals). @default true */
+  yieldEvery?: number;
+  /** I/O for reading existing outputs. */
+  io: Io;
+}
+
+/** The schedule choice of a job on a grid `width` wide. */
+export function choiceOf(job: Job, width: number): ScheduleChoice {
+  const window = job.schedule === "raster" ? width : job.window!;
+  const choice: ScheduleChoice = { schedule: job.schedule, window, proxy: job.proxy };
+  if (job.schedule === "adaptive") choice.maxWindow = job.maxWindow ?? width;
+  return choice;
+}
+
+/** The key stored in an output's metadata: same key, same job on the same model. */
+export function outputKey(job: Job, backend: string, info: ModelInfo, meta: object): string {
+  const { name: model, vocab, height, width, prefix, eolToken } = info;
+  return JSON.stringify({ job, backend, model, vocab, height, width, prefix, eolToken, ...meta });
+}
+
+/**
+ * Remove temporary files (`.NAME.tmp-PID-RAND`) of this run's outputs left by a killed run
+ * (whose process is gone, where /proc tells). Returns how many were removed.
+ */
+export async function removeStaleTemps(dir: string, files: Set<string>): Promise<number> {
+  let removed = 0;
+  const hasProc = await Deno.stat("/proc/self").then(() => true, () => false);
+  for await (const entry of Deno.readDir(dir)) {
+    const m = /^\.(.+)\.tmp-(\d+)-[0-9a-z]+$/.exec(entry.name);
+    if (!m || !entry.isFile || !files.has(m[1])) continue;
+    const pid = Number(m[2]);
+    if (pid === Deno.pid) continue;
+    if (hasProc && (await Deno.stat(`/proc/${pid}`).then(() => true, () => false))) continue;
+    await Deno.remove(join(dir, entry.name)).then(() => removed++, () => {});
+  }
+  return removed;
+}
+
+/** "complete", "absent", or why the existing output cannot be taken as this job's. */
+async function existing(path: string, key: string, shape: number[], io: Io): Promise<string> {
+  const info = await Deno.stat(path).catch(() => null);
+  if (info === null) return "absent";
+  const file = path.split(/[\\/]/).pop();
+  let meta: Record<string, unknown>, got: number[];
+  try {
+    const read = await readGrid(path, io);
+    meta = read.grid.meta;
+    got = read.grid.shape;
+  } catch (e) {
+    return `${file} exists but is not a valid grid (${
+      (e as Error).message
+    }); remove it to regenerate`;
+  }
+  if (meta.batchKey !== key || JSON.stringify(got) !== JSON.stringify(shape)) {
+    return `${file} exists but was made by another job or model; remove it or rename the job`;
+  }
+  return "complete";
+}
+
+/** Run the jobs of `entries` (all without errors) on `backend`. */
+export async function runJobs(
+  backend: Backend,
+  entries: JobEntry[],
+  options: RunOptions,
+): Promise<{ outcomes: JobOutcome[]; totals: RunTotals }> {
+  const { outDir, maxBatch, io } = options;
+  const info = backend.info;
+  const { height: h, width: w } = info;
+  const outcomes: JobOutcome[] = entries.map((entry) => ({ entry, status: "done" }));
+  const keys = entries.map((e) => outputKey(e.job!, backend.name, info, options.backendMeta));
+  const todo: number[] = [];
+  for (let k = 0; k < entries.length; k++) {
+    const job = entries[k].job!;
+    const state = await existing(join(outDir, jobFiles(job)[0]), keys[k], [job.count, h, w], io);
+    if (state === "complete") outcomes[k].status = "skipped";
+    else if (state === "absent") todo.push(k);
+    else Object.assign(outcomes[k], { status: "failed", reason: state });
+  }
+  await removeStaleTemps(outDir, new Set(todo.flatMap((k) => jobFiles(entries[k].job!))));
+
+  const totals: RunTotals = { images: 0, batches: 0, passes: 0, generateMs: 0 };
+  const started = performance.now();
+  let finished = outcomes.length - todo.length;
+  const report = (images: number) => options.onProgress?.(images, finished);
+  report(0);
+  const jobs = todo.map((k) => entries[k].job!);
+  const buffers = new Map<
+    number,
+    { tokens: Int32Array; filled: number; wallMs: number; passes: number }
+  >();
+  const fail = (j: number, reason: string) => {
+    const outcome = outcomes[todo[j]];
+    if (outcome.status === "failed") return;
+    Object.assign(outcome, { status: "failed", reason });
+    buffers.delete(j);
+    finished++;
+  };
+  const layout = layoutOf(info);
+  let yielded = performance.now();
+  for (const batch of packBatches(jobs, maxBatch)) {
+    const images = batch.images.filter((im) => outcomes[todo[im.job]].status !== "failed");
+    if (images.length === 0) continue;
+    const { settings } = batch;
+    let stats: GenerationStats | null = null, grids: Int32Array | null = null;
+    try {
+      const schedule = buildSchedule(layout, choiceOf(settings, w));
+      const stream = generateStream(backend, {
+        images: images.map(({ condition, seed, index }) => ({ condition, seed, index })),
+        schedule,
+        cfgScale: settings.cfg,
+        sampling: { temperature: settings.temperature, topK: settings.topK, topP: settings.topP },
+      });
+      for await (const event of stream) {
+        if (event.type === "done") ({ stats, grids } = event.generation);
+        else report(totals.images + images.length * event.totalDecoded / event.totalTokens);
+        if (performance.now() - yielded > (options.yieldEvery ?? 50)) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          yielded = performance.now();
+        }
+      }
+      if (!stats || !grids) throw new Error("the generation ended without a result");
+    } catch (e) {
+      for (const im of images) fail(im.job, `generation failed: ${(e as Error).message}`);
+      continue;
+    }
+    totals.batches++;
+    totals.passes += stats.passes;
+    totals.images += images.length;
+    const touched = new Set<number>();
+    images.forEach((im: BatchImage, b) => {
+      const job = jobs[im.job];
+      let buf = buffers.get(im.job);
+      if (!buf) {
+        buf = { tokens: new Int32Array(job.count * h * w), filled: 0, wallMs: 0, passes: 0 };
+        buffers.set(im.job, buf);
+      }
+      buf.tokens.set(grids!.subarray(b * h * w, (b + 1) * h * w), im.index * h * w);
+      buf.filled++;
+      buf.wallMs += stats!.wallMs / images.length;
+      buf.passes = Math.max(buf.passes, stats!.passes);
+      touched.add(im.job);
+    });
+    for (const j of touched) {
+      const buf = buffers.get(j)!;
+      if (buf.filled < jobs[j].count) continue;
+      buffers.delete(j);
+      try {
+        await writeJob(jobs[j], buf, stats, keys[todo[j]], backend, options);
+        finished++;
+      } catch (e) {
+        fail(j, (e as Error).message);
+      }
+    }
+    report(totals.images);
+  }
+  totals.generateMs = performance.now() - started;
+  return { outcomes, totals };
+}
+
+async function writeJob(
+  job: Job,
+  buf: { tokens: Int32Array; wallMs: number; passes: number },
+  stats: GenerationStats,
+  key: string,
+  backend: Backend,
+  options: RunOptions,
+): Promise<void> {
+  const info = backend.info;
+  const choice = choiceOf(job, info.width);
+  const classes = Array.from({ length: job.count }, (_, i) => job.classes[i % job.classes.length]);
+  const meta = {
+    zipar: VERSION,
+    model: info.name,
+    family: info.family,
+    backend: backend.name,
+    ...options.backendMeta,
+    vocab: info.vocab,
+    grid: [info.height, info.width],
+    prefix: info.prefix,
+    eolToken: info.eolToken,
+    job,
+    batchKey: key,
+    schedule: choice.schedule,
+    scheduleName: stats.schedule,
+    window: choice.window,
+    ...(choice.maxWindow !== undefined ? { maxWindow: choice.maxWindow } : {}),
+    proxy: choice.proxy,
+    mode: stats.mode,
+    sampling: { temperature: job.temperature, topK: job.topK, topP: job.topP, cfg: job.cfg },
+    seed: job.seed,
+    classes,
+    images: classes.map((c, index) => ({ class: c, seed: job.seed, index })),
+    passes: buf.passes,
+    rasterPasses: stats.rasterPasses,
+    wallMs: Math.round(buf.wallMs * 10) / 10,
+  };
+  const output = await openGridOutput(
+    join(options.outDir, jobFiles(job)[0]),
+    job.format,
+    options.io,
+  );
+  const shape: [number, number, number] = [job.count, info.height, info.width];
+  await output.write({ shape, tokens: buf.tokens, meta });
+}

@@ -1,0 +1,189 @@
+/**
+ * `zipar bench`: raster and ZipAR settings timed side by side in one run on the same backend,
+ * model, seeds and classes — a warm-up run per setting, then `--repeat` rounds that each run
+ * every setting once (interleaved, so drift hits all settings alike).
+ *
+ * @module
+ */
+
+import { generate, layoutOf, MAX_SEED } from "../core/mod.ts";
+import {
+  choiceFlag,
+  intFlag,
+  numberFlag,
+  type OptionSpec,
+  parseCommand,
+  parseIntList,
+  ValidationError,
+} from "./args.ts";
+import { openBackend } from "./backend_factory.ts";
+import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags } from "./batch_backend.ts";
+import {
+  type BenchReport,
+  type BenchSetting,
+  renderCsv,
+  renderMarkdown,
+  summarize,
+} from "./bench_report.ts";
+import type { Io } from "./io.ts";
+import { buildSchedule, type ScheduleChoice } from "./schedule_flags.ts";
+import { VERSION } from "./version.ts";
+
+/** Flags of `zipar bench`. */
+export const BENCH_OPTIONS: OptionSpec = {
+  windows: { type: "string" },
+  schedule: { type: "string" },
+  adaptive: { type: "string" },
+  repeat: { type: "string" },
+  batch: { type: "string" },
+  cfg: { type: "string" },
+  seed: { type: "string" },
+  mode: { type: "string" },
+  format: { type: "string" },
+  ...BACKEND_OPTIONS,
+  help: { type: "boolean", short: "h" },
+};
+
+/** `zipar bench --help`. */
+export const BENCH_USAGE = `Usage: zipar bench [options] --windows s[,s...]
+
+Time raster decoding and ZipAR windows side by side on one backend, model, seeds and classes:
+one warm-up run per setting, then --repeat rounds that run every setting once (interleaved).
+
+Settings:
+  --windows s[,s...]       ZipAR windows to compare with raster, each in 1..W
+  --schedule NAME          ideal | paper, for --windows (default: ideal)
+  --adaptive m[,m...]      also the adaptive window with these minimum windows
+  --repeat N               timed runs per setting (default: 5)
+  --batch B                images per run; image i has class i mod classes (default: 1)
+  --cfg G                  classifier-free guidance scale, 1 = off (default: 1)
+  --seed S                 round r draws with seed S + r (default: 0)
+  --mode MODE              auto | interactive | planned (default: auto)
+  --format FMT             md | json | csv (default: md)
+${BACKEND_USAGE}
+  -h, --help               show this help
+
+Columns: passes; pass ratio = raster passes / passes; wall time per image (median, min–max);
+tokens/s at the median; speedup = raster median / median; speedup ÷ pass ratio = the share of
+the pass reduction that became wall-time speedup. Model loading is timed separately.
+
+Example:
+  zipar bench --grid 24x24 --windows 4,8,16 --repeat 5
+`;
+
+/** Run `zipar bench`; returns the exit code. */
+export async function benchCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parseCommand(args, BENCH_OPTIONS);
+  if (values.help) {
+    await io.writeStdout(new TextEncoder().encode(BENCH_USAGE));
+    return 0;
+  }
+  const spec = backendFlags(values);
+  const windowsRaw = values.windows as string | undefined;
+  const adaptiveRaw = values.adaptive as string | undefined;
+  if (windowsRaw === undefined && adaptiveRaw === undefined) {
+    throw new ValidationError("--windows is required", "Example: --windows 4,8,16.");
+  }
+  const windows = windowsRaw === undefined ? [] : parseIntList("--windows", windowsRaw, 1, 4096);
+  const minWindows = adaptiveRaw === undefined
+    ? []
+    : parseIntList("--adaptive", adaptiveRaw, 1, 4096);
+  const variant = choiceFlag(values, "schedule", ["ideal", "paper"] as const, "ideal");
+  const repeat = intFlag(values, "repeat", 1, 10000, 5);
+  const batch = intFlag(values, "batch", 1, 1 << 16, 1);
+  const cfg = numberFlag(values, "cfg", (n) => n >= 0, "≥ 0 (1 = off)", 1);
+  const seed = intFlag(values, "seed", 0, MAX_SEED - 10000, 0);
+  const mode = choiceFlag(values, "mode", ["auto", "interactive", "planned"] as const, "auto");
+  const format = choiceFlag(values, "format", ["md", "json", "csv"] as const, "md");
+  if (spec.backend === "mock") {
+    checkWindows([...windows, ...minWindows], spec.mock.width!);
+  }
+
+  const t0 = performance.now();
+  const backend = await openBackend(spec);
+  const loadMs = performance.now() - t0;
+  let report: BenchReport;
+  try {
+    const info = backend.info;
+    checkWindows([...windows, ...minWindows], info.width);
+    const layout = layoutOf(info);
+    const choices: [string, ScheduleChoice][] = [
+      ["raster", { schedule: "raster", window: info.width, proxy: "r-2" }],
+      ...windows.map((s): [string, ScheduleChoice] => [`${variant} s=${s}`, {
+        schedule: variant,
+        window: s,
+        proxy: "r-2",
+      }]),
+      ...minWindows.map((m): [string, ScheduleChoice] => [`adaptive m=${m}`, {
+        schedule: "adaptive",
+        window: m,
+        maxWindow: info.width,
+        proxy: "r-2",
+      }]),
+    ];
+    const settings: BenchSetting[] = choices.map(([setting, c]) => ({
+      setting,
+      schedule: c.schedule,
+      window: c.window,
+      runs: [],
+    }));
+    const schedules = choices.map(([, c]) => buildSchedule(layout, c));
+    const run = async (k: number, round: number) => {
+      const images = Array.from({ length: batch }, (_, i) => ({
+        condition: i % info.numClasses,
+        seed: seed + round,
+        index: i,
+      }));
+      const start = performance.now();
+      const { stats } = await generate(backend, {
+        images,
+        schedule: schedules[k],
+        cfgScale: cfg,
+        mode,
+      });
+      return { wallMs: performance.now() - start, passes: stats.passes };
+    };
+    const progress = io.stderrIsTerminal;
+    for (let k = 0; k < settings.length; k++) await run(k, 0); // warm-up
+    for (let round = 0; round < repeat; round++) {
+      if (progress) io.writeStderr(`\r\x1b[Kbench: round ${round + 1}/${repeat}`);
+      for (let k = 0; k < settings.length; k++) settings[k].runs.push(await run(k, round));
+    }
+    if (progress) io.writeStderr("\r\x1b[K");
+    report = {
+      format: "zipar.bench/1",
+      zipar: VERSION,
+      backend: backend.name,
+      model: info.name,
+      grid: [info.height, info.width],
+      vocab: info.vocab,
+      batch,
+      cfg,
+      mode,
+      seed,
+      repeat,
+      warmup: 1,
+      loadMs: Math.round(loadMs * 10) / 10,
+      results: summarize(settings, { batch, height: info.height, width: info.width }),
+    };
+  } finally {
+    await backend.close();
+  }
+  const text = format === "json"
+    ? JSON.stringify(report, null, 2) + "\n"
+    : format === "csv"
+    ? renderCsv(report)
+    : renderMarkdown(report);
+  await io.writeStdout(new TextEncoder().encode(text));
+  return 0;
+}
+
+function checkWindows(windows: number[], width: number): void {
+  const bad = windows.find((s) => s > width);
+  if (bad !== undefined) {
+    throw new ValidationError(
+      `window ${bad} is larger than the grid width ${width}`,
+      `Pass windows in 1..${width}.`,
+    );
+  }
+}

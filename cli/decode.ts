@@ -1,0 +1,172 @@
+/**
+ * `zipar decode GRID|- (--model DIR | --vq PATH) -o out.png [--sheet] [--scale N]`: token grids
+ * to PNG images. A batch writes one file per image (`out_000.png`, …, or a printf-style pattern
+ * such as `img_%03d.png`), or one contact sheet with `--sheet`. Files are written atomically.
+ *
+ * @module
+ */
+
+import { AtomicFile, installInterruptCleanup } from "./atomic_write.ts";
+import {
+  choiceFlag,
+  intFlag,
+  type OptionSpec,
+  parseCommand,
+  ValidationError,
+  type Values,
+} from "./args.ts";
+import { readGrid } from "./grid_file.ts";
+import { type DecoderSpec, type ImageDecoder, openImageDecoder } from "./image_decoder.ts";
+import type { Io } from "./io.ts";
+import { contactSheet, encodeImagePng, encodePixels, type ImageBatch } from "./png.ts";
+
+/** Flags of `zipar decode`. */
+export const DECODE_OPTIONS: OptionSpec = {
+  model: { type: "string" },
+  vq: { type: "string" },
+  backend: { type: "string" },
+  python: { type: "string" },
+  out: { type: "string", short: "o" },
+  sheet: { type: "boolean" },
+  columns: { type: "string" },
+  scale: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+};
+
+/** `zipar decode --help`. */
+export const DECODE_USAGE =
+  `Usage: zipar decode GRID|- (--model DIR | --vq PATH) -o OUT.png [options]
+
+Decode token grids (JSON or .npy, '-' for stdin) to PNG images.
+
+  --model DIR        a model directory whose config.json names its decoder (the demo model)
+  --vq PATH          a LlamaGen VQ-16 decoder (directory with vq.json + vq.safetensors)
+  --backend NAME     webgpu | python: where the VQ decoder runs (default: webgpu)
+  --python PATH      python interpreter for --backend python
+  -o, --out FILE     output PNG; a batch writes FILE_000.png, FILE_001.png, … or fills a
+                     printf-style pattern (img_%03d.png)
+  --sheet            write the whole batch as one contact sheet instead
+  --columns N        images per sheet row (default: grid batch size up to 10)
+  --scale N          enlarge pixels N× (default: 1)
+  -q, --quiet        no summary on stderr
+  -h, --help         show this help
+
+Example:
+  zipar generate --backend webgpu --model fixtures/demo --class 3 --window 4 | \\
+    zipar decode - --model fixtures/demo -o coat.png --scale 4
+`;
+
+/** Output paths for a batch of `count` images written to `out`. */
+export function outputPaths(out: string, count: number): string[] {
+  const pattern = /%(0?)(\d*)d/;
+  if (pattern.test(out)) {
+    return Array.from({ length: count }, (_, i) => {
+      return out.replace(pattern, (_m, zero: string, width: string) => {
+        const n = String(i);
+        return width ? n.padStart(Number(width), zero ? "0" : " ") : n;
+      });
+    });
+  }
+  if (count === 1) return [out];
+  const dot = out.toLowerCase().endsWith(".png") ? out.length - 4 : out.length;
+  const digits = Math.max(3, String(count - 1).length);
+  return Array.from(
+    { length: count },
+    (_, i) => `${out.slice(0, dot)}_${String(i).padStart(digits, "0")}${out.slice(dot)}`,
+  );
+}
+
+/** Read `--model`/`--vq`/`--backend` into a decoder spec. */
+export function decoderSpec(values: Values): DecoderSpec {
+  const model = values.model, vq = values.vq;
+  if ((typeof model === "string") === (typeof vq === "string")) {
+    throw new ValidationError(
+      "pass exactly one of --model DIR and --vq PATH",
+      "--model for models that carry their decoder (the demo), --vq for LlamaGen VQ-16.",
+    );
+  }
+  if (typeof model === "string") return { kind: "model", dir: model };
+  const backend = choiceFlag(values, "backend", ["webgpu", "python"] as const, "webgpu");
+  const python = typeof values.python === "string" ? values.python : undefined;
+  return { kind: "vq", path: vq as string, backend, python };
+}
+
+/** Write decoded images as PNG files (or one sheet); returns the paths written. */
+export async function writeImages(
+  images: ImageBatch,
+  out: string,
+  options: { sheet?: boolean; columns?: number; scale?: number } = {},
+): Promise<string[]> {
+  const scale = options.scale ?? 1;
+  const files: [string, () => Uint8Array][] = [];
+  if (options.sheet) {
+    const sheet = contactSheet(images, options.columns ?? Math.min(images.count, 10));
+    files.push([
+      out,
+      () => encodePixels(sheet.pixels, sheet.height, sheet.width, images.channels, scale),
+    ]);
+  } else {
+    outputPaths(out, images.count).forEach((path, i) => {
+      files.push([path, () => encodeImagePng(images, i, scale)]);
+    });
+  }
+  // Create every temporary file first, so an unwritable target fails before any encoding.
+  const pending = await Promise.all(files.map(([path]) => AtomicFile.create(path)));
+  try {
+    for (let i = 0; i < files.length; i++) await pending[i].write(files[i][1]());
+    for (const file of pending) await file.commit();
+  } catch (e) {
+    await Promise.all(pending.map((f) => f.abort()));
+    throw e;
+  }
+  return files.map(([path]) => path);
+}
+
+/** Run `zipar decode`; returns the exit code. */
+export async function decodeCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseCommand(args, DECODE_OPTIONS, 1);
+  if (values.help) {
+    await io.writeStdout(new TextEncoder().encode(DECODE_USAGE));
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new ValidationError(
+      "zipar decode takes one grid file (or - for stdin)",
+      "Example: zipar decode grid.json --model fixtures/demo -o out.png.",
+    );
+  }
+  const spec = decoderSpec(values);
+  if (typeof values.out !== "string" || values.out === "") {
+    throw new ValidationError(
+      "--out is required",
+      "Pass -o out.png (a batch writes out_000.png, …).",
+    );
+  }
+  const scale = intFlag(values, "scale", 1, 64, 1);
+  const columns = values.columns === undefined
+    ? undefined
+    : intFlag(values, "columns", 1, 1 << 16, 10);
+  const { grid } = await readGrid(positionals[0], io);
+  let decoder: ImageDecoder | null = null;
+  const uninstall = installInterruptCleanup((signal) =>
+    io.writeStderr(`zipar: interrupted (${signal}), no output written\n`)
+  );
+  try {
+    decoder = await openImageDecoder(spec);
+    const images = await decoder.decode(grid.tokens, grid.shape);
+    const written = await writeImages(images, values.out, {
+      sheet: values.sheet === true,
+      columns,
+      scale,
+    });
+    if (!values.quiet && io.stderrIsTerminal) {
+      const what = written.length === 1 ? written[0] : `${written[0]} … ${written.at(-1)}`;
+      io.writeStderr(`zipar: decoded ${images.count} image(s) with ${decoder.name} to ${what}\n`);
+    }
+    return 0;
+  } finally {
+    uninstall();
+    await decoder?.close();
+  }
+}

@@ -1,0 +1,153 @@
+import assert from "node:assert/strict";
+import { decodePatches } from "../backends/decoders/patch_codebook.ts";
+import { writeSafetensors } from "../backends/safetensors.ts";
+import { outputPaths } from "./decode.ts";
+import { readGrid } from "./grid_file.ts";
+import { memoryIo } from "./io.ts";
+import { main } from "./main.ts";
+import { decodePng } from "./png.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** A model directory that carries only a 2×2 patch-codebook decoder with `codes` codes. */
+async function decoderDir(codes: number): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "zipar_decode_" });
+  const data = Float32Array.from({ length: codes * 4 }, (_, i) => ((i * 7) % 11) / 10);
+  await writeSafetensors(`${dir}/decoder.safetensors`, { codebook: { shape: [codes, 4], data } });
+  const decoder = { kind: "patch-codebook", file: "decoder.safetensors", patch: 2, channels: 1 };
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ decoder }));
+  return dir;
+}
+
+Deno.test("outputPaths() numbers a batch or fills a printf-style pattern", () => {
+  assert.deepEqual(outputPaths("x.png", 1), ["x.png"]);
+  assert.deepEqual(outputPaths("out/x.png", 2), ["out/x_000.png", "out/x_001.png"]);
+  assert.deepEqual(outputPaths("img_%03d.png", 2), ["img_000.png", "img_001.png"]);
+  assert.deepEqual(outputPaths("i%d.png", 2), ["i0.png", "i1.png"]);
+});
+
+Deno.test("zipar generate | zipar decode - writes PNGs with the decoded pixels", async () => {
+  const dir = await decoderDir(16);
+  try {
+    const gen = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "cli/main.ts",
+        "generate",
+        "--grid",
+        "5x6",
+        "--vocab",
+        "16",
+        "--class",
+        "1,2",
+        "--window",
+        "2",
+        "-o",
+        "-",
+      ],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const dec = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "cli/main.ts", "decode", "-", "--model", dir, "-o", `${dir}/img.png`],
+      cwd: ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const g = gen.spawn(), d = dec.spawn();
+    await g.stdout.pipeTo(d.stdin);
+    const [go, dout] = await Promise.all([g.output(), d.output()]);
+    assert.equal(go.code, 0, new TextDecoder().decode(go.stderr));
+    assert.equal(dout.code, 0, new TextDecoder().decode(dout.stderr));
+    const files = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(files, ["config.json", "decoder.safetensors", "img_000.png", "img_001.png"]);
+    // Same grid again (deterministic), decoded in TypeScript, must equal the PNG's pixels.
+    const io = memoryIo();
+    assert.equal(
+      await main([
+        "generate",
+        "--grid",
+        "5x6",
+        "--vocab",
+        "16",
+        "--class",
+        "1,2",
+        "--window",
+        "2",
+        "-o",
+        `${dir}/g.json`,
+      ], io),
+      0,
+    );
+    const { grid } = await readGrid(`${dir}/g.json`, io);
+    const png = decodePng(await Deno.readFile(`${dir}/img_001.png`));
+    assert.deepEqual([png.width, png.height, png.channels], [12, 10, 1]);
+    const cb = {
+      patch: 2,
+      channels: 1,
+      codes: 16,
+      codebook: Float32Array.from({ length: 64 }, (_, i) => ((i * 7) % 11) / 10),
+    };
+    const pixels = decodePatches(grid.tokens, grid.shape, cb);
+    assert.deepEqual(png.pixels, pixels.subarray(120));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("zipar decode --sheet writes one contact sheet; bad grids and flags fail cleanly", async () => {
+  const dir = await decoderDir(8);
+  try {
+    const io = memoryIo();
+    const gen = ["generate", "--grid", "4x4", "--vocab", "16", "--class", "0,1,2", "--window", "2"];
+    assert.equal(await main([...gen, "-o", `${dir}/g.json`], io), 0);
+    // Vocab 16 > 8 codes: some token falls outside the codebook → runtime error, no file.
+    const bad = memoryIo();
+    assert.equal(
+      await main(["decode", `${dir}/g.json`, "--model", dir, "-o", `${dir}/x.png`], bad),
+      1,
+    );
+    assert.match(
+      bad.stderrText(),
+      /^zipar: token \d+ at image \d, \(\d, \d\) is outside the decoder's codebook 0\.\.7\n$/,
+    );
+    assert.ok(
+      ![...Deno.readDirSync(dir)].some((e) => e.name.endsWith(".png") || e.name.includes(".tmp")),
+    );
+    const ok = memoryIo();
+    assert.equal(await main([...gen, "--vocab", "8", "-o", `${dir}/h.json`], ok), 0);
+    assert.equal(
+      await main([
+        "decode",
+        `${dir}/h.json`,
+        "--model",
+        dir,
+        "-o",
+        `${dir}/s.png`,
+        "--sheet",
+        "--scale",
+        "2",
+      ], ok),
+      0,
+    );
+    const sheet = decodePng(await Deno.readFile(`${dir}/s.png`));
+    assert.deepEqual([sheet.width, sheet.height], [2 * (3 * 8 + 4 * 2), 2 * (8 + 2 * 2)]);
+    const usage = memoryIo();
+    assert.equal(await main(["decode", `${dir}/h.json`, "-o", "x.png"], usage), 2);
+    assert.match(usage.stderrText(), /exactly one of --model DIR and --vq PATH/);
+    assert.equal(await main(["decode", `${dir}/h.json`, "--model", dir], usage), 2);
+    assert.equal(
+      await main(
+        ["decode", `${dir}/h.json`, "--model", `${dir}/nope`, "-o", `${dir}/y.png`],
+        usage,
+      ),
+      1,
+    );
+    assert.match(usage.stderrText(), /nope\/config\.json not found/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,253 @@
+/**
+ * `zipar eval`: for a model and a list of settings (raster, windows, schedules, proxy policies,
+ * adaptive), generate N samples per class on the same seeds in one run and report passes, wall
+ * time, class accuracy and Fréchet distance on the demo classifier's features — with real test
+ * images as the floor — and, beside them only, bits per token under the model in raster order.
+ *
+ * @module
+ */
+
+import { generate, layoutOf, type PlanImage } from "../core/mod.ts";
+import { choiceFlag, intFlag, numberFlag, type OptionSpec, parseCommand } from "./args.ts";
+import { DEMO_MODEL, openDemoBackend } from "./demo.ts";
+import { DEFAULT_SETTINGS, parseSettings } from "./eval_settings.ts";
+import { FEATURES, type FmnistClassifier, loadFmnistClassifier } from "./fmnist_classifier.ts";
+import { fitGaussian, frechetDistance, type Gaussian } from "./frechet.ts";
+import { type ImageDecoder, openImageDecoder } from "./image_decoder.ts";
+import type { Io } from "./io.ts";
+import { bitsPerToken } from "./likelihood.ts";
+
+/** Flags of `zipar eval`. */
+export const EVAL_OPTIONS: OptionSpec = {
+  model: { type: "string" },
+  backend: { type: "string" },
+  python: { type: "string" },
+  "per-class": { type: "string" },
+  settings: { type: "string" },
+  cfg: { type: "string" },
+  seed: { type: "string" },
+  batch: { type: "string" },
+  format: { type: "string" },
+  "no-likelihood": { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+};
+
+/** `zipar eval --help`. */
+export const EVAL_USAGE = `Usage: zipar eval [options]
+
+Compare decoding settings on one model in one run: the same classes and seeds per setting.
+Reports forward passes, wall time per image, class accuracy and Fréchet distance (FD) on the
+features of the demo's Fashion-MNIST classifier, with real test images as the floor, and bits
+per token under the model in raster order (beside the others only: it favours bland images).
+
+  --model DIR        model directory with classifier.* and test_slice.json (default: the demo)
+  --backend NAME     auto | webgpu | python (default: auto)
+  --python PATH      python interpreter for the python backend
+  --per-class N      samples per class and setting (default: 50)
+  --settings LIST    comma-separated: raster, ideal:S, paper:S, ideal:S:r-1, adaptive:M[:MAX]
+                     (default: ${DEFAULT_SETTINGS})
+  --cfg G            classifier-free guidance scale (default: 2)
+  --seed S           seed (default: 0)
+  --batch B          images per generation (default: 100)
+  --format FMT       md | json | csv (default: md)
+  --no-likelihood    skip the bits-per-token column
+  -q, --quiet        no progress on stderr
+  -h, --help         show this help
+`;
+
+/** One row of the report. */
+export interface EvalRow {
+  setting: string;
+  images: number;
+  /** Mean forward passes per generation (per batch). */
+  passes: number | null;
+  rasterPasses: number | null;
+  /** Wall time per image, ms. */
+  msPerImage: number | null;
+  accuracy: number;
+  fd: number;
+  bitsPerToken: number | null;
+}
+
+interface Scorer {
+  classifier: FmnistClassifier;
+  decoder: ImageDecoder;
+  reference: Gaussian;
+}
+
+async function score(
+  scorer: Scorer,
+  grids: Int32Array,
+  shape: [number, number, number],
+  labels: number[],
+) {
+  const images = await scorer.decoder.decode(grids, shape);
+  if (images.height !== 28 || images.width !== 28 || images.channels !== 1) {
+    throw new Error(
+      `the classifier takes 28×28 gray images, the decoder gives ${images.height}×${images.width}×${images.channels}`,
+    );
+  }
+  const { features, logits } = scorer.classifier.run(images.pixels, images.count);
+  let correct = 0;
+  for (let i = 0; i < images.count; i++) {
+    let best = 0;
+    for (let k = 1; k < 10; k++) if (logits[i * 10 + k] > logits[i * 10 + best]) best = k;
+    if (best === labels[i]) correct++;
+  }
+  return {
+    accuracy: correct / images.count,
+    fd: frechetDistance(fitGaussian(features, FEATURES), scorer.reference),
+  };
+}
+
+/** Render rows as a Markdown table, JSON or CSV. */
+export function renderEval(rows: EvalRow[], format: "md" | "json" | "csv"): string {
+  if (format === "json") return JSON.stringify(rows, null, 2) + "\n";
+  const fmt = (v: number | null, digits: number) => (v === null ? "—" : v.toFixed(digits));
+  const cells = rows.map((r) => [
+    r.setting,
+    String(r.images),
+    r.passes === null ? "—" : `${fmt(r.passes, r.passes % 1 ? 1 : 0)} / ${r.rasterPasses}`,
+    fmt(r.msPerImage, 1),
+    fmt(r.accuracy * 100, 1),
+    fmt(r.fd, 2),
+    fmt(r.bitsPerToken, 3),
+  ]);
+  const head = [
+    "setting",
+    "images",
+    "passes / raster",
+    "ms/image",
+    "accuracy %",
+    "FD",
+    "bits/token",
+  ];
+  if (format === "csv") return [head, ...cells].map((c) => c.join(",")).join("\n") + "\n";
+  return [
+    `| ${head.join(" | ")} |`,
+    `|${head.map((_, i) => (i === 0 ? " --- " : " ---: ")).join("|")}|`,
+    ...cells.map((c) => `| ${c.join(" | ")} |`),
+  ].join("\n") + "\n";
+}
+
+/** Run `zipar eval`; returns the exit code. */
+export async function evalCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parseCommand(args, EVAL_OPTIONS);
+  if (values.help) {
+    await io.writeStdout(new TextEncoder().encode(EVAL_USAGE));
+    return 0;
+  }
+  const model = typeof values.model === "string" ? values.model : DEMO_MODEL;
+  const backendChoice = choiceFlag(
+    values,
+    "backend",
+    ["auto", "webgpu", "python"] as const,
+    "auto",
+  );
+  const perClass = intFlag(values, "per-class", 1, 100_000, 50);
+  const cfgScale = numberFlag(values, "cfg", (n) => n >= 0, "≥ 0 (1 = off)", 2);
+  const seed = intFlag(values, "seed", 0, 0xffffffff, 0);
+  const batch = intFlag(values, "batch", 1, 10_000, 100);
+  const format = choiceFlag(values, "format", ["md", "json", "csv"] as const, "md");
+  const log = (s: string) => !values.quiet && io.writeStderr(s + "\n");
+  const info = JSON.parse(
+    await Deno.readTextFile(`${model}/classifier.json`).catch(() => {
+      throw new Error(
+        `${model}/classifier.json not found: eval needs the demo classifier (tools/demo/classifier.py)`,
+      );
+    }),
+  );
+  const ref = info.reference;
+  const reference: Gaussian = {
+    mean: Float64Array.from(ref.mean),
+    cov: Float64Array.from(ref.cov.flat()),
+    dim: FEATURES,
+  };
+  const slice = JSON.parse(await Deno.readTextFile(`${model}/test_slice.json`));
+  const backend = await openDemoBackend(
+    backendChoice,
+    model,
+    values.python as string | undefined,
+    io,
+  );
+  const decoder = await openImageDecoder({ kind: "model", dir: model });
+  try {
+    const scorer: Scorer = { classifier: await loadFmnistClassifier(model), decoder, reference };
+    const settings = parseSettings(
+      typeof values.settings === "string" ? values.settings : DEFAULT_SETTINGS,
+      backend.info.width,
+    );
+    const layout = layoutOf(backend.info);
+    const classes = backend.info.numClasses;
+    const images: PlanImage[] = [];
+    for (let c = 0; c < classes; c++) {
+      for (let j = 0; j < perClass; j++) {
+        images.push({ condition: c, seed, index: c * perClass + j });
+      }
+    }
+    const labels = images.map((im) => im.condition);
+    const cells = backend.info.height * backend.info.width;
+    const rows: EvalRow[] = [];
+    const sliceTokens = Int32Array.from(slice.tokens as number[]);
+    const floor = await score(scorer, sliceTokens, slice.shape, slice.labels);
+    rows.push({
+      setting: "real test images (floor)",
+      images: slice.shape[0],
+      passes: null,
+      rasterPasses: null,
+      msPerImage: null,
+      ...floor,
+      bitsPerToken: values["no-likelihood"]
+        ? null
+        : await bitsPerToken(backend, sliceTokens, slice.labels),
+    });
+    for (const setting of settings) {
+      const grids = new Int32Array(images.length * cells);
+      let wall = 0, passes = 0, runs = 0, rasterPasses = 0;
+      for (let start = 0; start < images.length; start += batch) {
+        const part = images.slice(start, start + batch);
+        const t0 = performance.now();
+        const g = await generate(backend, {
+          images: part,
+          schedule: setting.schedule(layout),
+          cfgScale,
+        });
+        wall += performance.now() - t0;
+        grids.set(g.grids, start * cells);
+        passes += g.stats.passes;
+        rasterPasses = g.stats.rasterPasses;
+        runs++;
+      }
+      const shape: [number, number, number] = [
+        images.length,
+        backend.info.height,
+        backend.info.width,
+      ];
+      const s = await score(scorer, grids, shape, labels);
+      const bits = values["no-likelihood"] ? null : await bitsPerToken(backend, grids, labels);
+      rows.push({
+        setting: setting.label,
+        images: images.length,
+        passes: passes / runs,
+        rasterPasses,
+        msPerImage: wall / images.length,
+        ...s,
+        bitsPerToken: bits,
+      });
+      log(
+        `zipar eval: ${setting.label}: ${(passes / runs).toFixed(1)} passes, accuracy ${
+          (s.accuracy * 100).toFixed(1)
+        }%, FD ${s.fd.toFixed(2)}, ${(wall / 1000).toFixed(1)} s`,
+      );
+    }
+    await io.writeStdout(new TextEncoder().encode(renderEval(rows, format)));
+    log(
+      `zipar eval: backend ${backend.name}, ${perClass} per class, CFG ${cfgScale}, seed ${seed}; classifier test accuracy ${info.testAccuracy}`,
+    );
+    return 0;
+  } finally {
+    await decoder.close();
+    await backend.close();
+  }
+}

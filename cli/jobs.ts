@@ -1,0 +1,315 @@
+/**
+ * Batch job files (JSON Lines): one job per non-blank line, parsed and checked one line at a
+ * time so a bad line fails that job only. Pure: text in, jobs and line errors out.
+ *
+ * A job (every field but `name` optional):
+ * `{"name": "cats", "class": 3, "seed": 0, "count": 8, "schedule": "ideal", "window": 8,
+ *   "maxWindow": 16, "proxy": "r-2", "cfg": 1, "temperature": 1, "topK": 0, "topP": 1,
+ *   "format": "json"}`
+ *
+ * @module
+ */
+
+import { MAX_SEED, PROXY_POLICIES, type ProxyPolicy } from "../core/mod.ts";
+import { GRID_FORMATS, type GridFormat } from "./grid_file.ts";
+import { type ScheduleFlag, SCHEDULES } from "./schedule_flags.ts";
+
+/** Most images one job may ask for. */
+export const MAX_JOB_COUNT = 1 << 20;
+/** Longest job name. */
+export const MAX_NAME_LENGTH = 128;
+
+/** A checked job with every default filled in. */
+export interface Job {
+  /** Output name: `DIR/<name>.json` or `DIR/<name>.npy` (+ `.npy.json`). */
+  name: string;
+  /** Class of each image: image i gets `classes[i % classes.length]`. */
+  classes: number[];
+  /** Seed; image i draws with the key (seed, i, row, col). @default 0 */
+  seed: number;
+  /** Images. @default classes.length */
+  count: number;
+  /** raster | ideal | paper | adaptive. @default "ideal" */
+  schedule: ScheduleFlag;
+  /** Window s (adaptive: the minimum window m); null for raster. */
+  window: number | null;
+  /** Adaptive only: verification is final once the row above has this many; null = W. */
+  maxWindow: number | null;
+  /** Proxy policy. @default "r-2" */
+  proxy: ProxyPolicy;
+  /** CFG scale, 1 = off. @default 1 */
+  cfg: number;
+  /** Temperature, 0 = greedy. @default 1 */
+  temperature: number;
+  /** Top-k, 0 = off. @default 0 */
+  topK: number;
+  /** Top-p, 1 = off. @default 1 */
+  topP: number;
+  /** Output format. @default "json" */
+  format: GridFormat;
+}
+
+/** A job with where it came from. */
+export interface JobEntry {
+  /** 1-based line number in the job file. */
+  line: number;
+  /** 0-based index among non-blank lines (what `--shard` slices). */
+  index: number;
+  /** The job's name when the line has a string "name", else null. */
+  name: string | null;
+  /** The job, or null when the line is bad. */
+  job: Job | null;
+  /** Why the line is bad, or null. */
+  error: string | null;
+}
+
+const FIELDS = [
+  "name",
+  "class",
+  "seed",
+  "count",
+  "schedule",
+  "window",
+  "maxWindow",
+  "proxy",
+  "cfg",
+  "temperature",
+  "topK",
+  "topP",
+  "format",
+];
+
+/**
+ * Why `name` cannot be a flat output name under DIR, or null when it can. Names are flat:
+ * letters, digits, `.`, `_`, `-`, starting with a letter or digit (so no `..`, no path
+ * separators, no absolute paths, no hidden or temporary files); `summary` and
+ * `summary.shard-*` are reserved for the batch summary.
+ *
+ * @example
+ * ```ts
+ * import { nameError } from "./jobs.ts";
+ * console.assert(nameError("cats-1") === null);
+ * console.assert(nameError("../x") !== null);
+ * ```
+ */
+export function nameError(name: unknown): string | null {
+  if (typeof name !== "string") return `"name" must be a string, got ${typeof name}`;
+  if (name === "") return `"name" must not be empty`;
+  if (name.includes("/") || name.includes("\\") || name.includes("\0") || /^\.+$/.test(name)) {
+    return `job name ${JSON.stringify(name)} would escape the output directory`;
+  }
+  if (name.length > MAX_NAME_LENGTH) return `"name" is longer than ${MAX_NAME_LENGTH} characters`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+    return `job name ${
+      JSON.stringify(name)
+    } is not a flat file name: use letters, digits, '.', '_', '-', starting with a letter or digit`;
+  }
+  if (/^summary($|\.shard-)/i.test(name)) {
+    return `job name ${JSON.stringify(name)} is reserved for the batch summary`;
+  }
+  return null;
+}
+
+/** The output files of a job, relative to DIR. */
+export function jobFiles(job: Pick<Job, "name" | "format">): string[] {
+  const main = `${job.name}.${job.format}`;
+  return job.format === "npy" ? [main, `${main}.json`] : [main];
+}
+
+function int(doc: Record<string, unknown>, key: string, min: number, max: number, def: number) {
+  const v = doc[key];
+  if (v === undefined) return def;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw new SyntaxError(`"${key}" must be an integer in ${min}..${max}, got ${brief(v)}`);
+  }
+  return v;
+}
+
+function num(
+  doc: Record<string, unknown>,
+  key: string,
+  ok: (n: number) => boolean,
+  range: string,
+  def: number,
+): number {
+  const v = doc[key];
+  if (v === undefined) return def;
+  if (typeof v !== "number" || !Number.isFinite(v) || !ok(v)) {
+    throw new SyntaxError(`"${key}" must be a number ${range}, got ${brief(v)}`);
+  }
+  return v;
+}
+
+function choice<T extends string>(
+  doc: Record<string, unknown>,
+  key: string,
+  choices: readonly T[],
+  def: T,
+): T {
+  const v = doc[key];
+  if (v === undefined) return def;
+  if (typeof v !== "string" || !(choices as readonly string[]).includes(v)) {
+    throw new SyntaxError(`"${key}" must be one of ${choices.join(", ")}, got ${brief(v)}`);
+  }
+  return v as T;
+}
+
+function brief(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 40 ? s.slice(0, 37) + "..." : s;
+}
+
+/**
+ * Check one parsed job object and fill in defaults; throws SyntaxError naming the bad field.
+ *
+ * @example
+ * ```ts
+ * import { checkJob } from "./jobs.ts";
+ * const job = checkJob({ name: "a", class: [1, 2], window: 4 });
+ * console.assert(job.count === 2 && job.schedule === "ideal" && job.format === "json");
+ * ```
+ */
+export function checkJob(doc: unknown): Job {
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    throw new SyntaxError("a job must be a JSON object");
+  }
+  const d = doc as Record<string, unknown>;
+  const unknown = Object.keys(d).filter((k) => !FIELDS.includes(k));
+  if (unknown.length) {
+    throw new SyntaxError(`unknown field "${unknown[0]}" (fields: ${FIELDS.join(", ")})`);
+  }
+  if (d.name === undefined) throw new SyntaxError(`missing "name"`);
+  const bad = nameError(d.name);
+  if (bad) throw new SyntaxError(bad);
+  const rawClass = d.class ?? 0;
+  const classList = Array.isArray(rawClass) ? rawClass : [rawClass];
+  if (classList.length === 0 || classList.length > MAX_JOB_COUNT) {
+    throw new SyntaxError(`"class" must be an integer or a non-empty list of integers`);
+  }
+  const classes = classList.map((c) => {
+    if (typeof c !== "number" || !Number.isSafeInteger(c) || c < 0 || c > 0x7fffffff) {
+      throw new SyntaxError(`"class" must hold integers ≥ 0, got ${brief(c)}`);
+    }
+    return c;
+  });
+  const schedule = choice(d, "schedule", SCHEDULES, "ideal");
+  let window: number | null = null, maxWindow: number | null = null;
+  if (schedule === "raster") {
+    if (d.window !== undefined || d.maxWindow !== undefined) {
+      throw new SyntaxError(`"window" does not apply to schedule raster`);
+    }
+  } else {
+    if (d.window === undefined) throw new SyntaxError(`schedule ${schedule} needs "window"`);
+    window = int(d, "window", 1, 4096, 1);
+    if (d.maxWindow !== undefined) {
+      if (schedule !== "adaptive") {
+        throw new SyntaxError(`"maxWindow" only applies to schedule adaptive`);
+      }
+      maxWindow = int(d, "maxWindow", window, 4096, window);
+    }
+  }
+  return {
+    name: d.name as string,
+    classes,
+    seed: int(d, "seed", 0, MAX_SEED, 0),
+    count: int(d, "count", 1, MAX_JOB_COUNT, classes.length),
+    schedule,
+    window,
+    maxWindow,
+    proxy: choice(d, "proxy", PROXY_POLICIES, "r-2"),
+    cfg: num(d, "cfg", (n) => n >= 0, "≥ 0 (1 = off)", 1),
+    temperature: num(d, "temperature", (n) => n >= 0, "≥ 0 (0 = greedy)", 1),
+    topK: int(d, "topK", 0, 0x7fffffff, 0),
+    topP: num(d, "topP", (n) => n > 0 && n <= 1, "in (0, 1] (1 = off)", 1),
+    format: choice(d, "format", GRID_FORMATS, "json"),
+  };
+}
+
+/**
+ * Parse a job file: blank lines are skipped; every other line is a job or an error with its
+ * line number. A job whose output files collide with an earlier job's (same name, or a name
+ * differing only in case, or `a.npy` as JSON beside `a` as `.npy`) is an error too.
+ *
+ * @example
+ * ```ts
+ * import { parseJobs } from "./jobs.ts";
+ * const entries = parseJobs('{"name":"a","window":4}\n\nnot json\n');
+ * console.assert(entries.length === 2 && entries[1].line === 3 && entries[1].error !== null);
+ * ```
+ */
+export function parseJobs(text: string): JobEntry[] {
+  const entries: JobEntry[] = [];
+  const owners = new Map<string, number>(); // lower-cased output file → line
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i].replace(/\r$/, "");
+    if (raw.trim() === "") continue;
+    const line = i + 1, index = entries.length;
+    let job: Job | null = null, error: string | null = null, name: string | null = null;
+    try {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(raw);
+      } catch (e) {
+        throw new SyntaxError(`not valid JSON (${(e as Error).message.split("\n")[0]})`);
+      }
+      const n = (doc as { name?: unknown } | null)?.name;
+      if (typeof n === "string") name = n;
+      job = checkJob(doc);
+      const files = jobFiles(job).map((f) => f.toLowerCase());
+      const clash = files.find((f) => owners.has(f));
+      if (clash !== undefined) {
+        throw new SyntaxError(
+          `output ${clash} clashes with the job on line ${owners.get(clash)}; names must differ`,
+        );
+      }
+      for (const f of files) owners.set(f, line);
+    } catch (e) {
+      job = null;
+      error = (e as Error).message;
+    }
+    entries.push({ line, index, name, job, error });
+  }
+  return entries;
+}
+
+/**
+ * Parse `--shard i/n` (0 ≤ i < n): this run takes the jobs whose index among non-blank lines
+ * is ≡ i (mod n).
+ *
+ * @example
+ * ```ts
+ * import { parseShard } from "./jobs.ts";
+ * console.assert(parseShard("1/3")?.[1] === 3);
+ * console.assert(parseShard("3/3") === null);
+ * ```
+ */
+export function parseShard(raw: string): [number, number] | null {
+  const m = /^(\d{1,6})\/(\d{1,6})$/.exec(raw.trim());
+  if (!m) return null;
+  const i = Number(m[1]), n = Number(m[2]);
+  return n >= 1 && i < n ? [i, n] : null;
+}
+
+/**
+ * Why a job cannot run on a model of `width` columns and `numClasses` classes, or null.
+ *
+ * @example
+ * ```ts
+ * import { checkJob, modelError } from "./jobs.ts";
+ * console.assert(modelError(checkJob({ name: "a", window: 20 }), 16, 10) !== null);
+ * ```
+ */
+export function modelError(job: Job, width: number, numClasses: number): string | null {
+  if (job.window !== null && job.window > width) {
+    return `"window" ${job.window} is larger than the grid width ${width}`;
+  }
+  if (job.maxWindow !== null && job.maxWindow > width) {
+    return `"maxWindow" ${job.maxWindow} is larger than the grid width ${width}`;
+  }
+  const c = job.classes.find((c) => c >= numClasses);
+  if (c !== undefined) {
+    return `class ${c} is out of range: the model has classes 0..${numClasses - 1}`;
+  }
+  return null;
+}
