@@ -17,8 +17,8 @@ export interface LlamagenConfig {
   formatVersion: 1;
   /** Always `llamagen`. */
   family: "llamagen";
-  /** Preset name, e.g. `GPT-B`, or any label for custom sizes. */
-  preset: string;
+  /** Preset name, e.g. `GPT-B`; null (or any label) for custom sizes. */
+  preset: string | null;
   /** Model width; a multiple of 4·heads. */
   dim: number;
   /** Transformer blocks. */
@@ -123,7 +123,7 @@ export function parseLlamagenConfig(json: unknown, source = "config.json"): Llam
     format: "zipar-llamagen",
     formatVersion: 1,
     family: "llamagen",
-    preset: str("preset"),
+    preset: c.preset === null ? null : str("preset"),
     dim: int("dim", 4),
     layers: int("layers", 1, 1024),
     heads: int("heads", 1, 1024),

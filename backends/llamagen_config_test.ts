@@ -102,3 +102,25 @@ Deno.test("loadLlamagen() loads a model directory and reports truncated files", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("parseLlamagenConfig() accepts preset null for custom sizes", () => {
+  const json = {
+    format: "zipar-llamagen",
+    formatVersion: 1,
+    family: "llamagen",
+    preset: null,
+    dim: 64,
+    layers: 2,
+    heads: 4,
+    hidden: 256,
+    vocab: 256,
+    numClasses: 10,
+    prefix: 1,
+    grid: [8, 8],
+    normEps: 1e-5,
+    ropeBase: 10000,
+    dtype: "float32",
+  };
+  assert.equal(parseLlamagenConfig(json).preset, null);
+  assert.throws(() => parseLlamagenConfig({ ...json, preset: 3 }), TypeError);
+});

@@ -24,7 +24,7 @@ const kernelCache = new WeakMap<GPUDevice, Kernels>();
 /** ModelInfo of a LlamaGen config. */
 export function llamagenInfo(config: LlamagenConfig): ModelInfo {
   return {
-    name: config.preset,
+    name: config.preset ?? `llamagen-d${config.dim}-l${config.layers}`,
     family: "llamagen",
     vocab: config.vocab,
     height: config.grid[0],

@@ -1,0 +1,67 @@
+/**
+ * `zipar convert --from llamagen IN.pt --preset GPT-B [--grid 16x16] --out DIR`: a LlamaGen
+ * `.pt` checkpoint (loaded with `weights_only=True` only) to DIR/model.safetensors +
+ * DIR/config.json, written atomically by worker/convert.py.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { INSTALL_HINT } from "./worker_process.ts";
+
+const CONVERT_SCRIPT = fileURLToPath(new URL("./worker/convert.py", import.meta.url));
+
+/** Options for {@linkcode convertLlamagen}. */
+export interface ConvertOptions {
+  /** The LlamaGen `.pt` checkpoint. */
+  input: string;
+  /** Output directory (created when missing). */
+  out: string;
+  /** Preset name; inferred from layers and dim when absent. */
+  preset?: string;
+  /** Grid such as "16x16"; inferred from `_256` / `_384` in the file name when absent. */
+  grid?: string;
+  /** Attention heads, for models of no preset. */
+  heads?: number;
+  /** Weight dtype written. @default "float32" */
+  dtype?: "float32" | "float16" | "bfloat16";
+  /** Python executable. @default env ZIPAR_PYTHON, else "python3" */
+  python?: string;
+}
+
+/**
+ * Convert a LlamaGen checkpoint; returns the config.json written. Throws a one-line Error.
+ *
+ * @example
+ * ```ts ignore
+ * import { convertLlamagen } from "./convert.ts";
+ * await convertLlamagen({ input: "c2i_B_256.pt", preset: "GPT-B", out: "models/gpt-b-256" });
+ * ```
+ */
+export async function convertLlamagen(options: ConvertOptions): Promise<Record<string, unknown>> {
+  const python = options.python ?? Deno.env.get("ZIPAR_PYTHON") ?? "python3";
+  const args = [CONVERT_SCRIPT, options.input, "--out", options.out];
+  if (options.preset) args.push("--preset", options.preset);
+  if (options.grid) args.push("--grid", options.grid);
+  if (options.heads) args.push("--heads", String(options.heads));
+  if (options.dtype) args.push("--dtype", options.dtype);
+  let output: Deno.CommandOutput;
+  try {
+    output = await new Deno.Command(python, {
+      args,
+      env: { PYTHONDONTWRITEBYTECODE: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Error(`Python executable "${python}" not found: ${INSTALL_HINT}`);
+    }
+    throw err;
+  }
+  const stderr = new TextDecoder().decode(output.stderr).trim().split("\n");
+  if (!output.success) {
+    throw new Error(`Cannot convert ${options.input}: ${stderr.at(-1) || `exit ${output.code}`}`);
+  }
+  return JSON.parse(new TextDecoder().decode(output.stdout));
+}

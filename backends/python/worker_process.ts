@@ -1,0 +1,215 @@
+/**
+ * The Python worker as a child process: spawn, one request at a time, stderr forwarding,
+ * timeouts, and a kill that leaves no orphan. Every failure becomes a one-line Error that ends
+ * with the worker's last stderr line.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import { encodeFrame, type Frame, FrameReader } from "./protocol.ts";
+
+/** Path of the worker entry point. */
+export const WORKER_SCRIPT: string = fileURLToPath(new URL("./worker/main.py", import.meta.url));
+
+/** What to install when python or torch is missing. */
+export const INSTALL_HINT =
+  "apt-get install python3 python3-torch python3-numpy libopenblas0-pthread (or pip install torch numpy), or set ZIPAR_PYTHON";
+
+/** Options for {@linkcode WorkerProcess.spawn}. */
+export interface SpawnOptions {
+  /** Python executable. */
+  python: string;
+  /** Script and arguments. @default [WORKER_SCRIPT] */
+  args?: string[];
+  /** Called with each stderr line of the worker. @default writes "[python] line" to stderr */
+  onLog?: (line: string) => void;
+  /** Kill the worker and exit 130 on Ctrl-C. @default true */
+  handleSigint?: boolean;
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Fail (and kill the worker) when it sends nothing for this long; 0 = never. */
+  timeoutMs: number;
+  /** Called for each `progress` frame before the answer. */
+  onProgress?: (header: Frame["header"]) => void;
+}
+
+function defaultLog(line: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(`[python] ${line}\n`));
+}
+
+/** A running worker. Requests are serialised; after a crash every request fails the same way. */
+export class WorkerProcess {
+  readonly #child: Deno.ChildProcess;
+  readonly #frames: FrameReader;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #stderrDone: Promise<void>;
+  readonly #sigint: (() => void) | null;
+  readonly #status: Promise<Deno.CommandStatus>;
+  #lastLine = "";
+  #queue: Promise<unknown> = Promise.resolve();
+  #failure: Error | null = null;
+  #closed = false;
+
+  private constructor(child: Deno.ChildProcess, options: SpawnOptions) {
+    this.#child = child;
+    this.#status = child.status;
+    this.#frames = new FrameReader(child.stdout);
+    this.#writer = child.stdin.getWriter();
+    const onLog = options.onLog ?? defaultLog;
+    this.#stderrDone = (async () => {
+      let pending = "";
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stderr) {
+        pending += decoder.decode(chunk, { stream: true });
+        const lines = pending.split("\n");
+        pending = lines.pop()!;
+        for (const line of lines) this.#log(line, onLog);
+      }
+      if (pending) this.#log(pending, onLog);
+    })().catch(() => {});
+    this.#sigint = options.handleSigint === false ? null : () => {
+      this.kill();
+      Deno.exit(130);
+    };
+    if (this.#sigint) Deno.addSignalListener("SIGINT", this.#sigint);
+  }
+
+  #log(line: string, onLog: (line: string) => void): void {
+    if (line.trim()) this.#lastLine = line.trim();
+    onLog(line);
+  }
+
+  /** Start the worker; throws a one-line Error when python cannot be run at all. */
+  static spawn(options: SpawnOptions): WorkerProcess {
+    const command = new Deno.Command(options.python, {
+      args: options.args ?? [WORKER_SCRIPT],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" },
+    });
+    try {
+      return new WorkerProcess(command.spawn(), options);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) {
+        throw new Error(`Python executable "${options.python}" not found: ${INSTALL_HINT}`);
+      }
+      throw new Error(`Cannot start "${options.python}": ${(err as Error).message}`);
+    }
+  }
+
+  /** The worker's process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Send one frame and wait for its answer (progress frames go to `onProgress`). */
+  request(
+    header: Frame["header"],
+    arrays: Frame["arrays"],
+    options: RequestOptions,
+  ): Promise<Frame> {
+    const run = this.#queue.then(() => this.#exchange(header, arrays, options));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #exchange(
+    header: Frame["header"],
+    arrays: Frame["arrays"],
+    options: RequestOptions,
+  ): Promise<Frame> {
+    if (this.#failure) throw this.#failure;
+    if (this.#closed) throw new Error("The Python worker is closed");
+    try {
+      await this.#writer.write(encodeFrame(header, arrays));
+    } catch {
+      // The worker is gone; reading its output tells why.
+    }
+    while (true) {
+      const frame = await this.#read(options.timeoutMs, header.type);
+      if (frame.header.type === "progress") {
+        options.onProgress?.(frame.header);
+        continue;
+      }
+      if (frame.header.type === "error") {
+        throw new Error(`Python worker: ${String(frame.header.message)}`);
+      }
+      return frame;
+    }
+  }
+
+  async #read(timeoutMs: number, what: string): Promise<Frame> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      if (timeoutMs > 0) timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    let result: Frame | null | "timeout";
+    try {
+      result = await Promise.race([this.#frames.read(), timeout]);
+    } catch (err) {
+      result = null;
+      this.#lastLine ||= (err as Error).message;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (result === "timeout") {
+      this.kill();
+      const secs = (timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0);
+      throw this.#fail(`Python worker did not answer "${what}" within ${secs} s; killed it`);
+    }
+    if (result === null) {
+      const status = await this.#settled(2000);
+      const how = status === null
+        ? "closed its output"
+        : status.signal
+        ? `was killed by ${status.signal}`
+        : `exited with code ${status.code}`;
+      throw this.#fail(`Python worker ${how} during "${what}"`);
+    }
+    return result;
+  }
+
+  #fail(message: string): Error {
+    const last = this.#lastLine ? `: ${this.#lastLine}` : "";
+    this.#failure = new Error(`${message}${last}`);
+    return this.#failure;
+  }
+
+  /** The exit status once the process ended (and stderr is drained), or null after `ms`. */
+  async #settled(ms: number): Promise<Deno.CommandStatus | null> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), ms));
+    const status = await Promise.race([this.#status, timeout]);
+    if (status) await Promise.race([this.#stderrDone, timeout]);
+    clearTimeout(timer);
+    return status;
+  }
+
+  /** Kill the worker now (SIGKILL); safe to call twice. */
+  kill(): void {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Ask the worker to exit, wait a little, kill it if needed, and release everything. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (!this.#failure) {
+      await this.request({ type: "shutdown" }, {}, { timeoutMs: 5000 }).catch(() => {});
+    }
+    this.#closed = true;
+    if ((await this.#settled(3000)) === null) this.kill();
+    await this.#writer.close().catch(() => {});
+    await this.#frames.cancel();
+    await this.#status;
+    await this.#stderrDone;
+    if (this.#sigint) Deno.removeSignalListener("SIGINT", this.#sigint);
+  }
+}
