@@ -151,3 +151,61 @@ Deno.test("zipar decode --sheet writes one contact sheet; bad grids and flags fa
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("zipar generate --png decodes in the same run, equal to zipar decode of its grid", async () => {
+  const { HAS_GPU, REQUIRE_ALL } = await import("../backends/webgpu/test_helpers.ts").then((m) => ({
+    HAS_GPU: m.HAS_GPU,
+    REQUIRE_ALL: Deno.env.get("ZIPAR_REQUIRE_ALL") === "1",
+  }));
+  if (!HAS_GPU && !REQUIRE_ALL) {
+    console.warn(
+      "!!! SKIPPING generate --png: no WebGPU adapter (apt-get install mesa-vulkan-drivers)",
+    );
+    return;
+  }
+  const { tinyConfig, writeRandomModel } = await import("../backends/webgpu/random_weights.ts");
+  const dir = await decoderDir(256);
+  try {
+    const config = {
+      ...tinyConfig({ grid: [4, 5] }),
+      decoder: JSON.parse(await Deno.readTextFile(`${dir}/config.json`)).decoder,
+    };
+    await writeRandomModel(dir, config as never, 3);
+    await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config));
+    const io = memoryIo();
+    const args = [
+      "generate",
+      "--backend",
+      "webgpu",
+      "--model",
+      dir,
+      "--class",
+      "1,4",
+      "--window",
+      "2",
+    ];
+    assert.equal(
+      await main([...args, "-o", `${dir}/g.json`, "--png", `${dir}/p.png`, "--sheet"], io),
+      0,
+      io.stderrText(),
+    );
+    assert.equal(
+      await main(["decode", `${dir}/g.json`, "--model", dir, "--sheet", "-o", `${dir}/d.png`], io),
+      0,
+    );
+    assert.deepEqual(await Deno.readFile(`${dir}/p.png`), await Deno.readFile(`${dir}/d.png`));
+    const sheet = decodePng(await Deno.readFile(`${dir}/p.png`));
+    assert.deepEqual([sheet.width, sheet.height], [2 * 10 + 3 * 2, 8 + 2 * 2]);
+    const mock = memoryIo();
+    assert.equal(
+      await main(
+        ["generate", "--window", "2", "-o", `${dir}/m.json`, "--png", `${dir}/m.png`],
+        mock,
+      ),
+      2,
+    );
+    assert.match(mock.stderrText(), /--png needs an image decoder: the mock model has none/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -25,6 +25,8 @@ import type { Io } from "./io.ts";
 import { ProgressReporter } from "./progress.ts";
 import { buildSchedule, scheduleChoice } from "./schedule_flags.ts";
 import { VERSION } from "./version.ts";
+import { writeImages } from "./decode.ts";
+import { type DecoderSpec, openImageDecoder } from "./image_decoder.ts";
 
 /** Flags of `zipar generate`. */
 export const GENERATE_OPTIONS: OptionSpec = {
@@ -45,6 +47,9 @@ export const GENERATE_OPTIONS: OptionSpec = {
   out: { type: "string", short: "o" },
   format: { type: "string" },
   quiet: { type: "boolean", short: "q" },
+  png: { type: "string" },
+  vq: { type: "string" },
+  sheet: { type: "boolean" },
   grid: { type: "string" },
   vocab: { type: "string" },
   "num-classes": { type: "string" },
@@ -88,6 +93,10 @@ Output:
                            without --out, a stdout that is not a terminal gets the grid
   --format FMT             json | npy (default: from the extension; json on stdout)
   -q, --quiet              no progress or summary on stderr
+  --png FILE               also decode the grids to PNG (a batch: FILE_000.png, … or a
+                           printf pattern), with the model's own decoder or --vq
+  --vq PATH                LlamaGen VQ-16 decoder directory for --png
+  --sheet                  with --png: one contact sheet for the whole batch
 
 Mock model (--backend mock):
   --grid HxW               grid size (default: 16x16)
@@ -177,6 +186,52 @@ function backendSpec(values: Values): BackendSpec {
   return { backend, model, python: opt("python"), device: opt("device"), dtype: opt("dtype") };
 }
 
+/** What `--png` asks for: where, which decoder, and whether as one sheet. */
+interface PngRequest {
+  out: string;
+  decoder: DecoderSpec;
+  sheet: boolean;
+}
+
+/** Read `--png`, `--vq` and `--sheet`; null without `--png`. */
+function pngRequest(values: Values, spec: BackendSpec): PngRequest | null {
+  if (typeof values.png !== "string") {
+    if (values.vq !== undefined || values.sheet) {
+      throw new ValidationError("--vq and --sheet only apply with --png FILE");
+    }
+    return null;
+  }
+  if (values.png === "") throw new ValidationError("--png needs a file name");
+  const sheet = values.sheet === true;
+  if (typeof values.vq === "string") {
+    const backend = spec.backend === "python" ? "python" : "webgpu";
+    const python = spec.backend === "python" ? spec.python : undefined;
+    return { out: values.png, decoder: { kind: "vq", path: values.vq, backend, python }, sheet };
+  }
+  if (spec.backend === "mock") {
+    throw new ValidationError(
+      "--png needs an image decoder: the mock model has none",
+      "Pass --vq PATH (a VQ-16 decoder whose codebook covers the mock's vocabulary).",
+    );
+  }
+  return { out: values.png, decoder: { kind: "model", dir: spec.model }, sheet };
+}
+
+/** Decode grids and write the PNG(s) of a `--png` request. */
+async function writePng(
+  png: PngRequest,
+  grids: Int32Array,
+  shape: [number, number, number],
+): Promise<void> {
+  const decoder = await openImageDecoder(png.decoder);
+  try {
+    const images = await decoder.decode(grids, shape);
+    await writeImages(images, png.out, { sheet: png.sheet });
+  } finally {
+    await decoder.close();
+  }
+}
+
 /** Run `zipar generate`; returns the exit code. */
 export async function generateCommand(args: string[], io: Io): Promise<number> {
   const { values } = parseCommand(args, GENERATE_OPTIONS);
@@ -208,9 +263,12 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
   const batch = batchFlag ?? classes.length;
   const mode = choiceFlag(values, "mode", ["auto", "interactive", "planned"] as const, "auto");
   const explicitFormat = choiceFlag(values, "format", GRID_FORMATS);
-  let out = values.out as string | undefined;
+  let out = values.out as string | undefined | null;
   if (out === "") throw new ValidationError("--out needs a file name, or - for stdout");
-  if (out === undefined) {
+  const png = pngRequest(values, spec);
+  // With --png and a terminal for stdout, the PNG alone is the output.
+  if (out === undefined && png && io.stdoutIsTerminal) out = null;
+  else if (out === undefined) {
     if (io.stdoutIsTerminal) {
       throw new ValidationError(
         "no --out given and stdout is a terminal",
@@ -219,7 +277,7 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
     }
     out = "-";
   }
-  const format = resolveFormat(out, explicitFormat);
+  const format = out === null ? "json" : resolveFormat(out, explicitFormat);
   if (out === "-" && format === "npy" && io.stdoutIsTerminal) {
     throw new ValidationError(
       "refusing to write .npy bytes to a terminal",
@@ -245,7 +303,7 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
       seed,
       index: i,
     }));
-    output = await openGridOutput(out, format, io);
+    output = out === null ? null : await openGridOutput(out, format, io);
     const uninstall = installInterruptCleanup((signal) =>
       io.writeStderr(`zipar: interrupted (${signal}), no output written\n`)
     );
@@ -316,10 +374,11 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
         wallMs: Math.round(stats.wallMs * 10) / 10,
         ...(stats.scheduleStats !== undefined ? { scheduleStats: stats.scheduleStats } : {}),
       };
-      await output.write({ shape: generation.shape, tokens: generation.grids, meta });
+      if (png) await writePng(png, generation.grids, generation.shape);
+      await output?.write({ shape: generation.shape, tokens: generation.grids, meta });
       if (io.stderrIsTerminal && !quiet) {
         const [b, h, w] = generation.shape;
-        const where = out === "-" ? "stdout" : out;
+        const where = out === "-" ? "stdout" : out ?? png!.out;
         io.writeStderr(
           `zipar: wrote ${b}×${h}×${w} tokens to ${where} in ${stats.passes} passes (raster ${stats.rasterPasses}), ${
             (stats.wallMs / 1000).toFixed(2)
