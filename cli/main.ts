@@ -9,6 +9,7 @@
 import { ValidationError } from "./args.ts";
 import { batchCommand } from "./batch.ts";
 import { benchCommand } from "./bench.ts";
+import { convertCommand } from "./convert.ts";
 import { decodeCommand } from "./decode.ts";
 import { demoCommand } from "./demo.ts";
 import { evalCommand } from "./eval.ts";
@@ -31,6 +32,7 @@ Commands:
   batch      run a JSON Lines file of generation jobs: resumable, shardable
   bench      time raster and ZipAR windows side by side on one backend
   decode     decode token grids to PNG images (demo model or LlamaGen VQ-16)
+  convert    convert official LlamaGen checkpoints (GPT, VQ-16) for the backends
   demo       generate a contact sheet with the built-in Fashion-MNIST demo model
   eval       compare settings on a model: passes, time, class accuracy, Fréchet distance
 
@@ -51,6 +53,7 @@ const COMMANDS: Record<string, Command> = {
   batch: batchCommand,
   bench: benchCommand,
   decode: decodeCommand,
+  convert: convertCommand,
   demo: demoCommand,
   eval: evalCommand,
 };

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { CONVERT_OPTIONS, CONVERT_USAGE } from "./convert.ts";
 import { DECODE_OPTIONS, DECODE_USAGE } from "./decode.ts";
 import { DEMO_OPTIONS, DEMO_USAGE } from "./demo.ts";
 import { EVAL_OPTIONS, EVAL_USAGE } from "./eval.ts";
@@ -83,6 +84,7 @@ Deno.test("each command's --help lists exactly the options its parser accepts", 
       [GENERATE_USAGE, GENERATE_OPTIONS],
       [INSPECT_USAGE, INSPECT_OPTIONS],
       [DECODE_USAGE, DECODE_OPTIONS],
+      [CONVERT_USAGE, CONVERT_OPTIONS],
       [DEMO_USAGE, DEMO_OPTIONS],
       [EVAL_USAGE, EVAL_OPTIONS],
     ] as const

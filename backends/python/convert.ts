@@ -1,7 +1,9 @@
 /**
  * `zipar convert --from llamagen IN.pt --preset GPT-B [--grid 16x16] --out DIR`: a LlamaGen
  * `.pt` checkpoint (loaded with `weights_only=True` only) to DIR/model.safetensors +
- * DIR/config.json, written atomically by worker/convert.py.
+ * DIR/config.json, written atomically by worker/convert.py; and
+ * `zipar convert --from llamagen-vq vq_ds16_c2i.pt --out DIR`: the VQ-16 tokenizer to
+ * DIR/vq.json + DIR/vq.safetensors (worker/convert_vq.py).
  *
  * @module
  */
@@ -10,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { INSTALL_HINT } from "./worker_process.ts";
 
 const CONVERT_SCRIPT = fileURLToPath(new URL("./worker/convert.py", import.meta.url));
+const CONVERT_VQ_SCRIPT = fileURLToPath(new URL("./worker/convert_vq.py", import.meta.url));
 
 /** Options for {@linkcode convertLlamagen}. */
 export interface ConvertOptions {
@@ -38,17 +41,52 @@ export interface ConvertOptions {
  * await convertLlamagen({ input: "c2i_B_256.pt", preset: "GPT-B", out: "models/gpt-b-256" });
  * ```
  */
-export async function convertLlamagen(options: ConvertOptions): Promise<Record<string, unknown>> {
-  const python = options.python ?? Deno.env.get("ZIPAR_PYTHON") ?? "python3";
-  const args = [CONVERT_SCRIPT, options.input, "--out", options.out];
+export function convertLlamagen(options: ConvertOptions): Promise<Record<string, unknown>> {
+  const args = [options.input, "--out", options.out];
   if (options.preset) args.push("--preset", options.preset);
   if (options.grid) args.push("--grid", options.grid);
   if (options.heads) args.push("--heads", String(options.heads));
   if (options.dtype) args.push("--dtype", options.dtype);
+  return runConvert(CONVERT_SCRIPT, args, options);
+}
+
+/** Options for {@linkcode convertLlamagenVq}. */
+export interface ConvertVqOptions {
+  /** The LlamaGen VQ checkpoint, e.g. `vq_ds16_c2i.pt`. */
+  input: string;
+  /** Output directory (created when missing). */
+  out: string;
+  /** Python executable. @default env ZIPAR_PYTHON, else "python3" */
+  python?: string;
+}
+
+/**
+ * Convert a LlamaGen VQ checkpoint (loaded with `weights_only=True` only; config inferred from
+ * the shapes, GroupNorm 32 groups) to DIR/vq.json + DIR/vq.safetensors (decoder tensors,
+ * float32), written atomically by worker/convert_vq.py; returns the vq.json written. Throws a
+ * one-line Error.
+ *
+ * @example
+ * ```ts ignore
+ * import { convertLlamagenVq } from "./convert.ts";
+ * await convertLlamagenVq({ input: "vq_ds16_c2i.pt", out: "models/vq16" });
+ * ```
+ */
+export function convertLlamagenVq(options: ConvertVqOptions): Promise<Record<string, unknown>> {
+  return runConvert(CONVERT_VQ_SCRIPT, [options.input, "--out", options.out], options);
+}
+
+/** Run a conversion script; its stdout is the config JSON, its last stderr line the error. */
+async function runConvert(
+  script: string,
+  args: string[],
+  options: { input: string; python?: string },
+): Promise<Record<string, unknown>> {
+  const python = options.python ?? Deno.env.get("ZIPAR_PYTHON") ?? "python3";
   let output: Deno.CommandOutput;
   try {
     output = await new Deno.Command(python, {
-      args,
+      args: [script, ...args],
       env: { PYTHONDONTWRITEBYTECODE: "1" },
       stdout: "piped",
       stderr: "piped",

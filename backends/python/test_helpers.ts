@@ -100,3 +100,31 @@ export async function openTiny(
     ...options,
   });
 }
+
+/** An assert.rejects / assert.throws check: the message matches and is one line. */
+export function oneLine(pattern: RegExp): (err: Error) => boolean {
+  return (err: Error) => {
+    if (!pattern.test(err.message)) throw new Error(`${err.message} does not match ${pattern}`);
+    if (err.message.includes("\n")) throw new Error(`not one line: ${err.message}`);
+    return true;
+  };
+}
+
+/**
+ * A script in `dir` standing in for a python whose `import torch` fails (a shadow package first
+ * on PYTHONPATH), to test the "install torch" errors.
+ */
+export async function noTorchPython(dir: string): Promise<string> {
+  await Deno.mkdir(join(dir, "shadow", "torch"), { recursive: true });
+  await Deno.writeTextFile(
+    join(dir, "shadow", "torch", "__init__.py"),
+    "raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n",
+  );
+  const path = join(dir, "notorch");
+  await Deno.writeTextFile(
+    path,
+    `#!/bin/sh\nPYTHONPATH='${join(dir, "shadow")}' exec '${PYTHON}' "$@"\n`,
+  );
+  await Deno.chmod(path, 0o755);
+  return path;
+}
