@@ -26,6 +26,8 @@ import { type Layout, predictorSlot } from "./layout.ts";
 import { cellKey, subKey } from "./random.ts";
 import { probabilities, sample, type Sampling } from "./sampling.ts";
 import {
+  completionQueries,
+  firstTokenQuery,
   type ImageQuery,
   prefillQueries,
   type ProxyPolicy,
@@ -107,31 +109,12 @@ class AdaptiveSchedule implements Schedule {
     if (tracker.steps === 0) return prefillQueries(layout);
     const { height, width } = layout;
     const rows = this.#state(tracker);
-    const queries: ImageQuery[] = [];
-    for (const slot of tracker.pendingProxies) {
-      const cell = tracker.imageCellOf(slot)!;
-      const row = Math.floor(cell / width);
-      // A drafting row below verifies through this slot: its re-run is the correction.
-      if (tracker.tokens[cell] < 0 || rows[row + 1]?.phase === "drafting") continue;
-      queries.push({
-        slot,
-        input: { kind: "cell", row, col: width - 1 },
-        proxy: false,
-        predicts: null,
-      });
-    }
-    if (layout.eol) {
-      for (let row = 0; row < height - 1 && tracker.rowCount[row] === width; row++) {
-        const slot = tracker.slotOf(row, width - 1);
-        if (tracker.slots[slot] !== 0) continue;
-        queries.push({
-          slot,
-          input: { kind: "cell", row, col: width - 1 },
-          proxy: false,
-          predicts: null,
-        });
-      }
-    }
+    // A drafting row below verifies through its proxy slot: that re-run is the correction.
+    const queries = completionQueries(
+      layout,
+      tracker,
+      (row) => rows[row + 1]?.phase === "drafting",
+    );
     for (let row = 0; row < height; row++) {
       const col = tracker.rowCount[row];
       const { phase } = rows[row];
@@ -139,9 +122,9 @@ class AdaptiveSchedule implements Schedule {
         if (tracker.rowCount[row - 1] < Math.min(this.window, width)) {
           break; // later rows cannot have started either
         }
-        queries.push(this.#firstTokenQuery(tracker, row));
+        queries.push(firstTokenQuery(this.#layout, tracker, row, this.#proxy));
       } else if (phase === "drafting") {
-        queries.push(this.#firstTokenQuery(tracker, row));
+        queries.push(firstTokenQuery(this.#layout, tracker, row, this.#proxy));
         if (tracker.canDecode(row, 1)) {
           queries.push({
             slot: tracker.slotOf(row, 0),
@@ -161,21 +144,6 @@ class AdaptiveSchedule implements Schedule {
       }
     }
     return queries;
-  }
-
-  /** The query at the slot that predicts (row, 0): draft or verification. */
-  #firstTokenQuery(tracker: Tracker, row: number): ImageQuery {
-    const layout = this.#layout;
-    const slot = predictorSlot(layout, row, 0);
-    const predicts = { row, col: 0 };
-    if (layout.eol) return { slot, input: { kind: "eol" }, proxy: false, predicts };
-    const last = layout.width - 1;
-    if (tracker.tokenAt(row - 1, last) >= 0) {
-      return { slot, input: { kind: "cell", row: row - 1, col: last }, proxy: false, predicts };
-    }
-    const from = this.#proxy === "r-2" && row >= 2 ? row - 2 : row - 1;
-    const input = { kind: "cell", row: from, col: tracker.rowCount[from] - 1 } as const;
-    return { slot, input, proxy: true, predicts };
   }
 
   resolve(

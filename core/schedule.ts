@@ -139,23 +139,7 @@ class FixedWindowSchedule implements Schedule {
     const layout = this.#layout;
     if (tracker.steps === 0) return prefillQueries(layout);
     const { height, width } = layout;
-    const queries: ImageQuery[] = [];
-    for (const slot of tracker.pendingProxies) {
-      const cell = tracker.imageCellOf(slot)!;
-      const row = Math.floor(cell / width), col = cell % width;
-      if (tracker.tokens[cell] >= 0) {
-        queries.push({ slot, input: { kind: "cell", row, col }, proxy: false, predicts: null });
-      }
-    }
-    if (layout.eol) {
-      // With EOL slots no query predicts from (r, W − 1): write it once it is decoded.
-      for (let row = 0; row < height - 1 && tracker.rowCount[row] === width; row++) {
-        const slot = tracker.slotOf(row, width - 1);
-        if (tracker.slots[slot] !== SlotState.Empty) continue;
-        const input = { kind: "cell", row, col: width - 1 } as const;
-        queries.push({ slot, input, proxy: false, predicts: null });
-      }
-    }
+    const queries = completionQueries(layout, tracker);
     for (let row = 0; row < height; row++) {
       const col = tracker.rowCount[row];
       if (col >= width) continue;
@@ -170,21 +154,94 @@ class FixedWindowSchedule implements Schedule {
   }
 
   #queryFor(tracker: Tracker, row: number, col: number): ImageQuery {
-    const layout = this.#layout;
-    const slot = predictorSlot(layout, row, col);
-    const predicts = { row, col };
-    if (col > 0) {
-      return { slot, input: { kind: "cell", row, col: col - 1 }, proxy: false, predicts };
-    }
-    if (layout.eol) return { slot, input: { kind: "eol" }, proxy: false, predicts };
-    const last = layout.width - 1;
-    if (tracker.tokenAt(row - 1, last) >= 0) {
-      return { slot, input: { kind: "cell", row: row - 1, col: last }, proxy: false, predicts };
-    }
-    const from = this.#proxy === "r-2" && row >= 2 ? row - 2 : row - 1;
-    const input = { kind: "cell", row: from, col: tracker.rowCount[from] - 1 } as const;
-    return { slot, input, proxy: true, predicts };
+    if (col === 0) return firstTokenQuery(this.#layout, tracker, row, this.#proxy);
+    const slot = predictorSlot(this.#layout, row, col);
+    return {
+      slot,
+      input: { kind: "cell", row, col: col - 1 },
+      proxy: false,
+      predicts: { row, col },
+    };
   }
+}
+
+/**
+ * Writes without logits that complete the slots of decoded tokens: the correction of every proxy
+ * slot whose real token is now decoded (unless `skipCorrection(row)` says a query of the next
+ * row rewrites it anyway), and, with EOL slots, the slot of (r, W − 1) once it is decoded (no
+ * query predicts from it there).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLayout } from "./layout.ts";
+ * import { completionQueries } from "./schedule.ts";
+ * import { Tracker } from "./tracker.ts";
+ * const layout = createLayout({ height: 2, width: 1 });
+ * const tracker = new Tracker(layout, 1);
+ * tracker.applyStep([{ slot: 0, proxy: false }], [{ row: 0, col: 0, token: 3 }]);
+ * assert.deepEqual(completionQueries(layout, tracker), []);
+ * ```
+ */
+export function completionQueries(
+  layout: Layout,
+  tracker: Tracker,
+  skipCorrection: (row: number) => boolean = () => false,
+): ImageQuery[] {
+  const { height, width } = layout;
+  const queries: ImageQuery[] = [];
+  for (const slot of tracker.pendingProxies) {
+    const cell = tracker.imageCellOf(slot)!;
+    const row = Math.floor(cell / width);
+    if (tracker.tokens[cell] < 0 || skipCorrection(row)) continue;
+    const input = { kind: "cell", row, col: width - 1 } as const;
+    queries.push({ slot, input, proxy: false, predicts: null });
+  }
+  if (layout.eol) {
+    for (let row = 0; row < height - 1 && tracker.rowCount[row] === width; row++) {
+      const slot = tracker.slotOf(row, width - 1);
+      if (tracker.slots[slot] !== SlotState.Empty) continue;
+      const input = { kind: "cell", row, col: width - 1 } as const;
+      queries.push({ slot, input, proxy: false, predicts: null });
+    }
+  }
+  return queries;
+}
+
+/**
+ * The query that predicts (row, 0), row ≥ 1: it writes the EOL slot of row − 1 with the EOL
+ * token, or the slot of (row − 1, W − 1) with its real token when decoded, else with a proxy
+ * chosen by `proxy` (newest decoded token of row − 2, or of row − 1; row − 1 for row 1).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLayout } from "./layout.ts";
+ * import { firstTokenQuery } from "./schedule.ts";
+ * import { Tracker } from "./tracker.ts";
+ * const layout = createLayout({ height: 2, width: 3 });
+ * const tracker = new Tracker(layout, 1);
+ * tracker.applyStep([{ slot: 0, proxy: false }], [{ row: 0, col: 0, token: 5 }]);
+ * const q = firstTokenQuery(layout, tracker, 1, "r-2");
+ * assert.deepEqual([q.slot, q.proxy, q.input], [3, true, { kind: "cell", row: 0, col: 0 }]);
+ * ```
+ */
+export function firstTokenQuery(
+  layout: Layout,
+  tracker: Tracker,
+  row: number,
+  proxy: ProxyPolicy,
+): ImageQuery {
+  const slot = predictorSlot(layout, row, 0);
+  const predicts = { row, col: 0 };
+  if (layout.eol) return { slot, input: { kind: "eol" }, proxy: false, predicts };
+  const last = layout.width - 1;
+  if (tracker.tokenAt(row - 1, last) >= 0) {
+    return { slot, input: { kind: "cell", row: row - 1, col: last }, proxy: false, predicts };
+  }
+  const from = proxy === "r-2" && row >= 2 ? row - 2 : row - 1;
+  const input = { kind: "cell", row: from, col: tracker.rowCount[from] - 1 } as const;
+  return { slot, input, proxy: true, predicts };
 }
 
 /**
