@@ -5,29 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { openPythonBackend } from "../python/client.ts";
+import { findTorchPython } from "../python/test_helpers.ts";
 import { createWebgpuBackend } from "./backend.ts";
 import { loadLlamagen } from "../llamagen_config.ts";
 import { tinyConfig, writeRandomModel } from "./random_weights.ts";
 import { HAS_GPU, maxAbsDiff, scheduleSteps } from "./test_helpers.ts";
 
-async function torchPython(): Promise<string | null> {
-  for (const python of [Deno.env.get("ZIPAR_PYTHON"), "python3", "/usr/bin/python3"]) {
-    if (!python) continue;
-    try {
-      const out = await new Deno.Command(python, {
-        args: ["-c", "import torch, numpy"],
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      if (out.success) return python;
-    } catch {
-      // not installed
-    }
-  }
-  return null;
-}
-
-const PYTHON = await torchPython();
+const PYTHON = await findTorchPython();
 const REQUIRE_ALL = Deno.env.get("ZIPAR_REQUIRE_ALL") === "1";
 const missing = [HAS_GPU ? "" : "no WebGPU adapter", PYTHON ? "" : "no python with torch + numpy"]
   .filter(Boolean).join(" and ");
