@@ -209,3 +209,74 @@ Deno.test("zipar generate --png decodes in the same run, equal to zipar decode o
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("zipar generate (mock) | zipar decode - --vq DIR decodes with a small random VQ-16", async () => {
+  const { HAS_GPU } = await import("../backends/webgpu/test_helpers.ts");
+  if (!HAS_GPU && Deno.env.get("ZIPAR_REQUIRE_ALL") !== "1") {
+    console.warn(
+      "!!! SKIPPING generate | decode --vq: no WebGPU adapter (apt-get install mesa-vulkan-drivers)",
+    );
+    return;
+  }
+  const { tinyVqConfig, writeRandomVq } = await import("../backends/webgpu/vq_random_weights.ts");
+  const { decodeVqReference } = await import("../backends/vq_reference.ts");
+  const dir = await Deno.makeTempDir({ prefix: "zipar_vq_" });
+  try {
+    const config = tinyVqConfig();
+    const weights = await writeRandomVq(dir, config, 5);
+    const gen = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "cli/main.ts",
+        "generate",
+        "--grid",
+        "3x4",
+        "--vocab",
+        "64",
+        "--class",
+        "2",
+        "--window",
+        "2",
+        "-o",
+        "-",
+      ],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const dec = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "cli/main.ts", "decode", "-", "--vq", dir, "-o", `${dir}/x.png`],
+      cwd: ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    });
+    const go = await gen.output();
+    assert.equal(go.code, 0, new TextDecoder().decode(go.stderr));
+    const grid = go.stdout;
+    const d = dec.spawn();
+    const w = d.stdin.getWriter();
+    await w.write(grid);
+    await w.close();
+    const dout = await d.output();
+    assert.equal(dout.code, 0, new TextDecoder().decode(dout.stderr));
+    const { tokens } = JSON.parse(new TextDecoder().decode(grid));
+    const png = decodePng(await Deno.readFile(`${dir}/x.png`));
+    const scale = 2 ** (config.chMult.length - 1);
+    assert.deepEqual([png.width, png.height, png.channels], [4 * scale, 3 * scale, 3]);
+    const reference = decodeVqReference(config, weights, Int32Array.from(tokens), [1, 3, 4]);
+    let sum = 0, max = 0;
+    for (let i = 0; i < png.pixels.length; i++) {
+      const diff = Math.abs(png.pixels[i] - reference[i]);
+      sum += diff;
+      max = Math.max(max, diff);
+    }
+    assert.ok(
+      sum / png.pixels.length < 1 && max < 4,
+      `mean ${sum / png.pixels.length}, max ${max}`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
