@@ -57,11 +57,13 @@ def main():
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--vocab", type=int, default=512)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--resume", action="store_true",
+                    help="continue from OUT/model.safetensors with OUT/decoder.safetensors's codebook")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
-    log_file = open(os.path.join(args.out, "train_log.txt"), "w")
+    log_file = open(os.path.join(args.out, "train_log.txt"), "a" if args.resume else "w")
 
     def log(msg):
         print(msg, flush=True)
@@ -72,17 +74,26 @@ def main():
     train_x, train_y = fmnist.load("train")
     test_x, test_y = fmnist.load("test")
     t0 = time.time()
-    codebook = tokenizer.fit(train_x, vocab=args.vocab, seed=args.seed)
+    if args.resume:
+        from classifier import read_safetensors  # noqa: E402 (same reader, no torch pickle)
+        codebook = read_safetensors(os.path.join(args.out, "decoder.safetensors"))["codebook"]
+    else:
+        codebook = tokenizer.fit(train_x, vocab=args.vocab, seed=args.seed)
     train_t = tokenizer.encode(train_x, codebook)
     test_t = tokenizer.encode(test_x, codebook)
     rec = tokenizer.decode(test_t[:2000], codebook) * 255
     err = (rec - torch.from_numpy(test_x[:2000].astype(np.float32))).abs().mean().item()
     log(f"tokenizer: {args.vocab} codes, reconstruction mean abs error {err:.2f}/255, "
         f"{time.time() - t0:.0f}s")
-    write_safetensors(os.path.join(args.out, "decoder.safetensors"), {"codebook": codebook},
-                      {"kind": "patch-codebook", "patch": "2"})
+    if not args.resume:
+        write_safetensors(os.path.join(args.out, "decoder.safetensors"), {"codebook": codebook},
+                          {"kind": "patch-codebook", "patch": "2"})
 
     model = GPT(dim=args.dim, layers=args.layers, heads=args.heads, vocab=args.vocab)
+    if args.resume:
+        from classifier import read_safetensors  # noqa: E402
+        model.load_state_dict(read_safetensors(os.path.join(args.out, "model.safetensors")))
+        log("resumed from model.safetensors")
     params = sum(p.numel() for p in model.parameters())
     log(f"model: {params / 1e6:.2f}M parameters")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.05)

@@ -1,0 +1,181 @@
+/**
+ * The shipped demo model (fixtures/demo): both backends load it and agree, a fixed-seed
+ * generation matches its golden grid, the TypeScript classifier reproduces the accuracy the
+ * PyTorch one recorded, and `zipar eval` / `zipar demo` run end to end on a tiny N.
+ * Needs a WebGPU adapter (and python with torch for parity); skips loudly otherwise, fails
+ * instead when ZIPAR_REQUIRE_ALL=1.
+ */
+import assert from "node:assert/strict";
+import { loadLlamagen } from "../backends/llamagen_config.ts";
+import { openPythonBackend } from "../backends/python/client.ts";
+import { findTorchPython } from "../backends/python/test_helpers.ts";
+import { createWebgpuBackend } from "../backends/webgpu/backend.ts";
+import { HAS_GPU, maxAbsDiff, scheduleSteps } from "../backends/webgpu/test_helpers.ts";
+import { DEMO_MODEL } from "./demo.ts";
+import { loadFmnistClassifier } from "./fmnist_classifier.ts";
+import { readGrid } from "./grid_file.ts";
+import { openImageDecoder } from "./image_decoder.ts";
+import { memoryIo } from "./io.ts";
+import { main } from "./main.ts";
+import { decodePng } from "./png.ts";
+
+const REQUIRE_ALL = Deno.env.get("ZIPAR_REQUIRE_ALL") === "1";
+const PYTHON = await findTorchPython();
+const GOLDEN = new URL("../fixtures/golden/demo_s4_seed0.json", import.meta.url).pathname;
+const GOLDEN_ARGS = [
+  "generate",
+  "--backend",
+  "webgpu",
+  "--model",
+  DEMO_MODEL,
+  "--class",
+  "0,1,2,3,4,5,6,7,8,9",
+  "--window",
+  "4",
+  "--cfg",
+  "2",
+  "--seed",
+  "0",
+  "--quiet",
+];
+
+function skip(what: string, needPython = false): boolean {
+  const missing = [
+    HAS_GPU ? "" : "no WebGPU adapter",
+    needPython && !PYTHON ? "no python with torch" : "",
+  ]
+    .filter(Boolean).join(" and ");
+  if (!missing) return false;
+  if (REQUIRE_ALL) throw new Error(`ZIPAR_REQUIRE_ALL=1 but ${missing} for ${what}`);
+  console.warn(`\n!!! SKIPPING ${what}: ${missing} !!!\n`);
+  return true;
+}
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+Deno.test({
+  name: "the demo model loads in both backends and gives the same logits",
+  ...opts,
+  fn: async () => {
+    if (skip("demo model parity", true)) return;
+    const { config, weights } = await loadLlamagen(DEMO_MODEL);
+    const webgpu = await createWebgpuBackend(config, weights);
+    const python = await openPythonBackend({
+      model: DEMO_MODEL,
+      python: PYTHON!,
+      onLog: () => {},
+      handleSigint: false,
+    });
+    try {
+      const conditions = [3, config.numClasses];
+      const { steps } = scheduleSteps(config, 2, { window: 4 });
+      const a = await webgpu.open(conditions), b = await python.open(conditions);
+      let worst = 0;
+      for (const queries of steps.slice(0, 40)) {
+        worst = Math.max(worst, maxAbsDiff(await a.step(queries), await b.step(queries)));
+      }
+      await a.close();
+      await b.close();
+      assert.ok(worst < 1e-3, `max abs logit diff ${worst}`);
+    } finally {
+      await python.close();
+      await webgpu.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a fixed-seed demo generation matches the golden grid",
+  ...opts,
+  fn: async () => {
+    if (skip("demo golden grid")) return;
+    const dir = await Deno.makeTempDir();
+    try {
+      const io = memoryIo();
+      assert.equal(await main([...GOLDEN_ARGS, "-o", `${dir}/g.json`], io), 0, io.stderrText());
+      const fresh = (await readGrid(`${dir}/g.json`, io)).grid;
+      const golden = (await readGrid(GOLDEN, io)).grid;
+      assert.deepEqual(fresh.shape, golden.shape);
+      assert.deepEqual(fresh.tokens, golden.tokens);
+      assert.equal(fresh.meta.passes, 14 + 13 * 4);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("the TypeScript classifier reaches the recorded accuracy on the shipped test slice", async () => {
+  const info = JSON.parse(await Deno.readTextFile(`${DEMO_MODEL}/classifier.json`));
+  const slice = JSON.parse(await Deno.readTextFile(`${DEMO_MODEL}/test_slice.json`));
+  const decoder = await openImageDecoder({ kind: "model", dir: DEMO_MODEL });
+  const images = await decoder.decode(Int32Array.from(slice.tokens), slice.shape);
+  const { logits } = (await loadFmnistClassifier(DEMO_MODEL)).run(images.pixels, images.count);
+  let correct = 0;
+  for (let i = 0; i < images.count; i++) {
+    const row = Array.from(logits.subarray(i * 10, i * 10 + 10));
+    if (row.indexOf(Math.max(...row)) === slice.labels[i]) correct++;
+  }
+  const accuracy = correct / images.count;
+  assert.ok(
+    Math.abs(accuracy - info.sliceAccuracy) <= 0.004,
+    `${accuracy} vs recorded ${info.sliceAccuracy}`,
+  );
+  assert.ok(accuracy > 0.8, `accuracy ${accuracy}`);
+});
+
+Deno.test({
+  name: "zipar eval and zipar demo run end to end on a tiny N",
+  ...opts,
+  fn: async () => {
+    if (skip("demo eval")) return;
+    const dir = await Deno.makeTempDir();
+    try {
+      const io = memoryIo();
+      const args = [
+        "eval",
+        "--backend",
+        "webgpu",
+        "--per-class",
+        "1",
+        "--settings",
+        "raster,ideal:4,adaptive:2",
+        "--format",
+        "json",
+        "--quiet",
+      ];
+      assert.equal(await main(args, io), 0, io.stderrText());
+      const rows = JSON.parse(io.stdoutText());
+      assert.deepEqual(rows.map((r: { setting: string }) => r.setting), [
+        "real test images (floor)",
+        "raster",
+        "ideal:4",
+        "adaptive:2",
+      ]);
+      assert.equal(rows[1].passes, 196);
+      assert.equal(rows[2].passes, 14 + 13 * 4);
+      for (const r of rows) {
+        assert.ok(r.accuracy >= 0 && r.accuracy <= 1 && r.fd >= 0 && r.bitsPerToken > 0);
+      }
+      const demo = memoryIo();
+      assert.equal(
+        await main([
+          "demo",
+          "--backend",
+          "webgpu",
+          "--per-class",
+          "2",
+          "-o",
+          `${dir}/d.png`,
+          "--scale",
+          "1",
+        ], demo),
+        0,
+      );
+      assert.match(demo.stderrText(), /66 passes vs 196 raster/);
+      const png = decodePng(await Deno.readFile(`${dir}/d.png`));
+      assert.deepEqual([png.width, png.height], [2 * 28 + 3 * 2, 10 * 28 + 11 * 2]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
