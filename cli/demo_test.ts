@@ -171,7 +171,7 @@ Deno.test({
         ], demo),
         0,
       );
-      assert.match(demo.stderrText(), /66 passes vs 196 raster/);
+      assert.match(demo.stderrText(), /ZipAR \(paper, s=7\): 112 passes vs 196 raster/);
       const png = decodePng(await Deno.readFile(`${dir}/d.png`));
       assert.deepEqual([png.width, png.height], [2 * 28 + 3 * 2, 10 * 28 + 11 * 2]);
     } finally {
