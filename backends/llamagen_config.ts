@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { decodeTensor, parseHeader, type Tensor } from "./safetensors.ts";
+import { decodeExpectedTensors, type Tensor } from "./safetensors.ts";
 
 /** A validated LlamaGen GPT config. */
 export interface LlamagenConfig {
@@ -196,22 +196,7 @@ export function decodeLlamagenWeights(
   config: LlamagenConfig,
   source = "model.safetensors",
 ): LlamagenWeights {
-  const header = parseHeader(bytes, source);
-  const want = llamagenShapes(config);
-  for (const [name, shape] of want) {
-    const entry = header.tensors.get(name);
-    if (!entry) {
-      throw new RangeError(`${source}: missing tensor ${name} (expected shape [${shape}])`);
-    }
-    if (entry.shape.length !== shape.length || entry.shape.some((d, i) => d !== shape[i])) {
-      throw new RangeError(
-        `${source}: tensor ${name} has shape [${entry.shape}], expected [${shape}] from config.json`,
-      );
-    }
-  }
-  const weights: LlamagenWeights = new Map();
-  for (const name of want.keys()) weights.set(name, decodeTensor(bytes, header, name));
-  return weights;
+  return decodeExpectedTensors(bytes, llamagenShapes(config), source, "config.json");
 }
 
 /**

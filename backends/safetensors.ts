@@ -182,6 +182,43 @@ export function decodeTensor(bytes: Uint8Array, header: SafetensorsHeader, name:
 }
 
 /**
+ * Decode exactly the tensors `want` names (name → shape) from a safetensors file in memory, after
+ * checking every one exists with that shape; other tensors are ignored. Errors are one line and
+ * name the tensor, the expected shape and `configName` (the file the shapes come from).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeExpectedTensors, encodeSafetensors } from "./safetensors.ts";
+ * const bytes = encodeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) } });
+ * assert.equal(decodeExpectedTensors(bytes, new Map([["w", [2]]])).get("w")!.data[1], 2);
+ * assert.throws(() => decodeExpectedTensors(bytes, new Map([["w", [3]]])), /expected \[3\]/);
+ * ```
+ */
+export function decodeExpectedTensors(
+  bytes: Uint8Array,
+  want: Map<string, number[]>,
+  source = "safetensors",
+  configName = "the config",
+): Map<string, Tensor> {
+  const header = parseHeader(bytes, source);
+  for (const [name, shape] of want) {
+    const entry = header.tensors.get(name);
+    if (!entry) {
+      throw new RangeError(`${source}: missing tensor ${name} (expected shape [${shape}])`);
+    }
+    if (entry.shape.length !== shape.length || entry.shape.some((d, i) => d !== shape[i])) {
+      throw new RangeError(
+        `${source}: tensor ${name} has shape [${entry.shape}], expected [${shape}] from ${configName}`,
+      );
+    }
+  }
+  const tensors = new Map<string, Tensor>();
+  for (const name of want.keys()) tensors.set(name, decodeTensor(bytes, header, name));
+  return tensors;
+}
+
+/**
  * Parse a whole safetensors file held in memory into float32 tensors.
  *
  * @example

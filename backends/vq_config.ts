@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { decodeTensor, parseHeader, type Tensor } from "./safetensors.ts";
+import { decodeExpectedTensors, type Tensor } from "./safetensors.ts";
 
 /** A validated VQ decoder config. */
 export interface VqConfig {
@@ -242,18 +242,7 @@ export function decodeVqWeights(
   config: VqConfig,
   source = "vq.safetensors",
 ): VqWeights {
-  const header = parseHeader(bytes, source);
-  const want = vqShapes(config);
-  for (const [name, shape] of want) {
-    const entry = header.tensors.get(name);
-    if (!entry) {
-      throw new RangeError(`${source}: missing tensor ${name} (expected shape [${shape}])`);
-    }
-    checkShape(source, name, entry.shape, shape);
-  }
-  const weights: VqWeights = new Map();
-  for (const name of want.keys()) weights.set(name, decodeTensor(bytes, header, name));
-  return weights;
+  return decodeExpectedTensors(bytes, vqShapes(config), source, "vq.json");
 }
 
 /** Check weights already in memory against `config` (same errors as decodeVqWeights). */
