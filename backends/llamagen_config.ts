@@ -6,7 +6,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { readModelFiles } from "./model_dir.ts";
 import { decodeExpectedTensors, type Tensor } from "./safetensors.ts";
 
 /** A validated LlamaGen GPT config. */
@@ -211,26 +211,11 @@ export function decodeLlamagenWeights(
 export async function loadLlamagen(
   dir: string,
 ): Promise<{ config: LlamagenConfig; weights: LlamagenWeights }> {
-  const configPath = join(dir, "config.json");
-  const weightsPath = join(dir, "model.safetensors");
-  let text: string;
-  try {
-    text = await Deno.readTextFile(configPath);
-  } catch (e) {
-    throw new Error(`Cannot read ${configPath}: ${(e as Error).message.split("\n")[0]}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new SyntaxError(`${configPath}: not valid JSON (${(e as Error).message})`);
-  }
+  const { configPath, json, weightsPath, bytes } = await readModelFiles(
+    dir,
+    "config.json",
+    "model.safetensors",
+  );
   const config = parseLlamagenConfig(json, configPath);
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(weightsPath);
-  } catch (e) {
-    throw new Error(`Cannot read ${weightsPath}: ${(e as Error).message.split("\n")[0]}`);
-  }
   return { config, weights: decodeLlamagenWeights(bytes, config, weightsPath) };
 }

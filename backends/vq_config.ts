@@ -6,7 +6,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { readModelFiles } from "./model_dir.ts";
 import { decodeExpectedTensors, type Tensor } from "./safetensors.ts";
 
 /** A validated VQ decoder config. */
@@ -275,26 +275,11 @@ function checkShape(source: string, name: string, got: number[], shape: number[]
  * ```
  */
 export async function loadVq(dir: string): Promise<{ config: VqConfig; weights: VqWeights }> {
-  const configPath = join(dir, "vq.json");
-  const weightsPath = join(dir, "vq.safetensors");
-  let text: string;
-  try {
-    text = await Deno.readTextFile(configPath);
-  } catch (e) {
-    throw new Error(`Cannot read ${configPath}: ${(e as Error).message.split("\n")[0]}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new SyntaxError(`${configPath}: not valid JSON (${(e as Error).message})`);
-  }
+  const { configPath, json, weightsPath, bytes } = await readModelFiles(
+    dir,
+    "vq.json",
+    "vq.safetensors",
+  );
   const config = parseVqConfig(json, configPath);
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(weightsPath);
-  } catch (e) {
-    throw new Error(`Cannot read ${weightsPath}: ${(e as Error).message.split("\n")[0]}`);
-  }
   return { config, weights: decodeVqWeights(bytes, config, weightsPath) };
 }

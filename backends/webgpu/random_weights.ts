@@ -46,7 +46,7 @@ export function gptBConfig(): LlamagenConfig {
 }
 
 /** mulberry32: a small seeded PRNG giving uniforms in [0, 1). */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

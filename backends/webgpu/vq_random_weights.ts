@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { VQ16_CONFIG, type VqConfig, vqShapes, type VqWeights } from "../vq_config.ts";
 import { writeSafetensors } from "../safetensors.ts";
+import { mulberry32 } from "./random_weights.ts";
 
 /** A tiny decoder: ch 16, chMult [1, 2] (×2 upsample), z 16, codebook 64 × 8, 8 groups. */
 export function tinyVqConfig(overrides: Partial<VqConfig> = {}): VqConfig {
@@ -20,18 +21,6 @@ export function tinyVqConfig(overrides: Partial<VqConfig> = {}): VqConfig {
     numResBlocks: 1,
     groups: 8,
     ...overrides,
-  };
-}
-
-/** mulberry32: a small seeded PRNG giving uniforms in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
