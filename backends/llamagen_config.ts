@@ -62,11 +62,12 @@ export function llamagenHidden(dim: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseLlamagenConfig } from "./llamagen_config.ts";
  * const c = parseLlamagenConfig({ format: "zipar-llamagen", formatVersion: 1, family: "llamagen",
  *   preset: "tiny", dim: 64, layers: 2, heads: 4, hidden: 256, vocab: 256, numClasses: 10,
  *   prefix: 1, grid: [8, 8], normEps: 1e-5, ropeBase: 10000, dtype: "float32" });
- * console.assert(c.dim / c.heads === 16);
+ * assert(c.dim / c.heads === 16);
  * ```
  */
 export function parseLlamagenConfig(json: unknown, source = "config.json"): LlamagenConfig {
@@ -152,9 +153,10 @@ export function parseLlamagenConfig(json: unknown, source = "config.json"): Llam
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { llamagenShapes } from "./llamagen_config.ts";
  * const s = llamagenShapes({ dim: 8, layers: 1, hidden: 32, vocab: 16, numClasses: 3 });
- * console.assert(s.get("layers.0.attention.wqkv.weight")![0] === 24);
+ * assert(s.get("layers.0.attention.wqkv.weight")![0] === 24);
  * ```
  */
 export function llamagenShapes(

@@ -55,9 +55,10 @@ export class SafetensorsError extends SyntaxError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeSafetensors, parseHeader } from "./safetensors.ts";
  * const bytes = encodeSafetensors({ w: { shape: [2], data: new Float32Array([1, 2]) } });
- * console.assert(parseHeader(bytes).tensors.get("w")!.shape[0] === 2);
+ * assert(parseHeader(bytes).tensors.get("w")!.shape[0] === 2);
  * ```
  */
 export function parseHeader(bytes: Uint8Array, source = "safetensors"): SafetensorsHeader {
@@ -147,10 +148,11 @@ function halfToFloat(h: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeTensor, encodeSafetensors, parseHeader } from "./safetensors.ts";
  * const bytes = encodeSafetensors({ w: { shape: [1], data: new Float32Array([3]) } });
  * const header = parseHeader(bytes);
- * console.assert(decodeTensor(bytes, header, "w").data[0] === 3);
+ * assert(decodeTensor(bytes, header, "w").data[0] === 3);
  * ```
  */
 export function decodeTensor(bytes: Uint8Array, header: SafetensorsHeader, name: string): Tensor {
@@ -223,9 +225,10 @@ export function decodeExpectedTensors(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeSafetensors, encodeSafetensors } from "./safetensors.ts";
  * const bytes = encodeSafetensors({ b: { shape: [2, 1], data: new Float32Array([1, 2]) } });
- * console.assert(decodeSafetensors(bytes).tensors.get("b")!.data[1] === 2);
+ * assert(decodeSafetensors(bytes).tensors.get("b")!.data[1] === 2);
  * ```
  */
 export function decodeSafetensors(
@@ -258,9 +261,10 @@ export async function readSafetensors(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeSafetensors } from "./safetensors.ts";
  * const bytes = encodeSafetensors({ w: { shape: [2], data: new Float32Array(2) } });
- * console.assert(bytes.length > 8 + 8);
+ * assert(bytes.length > 8 + 8);
  * ```
  */
 export function encodeSafetensors(

@@ -92,10 +92,11 @@ export function vqScale(config: Pick<VqConfig, "chMult">): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseVqConfig } from "./vq_config.ts";
  * const c = parseVqConfig({ format: "zipar-vq", formatVersion: 1, ch: 32, chMult: [1, 2],
  *   zChannels: 32, codebookSize: 64, groups: 8 });
- * console.assert(c.codebookDim === 8 && c.numResBlocks === 2);
+ * assert(c.codebookDim === 8 && c.numResBlocks === 2);
  * ```
  */
 export function parseVqConfig(json: unknown, source = "vq.json"): VqConfig {
@@ -196,9 +197,10 @@ function attnBlock(shapes: Map<string, number[]>, p: string, c: number): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { VQ16_CONFIG, vqShapes } from "./vq_config.ts";
  * const s = vqShapes(VQ16_CONFIG);
- * console.assert(s.get("decoder.conv_in.weight")!.join() === "512,256,3,3");
+ * assert(s.get("decoder.conv_in.weight")!.join() === "512,256,3,3");
  * ```
  */
 export function vqShapes(config: Omit<VqConfig, "format" | "formatVersion" | "kind">) {

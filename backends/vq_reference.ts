@@ -200,11 +200,12 @@ export function toByte(v: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeVqReference } from "./vq_reference.ts";
  * import { randomVqWeights, tinyVqConfig } from "./webgpu/vq_random_weights.ts";
  * const config = tinyVqConfig();
  * const pixels = decodeVqReference(config, randomVqWeights(config), new Int32Array(4), [1, 2, 2]);
- * console.assert(pixels.length === 4 * 4 * 3);
+ * assert(pixels.length === 4 * 4 * 3);
  * ```
  */
 export function decodeVqReference(

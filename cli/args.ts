@@ -31,9 +31,10 @@ export type Values = Record<string, string | boolean | undefined>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCommand } from "./args.ts";
  * const { values } = parseCommand(["--window", "8"], { window: { type: "string" } });
- * console.assert(values.window === "8");
+ * assert(values.window === "8");
  * ```
  */
 export function parseCommand(
@@ -85,8 +86,9 @@ function str(values: Values, name: string): string | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { intFlag } from "./args.ts";
- * console.assert(intFlag({ seed: "7" }, "seed", 0, 10, 0) === 7);
+ * assert(intFlag({ seed: "7" }, "seed", 0, 10, 0) === 7);
  * ```
  */
 export function intFlag(
@@ -129,8 +131,9 @@ export function parseIntIn(what: string, raw: string, min: number, max: number):
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { numberFlag } from "./args.ts";
- * console.assert(numberFlag({ cfg: "1.5" }, "cfg", (n) => n >= 0, "≥ 0", 1) === 1.5);
+ * assert(numberFlag({ cfg: "1.5" }, "cfg", (n) => n >= 0, "≥ 0", 1) === 1.5);
  * ```
  */
 export function numberFlag(
@@ -154,8 +157,9 @@ export function numberFlag(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { choiceFlag } from "./args.ts";
- * console.assert(choiceFlag({}, "format", ["text", "json"], "text") === "text");
+ * assert(choiceFlag({}, "format", ["text", "json"], "text") === "text");
  * ```
  */
 export function choiceFlag<T extends string>(
@@ -192,8 +196,9 @@ export const MAX_SIDE = 4096;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseGrid } from "./args.ts";
- * console.assert(parseGrid("--grid", "24x16")[1] === 16);
+ * assert(parseGrid("--grid", "24x16")[1] === 16);
  * ```
  */
 export function parseGrid(what: string, raw: string): [number, number] {
@@ -213,8 +218,9 @@ export function parseGrid(what: string, raw: string): [number, number] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIntList } from "./args.ts";
- * console.assert(parseIntList("--class", "3,207", 0, 999).length === 2);
+ * assert(parseIntList("--class", "3,207", 0, 999).length === 2);
  * ```
  */
 export function parseIntList(what: string, raw: string, min: number, max: number): number[] {

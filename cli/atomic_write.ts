@@ -31,12 +31,13 @@ export class AtomicFile {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { AtomicFile } from "./atomic_write.ts";
    * const dir = await Deno.makeTempDir();
    * const out = await AtomicFile.create(`${dir}/a.txt`);
    * await out.write(new TextEncoder().encode("hi"));
    * await out.commit();
-   * console.assert(await Deno.readTextFile(`${dir}/a.txt`) === "hi");
+   * assert(await Deno.readTextFile(`${dir}/a.txt`) === "hi");
    * await Deno.remove(dir, { recursive: true });
    * ```
    */

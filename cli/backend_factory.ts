@@ -33,9 +33,10 @@ export const EXTERNAL: ExternalBackends = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { openBackend } from "./backend_factory.ts";
  * const backend = await openBackend({ backend: "mock", mock: { height: 4, width: 4 } });
- * console.assert(backend.info.width === 4);
+ * assert(backend.info.width === 4);
  * await backend.close();
  * ```
  */

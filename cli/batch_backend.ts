@@ -50,9 +50,10 @@ const PYTHON_ONLY = ["python", "device", "dtype"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { backendFlags } from "./batch_backend.ts";
  * const spec = backendFlags({ grid: "8x8" });
- * console.assert(spec.backend === "mock" && spec.mock.width === 8);
+ * assert(spec.backend === "mock" && spec.mock.width === 8);
  * ```
  */
 export function backendFlags(values: Values): BackendSpec {

@@ -31,10 +31,11 @@ export interface Batch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkJob } from "./jobs.ts";
  * import { settingsKey } from "./batch_groups.ts";
  * const a = checkJob({ name: "a", window: 4, seed: 1 }), b = checkJob({ name: "b", window: 4, class: 7 });
- * console.assert(settingsKey(a) === settingsKey(b));
+ * assert(settingsKey(a) === settingsKey(b));
  * ```
  */
 export function settingsKey(job: Job): string {
@@ -48,11 +49,12 @@ export function settingsKey(job: Job): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkJob } from "./jobs.ts";
  * import { packBatches } from "./batch_groups.ts";
  * const jobs = [checkJob({ name: "a", window: 4, count: 3 }), checkJob({ name: "b", window: 4, count: 2 })];
  * const batches = packBatches(jobs, 4);
- * console.assert(batches.length === 2 && batches[0].images.length === 4);
+ * assert(batches.length === 2 && batches[0].images.length === 4);
  * ```
  */
 export function packBatches(jobs: readonly Job[], maxBatch: number): Batch[] {

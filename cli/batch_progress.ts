@@ -37,9 +37,10 @@ export function formatDuration(seconds: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderBatchProgress } from "./batch_progress.ts";
  * const line = renderBatchProgress({ images: 50, totalImages: 200, jobs: 3, totalJobs: 10, elapsedMs: 10000 });
- * console.assert(line.includes("images 50/200") && line.includes("5.0 img/s") && line.includes("ETA 30s"));
+ * assert(line.includes("images 50/200") && line.includes("5.0 img/s") && line.includes("ETA 30s"));
  * ```
  */
 export function renderBatchProgress(

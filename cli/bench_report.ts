@@ -90,9 +90,10 @@ export function quantile(sorted: readonly number[], q: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { spread } from "./bench_report.ts";
  * const s = spread([3, 1, 2, 10]);
- * console.assert(s.median === 2.5 && s.min === 1 && s.max === 10);
+ * assert(s.median === 2.5 && s.min === 1 && s.max === 10);
  * ```
  */
 export function spread(values: readonly number[]): Spread {
@@ -111,12 +112,13 @@ export function spread(values: readonly number[]): Spread {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { summarize } from "./bench_report.ts";
  * const r = summarize([
  *   { setting: "raster", schedule: "raster", window: 4, runs: [{ wallMs: 16, passes: 16 }] },
  *   { setting: "ideal s=2", schedule: "ideal", window: 2, runs: [{ wallMs: 10, passes: 10 }] },
  * ], { batch: 1, height: 4, width: 4 });
- * console.assert(r[1].speedup === 1.6 && r[1].passRatio === 1.6 && r[1].efficiency === 1);
+ * assert(r[1].speedup === 1.6 && r[1].passRatio === 1.6 && r[1].efficiency === 1);
  * ```
  */
 export function summarize(

@@ -26,9 +26,10 @@ export const DEFAULT_SETTINGS =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSettings } from "./eval_settings.ts";
  * const s = parseSettings("raster,paper:4:r-1,adaptive:2", 14);
- * console.assert(s.length === 3 && s[1].label === "paper:4:r-1");
+ * assert(s.length === 3 && s[1].label === "paper:4:r-1");
  * ```
  */
 export function parseSettings(list: string, width: number): EvalSetting[] {

@@ -25,9 +25,10 @@ export interface Gaussian {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fitGaussian } from "./frechet.ts";
  * const g = fitGaussian(new Float64Array([0, 0, 2, 2]), 2);
- * console.assert(g.mean[0] === 1 && g.cov[1] === 2);
+ * assert(g.mean[0] === 1 && g.cov[1] === 2);
  * ```
  */
 export function fitGaussian(features: ArrayLike<number>, dim: number): Gaussian {
@@ -79,10 +80,11 @@ function sqrtPsd(m: Matrix): Matrix {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { frechetDistance } from "./frechet.ts";
  * const a = { mean: new Float64Array([0, 0]), cov: new Float64Array([1, 0, 0, 1]), dim: 2 };
  * const b = { mean: new Float64Array([3, 4]), cov: new Float64Array([1, 0, 0, 1]), dim: 2 };
- * console.assert(Math.abs(frechetDistance(a, b) - 25) < 1e-9);
+ * assert(Math.abs(frechetDistance(a, b) - 25) < 1e-9);
  * ```
  */
 export function frechetDistance(a: Gaussian, b: Gaussian): number {

@@ -36,8 +36,9 @@ export class GridFileError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkShape } from "./grid.ts";
- * console.assert(checkShape([16, 16], "x")[0] === 1);
+ * assert(checkShape([16, 16], "x")[0] === 1);
  * ```
  */
 export function checkShape(shape: unknown, where: string): [number, number, number] {

@@ -245,9 +245,10 @@ async function readSidecar(path: string, shape: number[]): Promise<Record<string
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveFormat } from "./grid_file.ts";
- * console.assert(resolveFormat("a.npy", undefined) === "npy");
- * console.assert(resolveFormat("-", undefined) === "json");
+ * assert(resolveFormat("a.npy", undefined) === "npy");
+ * assert(resolveFormat("-", undefined) === "json");
  * ```
  */
 export function resolveFormat(out: string, explicit: GridFormat | undefined): GridFormat {
@@ -329,9 +330,10 @@ export async function openGridOutput(out: string, format: GridFormat, io: Io): P
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeGrid } from "./grid_file.ts";
  * const grid = { shape: [1, 1, 1] as [number, number, number], tokens: new Int32Array(1), meta: {} };
- * console.assert(encodeGrid(grid, "npy")[0] === 0x93);
+ * assert(encodeGrid(grid, "npy")[0] === 0x93);
  * ```
  */
 export function encodeGrid(grid: TokenGrid, format: GridFormat): Uint8Array {

@@ -21,9 +21,10 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeGridJson } from "./grid_json.ts";
  * const text = encodeGridJson({ shape: [1, 1, 2], tokens: new Int32Array([4, 5]), meta: {} });
- * console.assert(JSON.parse(text).tokens[1] === 5);
+ * assert(JSON.parse(text).tokens[1] === 5);
  * ```
  */
 export function encodeGridJson(grid: TokenGrid): string {
@@ -43,8 +44,11 @@ export function encodeGridJson(grid: TokenGrid): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { prettyJson } from "./grid_json.ts";
- * console.assert(prettyJson({ grid: [16, 16] }, "") === '{\n  "grid": [16, 16]\n}');
+ * assert.equal(prettyJson({ grid: [16, 16] }, ""), '{"grid": [16, 16]}'); // short: one line
+ * const long = prettyJson({ tokens: Array.from({ length: 30 }, (_, i) => i) }, "");
+ * assert.equal(long.split("\n").length, 34); // long: one element a line, 30 + 4
  * ```
  */
 export function prettyJson(value: unknown, indent: string): string {
@@ -71,9 +75,10 @@ function oneLine(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeGridJson } from "./grid_json.ts";
  * const grid = decodeGridJson('{"shape": [1, 1, 2], "tokens": [4, 5]}', "x.json");
- * console.assert(grid.tokens[1] === 5);
+ * assert(grid.tokens[1] === 5);
  * ```
  */
 export function decodeGridJson(text: string, where: string): TokenGrid {

@@ -34,8 +34,9 @@ export interface NpyHeader {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isNpy, NPY_MAGIC } from "./grid_npy.ts";
- * console.assert(isNpy(NPY_MAGIC) && !isNpy(new Uint8Array([123])));
+ * assert(isNpy(NPY_MAGIC) && !isNpy(new Uint8Array([123])));
  * ```
  */
 export function isNpy(bytes: Uint8Array): boolean {
@@ -47,9 +48,10 @@ export function isNpy(bytes: Uint8Array): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeNpy, parseNpyHeader } from "./grid_npy.ts";
  * const bytes = encodeNpy([1, 2, 2], new Int32Array([1, 2, 3, 4]));
- * console.assert(parseNpyHeader(bytes, "x").dataOffset % 64 === 0);
+ * assert(parseNpyHeader(bytes, "x").dataOffset % 64 === 0);
  * ```
  */
 export function encodeNpy(
@@ -78,8 +80,10 @@ export function encodeNpy(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeNpy, npyHeaderSize } from "./grid_npy.ts";
- * console.assert(npyHeaderSize(encodeNpy([1, 1, 1], new Int32Array(1)), "x") === 64);
+ * const npy = encodeNpy([1, 1, 1], new Int32Array(1));
+ * assert.equal(npyHeaderSize(npy, "x"), npy.length - 4); // the header, then one int32
  * ```
  */
 export function npyHeaderSize(prefix: Uint8Array, where: string): number {
@@ -107,9 +111,10 @@ export function npyHeaderSize(prefix: Uint8Array, where: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeNpy, parseNpyHeader } from "./grid_npy.ts";
  * const header = parseNpyHeader(encodeNpy([2, 3, 4], new Int32Array(24)), "x");
- * console.assert(header.dataBytes === 96 && header.shape[2] === 4);
+ * assert(header.dataBytes === 96 && header.shape[2] === 4);
  * ```
  */
 export function parseNpyHeader(bytes: Uint8Array, where: string): NpyHeader {
@@ -162,10 +167,11 @@ export function parseNpyHeader(bytes: Uint8Array, where: string): NpyHeader {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeNpyData, encodeNpy, parseNpyHeader } from "./grid_npy.ts";
  * const bytes = encodeNpy([1, 1, 2], new Int32Array([7, 9]));
  * const header = parseNpyHeader(bytes, "x");
- * console.assert(decodeNpyData(header, bytes.subarray(header.dataOffset), "x")[1] === 9);
+ * assert(decodeNpyData(header, bytes.subarray(header.dataOffset), "x")[1] === 9);
  * ```
  */
 export function decodeNpyData(header: NpyHeader, data: Uint8Array, where: string): Int32Array {

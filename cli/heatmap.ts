@@ -21,8 +21,9 @@ const STOPS: [number, number, number][] = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rampColor } from "./heatmap.ts";
- * console.assert(rampColor(0)[0] === 68 && rampColor(1)[2] === 37);
+ * assert(rampColor(0)[0] === 68 && rampColor(1)[2] === 37);
  * ```
  */
 export function rampColor(t: number): [number, number, number] {
@@ -43,9 +44,10 @@ export function cellScale(height: number, width: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { heatmapPixels } from "./heatmap.ts";
  * const px = heatmapPixels(new Int32Array([1, 2]), 1, 2, 1);
- * console.assert(px.length === 6 && px[3] === 253);
+ * assert(px.length === 6 && px[3] === 253);
  * ```
  */
 export function heatmapPixels(
@@ -78,9 +80,10 @@ export function heatmapPixels(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { heatmapPng } from "./heatmap.ts";
  * const png = heatmapPng(new Int32Array([1, 2, 2, 3]), 2, 2);
- * console.assert(png[1] === 0x50); // "P" of \x89PNG
+ * assert(png[1] === 0x50); // "P" of \x89PNG
  * ```
  */
 export function heatmapPng(passOf: Int32Array, height: number, width: number): Uint8Array {

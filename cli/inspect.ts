@@ -53,9 +53,10 @@ export interface TokenSummary {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { summarizeTokens } from "./inspect.ts";
  * const s = summarizeTokens(new Int32Array([5, 1, 5, 2]), 2);
- * console.assert(s.distinct === 3 && s.mostCommon[0][0] === 5 && s.mostCommon[1][0] === 1);
+ * assert(s.distinct === 3 && s.mostCommon[0][0] === 5 && s.mostCommon[1][0] === 1);
  * ```
  */
 export function summarizeTokens(tokens: Int32Array, top: number): TokenSummary {
@@ -90,10 +91,11 @@ export function inspectJson(source: string, read: ReadGrid, top: number): Record
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderInspectText } from "./inspect.ts";
  * const grid = { shape: [1, 1, 2] as [number, number, number], tokens: new Int32Array([3, 3]), meta: { seed: 7 } };
  * const text = renderInspectText("g.json", { grid, format: "json", bytes: 9, dtype: null, metaSource: "file" }, 5);
- * console.assert(text.includes("distinct 1") && text.includes("seed"));
+ * assert(text.includes("distinct 1") && text.includes("seed"));
  * ```
  */
 export function renderInspectText(source: string, read: ReadGrid, top: number): string {

@@ -38,9 +38,10 @@ const encoder = new TextEncoder();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { denoIo } from "./io.ts";
  * const io = denoIo();
- * console.assert(typeof io.stdoutIsTerminal === "boolean");
+ * assert(typeof io.stdoutIsTerminal === "boolean");
  * ```
  */
 export function denoIo(): Io {
@@ -94,10 +95,11 @@ export interface MemoryIo extends Io {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { memoryIo } from "./io.ts";
  * const io = memoryIo({ env: { NO_COLOR: "1" } });
  * await io.writeStdout(new TextEncoder().encode("hi"));
- * console.assert(io.stdoutText() === "hi" && io.env("NO_COLOR") === "1");
+ * assert(io.stdoutText() === "hi" && io.env("NO_COLOR") === "1");
  * ```
  */
 export function memoryIo(

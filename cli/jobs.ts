@@ -87,9 +87,10 @@ const FIELDS = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nameError } from "./jobs.ts";
- * console.assert(nameError("cats-1") === null);
- * console.assert(nameError("../x") !== null);
+ * assert(nameError("cats-1") === null);
+ * assert(nameError("../x") !== null);
  * ```
  */
 export function nameError(name: unknown): string | null {
@@ -164,9 +165,10 @@ function brief(v: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkJob } from "./jobs.ts";
  * const job = checkJob({ name: "a", class: [1, 2], window: 4 });
- * console.assert(job.count === 2 && job.schedule === "ideal" && job.format === "json");
+ * assert(job.count === 2 && job.schedule === "ideal" && job.format === "json");
  * ```
  */
 export function checkJob(doc: unknown): Job {
@@ -232,9 +234,10 @@ export function checkJob(doc: unknown): Job {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseJobs } from "./jobs.ts";
  * const entries = parseJobs('{"name":"a","window":4}\n\nnot json\n');
- * console.assert(entries.length === 2 && entries[1].line === 3 && entries[1].error !== null);
+ * assert(entries.length === 2 && entries[1].line === 3 && entries[1].error !== null);
  * ```
  */
 export function parseJobs(text: string): JobEntry[] {
@@ -279,9 +282,10 @@ export function parseJobs(text: string): JobEntry[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseShard } from "./jobs.ts";
- * console.assert(parseShard("1/3")?.[1] === 3);
- * console.assert(parseShard("3/3") === null);
+ * assert(parseShard("1/3")?.[1] === 3);
+ * assert(parseShard("3/3") === null);
  * ```
  */
 export function parseShard(raw: string): [number, number] | null {
@@ -296,8 +300,9 @@ export function parseShard(raw: string): [number, number] | null {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkJob, modelError } from "./jobs.ts";
- * console.assert(modelError(checkJob({ name: "a", window: 20 }), 16, 10) !== null);
+ * assert(modelError(checkJob({ name: "a", window: 20 }), 16, 10) !== null);
  * ```
  */
 export function modelError(job: Job, width: number, numClasses: number): string | null {

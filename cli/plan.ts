@@ -103,9 +103,10 @@ export interface PlanInput extends ScheduleChoice {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planReport } from "./plan.ts";
  * const r = planReport({ height: 24, width: 24, window: 8, schedule: "paper", proxy: "r-2" });
- * console.assert(r.passes === 224 && r.rasterPasses === 576);
+ * assert(r.passes === 224 && r.rasterPasses === 576);
  * ```
  */
 export function planReport(input: PlanInput): PlanReport {
@@ -155,8 +156,9 @@ export function planReport(input: PlanInput): PlanReport {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderPassGrid } from "./plan.ts";
- * console.assert(renderPassGrid(new Int32Array([1, 2, 3, 10]), 2, 2) === " 1  2\n 3 10\n");
+ * assert(renderPassGrid(new Int32Array([1, 2, 3, 10]), 2, 2) === " 1  2\n 3 10\n");
  * ```
  */
 export function renderPassGrid(passOf: Int32Array, height: number, width: number): string {
@@ -179,9 +181,10 @@ export function renderPassGrid(passOf: Int32Array, height: number, width: number
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { planReport, renderPlanText } from "./plan.ts";
  * const text = renderPlanText(planReport({ height: 4, width: 4, window: 4, schedule: "raster", proxy: "r-2" }));
- * console.assert(text.includes("passes       16"));
+ * assert(text.includes("passes       16"));
  * ```
  */
 export function renderPlanText(r: PlanReport): string {

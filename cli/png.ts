@@ -25,9 +25,10 @@ export interface ImageBatch {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeImagePng } from "./png.ts";
  * const png = encodeImagePng({ pixels: new Uint8Array(4), count: 1, height: 2, width: 2, channels: 1 }, 0);
- * console.assert(png[1] === 0x50); // "PNG"
+ * assert(png[1] === 0x50); // "PNG"
  * ```
  */
 export function encodeImagePng(batch: ImageBatch, index: number, scale = 1): Uint8Array {
@@ -69,9 +70,10 @@ function upscale(px: Uint8Array, h: number, w: number, ch: number, s: number): U
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { contactSheet } from "./png.ts";
  * const sheet = contactSheet({ pixels: new Uint8Array(8).fill(255), count: 2, height: 2, width: 2, channels: 1 }, 2, 1);
- * console.assert(sheet.width === 7 && sheet.height === 4);
+ * assert(sheet.width === 7 && sheet.height === 4);
  * ```
  */
 export function contactSheet(
@@ -100,9 +102,10 @@ export function contactSheet(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodePng, encodePixels } from "./png.ts";
  * const back = decodePng(encodePixels(new Uint8Array([1, 2, 3, 4]), 2, 2, 1));
- * console.assert(back.width === 2 && back.pixels[3] === 4);
+ * assert(back.width === 2 && back.pixels[3] === 4);
  * ```
  */
 export function decodePng(

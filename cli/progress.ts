@@ -32,9 +32,10 @@ export interface RenderOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderProgress } from "./progress.ts";
  * const line = renderProgress({ step: 52, totalSteps: 208, decoded: 144, totalTokens: 576, elapsedMs: 1500 });
- * console.assert(line.includes("pass 52/208") && line.includes("25%"));
+ * assert(line.includes("pass 52/208") && line.includes("25%"));
  * ```
  */
 export function renderProgress(state: ProgressState, options: RenderOptions = {}): string {
@@ -79,13 +80,14 @@ export interface ReporterOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ProgressReporter } from "./progress.ts";
  * let out = "", t = 0;
  * const p = new ProgressReporter((s) => (out += s), { enabled: true, color: false, columns: 80, now: () => t });
  * t = 1000;
  * p.update({ step: 1, totalSteps: 2, decoded: 1, totalTokens: 2, elapsedMs: 1000 });
  * p.finish();
- * console.assert(out.includes("pass 1/2") && out.endsWith("\r\x1b[K"));
+ * assert(out.includes("pass 1/2") && out.endsWith("\r\x1b[K"));
  * ```
  */
 export class ProgressReporter {

@@ -38,9 +38,10 @@ export interface ScheduleChoice {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { scheduleChoice } from "./schedule_flags.ts";
  * const choice = scheduleChoice({ window: "8", schedule: "paper" }, 24);
- * console.assert(choice.window === 8 && choice.proxy === "r-2");
+ * assert(choice.window === 8 && choice.proxy === "r-2");
  * ```
  */
 export function scheduleChoice(values: Values, width: number): ScheduleChoice {
@@ -95,10 +96,11 @@ export function scheduleChoice(values: Values, width: number): ScheduleChoice {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLayout } from "../core/mod.ts";
  * import { buildSchedule } from "./schedule_flags.ts";
  * const s = buildSchedule(createLayout({ height: 4, width: 4 }), { schedule: "raster", window: 4, proxy: "r-2" });
- * console.assert(s.name === "raster");
+ * assert(s.name === "raster");
  * ```
  */
 export function buildSchedule(layout: Layout, choice: ScheduleChoice): Schedule {

@@ -36,9 +36,10 @@ function dtypeOf(array: FrameArray): "int32" | "uint8" | "float32" {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeFrame } from "./protocol.ts";
  * const bytes = encodeFrame({ type: "step" }, { seq: new Int32Array([0, 1]) });
- * console.assert(bytes.length > 8 + 8);
+ * assert(bytes.length > 8 + 8);
  * ```
  */
 export function encodeFrame(header: Frame["header"], arrays: Frame["arrays"] = {}): Uint8Array {
