@@ -6,14 +6,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadLlamagen } from "../backends/llamagen_config.ts";
-import { IGNORE, PYTHON, removeTinyModels, tinyModels } from "../backends/python/test_helpers.ts";
+import {
+  PYTHON,
+  PYTHON_TESTS,
+  removeTinyModels,
+  tinyModels,
+} from "../backends/python/test_helpers.ts";
 import { memoryIo } from "./io.ts";
 import { main } from "./main.ts";
 
 Deno.test({
   name:
     "zipar convert --from llamagen writes config.json + model.safetensors; evil pickles are refused",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {

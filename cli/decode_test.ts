@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { needs } from "../backends/test_runtimes.ts";
 import { decodePatches } from "../backends/decoders/patch_codebook.ts";
 import { writeSafetensors } from "../backends/safetensors.ts";
 import { outputPaths } from "./decode.ts";
@@ -152,17 +153,10 @@ Deno.test("zipar decode --sheet writes one contact sheet; bad grids and flags fa
   }
 });
 
-Deno.test("zipar generate --png decodes in the same run, equal to zipar decode of its grid", async () => {
-  const { HAS_GPU, REQUIRE_ALL } = await import("../backends/webgpu/test_helpers.ts").then((m) => ({
-    HAS_GPU: m.HAS_GPU,
-    REQUIRE_ALL: Deno.env.get("ZIPAR_REQUIRE_ALL") === "1",
-  }));
-  if (!HAS_GPU && !REQUIRE_ALL) {
-    console.warn(
-      "!!! SKIPPING generate --png: no WebGPU adapter (apt-get install mesa-vulkan-drivers)",
-    );
-    return;
-  }
+Deno.test({
+  name: "zipar generate --png decodes in the same run, equal to zipar decode of its grid",
+  ...needs("generate --png", ["webgpu"]),
+}, async () => {
   const { tinyConfig, writeRandomModel } = await import("../backends/webgpu/random_weights.ts");
   const dir = await decoderDir(256);
   try {
@@ -210,14 +204,10 @@ Deno.test("zipar generate --png decodes in the same run, equal to zipar decode o
   }
 });
 
-Deno.test("zipar generate (mock) | zipar decode - --vq DIR decodes with a small random VQ-16", async () => {
-  const { HAS_GPU } = await import("../backends/webgpu/test_helpers.ts");
-  if (!HAS_GPU && Deno.env.get("ZIPAR_REQUIRE_ALL") !== "1") {
-    console.warn(
-      "!!! SKIPPING generate | decode --vq: no WebGPU adapter (apt-get install mesa-vulkan-drivers)",
-    );
-    return;
-  }
+Deno.test({
+  name: "zipar generate (mock) | zipar decode - --vq DIR decodes with a small random VQ-16",
+  ...needs("generate | decode --vq", ["webgpu"]),
+}, async () => {
   const { tinyVqConfig, writeRandomVq } = await import("../backends/webgpu/vq_random_weights.ts");
   const { decodeVqReference } = await import("../backends/vq_reference.ts");
   const dir = await Deno.makeTempDir({ prefix: "zipar_vq_" });

@@ -8,9 +8,9 @@
 import assert from "node:assert/strict";
 import { loadLlamagen } from "../backends/llamagen_config.ts";
 import { openPythonBackend } from "../backends/python/client.ts";
-import { findTorchPython } from "../backends/python/test_helpers.ts";
+import { needs, PYTHON } from "../backends/test_runtimes.ts";
 import { createWebgpuBackend } from "../backends/webgpu/backend.ts";
-import { HAS_GPU, maxAbsDiff, scheduleSteps } from "../backends/webgpu/test_helpers.ts";
+import { maxAbsDiff, scheduleSteps } from "../backends/webgpu/test_helpers.ts";
 import { DEMO_MODEL } from "./demo.ts";
 import { loadFmnistClassifier } from "./fmnist_classifier.ts";
 import { readGrid } from "./grid_file.ts";
@@ -19,8 +19,6 @@ import { memoryIo } from "./io.ts";
 import { main } from "./main.ts";
 import { decodePng } from "./png.ts";
 
-const REQUIRE_ALL = Deno.env.get("ZIPAR_REQUIRE_ALL") === "1";
-const PYTHON = await findTorchPython();
 const GOLDEN = new URL("../fixtures/golden/demo_s4_seed0.json", import.meta.url).pathname;
 const GOLDEN_ARGS = [
   "generate",
@@ -39,25 +37,13 @@ const GOLDEN_ARGS = [
   "--quiet",
 ];
 
-function skip(what: string, needPython = false): boolean {
-  const missing = [
-    HAS_GPU ? "" : "no WebGPU adapter",
-    needPython && !PYTHON ? "no python with torch" : "",
-  ]
-    .filter(Boolean).join(" and ");
-  if (!missing) return false;
-  if (REQUIRE_ALL) throw new Error(`ZIPAR_REQUIRE_ALL=1 but ${missing} for ${what}`);
-  console.warn(`\n!!! SKIPPING ${what}: ${missing} !!!\n`);
-  return true;
-}
-
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
 Deno.test({
   name: "the demo model loads in both backends and gives the same logits",
   ...opts,
+  ...needs("demo model parity", ["webgpu", "python"]),
   fn: async () => {
-    if (skip("demo model parity", true)) return;
     const { config, weights } = await loadLlamagen(DEMO_MODEL);
     const webgpu = await createWebgpuBackend(config, weights);
     const python = await openPythonBackend({
@@ -87,8 +73,8 @@ Deno.test({
 Deno.test({
   name: "a fixed-seed demo generation matches the golden grid",
   ...opts,
+  ...needs("demo golden grid", ["webgpu"]),
   fn: async () => {
-    if (skip("demo golden grid")) return;
     const dir = await Deno.makeTempDir();
     try {
       const io = memoryIo();
@@ -126,8 +112,8 @@ Deno.test("the TypeScript classifier reaches the recorded accuracy on the shippe
 Deno.test({
   name: "zipar eval and zipar demo run end to end on a tiny N",
   ...opts,
+  ...needs("demo eval", ["webgpu"]),
   fn: async () => {
-    if (skip("demo eval")) return;
     const dir = await Deno.makeTempDir();
     try {
       const io = memoryIo();

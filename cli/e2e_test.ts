@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { needs, PYTHON } from "../backends/test_runtimes.ts";
 import { readGrid } from "./grid_file.ts";
 import { memoryIo } from "./io.ts";
 
@@ -143,31 +144,38 @@ Deno.test("zipar generate --format npy writes int32 [B, H, W] + sidecar that ins
       8,
       12,
     ]]);
+  });
+});
 
+Deno.test({
+  name: "numpy.load reads zipar's .npy grids as int32 [B, H, W]",
+  ...needs("reading .npy with numpy", ["python"]),
+}, async () => {
+  await withDir(async (dir) => {
+    const out = `${dir}/grids.npy`;
+    const run = await zipar([
+      "generate",
+      "--class",
+      "1,2",
+      "--window",
+      "2",
+      "--grid",
+      "8x12",
+      "-o",
+      out,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const { grid } = await readGrid(out, memoryIo());
     const script = `import numpy as np, sys
 a = np.load(sys.argv[1])
 assert a.dtype == np.int32 and a.shape == (2, 8, 12), (a.dtype, a.shape)
 print(",".join(str(int(x)) for x in a.flatten()))`;
-    let numpy: Deno.CommandOutput | null = null;
-    try {
-      numpy = await new Deno.Command("python3", {
-        args: ["-c", script, out],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-    } catch { /* no python3 */ }
-    if (!numpy || !numpy.success) {
-      const why = numpy
-        ? decoder.decode(numpy.stderr).trim().split("\n").pop()
-        : "python3 not found";
-      if (Deno.env.get("ZIPAR_REQUIRE_ALL") === "1") {
-        assert.fail(`numpy check needed but unavailable: ${why}`);
-      }
-      console.warn(
-        `SKIPPED: reading .npy with numpy (${why}); set ZIPAR_REQUIRE_ALL=1 to make this fail`,
-      );
-      return;
-    }
+    const numpy = await new Deno.Command(PYTHON!, {
+      args: ["-c", script, out],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert(numpy.success, decoder.decode(numpy.stderr));
     assert.equal(decoder.decode(numpy.stdout).trim(), Array.from(grid.tokens).join(","));
   });
 });

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { resolvePython } from "./interpreter.ts";
 import type { SamplingOptions } from "../../core/sampling.ts";
 import type { Backend, ModelInfo, PlanImage, PlanRun, Query, Session } from "../../core/step.ts";
 import { PROTOCOL_VERSION } from "./protocol.ts";
@@ -91,7 +92,7 @@ export interface PythonBackend extends Backend {
  * torch or the model cannot be loaded.
  */
 export async function openPythonBackend(options: PythonBackendOptions): Promise<PythonBackend> {
-  const python = options.python ?? Deno.env.get("ZIPAR_PYTHON") ?? "python3";
+  const python = resolvePython(options.python);
   const worker = WorkerProcess.spawn({
     python,
     onLog: options.onLog,

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { resolvePython } from "./interpreter.ts";
 import { fileURLToPath } from "node:url";
 import { INSTALL_HINT } from "./worker_process.ts";
 
@@ -82,7 +83,7 @@ async function runConvert(
   args: string[],
   options: { input: string; python?: string },
 ): Promise<Record<string, unknown>> {
-  const python = options.python ?? Deno.env.get("ZIPAR_PYTHON") ?? "python3";
+  const python = resolvePython(options.python);
   let output: Deno.CommandOutput;
   try {
     output = await new Deno.Command(python, {

@@ -3,11 +3,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { convertLlamagen } from "./convert.ts";
-import { IGNORE, openTiny, PYTHON, removeTinyModels, tinyModels } from "./test_helpers.ts";
+import { openTiny, PYTHON, PYTHON_TESTS, removeTinyModels, tinyModels } from "./test_helpers.ts";
 
 Deno.test({
   name: "convertLlamagen() writes a directory that loads to the same weights",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     const dir = await tinyModels();
     const out = join(dir, "converted");
@@ -49,7 +49,7 @@ Deno.test({
 
 Deno.test({
   name: "convertLlamagen() fails in one line on a bad checkpoint and leaves no output",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     try {
       const dir = await tinyModels();

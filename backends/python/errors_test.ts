@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { generateStream, layoutOf } from "../../core/engine.ts";
 import { createSchedule } from "../../core/schedule.ts";
 import { openPythonBackend } from "./client.ts";
-import { IGNORE, openTiny, PYTHON, removeTinyModels, tinyModels } from "./test_helpers.ts";
+import { openTiny, PYTHON, PYTHON_TESTS, removeTinyModels, tinyModels } from "./test_helpers.ts";
 
 function oneLine(pattern: RegExp) {
   return (err: Error) => {
@@ -37,7 +37,7 @@ Deno.test("openPythonBackend() names the fix when the python executable is missi
   await assert.rejects(
     openPythonBackend({ model: "x", python: "/nonexistent/python3", handleSigint: false }),
     oneLine(
-      /Python executable "\/nonexistent\/python3" not found: apt-get install .*python3-torch/,
+      /Python executable "\/nonexistent\/python3" not found: run `deno task setup`/,
     ),
   );
 });
@@ -82,7 +82,7 @@ Deno.test("openPythonBackend() reports a worker crash with its last stderr line"
 
 Deno.test({
   name: "PythonBackend.open() times out a worker that hangs mid-request, and kills it",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     const dir = await Deno.makeTempDir();
     try {
@@ -135,7 +135,7 @@ time.sleep(60)
 
 Deno.test({
   name: "openPythonBackend() names the fix when python has no torch",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     const dir = await Deno.makeTempDir();
     try {
@@ -153,7 +153,7 @@ Deno.test({
       await assert.rejects(
         openPythonBackend({ model: "x", python, onLog: () => {}, handleSigint: false }),
         oneLine(
-          /PyTorch is not installed .*apt-get install python3-torch python3-numpy libopenblas0-pthread/,
+          /PyTorch is not installed .*deno task setup/,
         ),
       );
     } finally {
@@ -164,7 +164,7 @@ Deno.test({
 
 Deno.test({
   name: "generate() fails in one line when the worker is killed mid-generation, no orphan",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     for (const mode of ["planned", "interactive"] as const) {
       const backend = await openTiny();
@@ -194,7 +194,7 @@ Deno.test({
 
 Deno.test({
   name: "openPythonBackend() kills the worker on Ctrl-C and exits 130",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     const dir = await tinyModels();
     const script = join(dir, "sigint.ts");
@@ -233,7 +233,7 @@ await new Promise(() => setInterval(() => {}, 1000));`,
 
 Deno.test({
   name: "PythonBackend.close() leaves no worker process behind",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     try {
       const backend = await openTiny();

@@ -10,7 +10,7 @@ import { cellKey } from "../../core/random.ts";
 import { resolveSampling, sample, type SamplingOptions } from "../../core/sampling.ts";
 import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
 import type { PythonBackend } from "./client.ts";
-import { IGNORE, openTiny, removeTinyModels } from "./test_helpers.ts";
+import { openTiny, PYTHON_TESTS, removeTinyModels } from "./test_helpers.ts";
 
 const IMAGES = [
   { condition: 3, seed: 11, index: 0 },
@@ -39,7 +39,7 @@ async function run(
 
 Deno.test({
   name: "generate() raster equals the worker's plain raster loop, interactive and planned",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     await withTiny(async (backend) => {
       const sampling = { temperature: 1, topK: 50, topP: 1 };
@@ -56,7 +56,7 @@ Deno.test({
 
 Deno.test({
   name: "generate() ZipAR gives identical grids in interactive and planned mode",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     await withTiny(async (backend) => {
       const cases: [ScheduleOptions, number, SamplingOptions][] = [
@@ -77,7 +77,7 @@ Deno.test({
 
 Deno.test({
   name: "device sampling equals core/sampling sample() on the same logits",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     try {
       await withTiny(async (backend) => {

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { IGNORE, openTiny, removeTinyModels, TINY_PT, tinyModels } from "./test_helpers.ts";
+import { openTiny, PYTHON_TESTS, removeTinyModels, TINY_PT, tinyModels } from "./test_helpers.ts";
 
 async function prefillLogits(file: string): Promise<Float32Array> {
   const backend = await openTiny({ file });
@@ -48,7 +48,7 @@ async function withInspector(
 
 Deno.test({
   name: "openPythonBackend() loads model/module/state_dict/top-level .pt and safetensors alike",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     assert.deepEqual(await prefillLogits("model.pt"), await prefillLogits("st"));
     const backend = await openTiny();
@@ -67,7 +67,7 @@ Deno.test({
 
 Deno.test({
   name: "openPythonBackend() reports the model info of config.json",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     const backend = await openTiny();
     try {
@@ -91,7 +91,7 @@ Deno.test({
 
 Deno.test({
   name: "openPythonBackend() names the key and shape of a bad checkpoint in one line",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     await assert.rejects(
       openTiny({ file: "wrong_shape.pt" }),
@@ -121,7 +121,7 @@ Deno.test({
 
 Deno.test({
   name: "openPythonBackend() checks safetensors headers and config.json against the tensors",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     const dir = await tinyModels();
     const st = join(dir, "st");
@@ -152,7 +152,7 @@ Deno.test({
 
 Deno.test({
   name: "openPythonBackend() refuses a pickle that would run code, without running it",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     try {
       await withInspector(async (assertLoadError) => {

@@ -10,9 +10,9 @@ import { compilePlan } from "../../core/plan.ts";
 import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
 import { CONDITION_TOKEN, type Query } from "../../core/step.ts";
 import {
-  IGNORE,
   openTiny,
   PYTHON,
+  PYTHON_TESTS,
   removeTinyModels,
   runPython,
   tinyModels,
@@ -80,7 +80,7 @@ async function maxDiffToReference(options: ScheduleOptions, file = "st"): Promis
 
 Deno.test({
   name: "step() logits equal a no-cache recompute for raster steps",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     const diff = await maxDiffToReference({ kind: "raster" });
     assert.ok(diff < 1e-4, `max abs diff ${diff}`);
@@ -89,7 +89,7 @@ Deno.test({
 
 Deno.test({
   name: "step() logits equal a no-cache recompute for ZipAR steps with proxies and corrections",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     for (const options of [{ window: 2 }, { window: 3, variant: "paper" as const }]) {
       const [proxies, corrections] = proxiesAndCorrections(options);
@@ -102,7 +102,7 @@ Deno.test({
 
 Deno.test({
   name: "step() rejects a bad query with a one-line error and keeps the session usable",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     const backend = await openTiny();
     try {

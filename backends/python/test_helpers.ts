@@ -1,12 +1,14 @@
 /**
- * Shared by the Python backend tests: find a python with torch, build tiny checkpoints, skip
- * loudly (or fail when ZIPAR_REQUIRE_ALL=1) when torch is missing.
+ * Shared by the Python backend tests: tiny checkpoints, the worker scripts, one-line error checks.
+ * Which python, and whether to skip, comes from backends/test_runtimes.
  *
  * @module
  */
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { PYTHON } from "../test_runtimes.ts";
+import { needs } from "../test_runtimes.ts";
 import { openPythonBackend, type PythonBackend, type PythonBackendOptions } from "./client.ts";
 
 const WORKER_DIR = fileURLToPath(new URL("./worker/", import.meta.url));
@@ -24,45 +26,11 @@ export async function runPython(python: string, script: string, args: string[]):
   return new TextDecoder().decode(out.stdout);
 }
 
-async function hasTorch(python: string): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(python, {
-      args: ["-c", "import torch, numpy"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
+/** The python to test with (backends/test_runtimes): null when none has torch. */
+export { PYTHON };
 
-/**
- * ZIPAR_PYTHON when set (and it imports torch and numpy), else the first of python3 and
- * /usr/bin/python3 that does, or null.
- */
-export async function findTorchPython(): Promise<string | null> {
-  const chosen = Deno.env.get("ZIPAR_PYTHON");
-  const candidates = chosen ? [chosen] : ["python3", "/usr/bin/python3"];
-  for (const python of candidates) if (python && await hasTorch(python)) return python;
-  return null;
-}
-
-/** The python to test with; null means skip (after a loud warning), or throws when required. */
-export const PYTHON: string | null = await findTorchPython();
-const REQUIRE_ALL = Deno.env.get("ZIPAR_REQUIRE_ALL") === "1";
-if (PYTHON === null) {
-  const tried = Deno.env.get("ZIPAR_PYTHON") ?? "python3, /usr/bin/python3";
-  const why = `no python with torch + numpy (tried ${tried})`;
-  if (REQUIRE_ALL) throw new Error(`ZIPAR_REQUIRE_ALL=1 but ${why}`);
-  console.warn(
-    `\n!!! SKIPPING Python backend tests: ${why}. ` +
-      "Install: apt-get install python3-torch python3-numpy libopenblas0-pthread !!!\n",
-  );
-}
-
-/** Test options: skipped (never when ZIPAR_REQUIRE_ALL=1) when no python has torch. */
-export const IGNORE = PYTHON === null;
+/** Test options of the Python backend tests: skipped loudly without torch (never in CI). */
+export const PYTHON_TESTS: { ignore: boolean } = needs("Python backend tests", ["python"]);
 
 let tiny: Promise<string> | null = null;
 

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { resolvePython } from "./interpreter.ts";
 import { fileURLToPath } from "node:url";
 import type { VqConfig } from "../vq_config.ts";
 import { checkVqTokens } from "../webgpu/vq_decoder.ts";
@@ -78,7 +79,7 @@ export interface PythonVqDecoder {
 export async function openPythonVqDecoder(
   options: PythonVqDecoderOptions,
 ): Promise<PythonVqDecoder> {
-  const python = options.python ?? Deno.env.get("ZIPAR_PYTHON") ?? "python3";
+  const python = resolvePython(options.python);
   const worker = WorkerProcess.spawn({
     python,
     args: [VQ_WORKER_SCRIPT],

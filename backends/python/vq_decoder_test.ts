@@ -9,8 +9,8 @@ import { decodeVqReference } from "../vq_reference.ts";
 import type { VqConfig } from "../vq_config.ts";
 import { openWebgpuVqDecoder } from "../webgpu/vq_decoder.ts";
 import { tinyVqConfig, writeRandomVq } from "../webgpu/vq_random_weights.ts";
-import { IGNORE_GPU, requireGpu } from "../webgpu/test_helpers.ts";
-import { IGNORE, oneLine, PYTHON } from "./test_helpers.ts";
+import { needs } from "../test_runtimes.ts";
+import { oneLine, PYTHON, PYTHON_TESTS } from "./test_helpers.ts";
 import { openPythonVqDecoder } from "./vq_client.ts";
 
 /** Mean and max |a − b| of two byte arrays. */
@@ -31,7 +31,7 @@ function grid(config: VqConfig, length: number, seed: number): Int32Array {
 
 Deno.test({
   name: "openPythonVqDecoder() decodes like the reference and the WebGPU decoder",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   sanitizeResources: false, // the shared WebGPU device stays open
   sanitizeOps: false,
   async fn(t) {
@@ -69,9 +69,8 @@ Deno.test({
 
       await t.step({
         name: "decode() matches the WebGPU decoder on the same files: mean < 1, max < 4",
-        ignore: IGNORE_GPU,
+        ...needs("Python vs WebGPU VQ decoder parity", ["webgpu"]),
         async fn() {
-          requireGpu();
           const gpu = await openWebgpuVqDecoder({ dir });
           try {
             const { mean, max } = pixelDiff(got, await gpu.decode(tokens, shape));

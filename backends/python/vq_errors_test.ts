@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { writeSafetensors } from "../safetensors.ts";
 import { randomVqWeights, tinyVqConfig, writeRandomVq } from "../webgpu/vq_random_weights.ts";
-import { IGNORE, noTorchPython, oneLine, PYTHON, runPython } from "./test_helpers.ts";
+import { noTorchPython, oneLine, PYTHON, PYTHON_TESTS, runPython } from "./test_helpers.ts";
 import { openPythonVqDecoder } from "./vq_client.ts";
 
 /** Open a decoder on `path` quietly and expect a one-line error matching `pattern`. */
@@ -20,7 +20,7 @@ async function assertOpenError(path: string, pattern: RegExp, python = PYTHON!):
 
 Deno.test({
   name: "openPythonVqDecoder() names the bad key, shape or field, and refuses an evil pickle",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "zipar-vq-errors-" });
     try {
@@ -60,18 +60,18 @@ Deno.test({
 
 Deno.test({
   name: "openPythonVqDecoder() names the fix when python has no torch or is missing",
-  ignore: IGNORE,
+  ...PYTHON_TESTS,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "zipar-vq-notorch-" });
     try {
       await assertOpenError(
         dir,
-        /PyTorch is not installed .*apt-get install python3-torch python3-numpy libopenblas0-pthread/,
+        /PyTorch is not installed .*deno task setup/,
         await noTorchPython(dir),
       );
       await assertOpenError(
         dir,
-        /Python executable "\/nonexistent\/python3" not found: apt-get install/,
+        /Python executable "\/nonexistent\/python3" not found: run `deno task setup`/,
         "/nonexistent/python3",
       );
     } finally {

@@ -7,14 +7,14 @@
  */
 
 import { fileURLToPath } from "node:url";
+import { PYTHON_INSTALL_HINT } from "./interpreter.ts";
 import { encodeFrame, type Frame, FrameReader } from "./protocol.ts";
 
 /** Path of the worker entry point. */
 export const WORKER_SCRIPT: string = fileURLToPath(new URL("./worker/main.py", import.meta.url));
 
-/** What to install when python or torch is missing. */
-export const INSTALL_HINT =
-  "apt-get install python3 python3-torch python3-numpy libopenblas0-pthread (or pip install torch numpy), or set ZIPAR_PYTHON";
+/** What to do when python or torch is missing. */
+export const INSTALL_HINT = PYTHON_INSTALL_HINT;
 
 /** Options for {@linkcode WorkerProcess.spawn}. */
 export interface SpawnOptions {

@@ -5,27 +5,18 @@
  */
 import assert from "node:assert/strict";
 import { openPythonBackend } from "../python/client.ts";
-import { findTorchPython } from "../python/test_helpers.ts";
+import { needs, PYTHON } from "../test_runtimes.ts";
 import { createWebgpuBackend } from "./backend.ts";
 import { loadLlamagen } from "../llamagen_config.ts";
 import { tinyConfig, writeRandomModel } from "./random_weights.ts";
-import { HAS_GPU, maxAbsDiff, scheduleSteps } from "./test_helpers.ts";
-
-const PYTHON = await findTorchPython();
-const REQUIRE_ALL = Deno.env.get("ZIPAR_REQUIRE_ALL") === "1";
-const missing = [HAS_GPU ? "" : "no WebGPU adapter", PYTHON ? "" : "no python with torch + numpy"]
-  .filter(Boolean).join(" and ");
-if (missing && !REQUIRE_ALL) {
-  console.warn(`\n!!! SKIPPING Python vs WebGPU logit parity: ${missing} !!!\n`);
-}
+import { maxAbsDiff, scheduleSteps } from "./test_helpers.ts";
 
 Deno.test({
   name: "Python and WebGPU backends give the same ZipAR step logits on the same weights",
-  ignore: !!missing && !REQUIRE_ALL,
+  ...needs("Python vs WebGPU logit parity", ["python", "webgpu"]),
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    if (missing) throw new Error(`ZIPAR_REQUIRE_ALL=1 but ${missing}`);
     const dir = await Deno.makeTempDir({ prefix: "zipar-parity-" });
     const config = tinyConfig();
     try {

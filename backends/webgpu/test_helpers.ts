@@ -1,6 +1,6 @@
 /**
- * Shared by the WebGPU tests: adapter detection with a loud skip (or a failure when
- * ZIPAR_REQUIRE_ALL=1), a tiny random model, and query histories from real schedules.
+ * Shared by the WebGPU tests: fake grids, query histories from real schedules, max abs diff.
+ * Whether a test runs at all comes from backends/test_runtimes (`needs`).
  *
  * @module
  */
@@ -10,23 +10,6 @@ import { compilePlan } from "../../core/plan.ts";
 import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
 import { CONDITION_TOKEN, type Query } from "../../core/step.ts";
 import type { LlamagenConfig } from "../llamagen_config.ts";
-import { hasWebgpuAdapter, NO_ADAPTER } from "./device.ts";
-
-const REQUIRE_ALL = Deno.env.get("ZIPAR_REQUIRE_ALL") === "1";
-
-/** Whether WebGPU tests run; warns loudly when they are skipped. */
-export const HAS_GPU: boolean = await hasWebgpuAdapter();
-if (!HAS_GPU && !REQUIRE_ALL) {
-  console.warn(`\n!!! SKIPPING WebGPU backend tests: ${NO_ADAPTER} !!!\n`);
-}
-
-/** Deno.test `ignore` value: skip without an adapter, unless ZIPAR_REQUIRE_ALL=1 (then fail). */
-export const IGNORE_GPU = !HAS_GPU && !REQUIRE_ALL;
-
-/** Throw when a required GPU is missing (ZIPAR_REQUIRE_ALL=1). */
-export function requireGpu(): void {
-  if (!HAS_GPU) throw new Error(`ZIPAR_REQUIRE_ALL=1 but ${NO_ADAPTER}`);
-}
 
 /** A fake decoded grid: a fixed token for every cell. */
 export function fakeToken(config: LlamagenConfig, seq: number, row: number, col: number): number {

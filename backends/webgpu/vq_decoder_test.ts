@@ -4,16 +4,15 @@ import type { VqConfig, VqWeights } from "../vq_config.ts";
 import { checkVqTokens, openWebgpuVqDecoder } from "./vq_decoder.ts";
 import { randomVqWeights, tinyVqConfig, writeRandomVq } from "./vq_random_weights.ts";
 import { convChunkWidth } from "./vq_weights.ts";
-import { IGNORE_GPU, requireGpu } from "./test_helpers.ts";
+import { needs } from "../test_runtimes.ts";
 
 const gpuTest = (name: string, fn: () => Promise<void>) =>
   Deno.test({
     name,
-    ignore: IGNORE_GPU,
+    ...needs("WebGPU backend tests", ["webgpu"]),
     sanitizeResources: false,
     sanitizeOps: false,
     fn: async () => {
-      requireGpu();
       await fn();
     },
   });

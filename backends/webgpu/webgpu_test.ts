@@ -9,18 +9,18 @@ import { CONDITION_TOKEN, type Query } from "../../core/step.ts";
 import { referenceLogits } from "../llamagen_reference.ts";
 import { createWebgpuBackend, openWebgpuBackend } from "./backend.ts";
 import { randomLlamagenWeights, tinyConfig, writeRandomModel } from "./random_weights.ts";
-import { IGNORE_GPU, maxAbsDiff, requireGpu, scheduleSteps } from "./test_helpers.ts";
+import { needs } from "../test_runtimes.ts";
+import { maxAbsDiff, scheduleSteps } from "./test_helpers.ts";
 
 const config = tinyConfig();
 const weights = randomLlamagenWeights(config, 7);
 const gpuTest = (name: string, fn: () => Promise<void>) =>
   Deno.test({
     name,
-    ignore: IGNORE_GPU,
+    ...needs("WebGPU backend tests", ["webgpu"]),
     sanitizeResources: false,
     sanitizeOps: false,
     fn: async () => {
-      requireGpu();
       await fn();
     },
   });

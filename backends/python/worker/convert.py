@@ -11,8 +11,8 @@ import json
 import os
 import sys
 
-FIX = ("install it with `apt-get install python3-torch python3-numpy libopenblas0-pthread` "
-       "or `pip install torch numpy`, or set ZIPAR_PYTHON to a python that has it")
+FIX = ("run `deno task setup` (it makes .venv from backends/python/requirements.txt), "
+       "or set ZIPAR_PYTHON to a python with torch and numpy")
 
 
 def parse_args(argv):
