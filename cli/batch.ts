@@ -6,17 +6,22 @@
  */
 
 import { join } from "node:path";
-import { intFlag, type OptionSpec, parseCommand, ValidationError } from "./args.ts";
-import { AtomicFile, installInterruptCleanup } from "./atomic_write.ts";
+import { intFlag, type OptionSpec, parseCommand, ValidationError } from "./flags/args.ts";
+import { AtomicFile, installInterruptCleanup } from "./io/atomic_write.ts";
 import { openBackend } from "./backend_factory.ts";
-import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags, backendMeta } from "./batch_backend.ts";
-import { renderBatchProgress } from "./batch_progress.ts";
-import { type JobOutcome, runJobs, type RunTotals } from "./batch_run.ts";
-import { prettyJson } from "./grid_json.ts";
-import type { Io } from "./io.ts";
-import { type JobEntry, modelError, parseJobs, parseShard } from "./jobs.ts";
-import { ProgressReporter } from "./progress.ts";
-import { VERSION } from "./version.ts";
+import {
+  BACKEND_OPTIONS,
+  BACKEND_USAGE,
+  backendFlags,
+  backendMeta,
+} from "./flags/backend_flags.ts";
+import { renderBatchProgress } from "./batch/progress.ts";
+import { type JobOutcome, runJobs, type RunTotals } from "./batch/run.ts";
+import { prettyJson } from "./formats/grid_json.ts";
+import type { Io } from "./io/io.ts";
+import { type JobEntry, modelError, parseJobs, parseShard } from "./batch/jobs.ts";
+import { ProgressReporter } from "./io/progress.ts";
+import { VERSION } from "./generation/version.ts";
 
 /** Flags of `zipar batch`. */
 export const BATCH_OPTIONS: OptionSpec = {

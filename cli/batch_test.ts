@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BATCH_OPTIONS, BATCH_USAGE } from "./batch.ts";
-import { readGrid } from "./grid_file.ts";
-import { memoryIo } from "./io.ts";
+import { readGrid } from "./formats/grid_file.ts";
+import { memoryIo } from "./io/io.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const decoder = new TextDecoder();

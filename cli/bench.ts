@@ -15,19 +15,19 @@ import {
   parseCommand,
   parseIntList,
   ValidationError,
-} from "./args.ts";
+} from "./flags/args.ts";
 import { openBackend } from "./backend_factory.ts";
-import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags } from "./batch_backend.ts";
+import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags } from "./flags/backend_flags.ts";
 import {
   type BenchReport,
   type BenchSetting,
   renderCsv,
   renderMarkdown,
   summarize,
-} from "./bench_report.ts";
-import type { Io } from "./io.ts";
-import { buildSchedule, type ScheduleChoice } from "./schedule_flags.ts";
-import { VERSION } from "./version.ts";
+} from "./bench/report.ts";
+import type { Io } from "./io/io.ts";
+import { buildSchedule, type ScheduleChoice } from "./flags/schedule_flags.ts";
+import { VERSION } from "./generation/version.ts";
 
 /** Flags of `zipar bench`. */
 export const BENCH_OPTIONS: OptionSpec = {

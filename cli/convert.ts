@@ -14,8 +14,8 @@ import {
   parseCommand,
   parseGrid,
   ValidationError,
-} from "./args.ts";
-import type { Io } from "./io.ts";
+} from "./flags/args.ts";
+import type { Io } from "./io/io.ts";
 
 /** Flags of `zipar convert`. */
 export const CONVERT_OPTIONS: OptionSpec = {

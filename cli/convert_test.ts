@@ -12,7 +12,7 @@ import {
   removeTinyModels,
   tinyModels,
 } from "../backends/python/test_helpers.ts";
-import { memoryIo } from "./io.ts";
+import { memoryIo } from "./io/io.ts";
 import { main } from "./main.ts";
 
 Deno.test({

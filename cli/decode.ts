@@ -6,7 +6,7 @@
  * @module
  */
 
-import { AtomicFile, installInterruptCleanup } from "./atomic_write.ts";
+import { AtomicFile, installInterruptCleanup } from "./io/atomic_write.ts";
 import {
   choiceFlag,
   intFlag,
@@ -14,11 +14,11 @@ import {
   parseCommand,
   ValidationError,
   type Values,
-} from "./args.ts";
-import { readGrid } from "./grid_file.ts";
+} from "./flags/args.ts";
+import { readGrid } from "./formats/grid_file.ts";
 import { type DecoderSpec, type ImageDecoder, openImageDecoder } from "./image_decoder.ts";
-import type { Io } from "./io.ts";
-import { contactSheet, encodeImagePng, encodePixels, type ImageBatch } from "./png.ts";
+import type { Io } from "./io/io.ts";
+import { contactSheet, encodeImagePng, encodePixels, type ImageBatch } from "./formats/png.ts";
 
 /** Flags of `zipar decode`. */
 export const DECODE_OPTIONS: OptionSpec = {

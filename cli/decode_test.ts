@@ -3,10 +3,10 @@ import { needs } from "../backends/test_runtimes.ts";
 import { decodePatches } from "../backends/decoders/patch_codebook.ts";
 import { writeSafetensors } from "../backends/safetensors.ts";
 import { outputPaths } from "./decode.ts";
-import { readGrid } from "./grid_file.ts";
-import { memoryIo } from "./io.ts";
+import { readGrid } from "./formats/grid_file.ts";
+import { memoryIo } from "./io/io.ts";
 import { main } from "./main.ts";
-import { decodePng } from "./png.ts";
+import { decodePng } from "./formats/png.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

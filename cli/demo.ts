@@ -14,13 +14,13 @@ import {
   layoutOf,
   type PlanImage,
 } from "../core/mod.ts";
-import { choiceFlag, intFlag, numberFlag, type OptionSpec, parseCommand } from "./args.ts";
+import { choiceFlag, intFlag, numberFlag, type OptionSpec, parseCommand } from "./flags/args.ts";
 import { openBackend } from "./backend_factory.ts";
 import { writeImages } from "./decode.ts";
 import { openImageDecoder } from "./image_decoder.ts";
-import type { Io } from "./io.ts";
-import { ProgressReporter } from "./progress.ts";
-import { buildSchedule } from "./schedule_flags.ts";
+import type { Io } from "./io/io.ts";
+import { ProgressReporter } from "./io/progress.ts";
+import { buildSchedule } from "./flags/schedule_flags.ts";
 
 /** The shipped demo model. */
 export const DEMO_MODEL = fileURLToPath(new URL("../fixtures/demo", import.meta.url));

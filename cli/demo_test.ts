@@ -12,12 +12,12 @@ import { needs, PYTHON } from "../backends/test_runtimes.ts";
 import { createWebgpuBackend } from "../backends/webgpu/backend.ts";
 import { maxAbsDiff, scheduleSteps } from "../backends/webgpu/test_helpers.ts";
 import { DEMO_MODEL } from "./demo.ts";
-import { loadFmnistClassifier } from "./fmnist_classifier.ts";
-import { readGrid } from "./grid_file.ts";
+import { loadFmnistClassifier } from "./eval/fmnist_classifier.ts";
+import { readGrid } from "./formats/grid_file.ts";
 import { openImageDecoder } from "./image_decoder.ts";
-import { memoryIo } from "./io.ts";
+import { memoryIo } from "./io/io.ts";
 import { main } from "./main.ts";
-import { decodePng } from "./png.ts";
+import { decodePng } from "./formats/png.ts";
 
 const GOLDEN = new URL("../fixtures/golden/demo_s4_seed0.json", import.meta.url).pathname;
 const GOLDEN_ARGS = [

@@ -11,8 +11,8 @@
 
 import assert from "node:assert/strict";
 import { needs, PYTHON } from "../backends/test_runtimes.ts";
-import { readGrid } from "./grid_file.ts";
-import { memoryIo } from "./io.ts";
+import { readGrid } from "./formats/grid_file.ts";
+import { memoryIo } from "./io/io.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const decoder = new TextDecoder();

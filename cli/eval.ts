@@ -8,14 +8,14 @@
  */
 
 import { generate, layoutOf, type PlanImage } from "../core/mod.ts";
-import { choiceFlag, intFlag, numberFlag, type OptionSpec, parseCommand } from "./args.ts";
+import { choiceFlag, intFlag, numberFlag, type OptionSpec, parseCommand } from "./flags/args.ts";
 import { DEMO_MODEL, openDemoBackend } from "./demo.ts";
-import { DEFAULT_SETTINGS, parseSettings } from "./eval_settings.ts";
-import { FEATURES, type FmnistClassifier, loadFmnistClassifier } from "./fmnist_classifier.ts";
-import { fitGaussian, frechetDistance, type Gaussian } from "./frechet.ts";
+import { DEFAULT_SETTINGS, parseSettings } from "./eval/settings.ts";
+import { FEATURES, type FmnistClassifier, loadFmnistClassifier } from "./eval/fmnist_classifier.ts";
+import { fitGaussian, frechetDistance, type Gaussian } from "./eval/frechet.ts";
 import { type ImageDecoder, openImageDecoder } from "./image_decoder.ts";
-import type { Io } from "./io.ts";
-import { bitsPerToken } from "./likelihood.ts";
+import type { Io } from "./io/io.ts";
+import { bitsPerToken } from "./eval/likelihood.ts";
 
 /** Flags of `zipar eval`. */
 export const EVAL_OPTIONS: OptionSpec = {

@@ -17,14 +17,14 @@ import {
   parseIntList,
   ValidationError,
   type Values,
-} from "./args.ts";
-import { installInterruptCleanup } from "./atomic_write.ts";
+} from "./flags/args.ts";
+import { installInterruptCleanup } from "./io/atomic_write.ts";
 import { BACKENDS, type BackendSpec, openBackend } from "./backend_factory.ts";
-import { GRID_FORMATS, openGridOutput, resolveFormat } from "./grid_file.ts";
-import type { Io } from "./io.ts";
-import { ProgressReporter } from "./progress.ts";
-import { buildSchedule, scheduleChoice } from "./schedule_flags.ts";
-import { VERSION } from "./version.ts";
+import { GRID_FORMATS, openGridOutput, resolveFormat } from "./formats/grid_file.ts";
+import type { Io } from "./io/io.ts";
+import { ProgressReporter } from "./io/progress.ts";
+import { buildSchedule, scheduleChoice } from "./flags/schedule_flags.ts";
+import { VERSION } from "./generation/version.ts";
 import { writeImages } from "./decode.ts";
 import { type DecoderSpec, openImageDecoder } from "./image_decoder.ts";
 

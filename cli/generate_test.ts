@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { ValidationError } from "./args.ts";
+import { ValidationError } from "./flags/args.ts";
 import { generateCommand } from "./generate.ts";
-import { decodeGridJson } from "./grid_json.ts";
-import { memoryIo } from "./io.ts";
+import { decodeGridJson } from "./formats/grid_json.ts";
+import { memoryIo } from "./io/io.ts";
 
 async function run(args: string[], options: Parameters<typeof memoryIo>[0] = {}) {
   const io = memoryIo(options);

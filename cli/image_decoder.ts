@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import { decodePatches, loadPatchCodebook } from "../backends/decoders/patch_codebook.ts";
-import type { ImageBatch } from "./png.ts";
+import type { ImageBatch } from "./formats/png.ts";
 
 /** Where the decoder comes from. */
 export type DecoderSpec =

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { choiceFlag, type OptionSpec, parseCommand, ValidationError } from "./args.ts";
-import type { TokenGrid } from "./grid.ts";
-import { type ReadGrid, readGrid } from "./grid_file.ts";
-import type { Io } from "./io.ts";
+import { choiceFlag, type OptionSpec, parseCommand, ValidationError } from "./flags/args.ts";
+import type { TokenGrid } from "./formats/grid.ts";
+import { type ReadGrid, readGrid } from "./formats/grid_file.ts";
+import type { Io } from "./io/io.ts";
 
 /** Flags of `zipar inspect`. */
 export const INSPECT_OPTIONS: OptionSpec = {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { encodeGridJson } from "./grid_json.ts";
-import { encodeNpy } from "./grid_npy.ts";
+import { encodeGridJson } from "./formats/grid_json.ts";
+import { encodeNpy } from "./formats/grid_npy.ts";
 import { inspectCommand, summarizeTokens } from "./inspect.ts";
-import { memoryIo } from "./io.ts";
+import { memoryIo } from "./io/io.ts";
 
 const grid = {
   shape: [1, 2, 3] as [number, number, number],

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ValidationError } from "./args.ts";
+import { ValidationError } from "./flags/args.ts";
 import { batchCommand } from "./batch.ts";
 import { benchCommand } from "./bench.ts";
 import { convertCommand } from "./convert.ts";
@@ -15,9 +15,9 @@ import { demoCommand } from "./demo.ts";
 import { evalCommand } from "./eval.ts";
 import { generateCommand } from "./generate.ts";
 import { inspectCommand } from "./inspect.ts";
-import { denoIo, type Io, StdoutClosedError } from "./io.ts";
+import { denoIo, type Io, StdoutClosedError } from "./io/io.ts";
 import { planCommand } from "./plan.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "./generation/version.ts";
 
 /** `zipar --help`. */
 export const MAIN_USAGE =

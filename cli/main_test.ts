@@ -5,10 +5,10 @@ import { DEMO_OPTIONS, DEMO_USAGE } from "./demo.ts";
 import { EVAL_OPTIONS, EVAL_USAGE } from "./eval.ts";
 import { GENERATE_OPTIONS, GENERATE_USAGE } from "./generate.ts";
 import { INSPECT_OPTIONS, INSPECT_USAGE } from "./inspect.ts";
-import { memoryIo } from "./io.ts";
+import { memoryIo } from "./io/io.ts";
 import { main, MAIN_USAGE } from "./main.ts";
 import { PLAN_OPTIONS, PLAN_USAGE } from "./plan.ts";
-import { VERSION } from "./version.ts";
+import { VERSION } from "./generation/version.ts";
 
 Deno.test("main() prints help and the version", async () => {
   const help = memoryIo();

@@ -14,11 +14,11 @@ import {
   parseCommand,
   parseGrid,
   ValidationError,
-} from "./args.ts";
-import { AtomicFile } from "./atomic_write.ts";
-import { heatmapPng } from "./heatmap.ts";
-import type { Io } from "./io.ts";
-import { buildSchedule, type ScheduleChoice, scheduleChoice } from "./schedule_flags.ts";
+} from "./flags/args.ts";
+import { AtomicFile } from "./io/atomic_write.ts";
+import { heatmapPng } from "./formats/heatmap.ts";
+import type { Io } from "./io/io.ts";
+import { buildSchedule, type ScheduleChoice, scheduleChoice } from "./flags/schedule_flags.ts";
 
 /** Flags of `zipar plan`. */
 export const PLAN_OPTIONS: OptionSpec = {

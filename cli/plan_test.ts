@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { memoryIo } from "./io.ts";
+import { memoryIo } from "./io/io.ts";
 import { planCommand, planJson, planReport, renderPassGrid, renderPlanText } from "./plan.ts";
 
 Deno.test("planReport() matches the paper's 24×24 numbers in both schedules", () => {

@@ -8,7 +8,7 @@ OUT/classifier.json (architecture, test accuracy, reference feature statistics o
 token-reconstructed training set), plus OUT/test_slice.json (a shipped slice of test grids
 and labels for the accuracy test).
 
-Architecture (mirrored in TypeScript by cli/eval/classifier.ts):
+Architecture (mirrored in TypeScript by cli/eval/fmnist_classifier.ts):
   conv1 3x3 1->16 pad 1, relu, maxpool 2 -> conv2 3x3 16->32 pad 1, relu, maxpool 2
   -> fc1 1568->64, relu (= the 64-d features) -> fc2 64->10
 """

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { type Layout, PROXY_POLICIES, type ProxyPolicy, type Schedule } from "../core/mod.ts";
-import { ValidationError } from "./args.ts";
-import { buildSchedule } from "./schedule_flags.ts";
+import { type Layout, PROXY_POLICIES, type ProxyPolicy, type Schedule } from "../../core/mod.ts";
+import { ValidationError } from "../flags/args.ts";
+import { buildSchedule } from "../flags/schedule_flags.ts";
 
 /** One setting of an eval run. */
 export interface EvalSetting {
@@ -27,7 +27,7 @@ export const DEFAULT_SETTINGS =
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseSettings } from "./eval_settings.ts";
+ * import { parseSettings } from "./settings.ts";
  * const s = parseSettings("raster,paper:4:r-1,adaptive:2", 14);
  * assert(s.length === 3 && s[1].label === "paper:4:r-1");
  * ```

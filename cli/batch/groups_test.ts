@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { MockBackend } from "../backends/mock/mock.ts";
-import { createSchedule, generate, layoutOf } from "../core/mod.ts";
-import { packBatches, settingsKey } from "./batch_groups.ts";
+import { MockBackend } from "../../backends/mock/mock.ts";
+import { createSchedule, generate, layoutOf } from "../../core/mod.ts";
+import { packBatches, settingsKey } from "./groups.ts";
 import { checkJob } from "./jobs.ts";
 
 Deno.test("packBatches() mixes jobs with the same settings, up to the batch size, in order", () => {

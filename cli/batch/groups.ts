@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { PlanImage } from "../core/mod.ts";
+import type { PlanImage } from "../../core/mod.ts";
 import type { Job } from "./jobs.ts";
 
 /** One image of one job. */
@@ -33,7 +33,7 @@ export interface Batch {
  * ```ts
  * import assert from "node:assert/strict";
  * import { checkJob } from "./jobs.ts";
- * import { settingsKey } from "./batch_groups.ts";
+ * import { settingsKey } from "./groups.ts";
  * const a = checkJob({ name: "a", window: 4, seed: 1 }), b = checkJob({ name: "b", window: 4, class: 7 });
  * assert(settingsKey(a) === settingsKey(b));
  * ```
@@ -51,7 +51,7 @@ export function settingsKey(job: Job): string {
  * ```ts
  * import assert from "node:assert/strict";
  * import { checkJob } from "./jobs.ts";
- * import { packBatches } from "./batch_groups.ts";
+ * import { packBatches } from "./groups.ts";
  * const jobs = [checkJob({ name: "a", window: 4, count: 3 }), checkJob({ name: "b", window: 4, count: 2 })];
  * const batches = packBatches(jobs, 4);
  * assert(batches.length === 2 && batches[0].images.length === 4);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ValidationError } from "./args.ts";
-import { backendFlags, backendMeta } from "./batch_backend.ts";
+import { backendFlags, backendMeta } from "./backend_flags.ts";
 
 Deno.test("backendFlags() reads mock flags with generate's defaults", () => {
   const spec = backendFlags({ grid: "8x6", "num-classes": "4" });

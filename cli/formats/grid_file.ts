@@ -9,12 +9,12 @@
  * @module
  */
 
-import { ValidationError } from "./args.ts";
-import { AtomicFile } from "./atomic_write.ts";
+import { ValidationError } from "../flags/args.ts";
+import { AtomicFile } from "../io/atomic_write.ts";
 import { brief, GridFileError, MAX_GRID_TOKENS, type TokenGrid } from "./grid.ts";
 import { decodeGridJson, encodeGridJson, prettyJson } from "./grid_json.ts";
 import { decodeNpyData, encodeNpy, isNpy, npyHeaderSize, parseNpyHeader } from "./grid_npy.ts";
-import type { Io } from "./io.ts";
+import type { Io } from "../io/io.ts";
 
 /** Grid file formats. */
 export type GridFormat = "json" | "npy";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { MockBackend } from "../backends/mock/mock.ts";
-import { choiceOf, outputKey, removeStaleTemps, runJobs } from "./batch_run.ts";
-import { memoryIo } from "./io.ts";
+import { MockBackend } from "../../backends/mock/mock.ts";
+import { choiceOf, outputKey, removeStaleTemps, runJobs } from "./run.ts";
+import { memoryIo } from "../io/io.ts";
 import { checkJob, parseJobs } from "./jobs.ts";
 
 Deno.test("choiceOf() maps a job to a schedule choice on a grid W wide", () => {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { readSafetensors, type Tensor } from "../backends/safetensors.ts";
+import { readSafetensors, type Tensor } from "../../backends/safetensors.ts";
 
 /** Expected tensors and shapes. */
 const SHAPES: Record<string, number[]> = {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { formatDuration, renderBatchProgress } from "./batch_progress.ts";
-import { ProgressReporter } from "./progress.ts";
+import { formatDuration, renderBatchProgress } from "./progress.ts";
+import { ProgressReporter } from "../io/progress.ts";
 
 Deno.test("renderBatchProgress() shows images, jobs, rate and ETA", () => {
   const line = renderBatchProgress(

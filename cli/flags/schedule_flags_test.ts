@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLayout } from "../core/mod.ts";
+import { createLayout } from "../../core/mod.ts";
 import { ValidationError } from "./args.ts";
 import { buildSchedule, scheduleChoice } from "./schedule_flags.ts";
 

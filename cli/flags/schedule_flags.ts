@@ -12,7 +12,7 @@ import {
   PROXY_POLICIES,
   type ProxyPolicy,
   type Schedule,
-} from "../core/mod.ts";
+} from "../../core/mod.ts";
 import { choiceFlag, intFlag, ValidationError, type Values } from "./args.ts";
 
 /** Schedule names on the command line. */
@@ -97,7 +97,7 @@ export function scheduleChoice(values: Values, width: number): ScheduleChoice {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { createLayout } from "../core/mod.ts";
+ * import { createLayout } from "../../core/mod.ts";
  * import { buildSchedule } from "./schedule_flags.ts";
  * const s = buildSchedule(createLayout({ height: 4, width: 4 }), { schedule: "raster", window: 4, proxy: "r-2" });
  * assert(s.name === "raster");

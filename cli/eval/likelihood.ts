@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Backend, CONDITION_TOKEN, layoutOf, type Query, slotOf } from "../core/mod.ts";
+import { type Backend, CONDITION_TOKEN, layoutOf, type Query, slotOf } from "../../core/mod.ts";
 
 /**
  * Mean bits per token of `grids` ([B, H, W]) conditioned on `classes` (one per grid), without

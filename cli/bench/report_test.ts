@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type BenchReport, renderCsv, renderMarkdown, spread, summarize } from "./bench_report.ts";
+import { type BenchReport, renderCsv, renderMarkdown, spread, summarize } from "./report.ts";
 
 const settings = [
   {

@@ -10,9 +10,9 @@
  * @module
  */
 
-import { MAX_SEED, PROXY_POLICIES, type ProxyPolicy } from "../core/mod.ts";
-import { GRID_FORMATS, type GridFormat } from "./grid_file.ts";
-import { type ScheduleFlag, SCHEDULES } from "./schedule_flags.ts";
+import { MAX_SEED, PROXY_POLICIES, type ProxyPolicy } from "../../core/mod.ts";
+import { GRID_FORMATS, type GridFormat } from "../formats/grid_file.ts";
+import { type ScheduleFlag, SCHEDULES } from "../flags/schedule_flags.ts";
 
 /** Most images one job may ask for. */
 export const MAX_JOB_COUNT = 1 << 20;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RenderOptions } from "./progress.ts";
+import type { RenderOptions } from "../io/progress.ts";
 
 /** What the batch progress line shows. */
 export interface BatchProgressState {
@@ -38,7 +38,7 @@ export function formatDuration(seconds: number): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { renderBatchProgress } from "./batch_progress.ts";
+ * import { renderBatchProgress } from "./progress.ts";
  * const line = renderBatchProgress({ images: 50, totalImages: 200, jobs: 3, totalJobs: 10, elapsedMs: 10000 });
  * assert(line.includes("images 50/200") && line.includes("5.0 img/s") && line.includes("ETA 30s"));
  * ```

@@ -91,7 +91,7 @@ export function quantile(sorted: readonly number[], q: number): number {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { spread } from "./bench_report.ts";
+ * import { spread } from "./report.ts";
  * const s = spread([3, 1, 2, 10]);
  * assert(s.median === 2.5 && s.min === 1 && s.max === 10);
  * ```
@@ -113,7 +113,7 @@ export function spread(values: readonly number[]): Spread {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { summarize } from "./bench_report.ts";
+ * import { summarize } from "./report.ts";
  * const r = summarize([
  *   { setting: "raster", schedule: "raster", window: 4, runs: [{ wallMs: 16, passes: 16 }] },
  *   { setting: "ideal s=2", schedule: "ideal", window: 2, runs: [{ wallMs: 10, passes: 10 }] },

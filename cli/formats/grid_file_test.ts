@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { ValidationError } from "./args.ts";
+import { ValidationError } from "../flags/args.ts";
 import { GridFileError, type TokenGrid } from "./grid.ts";
 import { openGridOutput, readGrid, resolveFormat } from "./grid_file.ts";
 import { encodeGridJson } from "./grid_json.ts";
 import { encodeNpy } from "./grid_npy.ts";
-import { memoryIo } from "./io.ts";
+import { memoryIo } from "../io/io.ts";
 
 const grid: TokenGrid = {
   shape: [1, 2, 3],

@@ -14,13 +14,13 @@ import {
   type GenerationStats,
   layoutOf,
   type ModelInfo,
-} from "../core/mod.ts";
-import { type BatchImage, packBatches } from "./batch_groups.ts";
-import { openGridOutput, readGrid } from "./grid_file.ts";
-import type { Io } from "./io.ts";
+} from "../../core/mod.ts";
+import { type BatchImage, packBatches } from "./groups.ts";
+import { openGridOutput, readGrid } from "../formats/grid_file.ts";
+import type { Io } from "../io/io.ts";
 import { type Job, type JobEntry, jobFiles } from "./jobs.ts";
-import { buildSchedule, type ScheduleChoice } from "./schedule_flags.ts";
-import { VERSION } from "./version.ts";
+import { buildSchedule, type ScheduleChoice } from "../flags/schedule_flags.ts";
+import { VERSION } from "../generation/version.ts";
 
 /** Where a job ended. */
 export type JobStatus = "done" | "skipped" | "failed";

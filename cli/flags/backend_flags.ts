@@ -6,7 +6,7 @@
  * @module
  */
 
-import { MAX_SEED } from "../core/mod.ts";
+import { MAX_SEED } from "../../core/mod.ts";
 import {
   choiceFlag,
   intFlag,
@@ -15,7 +15,7 @@ import {
   ValidationError,
   type Values,
 } from "./args.ts";
-import { BACKENDS, type BackendSpec } from "./backend_factory.ts";
+import { BACKENDS, type BackendSpec } from "../backend_factory.ts";
 
 /** The backend flags' declarations. */
 export const BACKEND_OPTIONS: OptionSpec = {
@@ -51,7 +51,7 @@ const PYTHON_ONLY = ["python", "device", "dtype"];
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { backendFlags } from "./batch_backend.ts";
+ * import { backendFlags } from "./backend_flags.ts";
  * const spec = backendFlags({ grid: "8x8" });
  * assert(spec.backend === "mock" && spec.mock.width === 8);
  * ```
