@@ -1,9 +1,12 @@
 /**
  * WebGPU device acquisition and buffer helpers: adapter → device (null checks that say what to
- * install), device errors captured and surfaced as rejections rather than hangs.
+ * install), device errors captured and surfaced as rejections rather than hangs, readbacks
+ * through a pool of reused staging buffers.
  *
  * @module
  */
+
+import { StagingPool } from "./staging_pool.ts";
 
 /** A device plus the first uncaptured error / loss, if any. */
 export interface Gpu {
@@ -13,6 +16,8 @@ export interface Gpu {
   description: string;
   /** Whether this is a software (fallback) adapter. */
   isFallback: boolean;
+  /** Readback buffers reused by {@linkcode readBack} (and the VQ decoder). */
+  staging: StagingPool;
   /** Throws the first uncaptured validation error or the loss of the device, if any. */
   check(): void;
 }
@@ -75,6 +80,7 @@ async function createGpu(): Promise<Gpu> {
     device,
     description: info.description || info.vendor || "unknown adapter",
     isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+    staging: new StagingPool(device),
     check() {
       if (failure) throw failure;
     },
@@ -140,7 +146,7 @@ export function uniformBuffer(device: GPUDevice, label: string, size: number): G
   });
 }
 
-/** Copy `bytes` from `source` (at `offset`) to the host: one mapAsync. */
+/** Copy `bytes` from `source` (at `offset`) to the host: one mapAsync, a pooled staging buffer. */
 export async function readBack(
   gpu: Gpu,
   source: GPUBuffer,
@@ -148,23 +154,23 @@ export async function readBack(
   offset = 0,
 ): Promise<ArrayBuffer> {
   const { device } = gpu;
-  const staging = device.createBuffer({
-    label: `${source.label}-readback`,
-    size: Math.max(16, Math.ceil(bytes / 16) * 16),
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  const encoder = device.createCommandEncoder({ label: "readback" });
-  encoder.copyBufferToBuffer(source, offset, staging, 0, Math.ceil(bytes / 4) * 4);
-  device.queue.submit([encoder.finish()]);
+  const copyBytes = Math.ceil(bytes / 4) * 4;
+  const staging = gpu.staging.acquire(copyBytes);
   try {
-    await staging.mapAsync(GPUMapMode.READ);
-  } catch (e) {
+    const encoder = device.createCommandEncoder({ label: `${source.label}-readback` });
+    encoder.copyBufferToBuffer(source, offset, staging, 0, copyBytes);
+    device.queue.submit([encoder.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, copyBytes);
+    } catch (e) {
+      gpu.check();
+      throw new Error(`WebGPU readback failed: ${(e as Error).message.split("\n")[0]}`);
+    }
     gpu.check();
-    throw new Error(`WebGPU readback failed: ${(e as Error).message.split("\n")[0]}`);
+    const copy = staging.getMappedRange(0, copyBytes).slice(0, bytes);
+    staging.unmap();
+    return copy;
+  } finally {
+    gpu.staging.release(staging);
   }
-  gpu.check();
-  const copy = staging.getMappedRange().slice(0, bytes);
-  staging.unmap();
-  staging.destroy();
-  return copy;
 }

@@ -170,38 +170,37 @@ class WebgpuVqDecoder implements VqDecoder {
     try {
       for (let first = 0; first < b; first += perSubmit) {
         const n = Math.min(perSubmit, b - first);
-        const staging = device.createBuffer({
-          label: "vq-pixels-readback",
-          size: n * stride,
-          usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-        });
-        await withErrorScope(device, "VQ decode", () => {
-          const encoder = device.createCommandEncoder({ label: "vq-decode" });
-          for (let i = 0; i < n; i++) {
-            encoder.copyBufferToBuffer(all, (first + i) * hw * 4, forward.tokens, 0, hw * 4);
-            const pass = encoder.beginComputePass({ label: `vq-image-${first + i}` });
-            forward.encode(pass);
-            pass.end();
-            encoder.copyBufferToBuffer(forward.pix, 0, staging, i * stride, stride);
-          }
-          device.queue.submit([encoder.finish()]);
-        });
+        const staging = this.#gpu.staging.acquire(n * stride);
         try {
-          await staging.mapAsync(GPUMapMode.READ);
-        } catch (e) {
+          await withErrorScope(device, "VQ decode", () => {
+            const encoder = device.createCommandEncoder({ label: "vq-decode" });
+            for (let i = 0; i < n; i++) {
+              encoder.copyBufferToBuffer(all, (first + i) * hw * 4, forward.tokens, 0, hw * 4);
+              const pass = encoder.beginComputePass({ label: `vq-image-${first + i}` });
+              forward.encode(pass);
+              pass.end();
+              encoder.copyBufferToBuffer(forward.pix, 0, staging, i * stride, stride);
+            }
+            device.queue.submit([encoder.finish()]);
+          });
+          try {
+            await staging.mapAsync(GPUMapMode.READ, 0, n * stride);
+          } catch (e) {
+            this.#gpu.check();
+            throw new Error(`WebGPU readback failed: ${(e as Error).message.split("\n")[0]}`);
+          }
           this.#gpu.check();
-          throw new Error(`WebGPU readback failed: ${(e as Error).message.split("\n")[0]}`);
+          const bytes = new Uint8Array(staging.getMappedRange(0, n * stride));
+          for (let i = 0; i < n; i++) {
+            out.set(
+              bytes.subarray(i * stride, i * stride + bytesPerImage),
+              (first + i) * bytesPerImage,
+            );
+          }
+          staging.unmap();
+        } finally {
+          this.#gpu.staging.release(staging);
         }
-        this.#gpu.check();
-        const bytes = new Uint8Array(staging.getMappedRange());
-        for (let i = 0; i < n; i++) {
-          out.set(
-            bytes.subarray(i * stride, i * stride + bytesPerImage),
-            (first + i) * bytesPerImage,
-          );
-        }
-        staging.unmap();
-        staging.destroy();
       }
     } finally {
       all.destroy();
