@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { intFlag, type OptionSpec, parseCommand, ValidationError } from "./flags/args.ts";
 import { AtomicFile, installInterruptCleanup } from "./io/atomic_write.ts";
-import { openBackend } from "./backend_factory.ts";
+import { openBackend } from "../backends/open.ts";
 import {
   BACKEND_OPTIONS,
   BACKEND_USAGE,

@@ -16,7 +16,7 @@ import {
   parseIntList,
   ValidationError,
 } from "./flags/args.ts";
-import { openBackend } from "./backend_factory.ts";
+import { openBackend } from "../backends/open.ts";
 import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags } from "./flags/backend_flags.ts";
 import {
   type BenchReport,

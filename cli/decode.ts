@@ -16,9 +16,14 @@ import {
   type Values,
 } from "./flags/args.ts";
 import { readGrid } from "./formats/grid_file.ts";
-import { type DecoderSpec, type ImageDecoder, openImageDecoder } from "./image_decoder.ts";
+import {
+  type ImageBatch,
+  type ImageDecoder,
+  type ImageDecoderSpec,
+  openImageDecoder,
+} from "../backends/open.ts";
 import type { Io } from "./io/io.ts";
-import { contactSheet, encodeImagePng, encodePixels, type ImageBatch } from "./formats/png.ts";
+import { contactSheet, encodeImagePng, encodePixels } from "./formats/png.ts";
 
 /** Flags of `zipar decode`. */
 export const DECODE_OPTIONS: OptionSpec = {
@@ -78,7 +83,7 @@ export function outputPaths(out: string, count: number): string[] {
 }
 
 /** Read `--model`/`--vq`/`--backend` into a decoder spec. */
-export function decoderSpec(values: Values): DecoderSpec {
+export function decoderSpec(values: Values): ImageDecoderSpec {
   const model = values.model, vq = values.vq;
   if ((typeof model === "string") === (typeof vq === "string")) {
     throw new ValidationError(

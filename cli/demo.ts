@@ -15,9 +15,8 @@ import {
   type PlanImage,
 } from "../core/mod.ts";
 import { choiceFlag, intFlag, numberFlag, type OptionSpec, parseCommand } from "./flags/args.ts";
-import { openBackend } from "./backend_factory.ts";
+import { openBackend, openImageDecoder } from "../backends/open.ts";
 import { writeImages } from "./decode.ts";
-import { openImageDecoder } from "./image_decoder.ts";
 import type { Io } from "./io/io.ts";
 import { ProgressReporter } from "./io/progress.ts";
 import { buildSchedule } from "./flags/schedule_flags.ts";

@@ -14,7 +14,7 @@ import { maxAbsDiff, scheduleSteps } from "../backends/webgpu/test_helpers.ts";
 import { DEMO_MODEL } from "./demo.ts";
 import { loadFmnistClassifier } from "./eval/fmnist_classifier.ts";
 import { readGrid } from "./formats/grid_file.ts";
-import { openImageDecoder } from "./image_decoder.ts";
+import { openImageDecoder } from "../backends/open.ts";
 import { memoryIo } from "./io/io.ts";
 import { main } from "./main.ts";
 import { decodePng } from "./formats/png.ts";

@@ -13,7 +13,7 @@ import { DEMO_MODEL, openDemoBackend } from "./demo.ts";
 import { DEFAULT_SETTINGS, parseSettings } from "./eval/settings.ts";
 import { FEATURES, type FmnistClassifier, loadFmnistClassifier } from "./eval/fmnist_classifier.ts";
 import { fitGaussian, frechetDistance, type Gaussian } from "./eval/frechet.ts";
-import { type ImageDecoder, openImageDecoder } from "./image_decoder.ts";
+import { type ImageDecoder, openImageDecoder } from "../backends/open.ts";
 import type { Io } from "./io/io.ts";
 import { bitsPerToken } from "./eval/likelihood.ts";
 

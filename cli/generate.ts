@@ -5,7 +5,7 @@
  * @module
  */
 
-import { generateStream, type Generation, layoutOf, MAX_SEED } from "../core/mod.ts";
+import { type Backend, generateStream, type Generation, layoutOf, MAX_SEED } from "../core/mod.ts";
 import {
   choiceFlag,
   intFlag,
@@ -19,14 +19,20 @@ import {
   type Values,
 } from "./flags/args.ts";
 import { installInterruptCleanup } from "./io/atomic_write.ts";
-import { BACKENDS, type BackendSpec, openBackend } from "./backend_factory.ts";
+import {
+  BACKENDS,
+  type BackendSpec,
+  type ImageDecoderSpec,
+  openBackend,
+  openImageDecoderFor,
+} from "../backends/open.ts";
+import type { PythonBackendOptions } from "../backends/python/client.ts";
 import { GRID_FORMATS, openGridOutput, resolveFormat } from "./formats/grid_file.ts";
 import type { Io } from "./io/io.ts";
 import { ProgressReporter } from "./io/progress.ts";
 import { buildSchedule, scheduleChoice } from "./flags/schedule_flags.ts";
 import { VERSION } from "./generation/version.ts";
 import { writeImages } from "./decode.ts";
-import { type DecoderSpec, openImageDecoder } from "./image_decoder.ts";
 
 /** Flags of `zipar generate`. */
 export const GENERATE_OPTIONS: OptionSpec = {
@@ -183,13 +189,20 @@ function backendSpec(values: Values): BackendSpec {
   const opt = (
     name: string,
   ) => (typeof values[name] === "string" ? values[name] as string : undefined);
-  return { backend, model, python: opt("python"), device: opt("device"), dtype: opt("dtype") };
+  return {
+    backend,
+    model,
+    python: opt("python"),
+    // Passed on as given: the worker checks them and names the values it takes in one line.
+    device: opt("device") as PythonBackendOptions["device"],
+    dtype: opt("dtype") as PythonBackendOptions["dtype"],
+  };
 }
 
 /** What `--png` asks for: where, which decoder, and whether as one sheet. */
 interface PngRequest {
   out: string;
-  decoder: DecoderSpec;
+  decoder: ImageDecoderSpec;
   sheet: boolean;
 }
 
@@ -219,11 +232,12 @@ function pngRequest(values: Values, spec: BackendSpec): PngRequest | null {
 
 /** Decode grids and write the PNG(s) of a `--png` request. */
 async function writePng(
+  backend: Backend,
   png: PngRequest,
   grids: Int32Array,
   shape: [number, number, number],
 ): Promise<void> {
-  const decoder = await openImageDecoder(png.decoder);
+  const decoder = await openImageDecoderFor(backend, png.decoder);
   try {
     const images = await decoder.decode(grids, shape);
     await writeImages(images, png.out, { sheet: png.sheet });
@@ -374,7 +388,7 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
         wallMs: Math.round(stats.wallMs * 10) / 10,
         ...(stats.scheduleStats !== undefined ? { scheduleStats: stats.scheduleStats } : {}),
       };
-      if (png) await writePng(png, generation.grids, generation.shape);
+      if (png) await writePng(backend, png, generation.grids, generation.shape);
       await output?.write({ shape: generation.shape, tokens: generation.grids, meta });
       if (io.stderrIsTerminal && !quiet) {
         const [b, h, w] = generation.shape;

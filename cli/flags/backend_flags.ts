@@ -1,12 +1,14 @@
 /**
  * Backend flags shared by `zipar batch` and `zipar bench`: `--backend`, the mock's `--grid`,
  * `--vocab`, `--num-classes`, `--model-seed`, and `--model`, `--python`, `--device`,
- * `--dtype` for real models, turned into a {@linkcode BackendSpec} for cli/backend_factory.
+ * `--dtype` for real models, turned into a {@linkcode BackendSpec} for backends/open.ts.
  *
  * @module
  */
 
 import { MAX_SEED } from "../../core/mod.ts";
+import { BACKENDS, type BackendSpec } from "../../backends/open.ts";
+import type { PythonBackendOptions } from "../../backends/python/client.ts";
 import {
   choiceFlag,
   intFlag,
@@ -15,7 +17,6 @@ import {
   ValidationError,
   type Values,
 } from "./args.ts";
-import { BACKENDS, type BackendSpec } from "../backend_factory.ts";
 
 /** The backend flags' declarations. */
 export const BACKEND_OPTIONS: OptionSpec = {
@@ -84,7 +85,14 @@ export function backendFlags(values: Values): BackendSpec {
   const opt = (
     name: string,
   ) => (typeof values[name] === "string" ? values[name] as string : undefined);
-  return { backend, model, python: opt("python"), device: opt("device"), dtype: opt("dtype") };
+  return {
+    backend,
+    model,
+    python: opt("python"),
+    // Passed on as given: the worker checks them and names the values it takes in one line.
+    device: opt("device") as PythonBackendOptions["device"],
+    dtype: opt("dtype") as PythonBackendOptions["dtype"],
+  };
 }
 
 /** The backend part of output metadata: `modelPath` (+ device, dtype) or the mock options. */

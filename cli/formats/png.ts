@@ -5,20 +5,7 @@
  */
 
 import { decode, encode } from "fast-png";
-
-/** Decoded images: [count, height, width, channels] uint8. */
-export interface ImageBatch {
-  /** pixels: [count, height, width, channels]. */
-  pixels: Uint8Array;
-  /** Images. */
-  count: number;
-  /** Height in pixels. */
-  height: number;
-  /** Width in pixels. */
-  width: number;
-  /** 1 (gray) or 3 (RGB). */
-  channels: 1 | 3;
-}
+import type { ImageBatch } from "../../backends/open.ts";
 
 /**
  * Encode image `index` of a batch as PNG, scaled up by an integer `scale` (nearest).

@@ -1,0 +1,195 @@
+/**
+ * Opening a backend or an image decoder from a typed spec: the one place that maps a choice
+ * (the mock, the Python worker, WebGPU; a model's own decoder or LlamaGen's VQ-16 on WebGPU or
+ * in Python) to the module that implements it. Every backend is a static import, so a spec
+ * cannot name a module that is not there and the type checker sees each factory's options.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openBackend } from "./open.ts";
+ * const backend = await openBackend({ backend: "mock", mock: { height: 4, width: 6 } });
+ * assert.deepEqual([backend.name, backend.info.height, backend.info.width], ["mock", 4, 6]);
+ * await backend.close();
+ * ```
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { Backend } from "./backend.ts";
+import { decodePatches, loadPatchCodebook } from "./decoders/patch_codebook.ts";
+import { MockBackend, type MockOptions } from "./mock/mock.ts";
+import { openPythonBackend, type PythonBackendOptions } from "./python/client.ts";
+import { openPythonVqDecoder } from "./python/vq_client.ts";
+import { openWebgpuBackend, type WebgpuBackendOptions } from "./webgpu/backend.ts";
+import { openWebgpuVqDecoder } from "./webgpu/vq_decoder.ts";
+
+/** Backend names, as `--backend` takes them. */
+export type BackendName = "mock" | "python" | "webgpu";
+
+/** The backend names, for argument parsing. */
+export const BACKENDS: readonly BackendName[] = ["mock", "python", "webgpu"];
+
+/** Which backend to open, with its factory's options. */
+export type BackendSpec =
+  | { backend: "mock"; mock: MockOptions }
+  | ({ backend: "python" } & PythonBackendOptions)
+  | ({ backend: "webgpu" } & WebgpuBackendOptions);
+
+/**
+ * Open the backend a spec names. Throws the backend's own one-line Error when it cannot start
+ * (no WebGPU adapter, no python with torch, a model directory that does not load).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openBackend } from "./open.ts";
+ * const backend = await openBackend({ backend: "mock", mock: { vocab: 7, numClasses: 3 } });
+ * assert.deepEqual([backend.info.vocab, backend.info.numClasses], [7, 3]);
+ * await backend.close();
+ * ```
+ */
+export async function openBackend(spec: BackendSpec): Promise<Backend> {
+  switch (spec.backend) {
+    case "mock":
+      return new MockBackend(spec.mock);
+    case "python": {
+      const { backend: _, ...options } = spec;
+      return await openPythonBackend(options);
+    }
+    case "webgpu": {
+      const { backend: _, ...options } = spec;
+      return await openWebgpuBackend(options);
+    }
+  }
+}
+
+/** Decoded images: [count, height, width, channels] uint8. */
+export interface ImageBatch {
+  /** pixels: [count, height, width, channels]. */
+  pixels: Uint8Array;
+  /** Images. */
+  count: number;
+  /** Height in pixels. */
+  height: number;
+  /** Width in pixels. */
+  width: number;
+  /** 1 (gray) or 3 (RGB). */
+  channels: 1 | 3;
+}
+
+/** Where an image decoder comes from. */
+export type ImageDecoderSpec =
+  /** The decoder a model directory's config.json names (the demo's patch codebook). */
+  | { kind: "model"; dir: string }
+  /** A LlamaGen VQ-16 decoder (vq.json + vq.safetensors, or a `.pt`) on WebGPU or in Python. */
+  | { kind: "vq"; path: string; backend: "webgpu" | "python"; python?: string };
+
+/** An open image decoder. */
+export interface ImageDecoder {
+  /** Human-readable description, e.g. `patch-codebook 2×2 (512 codes)`. */
+  name: string;
+  /** Decode grids [B, H, W] to images. Throws RangeError for tokens or shapes it cannot take. */
+  decode(tokens: Int32Array, shape: [number, number, number]): Promise<ImageBatch>;
+  /** Release the device or worker. */
+  close(): Promise<void>;
+}
+
+/**
+ * Open the image decoder a spec names.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fileURLToPath } from "node:url";
+ * import { openImageDecoder } from "./open.ts";
+ * const dir = fileURLToPath(new URL("../fixtures/demo", import.meta.url));
+ * const decoder = await openImageDecoder({ kind: "model", dir });
+ * const images = await decoder.decode(new Int32Array(14 * 14), [1, 14, 14]);
+ * assert.deepEqual([images.height, images.width, images.channels], [28, 28, 1]);
+ * await decoder.close();
+ * ```
+ */
+export async function openImageDecoder(spec: ImageDecoderSpec): Promise<ImageDecoder> {
+  return spec.kind === "vq" ? await openVqDecoder(spec) : await openModelDecoder(spec.dir);
+}
+
+/**
+ * The image decoder for grids `backend` has just generated. Today it opens the decoder on its
+ * own, so `--backend python --vq PATH` starts a second torch process. When the Python backend
+ * can serve the VQ decoder from its own worker, this is the one function to change: ask
+ * `backend` for it when it is a Python backend and the spec is `{ kind: "vq", backend: "python" }`.
+ */
+export async function openImageDecoderFor(
+  _backend: Backend,
+  spec: ImageDecoderSpec,
+): Promise<ImageDecoder> {
+  return await openImageDecoder(spec);
+}
+
+/** Read and parse a JSON object with a one-line error. */
+async function readJsonObject(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new Error(`${path} not found`);
+    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const json = JSON.parse(text);
+    if (json && typeof json === "object" && !Array.isArray(json)) return json;
+  } catch { /* reported below */ }
+  throw new Error(`${path} is not a JSON object`);
+}
+
+/** The decoder named by `DIR/config.json` (`decoder`: today only `patch-codebook`). */
+async function openModelDecoder(dir: string): Promise<ImageDecoder> {
+  const configPath = join(dir, "config.json");
+  const config = await readJsonObject(configPath);
+  const decoder = config.decoder as Record<string, unknown> | undefined;
+  if (!decoder || typeof decoder !== "object") {
+    throw new Error(`${configPath} names no image decoder: pass --vq PATH for LlamaGen grids`);
+  }
+  if (decoder.kind !== "patch-codebook") {
+    throw new Error(`unknown decoder kind ${JSON.stringify(decoder.kind)} in ${dir}/config.json`);
+  }
+  const cb = await loadPatchCodebook(dir, {
+    kind: "patch-codebook",
+    file: String(decoder.file ?? "decoder.safetensors"),
+    patch: Number(decoder.patch),
+    channels: Number(decoder.channels ?? 1),
+  });
+  return {
+    name: `patch-codebook ${cb.patch}×${cb.patch} (${cb.codes} codes)`,
+    // async, so a token outside the codebook rejects the promise instead of throwing.
+    // deno-lint-ignore require-await
+    async decode(tokens, shape) {
+      const pixels = decodePatches(tokens, shape, cb); // pixels: [B, H·p, W·p, channels]
+      const [count, h, w] = shape;
+      const channels = cb.channels as 1 | 3;
+      return { pixels, count, height: h * cb.patch, width: w * cb.patch, channels };
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** The LlamaGen VQ-16 decoder on WebGPU or in a Python worker. */
+async function openVqDecoder(
+  spec: Extract<ImageDecoderSpec, { kind: "vq" }>,
+): Promise<ImageDecoder> {
+  const decoder = spec.backend === "webgpu"
+    ? await openWebgpuVqDecoder({ dir: spec.path })
+    : await openPythonVqDecoder({ dir: spec.path, python: spec.python });
+  return {
+    name: `llamagen-vq16 (${spec.backend})`,
+    async decode(tokens, shape) {
+      const pixels = await decoder.decode(tokens, shape); // pixels: [B, H·scale, W·scale, 3]
+      const [count, h, w] = shape;
+      const scale = decoder.scale;
+      return { pixels, count, height: h * scale, width: w * scale, channels: 3 };
+    },
+    close: () => decoder.close(),
+  };
+}

@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openBackend, openImageDecoder } from "./open.ts";
+import { writeSafetensors } from "./safetensors.ts";
+
+Deno.test("openBackend() opens the mock in-process with the spec's options", async () => {
+  const backend = await openBackend({ backend: "mock", mock: { height: 3, width: 5, vocab: 7 } });
+  assert.equal(backend.name, "mock");
+  assert.deepEqual([backend.info.height, backend.info.width, backend.info.vocab], [3, 5, 7]);
+  await backend.close();
+});
+
+Deno.test("openBackend() hands the python and webgpu options to their factories", async () => {
+  // Each factory fails on the first option it uses, and names it: the options arrived.
+  await assert.rejects(
+    () => openBackend({ backend: "python", model: "/no/such/model", python: "/no/such/python" }),
+    /^Error: Python executable "\/no\/such\/python" not found/,
+  );
+  await assert.rejects(
+    () => openBackend({ backend: "webgpu", model: "/no/such/model" }),
+    /^Error: Cannot read \/no\/such\/model\/config\.json/,
+  );
+});
+
+/** A model directory with `config` as config.json and a 1×1-patch codebook of `codes` grays. */
+async function modelDir(config: unknown, codes = 4): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "zipar_open_" });
+  const data = Float32Array.from({ length: codes }, (_, i) => i / (codes - 1));
+  await writeSafetensors(join(dir, "decoder.safetensors"), {
+    codebook: { shape: [codes, 1], data },
+  });
+  await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(config));
+  return dir;
+}
+
+Deno.test("openImageDecoder() decodes with the patch codebook a model directory names", async () => {
+  const dir = await modelDir({ decoder: { kind: "patch-codebook", patch: 1, channels: 1 } });
+  try {
+    const decoder = await openImageDecoder({ kind: "model", dir });
+    assert.equal(decoder.name, "patch-codebook 1×1 (4 codes)");
+    const images = await decoder.decode(new Int32Array([0, 3, 1, 2, 3, 0]), [2, 1, 3]);
+    assert.deepEqual([images.count, images.height, images.width, images.channels], [2, 1, 3, 1]);
+    assert.deepEqual([...images.pixels], [0, 255, 85, 170, 255, 0]);
+    await assert.rejects(() => decoder.decode(new Int32Array([4]), [1, 1, 1]), RangeError);
+    await decoder.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openImageDecoder() says in one line what a model directory lacks", async () => {
+  await assert.rejects(
+    () => openImageDecoder({ kind: "model", dir: "/no/such/dir" }),
+    /^Error: \/no\/such\/dir\/config\.json not found$/,
+  );
+  const none = await modelDir({ vocab: 4 });
+  const unknown = await modelDir({ decoder: { kind: "diffusion" } });
+  try {
+    await assert.rejects(
+      () => openImageDecoder({ kind: "model", dir: none }),
+      /config\.json names no image decoder: pass --vq PATH for LlamaGen grids$/,
+    );
+    await assert.rejects(
+      () => openImageDecoder({ kind: "model", dir: unknown }),
+      /^Error: unknown decoder kind "diffusion" in .*config\.json$/,
+    );
+    await Deno.writeTextFile(join(none, "config.json"), "[1, 2]");
+    await assert.rejects(
+      () => openImageDecoder({ kind: "model", dir: none }),
+      /config\.json is not a JSON object$/,
+    );
+  } finally {
+    await Deno.remove(none, { recursive: true });
+    await Deno.remove(unknown, { recursive: true });
+  }
+});
+
+Deno.test("openImageDecoder() hands the VQ path and python to the WebGPU and Python decoders", async () => {
+  await assert.rejects(
+    () => openImageDecoder({ kind: "vq", path: "/no/such/vq", backend: "webgpu" }),
+    /^Error: Cannot read \/no\/such\/vq\/vq\.json/,
+  );
+  await assert.rejects(
+    () =>
+      openImageDecoder({
+        kind: "vq",
+        path: "/no/such/vq",
+        backend: "python",
+        python: "/no/such/python",
+      }),
+    /^Error: Python executable "\/no\/such\/python" not found/,
+  );
+});
