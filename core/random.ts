@@ -38,10 +38,28 @@ export function fmix32(h: number): number {
   return h >>> 0;
 }
 
-/** Golden-ratio increment used to spread counters. */
+/**
+ * Golden-ratio increment used to spread counters: ⌊2³² / φ⌋.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GOLDEN } from "./random.ts";
+ * assert.equal(GOLDEN, Math.floor(2 ** 32 / ((1 + Math.sqrt(5)) / 2)));
+ * ```
+ */
 export const GOLDEN = 0x9e3779b9;
 
-/** Largest seed: seeds are unsigned 32-bit integers. */
+/**
+ * Largest seed: seeds are unsigned 32-bit integers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MAX_SEED } from "./random.ts";
+ * assert.equal(MAX_SEED, 2 ** 32 - 1);
+ * ```
+ */
 export const MAX_SEED = 0xffffffff;
 
 /**

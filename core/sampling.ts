@@ -14,6 +14,7 @@
  * @module
  */
 
+import { checkInt, checkNumber } from "./check.ts";
 import { gumbel } from "./random.ts";
 
 /** Sampling settings. */
@@ -41,17 +42,9 @@ export type Sampling = Required<SamplingOptions>;
  */
 export function resolveSampling(options: SamplingOptions = {}): Sampling {
   const { temperature = 1, topK = 0, topP = 1 } = options;
-  if (typeof temperature !== "number" || !(temperature >= 0) || !Number.isFinite(temperature)) {
-    throw new RangeError(
-      `temperature must be a finite number ≥ 0 (0 = greedy), got ${temperature}`,
-    );
-  }
-  if (!Number.isInteger(topK) || topK < 0) {
-    throw new RangeError(`top-k must be an integer ≥ 0 (0 = off), got ${topK}`);
-  }
-  if (typeof topP !== "number" || !(topP > 0 && topP <= 1)) {
-    throw new RangeError(`top-p must be in (0, 1] (1 = off), got ${topP}`);
-  }
+  checkNumber("temperature", temperature, { min: 0 }, "0 = greedy");
+  checkInt("top-k", topK, 0, Infinity, "0 = off");
+  checkNumber("top-p", topP, { min: 0, max: 1, exclusiveMin: true }, "1 = off");
   return { temperature, topK, topP };
 }
 
@@ -60,14 +53,14 @@ export function resolveSampling(options: SamplingOptions = {}): Sampling {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkCfgScale } from "./sampling.ts";
- * checkCfgScale(2.0);
+ * checkCfgScale(2.0); // ok
+ * assert.throws(() => checkCfgScale(-1), /CFG scale must be a finite number ≥ 0 \(1 = off\)/);
  * ```
  */
 export function checkCfgScale(scale: number): void {
-  if (typeof scale !== "number" || !Number.isFinite(scale) || scale < 0) {
-    throw new RangeError(`CFG scale must be a finite number ≥ 0 (1 = off), got ${scale}`);
-  }
+  checkNumber("CFG scale", scale, { min: 0 }, "1 = off");
 }
 
 /**

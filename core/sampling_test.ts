@@ -99,7 +99,7 @@ Deno.test("resolveSampling() rejects bad settings naming the value and the allow
     name: "RangeError",
     message: "temperature must be a finite number ≥ 0 (0 = greedy), got -0.5",
   });
-  assert.throws(() => resolveSampling({ topP: 0 }), /top-p must be in \(0, 1\].*got 0/);
+  assert.throws(() => resolveSampling({ topP: 0 }), /top-p must be a number in \(0, 1\].*got 0/);
   assert.throws(() => resolveSampling({ topP: 1.5 }), /got 1.5/);
   assert.throws(() => resolveSampling({ topK: -1 }), /top-k must be an integer ≥ 0.*got -1/);
   assert.throws(() => resolveSampling({ temperature: NaN }), RangeError);

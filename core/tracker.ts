@@ -8,9 +8,27 @@
  * @module
  */
 
+import { checkInt } from "./check.ts";
 import { type Layout, predictorSlot, slotOf } from "./layout.ts";
 
-/** Slot contents as far as the tracker is concerned. */
+/**
+ * Slot contents as far as the tracker is concerned.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLayout } from "./layout.ts";
+ * import { SlotState, Tracker } from "./tracker.ts";
+ * const tracker = new Tracker(createLayout({ height: 2, width: 2 }), 1);
+ * tracker.applyStep([{ slot: 0, proxy: false }], [{ row: 0, col: 0, token: 3 }]);
+ * tracker.applyStep([{ slot: 1, proxy: false }, { slot: 2, proxy: true }], [
+ *   { row: 0, col: 1, token: 1 },
+ *   { row: 1, col: 0, token: 2 },
+ * ]);
+ * const { Real, Proxy, Empty } = SlotState;
+ * assert.deepEqual([...tracker.slots], [Real, Real, Proxy, Empty, Empty]);
+ * ```
+ */
 export const SlotState = {
   /** Not written: masked out of attention. */
   Empty: 0,
@@ -48,7 +66,7 @@ export interface SlotWrite {
  *
  * Window rule: token (r, c) may be decoded when (r, c − 1) is decoded and row r − 1 has decoded
  * columns 0 .. min(c + s, W) − 1. All decodes of a step are checked against the state before
- * the step, since tokens decoded in the same pass cannot see each other.
+ * the step, since tokens decoded in the same step cannot see each other.
  *
  * @example
  * ```ts
@@ -93,9 +111,7 @@ export class Tracker {
    */
   constructor(layout: Layout, window: number, options: { rewrites?: boolean } = {}) {
     this.allowRewrites = options.rewrites ?? false;
-    if (!Number.isInteger(window) || window < 1 || window > layout.width) {
-      throw new RangeError(`window must be an integer in 1..${layout.width}, got ${window}`);
-    }
+    checkInt("window", window, 1, layout.width);
     this.layout = layout;
     this.window = window;
     this.tokens = new Int32Array(layout.height * layout.width).fill(-1);
@@ -148,9 +164,7 @@ export class Tracker {
     const { width } = this.layout;
     const seenSlots = new Set<number>();
     for (const { slot, proxy } of writes) {
-      if (!Number.isInteger(slot) || slot < 0 || slot >= this.slots.length) {
-        throw new RangeError(`Cannot write slot ${slot}: outside 0..${this.slots.length - 1}`);
-      }
+      checkInt("slot written", slot, 0, this.slots.length - 1);
       if (seenSlots.has(slot)) throw new Error(`Slot ${slot} written twice in one step`);
       seenSlots.add(slot);
       const state = this.slots[slot];
@@ -184,9 +198,7 @@ export class Tracker {
       }
       if (seenRows.has(row)) throw new Error(`Row ${row} decoded twice in one step`);
       seenRows.add(row);
-      if (!Number.isInteger(token) || token < 0) {
-        throw new RangeError(`Decoded token at (${row}, ${col}) must be an id ≥ 0, got ${token}`);
-      }
+      checkInt(`token decoded at (${row}, ${col})`, token, 0, Infinity);
       const predictor = predictorSlot(this.layout, row, col);
       if (this.slots[predictor] === SlotState.Empty && !seenSlots.has(predictor)) {
         throw new Error(`Token (${row}, ${col}) decoded without a query at slot ${predictor}`);

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { checkInt } from "./check.ts";
 import { gumbel, subKey, uniform } from "./random.ts";
 
 /** The outcome of {@linkcode verifyDraft}. */
@@ -42,9 +43,7 @@ export function verifyDraft(
   if (pOld.length !== pNew.length) {
     throw new TypeError(`Distributions differ in length: ${pOld.length} and ${pNew.length}`);
   }
-  if (!Number.isInteger(draft) || draft < 0 || draft >= pOld.length) {
-    throw new RangeError(`Draft token must be in 0..${pOld.length - 1}, got ${draft}`);
-  }
+  checkInt("draft token", draft, 0, pOld.length - 1);
   if (uniform(key, 0) * pOld[draft] < pNew[draft]) return { accepted: true, token: draft };
   const residualKey = subKey(key, 1);
   let best = -1, bestScore = -Infinity;
