@@ -9,19 +9,42 @@
  * @module
  */
 
+import { cfgQueries, guidedLogits, type ImageWrite } from "../core/cfg.ts";
 import { cellKey } from "../core/random.ts";
-import { mixCfg, resolveSampling, sample } from "../core/sampling.ts";
+import { resolveSampling, sample } from "../core/sampling.ts";
 import {
-  CONDITION_TOKEN,
-  INPUT_CONDITION,
-  INPUT_EOL,
   type ModelInfo,
+  PLAN_INPUT_CONDITION,
+  PLAN_INPUT_EOL,
   type PlanRun,
-  type Query,
+  QUERY_TOKEN_CONDITION,
   type Session,
 } from "../core/step.ts";
 
-/** Run `run` with `session.step`; returns grids: [images, H, W]. */
+/**
+ * Run `run` with `session.step`; returns grids: [images, H, W].
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runPlanOnHost } from "./host_plan.ts";
+ * import { MockBackend } from "./mock/mock.ts";
+ * import { generate } from "../core/engine.ts";
+ * import { layoutOf } from "../core/layout.ts";
+ * import { compilePlan, encodePlan } from "../core/plan.ts";
+ * import { resolveSampling } from "../core/sampling.ts";
+ * import { createSchedule } from "../core/schedule.ts";
+ * const backend = new MockBackend({ height: 3, width: 4 });
+ * const schedule = createSchedule(layoutOf(backend.info), { window: 2 });
+ * const images = [{ condition: 2, seed: 5, index: 0 }];
+ * const plan = encodePlan(compilePlan(layoutOf(backend.info), schedule));
+ * const session = await backend.open([2, backend.info.numClasses]);
+ * const run = { plan, images, cfgScale: 3, sampling: resolveSampling(), progressEvery: 0 };
+ * const grid = await runPlanOnHost(session, backend.info, run);
+ * const mode = "interactive";
+ * assert.deepEqual(grid, (await generate(backend, { images, schedule, cfgScale: 3, mode })).grids);
+ * ```
+ */
 export async function runPlanOnHost(
   session: Pick<Session, "step">,
   info: ModelInfo,
@@ -32,40 +55,34 @@ export async function runPlanOnHost(
   const sampling = resolveSampling(run.sampling);
   const { vocab, eolToken } = info;
   const cells = plan.height * plan.width;
-  const batch = images.length, cfg = cfgScale !== 1;
-  const grid = new Int32Array(batch * cells).fill(-1); // grid: [images, H·W]
+  const grid = new Int32Array(images.length * cells).fill(-1); // grid: [images, H·W]
   const steps = plan.stepStart.length - 1;
   for (let j = 0; j < steps; j++) {
-    const queries: Query[] = [];
-    const wanted: { image: number; cell: number }[] = [];
-    for (let i = 0; i < batch; i++) {
+    const wanted: { image: number; cell: number }[] = []; // predicting writes, in query order
+    const perImage = images.map((_, i): ImageWrite[] => {
+      const writes: ImageWrite[] = [];
       for (let q = plan.stepStart[j]; q < plan.stepStart[j + 1]; q++) {
         const input = plan.input[q];
-        const token = input === INPUT_CONDITION
-          ? CONDITION_TOKEN
-          : input === INPUT_EOL
+        const token = input === PLAN_INPUT_CONDITION
+          ? QUERY_TOKEN_CONDITION
+          : input === PLAN_INPUT_EOL
           ? eolToken!
           : grid[i * cells + input];
-        if (token === -1 && input >= 0) {
+        if (input >= 0 && token < 0) {
           throw new Error(`Plan step ${j} reads cell ${input} before it is decoded`);
         }
         const wantLogits = plan.predicts[q] >= 0;
-        queries.push({ seq: i, slot: plan.slot[q], token, wantLogits });
-        if (cfg) queries.push({ seq: batch + i, slot: plan.slot[q], token, wantLogits });
+        writes.push({ slot: plan.slot[q], token, wantLogits });
         if (wantLogits) wanted.push({ image: i, cell: plan.predicts[q] });
       }
-    }
+      return writes;
+    });
+    const queries = cfgQueries(perImage, cfgScale !== 1);
     const logits = await session.step(queries); // logits: [wanted · (cfg ? 2 : 1), vocab]
-    const rows = cfg ? 2 : 1;
     wanted.forEach(({ image, cell }, k) => {
-      const base = k * rows * vocab;
-      const cond = logits.subarray(base, base + vocab);
-      const mixed = cfg
-        ? mixCfg(cond, logits.subarray(base + vocab, base + 2 * vocab), cfgScale)
-        : cond;
       const row = Math.floor(cell / plan.width), col = cell % plan.width;
       const key = cellKey(images[image].seed, images[image].index, row, col);
-      grid[image * cells + cell] = sample(mixed, key, sampling);
+      grid[image * cells + cell] = sample(guidedLogits(logits, k, vocab, cfgScale), key, sampling);
     });
     if (onProgress && progressEvery > 0 && (j + 1) % progressEvery === 0) onProgress(j + 1);
   }

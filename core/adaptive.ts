@@ -4,11 +4,11 @@
  *
  * Choices where the paper is silent (see README "Adaptive window"):
  * - Only a row's first token is drafted and verified; the rest of the row follows the fixed
- *   lag it started with (every active row advances one token per pass).
- * - Drafting is optimistic: in the pass that verifies (r, 0), the same pass also predicts (r, 1)
+ *   lag it started with (every active row advances one token per step).
+ * - Drafting is optimistic: in the step that verifies (r, 0), the same step also predicts (r, 1)
  *   from the draft. On acceptance that prediction stands, so a row whose first draft is accepted
- *   costs exactly what a fixed window m costs; each rejection delays the row by one pass (the
- *   window grows by one). Verification queries share the pass with every other row's queries.
+ *   costs exactly what a fixed window m costs; each rejection delays the row by one step (the
+ *   window grows by one). Verification queries share the step with every other row's queries.
  * - The verification query re-runs the slot that predicts (r, 0) — the proxy slot (r − 1, W − 1)
  *   or the EOL slot — so its K/V and logits see everything written since. Once the real
  *   (r − 1, W − 1) is decoded, that re-run is the correction, and the verification is final
@@ -22,14 +22,16 @@
  * @module
  */
 
+import { checkInt } from "./check.ts";
 import { type Layout, predictorSlot } from "./layout.ts";
 import { cellKey, subKey } from "./random.ts";
-import { probabilities, sample, type Sampling } from "./sampling.ts";
+import { probabilities, sample } from "./sampling.ts";
 import {
   completionQueries,
   firstTokenQuery,
   type ImageQuery,
   prefillQueries,
+  PROXY_POLICIES,
   type ProxyPolicy,
   type ResolveContext,
   type Schedule,
@@ -56,6 +58,18 @@ interface RowState {
   accepted: number;
   /** Lag behind the row above once running: the effective window. */
   window: number;
+}
+
+/** What the adaptive schedule's `#verify` checks: the re-run of a drafted first token. */
+interface DraftCheck {
+  /** The image's tracker (state before the step). */
+  tracker: Tracker;
+  /** The drafting row r; its draft is the token at (r, 0). */
+  row: number;
+  /** Guided logits of the re-run query that predicts (r, 0): [vocab]. */
+  logits: Float32Array;
+  /** Sampling settings and the image's draw key. */
+  ctx: ResolveContext;
 }
 
 /** Statistics of adaptive runs, over all images. */
@@ -148,15 +162,15 @@ class AdaptiveSchedule implements Schedule {
 
   resolve(
     tracker: Tracker,
-    queries: ImageQuery[],
-    logits: (Float32Array | null)[],
+    queries: readonly ImageQuery[],
+    logits: readonly (Float32Array | null)[],
     ctx: ResolveContext,
   ): CellDecode[] {
     const rows = this.#state(tracker);
     const { width } = this.#layout;
     const decodes: CellDecode[] = [];
     const speculative = new Map<number, CellDecode>();
-    const phases = rows.map((r) => r.phase); // roles are decided by the state before the pass
+    const phases = rows.map((r) => r.phase); // roles are decided by the state before the step
     const verified = new Map<number, boolean>(); // row → keep its speculative (r, 1)
     const draw = (l: Float32Array, row: number, col: number) =>
       sample(l, cellKey(ctx.seed, ctx.index, row, col), ctx.sampling);
@@ -174,7 +188,9 @@ class AdaptiveSchedule implements Schedule {
         state.phase = "drafting";
         decodes.push({ row, col: 0, token: draw(l, row, 0) });
       } else {
-        verified.set(row, this.#verify(tracker, state, l, row, ctx.sampling, ctx, decodes));
+        const replacement = this.#verify({ tracker, row, logits: l, ctx });
+        if (replacement) decodes.push(replacement);
+        verified.set(row, replacement === null);
       }
     });
     for (const [row, keep] of verified) {
@@ -190,31 +206,26 @@ class AdaptiveSchedule implements Schedule {
     return decodes;
   }
 
-  /** Verify the draft of (row, 0); returns whether (row, 1) predicted from it stands. */
-  #verify(
-    tracker: Tracker,
-    state: RowState,
-    l: Float32Array,
-    row: number,
-    sampling: Sampling,
-    ctx: ResolveContext,
-    decodes: CellDecode[],
-  ): boolean {
-    const pNew = probabilities(l, sampling);
+  /**
+   * Verify the draft of (row, 0) against its re-run: null when accepted (the row runs on, and
+   * (row, 1) predicted from the draft stands), else the replacing decode drawn from the
+   * residual (the row keeps drafting unless this verification was final).
+   */
+  #verify({ tracker, row, logits, ctx }: DraftCheck): CellDecode | null {
+    const state = this.#state(tracker)[row];
+    const pNew = probabilities(logits, ctx.sampling);
     const key = subKey(cellKey(ctx.seed, ctx.index, row, 0), 1 + state.verifications);
     state.verifications++;
     const verdict = verifyDraft(tracker.tokenAt(row, 0), state.pOld!, pNew, key);
-    const visible = tracker.rowCount[row - 1];
-    const final = visible >= Math.min(this.#maxWindow, this.#layout.width);
     if (verdict.accepted) {
       state.accepted++;
       state.phase = "running";
-      return true;
+      return null;
     }
-    decodes.push({ row, col: 0, token: verdict.token, replace: true });
+    const visible = tracker.rowCount[row - 1];
+    if (visible >= Math.min(this.#maxWindow, this.#layout.width)) state.phase = "running";
     state.pOld = pNew;
-    if (final) state.phase = "running";
-    return false;
+    return { row, col: 0, token: verdict.token, replace: true };
   }
 
   /** Acceptance per row and the distribution of effective windows over `trackers`. */
@@ -253,15 +264,10 @@ class AdaptiveSchedule implements Schedule {
  */
 export function createAdaptiveSchedule(layout: Layout, options: AdaptiveOptions): Schedule {
   const { minWindow, maxWindow = layout.width, proxy = "r-2" } = options;
-  const w = layout.width;
-  if (!Number.isInteger(minWindow) || minWindow < 1 || minWindow > w) {
-    throw new RangeError(`min window must be an integer in 1..${w} (grid width), got ${minWindow}`);
-  }
-  if (!Number.isInteger(maxWindow) || maxWindow < minWindow || maxWindow > w) {
-    throw new RangeError(`max window must be an integer in ${minWindow}..${w}, got ${maxWindow}`);
-  }
-  if (proxy !== "r-2" && proxy !== "r-1") {
-    throw new RangeError(`proxy policy must be r-2 or r-1, got ${proxy}`);
+  checkInt("min window", minWindow, 1, layout.width, "grid width");
+  checkInt("max window", maxWindow, minWindow, layout.width);
+  if (!PROXY_POLICIES.includes(proxy)) {
+    throw new RangeError(`proxy policy must be one of ${PROXY_POLICIES.join(", ")}, got ${proxy}`);
   }
   return new AdaptiveSchedule(layout, { minWindow, maxWindow, proxy });
 }

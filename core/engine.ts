@@ -1,17 +1,16 @@
 /**
- * The generation loop: schedule → backend.step → sample → tracker, as an async generator of
+ * The generation entry point: check the options, open a session, and run the interactive loop
+ * (schedule → backend step → sample → tracker, core/interactive) or the planned one (the whole
+ * fixed schedule handed to the backend at once, core/planned). Both are async generators of
  * step events ending with the grids and statistics.
- *
- * Interactive mode (core/interactive) runs one backend step per pass. Planned mode
- * (core/planned) compiles a fixed schedule and hands it to the backend once; the backend samples
- * on its device.
  *
  * @module
  */
 
-import { createLayout, type Layout } from "./layout.ts";
+import { checkInt } from "./check.ts";
 import type { GenerateEvent, GenerateOptions, Generation } from "./generation.ts";
 import { runInteractive } from "./interactive.ts";
+import { layoutOf } from "./layout.ts";
 import { runPlanned } from "./planned.ts";
 import { MAX_SEED } from "./random.ts";
 import { checkCfgScale, resolveSampling } from "./sampling.ts";
@@ -25,63 +24,42 @@ export type {
   GenerationStats,
 } from "./generation.ts";
 
-/**
- * The sequence layout of a model.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { layoutOf } from "./engine.ts";
- * const info = { name: "m", family: "mock", vocab: 8, height: 4, width: 5, prefix: 1,
- *   eolToken: null, numClasses: 10 };
- * assert(layoutOf(info).numSlots === 21);
- * ```
- */
-export function layoutOf(info: ModelInfo): Layout {
-  return createLayout({
-    height: info.height,
-    width: info.width,
-    prefix: info.prefix,
-    eol: info.eolToken !== null,
-  });
-}
-
 function checkImages(images: PlanImage[], info: ModelInfo): void {
   if (!Array.isArray(images) || images.length === 0) {
     throw new RangeError("Need at least one image to generate");
   }
+  const { numClasses } = info;
   for (const { condition, seed, index } of images) {
-    if (!Number.isInteger(condition) || condition < 0 || condition > info.numClasses) {
-      throw new RangeError(
-        `class must be an integer in 0..${
-          info.numClasses - 1
-        } (${info.numClasses} = null class), got ${condition}`,
-      );
+    if (condition !== numClasses) {
+      checkInt("class", condition, 0, numClasses - 1, `${numClasses} = null class`);
     }
-    if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
-      throw new RangeError(`seed must be an integer in 0..${MAX_SEED}, got ${seed}`);
-    }
-    if (!Number.isInteger(index) || index < 0 || index > MAX_SEED) {
-      throw new RangeError(`image index must be an integer in 0..${MAX_SEED}, got ${index}`);
-    }
+    checkInt("seed", seed, 0, MAX_SEED);
+    checkInt("image index", index, 0, MAX_SEED);
   }
 }
 
 /**
- * Run a generation, yielding an event per pass (or per progress report in planned mode) and a
+ * Run a generation, yielding an event per step (or per progress report in planned mode) and a
  * final `done` event with the grids and statistics.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { generateStream, layoutOf } from "./engine.ts";
+ * import { generateStream } from "./engine.ts";
+ * import { layoutOf } from "./layout.ts";
  * import { createSchedule } from "./schedule.ts";
  * import { MockBackend } from "../backends/mock/mock.ts";
  * const backend = new MockBackend({ height: 4, width: 4 });
  * const schedule = createSchedule(layoutOf(backend.info), { window: 2 });
- * for await (const event of generateStream(backend, { images: [{ condition: 1, seed: 0, index: 0 }], schedule })) {
- *   if (event.type === "done") assert(event.generation.stats.passes === 4 + 3 * 2);
+ * const images = [{ condition: 1, seed: 0, index: 0 }];
+ * const events = [];
+ * for await (const event of generateStream(backend, { images, schedule, mode: "interactive" })) {
+ *   events.push(event);
  * }
+ * const done = events.at(-1);
+ * assert.ok(done?.type === "done");
+ * assert.equal(done.generation.stats.passes, 4 + 3 * 2);
+ * assert.equal(events.length, 4 + 3 * 2 + 1); // one "step" event per step, then "done"
  * ```
  */
 export async function* generateStream(
@@ -132,7 +110,8 @@ export async function* generateStream(
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { generate, layoutOf } from "./engine.ts";
+ * import { generate } from "./engine.ts";
+ * import { layoutOf } from "./layout.ts";
  * import { createSchedule } from "./schedule.ts";
  * import { MockBackend } from "../backends/mock/mock.ts";
  * const backend = new MockBackend({ height: 3, width: 3 });

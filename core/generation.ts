@@ -6,7 +6,7 @@
  */
 
 import type { Layout } from "./layout.ts";
-import type { resolveSampling, SamplingOptions } from "./sampling.ts";
+import type { Sampling, SamplingOptions } from "./sampling.ts";
 import type { Schedule } from "./schedule.ts";
 import type { Backend, PlanImage, Session } from "./step.ts";
 
@@ -37,11 +37,11 @@ export interface GenerationStats {
   mode: "interactive" | "planned";
   /** Schedule name. */
   schedule: string;
-  /** Forward passes (backend steps). */
+  /** Steps run (forward passes; the user-facing name, see core/step). */
   passes: number;
-  /** Passes raster order would take for this grid: H · W. */
+  /** Steps raster order would take for this grid: H · W. */
   rasterPasses: number;
-  /** tokensPerPass[n]: passes that decoded n tokens per image (image 0 in planned mode). */
+  /** tokensPerPass[n]: steps that decoded n tokens per image (image 0 in planned mode). */
   tokensPerPass: number[];
   /** Queries sent per image, proxies written, corrections made (image 0). */
   queries: number;
@@ -75,33 +75,42 @@ export interface Generation {
 export type GenerateEvent =
   | {
     type: "step";
-    /** Passes done so far (1-based index of this pass in interactive mode). */
+    /** Steps done so far (1-based index of this step in interactive mode). */
     step: number;
-    /** Total passes when known in advance (planned mode and fixed schedules), else null. */
+    /** Total steps when known in advance (planned mode), else null. */
     totalSteps: number | null;
-    /** Backend queries of this pass (0 for planned progress reports). */
+    /** Backend queries of this step (0 for planned progress reports). */
     queries: number;
-    /** Tokens decoded by this pass over all images. */
+    /** Tokens decoded by this step (since the last report in planned mode) over all images. */
     decoded: number;
     /** Tokens decoded so far over all images. */
     totalDecoded: number;
     /** Tokens in all grids. */
     totalTokens: number;
-    /** Time of this pass in the backend, ms. */
+    /** Time of this step in the backend (since the last report in planned mode), ms. */
     backendMs: number;
   }
   | { type: "done"; generation: Generation };
 
-/** What the interactive and planned loops share. */
+/** What the interactive and planned loops share; core/engine builds it from the options. */
 export interface RunContext {
+  /** The backend (its name and ModelInfo). */
   backend: Backend;
+  /** The open session: sequences 0..B−1 conditional, B..2B−1 unconditional with CFG. */
   session: Session;
+  /** The generation options as given. */
   options: GenerateOptions;
+  /** The model's sequence layout. */
   layout: Layout;
-  sampling: ReturnType<typeof resolveSampling>;
+  /** Sampling settings, validated, defaults filled in. */
+  sampling: Sampling;
+  /** CFG scale; 1 = no unconditional sequences. */
   cfgScale: number;
+  /** Clock reading when the generation started, ms. */
   start: number;
+  /** The clock, ms. */
   now: () => number;
+  /** Planned mode: progress every N steps. */
   progressEvery: number;
 }
 
@@ -109,11 +118,22 @@ export interface RunContext {
  * Statistics with nothing counted yet (used by core/interactive and core/planned).
  *
  * @example
- * ```ts ignore
- * const stats = emptyStats(ctx, "planned"); // ctx: the RunContext built by core/engine
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { emptyStats } from "./generation.ts";
+ * import { createLayout } from "./layout.ts";
+ * import { createSchedule } from "./schedule.ts";
+ * const layout = createLayout({ height: 4, width: 6 });
+ * const options = { images: [], schedule: createSchedule(layout, { window: 2 }) };
+ * const stats = emptyStats({ options, layout }, "planned");
+ * assert.equal(stats.schedule, "zipar(ideal, s=2)");
+ * assert.deepEqual([stats.passes, stats.rasterPasses], [0, 24]);
  * ```
  */
-export function emptyStats(ctx: RunContext, mode: "interactive" | "planned"): GenerationStats {
+export function emptyStats(
+  ctx: Pick<RunContext, "options" | "layout">,
+  mode: "interactive" | "planned",
+): GenerationStats {
   return {
     mode,
     schedule: ctx.options.schedule.name,
@@ -131,7 +151,7 @@ export function emptyStats(ctx: RunContext, mode: "interactive" | "planned"): Ge
 }
 
 /**
- * Count a pass that decoded `tokens` tokens per image in `stats.tokensPerPass`.
+ * Count a step that decoded `tokens` tokens per image in `stats.tokensPerPass`.
  *
  * @example
  * ```ts

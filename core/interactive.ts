@@ -1,15 +1,28 @@
 /**
- * The interactive loop: one backend step per pass; logits come back, the engine (or a reactive
- * schedule) samples in TypeScript, and the trackers referee every step.
+ * The interactive loop, shaped like gpt-fast's `generate`. Every step runs five small functions:
+ *
+ * ```
+ * nextQueries → backendQueries → step → sample → apply
+ * ```
+ *
+ * - `nextQueries`: the schedule names each image's queries (core/schedule). The first step is
+ *   the prefill: it writes the prefix slots, and its last query predicts (0, 0).
+ * - `backendQueries`: each query's input becomes a token (the tracker's decoded cell, the
+ *   conditioning sentinel or the EOL token), and core/cfg puts it on the image's conditional
+ *   sequence i and, with CFG, its unconditional sequence B + i.
+ * - `step`: one forward pass of the backend; logits: [predicting queries (× 2 with CFG), vocab].
+ * - `sample`: core/cfg mixes the guidance rows; the schedule's `resolve` turns them into tokens
+ *   (one keyed draw per cell, or the adaptive window's draft verification).
+ * - `apply`: each image's tracker referees the step (window rule, slot writes) and records it.
  *
  * @module
  */
 
-import { cellKey } from "./random.ts";
-import { mixCfg, sample } from "./sampling.ts";
-import { CONDITION_TOKEN, type Query } from "./step.ts";
-import { type CellDecode, Tracker } from "./tracker.ts";
+import { cfgQueries, guidedLogits, type ImageWrite } from "./cfg.ts";
 import { countTokens, emptyStats, type GenerateEvent, type RunContext } from "./generation.ts";
+import type { ImageQuery, Schedule, TokenInput } from "./schedule.ts";
+import { type Query, QUERY_TOKEN_CONDITION } from "./step.ts";
+import { type CellDecode, Tracker } from "./tracker.ts";
 
 /**
  * Run a generation step by step; core/engine's generateStream calls it.
@@ -17,91 +30,37 @@ import { countTokens, emptyStats, type GenerateEvent, type RunContext } from "./
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { generate, layoutOf } from "./engine.ts";
+ * import { generate } from "./engine.ts";
+ * import { layoutOf } from "./layout.ts";
  * import { createSchedule } from "./schedule.ts";
  * import { MockBackend } from "../backends/mock/mock.ts";
  * const backend = new MockBackend({ height: 3, width: 3 });
  * const schedule = createSchedule(layoutOf(backend.info), { window: 1 });
  * const { stats } = await generate(backend, { images: [{ condition: 0, seed: 0, index: 0 }], schedule, mode: "interactive" });
  * assert.equal(stats.mode, "interactive");
+ * assert.equal(stats.passes, 3 + 2 * 1);
  * ```
  */
 export async function* runInteractive(
   ctx: RunContext,
 ): AsyncGenerator<GenerateEvent, void, undefined> {
-  const { backend, session, options, layout, sampling, cfgScale, now } = ctx;
-  const { images, schedule } = options;
-  const { vocab, eolToken } = backend.info;
-  const batch = images.length, cfg = cfgScale !== 1;
-  const rewrites = schedule.rewrites ?? false;
+  const { layout, now } = ctx;
+  const { images, schedule } = ctx.options;
+  const rewrites = schedule.rewrites;
   const trackers = images.map(() => new Tracker(layout, schedule.window, { rewrites }));
   const stats = emptyStats(ctx, "interactive");
-  const totalTokens = batch * layout.height * layout.width;
+  const totalTokens = images.length * layout.height * layout.width;
   let totalDecoded = 0;
   while (trackers.some((t) => !t.done)) {
     const t0 = now();
-    const perImage = trackers.map((t) => (t.done ? [] : schedule.nextStep(t)));
-    const queries: Query[] = [];
-    for (let i = 0; i < batch; i++) {
-      const tracker = trackers[i];
-      if (!tracker.done && perImage[i].length === 0) {
-        throw new Error(`Schedule ${schedule.name} stalled on image ${i}`);
-      }
-      for (const q of perImage[i]) {
-        const token = q.input.kind === "condition"
-          ? CONDITION_TOKEN
-          : q.input.kind === "eol"
-          ? eolToken!
-          : tracker.tokenAt(q.input.row, q.input.col);
-        const wantLogits = q.predicts !== null;
-        queries.push({ seq: i, slot: q.slot, token, wantLogits });
-        if (cfg) queries.push({ seq: batch + i, slot: q.slot, token, wantLogits });
-      }
-    }
+    const perImage = nextQueries(schedule, trackers);
+    const queries = backendQueries(ctx, perImage, trackers);
     const t1 = now();
-    const logits = await session.step(queries); // logits: [queries with wantLogits, vocab]
+    const logits = await step(ctx, queries); // logits: [predicting queries, vocab]
     const t2 = now();
-    const rows = queries.reduce((n, q) => n + (q.wantLogits ? 1 : 0), 0);
-    if (!(logits instanceof Float32Array) || logits.length !== rows * vocab) {
-      throw new TypeError(
-        `Backend ${backend.name} returned ${logits?.length} logits, expected ${rows} × ${vocab}`,
-      );
-    }
-    const decodes: CellDecode[][] = [];
-    let row = 0;
-    for (let i = 0; i < batch; i++) {
-      const mixedRows: (Float32Array | null)[] = perImage[i].map((q) => {
-        if (!q.predicts) return null;
-        const cond = logits.subarray(row * vocab, (row + 1) * vocab);
-        row++;
-        if (!cfg) return cond;
-        const uncond = logits.subarray(row * vocab, (row + 1) * vocab);
-        row++;
-        return mixCfg(cond, uncond, cfgScale);
-      });
-      const { seed, index } = images[i];
-      if (schedule.resolve) {
-        const ctx = { sampling, seed, index };
-        decodes.push(schedule.resolve(trackers[i], perImage[i], mixedRows, ctx));
-        continue;
-      }
-      decodes.push(perImage[i].flatMap((q, k) => {
-        if (!q.predicts) return [];
-        const { row: r, col: c } = q.predicts;
-        return [{
-          row: r,
-          col: c,
-          token: sample(mixedRows[k]!, cellKey(seed, index, r, c), sampling),
-        }];
-      }));
-    }
+    const decodes = sample(ctx, perImage, trackers, logits);
     const t3 = now();
-    let decodedNow = 0;
-    for (let i = 0; i < batch; i++) {
-      const before = trackers[i].decoded;
-      trackers[i].applyStep(perImage[i], decodes[i]);
-      decodedNow += trackers[i].decoded - before;
-    }
+    const decoded = apply(trackers, perImage, decodes);
     if (perImage[0].length > 0) {
       countTokens(stats, decodes[0].filter((d) => !d.replace).length);
       stats.queries += perImage[0].length;
@@ -110,24 +69,109 @@ export async function* runInteractive(
     stats.backendMs += t2 - t1;
     stats.sampleMs += t3 - t2;
     stats.passes++;
-    totalDecoded += decodedNow;
+    totalDecoded += decoded;
     yield {
       type: "step",
       step: stats.passes,
       totalSteps: null,
       queries: queries.length,
-      decoded: decodedNow,
+      decoded,
       totalDecoded,
       totalTokens,
       backendMs: t2 - t1,
     };
   }
   for (const t of trackers) t.finish();
-  const grids = new Int32Array(totalTokens);
+  const grids = new Int32Array(totalTokens); // grids: [B, H·W]
   trackers.forEach((t, i) => grids.set(t.tokens, i * t.tokens.length));
   if (schedule.stats) stats.scheduleStats = schedule.stats(trackers);
   stats.proxies = trackers[0].proxiesWritten;
   stats.corrections = trackers[0].corrections;
   stats.wallMs = now() - ctx.start;
-  yield { type: "done", generation: { grids, shape: [batch, layout.height, layout.width], stats } };
+  yield {
+    type: "done",
+    generation: { grids, shape: [images.length, layout.height, layout.width], stats },
+  };
+}
+
+/** The schedule's queries of the next step, per image; none for a finished image. */
+function nextQueries(schedule: Schedule, trackers: readonly Tracker[]): ImageQuery[][] {
+  return trackers.map((tracker, i) => {
+    if (tracker.done) return [];
+    const queries = schedule.nextStep(tracker);
+    if (queries.length === 0) throw new Error(`Schedule ${schedule.name} stalled on image ${i}`);
+    return queries;
+  });
+}
+
+/** The step's backend queries: inputs resolved to tokens, then doubled over the CFG halves. */
+function backendQueries(
+  ctx: RunContext,
+  perImage: readonly ImageQuery[][],
+  trackers: readonly Tracker[],
+): Query[] {
+  const { eolToken } = ctx.backend.info;
+  const writes = perImage.map((queries, i): ImageWrite[] =>
+    queries.map((q) => ({
+      slot: q.slot,
+      token: inputToken(q.input, trackers[i], eolToken),
+      wantLogits: q.predicts !== null,
+    }))
+  );
+  return cfgQueries(writes, ctx.cfgScale !== 1);
+}
+
+/** The token a query writes: the decoded (or proxy) cell, the condition sentinel, or EOL. */
+function inputToken(input: TokenInput, tracker: Tracker, eolToken: number | null): number {
+  if (input.kind === "cell") return tracker.tokenAt(input.row, input.col);
+  return input.kind === "condition" ? QUERY_TOKEN_CONDITION : eolToken!;
+}
+
+/** One forward pass; checks that the backend returned one logits row per predicting query. */
+async function step(ctx: RunContext, queries: Query[]): Promise<Float32Array> {
+  const { backend, session } = ctx;
+  const { vocab } = backend.info;
+  const logits = await session.step(queries); // logits: [predicting queries, vocab]
+  const rows = queries.reduce((n, q) => n + (q.wantLogits ? 1 : 0), 0);
+  if (!(logits instanceof Float32Array) || logits.length !== rows * vocab) {
+    throw new TypeError(
+      `Backend ${backend.name} returned ${logits?.length} logits, expected ${rows} × ${vocab}`,
+    );
+  }
+  return logits;
+}
+
+/** The step's tokens per image: guided logits per predicting query, resolved by the schedule. */
+function sample(
+  ctx: RunContext,
+  perImage: readonly ImageQuery[][],
+  trackers: readonly Tracker[],
+  logits: Float32Array,
+): CellDecode[][] {
+  const { images, schedule } = ctx.options;
+  const { vocab } = ctx.backend.info;
+  let k = 0; // index of the predicting query across the step, as core/cfg laid them out
+  return perImage.map((queries, i) => {
+    const rows = queries.map((q) =>
+      // rows[j]: [vocab] for queries[j], or null
+      q.predicts ? guidedLogits(logits, k++, vocab, ctx.cfgScale) : null
+    );
+    const { seed, index } = images[i];
+    return schedule.resolve(trackers[i], queries, rows, { sampling: ctx.sampling, seed, index });
+  });
+}
+
+/** Let every tracker referee and record its image's step; returns the tokens newly decoded. */
+function apply(
+  trackers: readonly Tracker[],
+  perImage: readonly ImageQuery[][],
+  decodes: readonly CellDecode[][],
+): number {
+  let decoded = 0;
+  trackers.forEach((tracker, i) => {
+    const before = tracker.decoded;
+    tracker.applyStep(perImage[i], decodes[i]);
+    decoded += tracker.decoded - before;
+  });
+  return decoded;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { checkInt } from "./check.ts";
 import { compilePlan, encodePlan } from "./plan.ts";
 import { countTokens, emptyStats, type GenerateEvent, type RunContext } from "./generation.ts";
 
@@ -14,13 +15,15 @@ import { countTokens, emptyStats, type GenerateEvent, type RunContext } from "./
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { generate, layoutOf } from "./engine.ts";
+ * import { generate } from "./engine.ts";
+ * import { layoutOf } from "./layout.ts";
  * import { createSchedule } from "./schedule.ts";
  * import { MockBackend } from "../backends/mock/mock.ts";
  * const backend = new MockBackend({ height: 3, width: 3 });
  * const schedule = createSchedule(layoutOf(backend.info), { window: 1 });
  * const { stats } = await generate(backend, { images: [{ condition: 0, seed: 0, index: 0 }], schedule, mode: "planned" });
  * assert.equal(stats.mode, "planned");
+ * assert.equal(stats.passes, 3 + 2 * 1);
  * ```
  */
 export async function* runPlanned(ctx: RunContext): AsyncGenerator<GenerateEvent, void, undefined> {
@@ -88,12 +91,9 @@ export async function* runPlanned(ctx: RunContext): AsyncGenerator<GenerateEvent
     );
   }
   const vocab = backend.info.vocab;
-  for (let i = 0; i < result.length; i++) {
-    if (result[i] < 0 || result[i] >= vocab) {
-      throw new RangeError(
-        `Backend ${backend.name} returned token ${result[i]} outside 0..${vocab - 1}`,
-      );
-    }
+  const bad = result.findIndex((token) => token < 0 || token >= vocab);
+  if (bad >= 0) {
+    checkInt(`grid token ${bad} from backend ${backend.name}`, result[bad], 0, vocab - 1);
   }
   stats.passes = totalSteps;
   stats.backendMs = now() - t1;

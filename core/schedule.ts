@@ -1,23 +1,33 @@
 /**
- * Schedules: given an image's tracker, the queries of its next forward pass.
+ * Schedules: given an image's tracker, the queries of its next step (forward pass), and how the
+ * step's logits become tokens.
  *
- * `raster` decodes one token per pass. `zipar` starts row r once row r − 1 is `window` tokens
- * ahead, so a pass decodes one token of every active row (He et al., ZipAR, ICML 2025):
- * - variant `ideal` (default): every row r ≥ 1 follows the window rule → W + (H − 1)·s passes;
+ * `raster` decodes one token per step. `zipar` starts row r once row r − 1 is `window` tokens
+ * ahead, so a step decodes one token of every active row (He et al., ZipAR, ICML 2025):
+ * - variant `ideal` (default): every row r ≥ 1 follows the window rule → W + (H − 1)·s steps;
  * - variant `paper`: row 0 is decoded fully before row 1 starts (the public code and the paper's
- *   LlamaGen numbers) → 2W + (H − 2)·s passes.
+ *   LlamaGen numbers) → 2W + (H − 2)·s steps.
+ *
+ * The first step of every schedule is the prefill ({@linkcode prefillQueries}): it writes the
+ * prefix slots and its last query predicts (0, 0). Every later step decodes.
  *
  * Without end-of-line slots, the query that predicts (r, 0) sits at slot (r − 1, W − 1), which
  * row r − 1 has not decoded yet when row r starts: it is fed a *proxy* token chosen by a named
- * {@linkcode ProxyPolicy}, and once the real token is decoded the next pass rewrites the slot (a
+ * {@linkcode ProxyPolicy}, and once the real token is decoded the next step rewrites the slot (a
  * correction query, no logits). With s = W no proxy is ever needed — unlike the public code,
  * which feeds a proxy even then.
+ *
+ * Every schedule has the same shape: `nextStep` names the queries, `resolve` turns their logits
+ * into tokens. Fixed schedules resolve with {@linkcode sampleEach} (one draw per predicted cell);
+ * the adaptive window (core/adaptive) drafts and verifies instead.
  *
  * @module
  */
 
+import { checkInt } from "./check.ts";
 import { type Layout, predictorSlot } from "./layout.ts";
-import type { Sampling } from "./sampling.ts";
+import { cellKey } from "./random.ts";
+import { sample, type Sampling } from "./sampling.ts";
 import { type CellDecode, SlotState, type Tracker } from "./tracker.ts";
 
 /** Where a query's input token comes from. */
@@ -37,7 +47,7 @@ export interface Cell {
   col: number;
 }
 
-/** One query of one image in one pass; the engine expands it over sequences (CFG halves). */
+/** One query of one image in one step; core/cfg expands it over sequences (CFG halves). */
 export interface ImageQuery {
   /** The slot this query writes. */
   slot: number;
@@ -56,16 +66,34 @@ export type ProxyPolicy =
   /** Newest decoded token of row r − 1. */
   | "r-1";
 
-/** The proxy policies, for argument parsing. */
+/**
+ * The proxy policies, for argument parsing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PROXY_POLICIES } from "./schedule.ts";
+ * assert.deepEqual(PROXY_POLICIES, ["r-2", "r-1"]); // the default first
+ * ```
+ */
 export const PROXY_POLICIES: readonly ProxyPolicy[] = ["r-2", "r-1"];
 
 /** ZipAR variants, see the module doc. */
 export type ZiparVariant = "ideal" | "paper";
 
-/** The ZipAR variants, for argument parsing. */
+/**
+ * The ZipAR variants, for argument parsing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ZIPAR_VARIANTS } from "./schedule.ts";
+ * assert.deepEqual(ZIPAR_VARIANTS, ["ideal", "paper"]); // the default first
+ * ```
+ */
 export const ZIPAR_VARIANTS: readonly ZiparVariant[] = ["ideal", "paper"];
 
-/** A schedule: the queries of the next pass for one image. */
+/** A schedule: the queries of the next step for one image, and how their logits become tokens. */
 export interface Schedule {
   /** Human-readable name, e.g. `zipar(ideal, s=8)`. */
   readonly name: string;
@@ -77,26 +105,26 @@ export interface Schedule {
    * adaptive window) sets it false and runs interactively.
    */
   readonly fixed: boolean;
-  /** Queries of the next pass; empty when the image is complete. */
+  /** Whether the schedule re-runs written slots (trackers then allow rewrites). */
+  readonly rewrites: boolean;
+  /** Queries of the next step; empty when the image is complete. */
   nextStep(tracker: Tracker): ImageQuery[];
   /**
-   * Reactive schedules only: turn a pass's mixed logits into decoded tokens (e.g. verify drafts).
-   * `logits[k]` belongs to `queries[k]` (null when it asked for none). Fixed schedules omit it
-   * and the engine samples every predicted cell.
+   * Turn a step's guided logits into decoded tokens: `logits[k]` belongs to `queries[k]` (null
+   * when it asked for none). Fixed schedules sample every predicted cell
+   * ({@linkcode sampleEach}); the adaptive window also verifies drafts.
    */
-  resolve?(
+  resolve(
     tracker: Tracker,
-    queries: ImageQuery[],
-    logits: (Float32Array | null)[],
+    queries: readonly ImageQuery[],
+    logits: readonly (Float32Array | null)[],
     ctx: ResolveContext,
   ): CellDecode[];
-  /** Whether the schedule re-runs written slots (trackers then allow rewrites). */
-  readonly rewrites?: boolean;
   /** Schedule-specific statistics over the images' trackers, reported with the generation. */
   stats?(trackers: Tracker[]): unknown;
 }
 
-/** What a reactive schedule needs to sample one image's tokens. */
+/** What a schedule needs to sample one image's tokens. */
 export interface ResolveContext {
   /** Sampling settings. */
   sampling: Sampling;
@@ -108,7 +136,7 @@ export interface ResolveContext {
 
 /** Options for {@linkcode createSchedule}. */
 export interface ScheduleOptions {
-  /** `raster` (one token per pass) or `zipar`. @default "zipar" */
+  /** `raster` (one token per step) or `zipar`. @default "zipar" */
   kind?: "raster" | "zipar";
   /** Window s, 1 ≤ s ≤ W; s = W is raster order. Ignored for raster. */
   window?: number;
@@ -121,6 +149,7 @@ export interface ScheduleOptions {
 /** A schedule with a fixed window per row (raster and both ZipAR variants). */
 class FixedWindowSchedule implements Schedule {
   readonly fixed = true;
+  readonly rewrites = false;
   readonly name: string;
   readonly window: number;
   readonly #layout: Layout;
@@ -153,6 +182,15 @@ class FixedWindowSchedule implements Schedule {
     return queries;
   }
 
+  resolve(
+    _tracker: Tracker,
+    queries: readonly ImageQuery[],
+    logits: readonly (Float32Array | null)[],
+    ctx: ResolveContext,
+  ): CellDecode[] {
+    return sampleEach(queries, logits, ctx);
+  }
+
   #queryFor(tracker: Tracker, row: number, col: number): ImageQuery {
     if (col === 0) return firstTokenQuery(this.#layout, tracker, row, this.#proxy);
     const slot = predictorSlot(this.#layout, row, col);
@@ -163,6 +201,44 @@ class FixedWindowSchedule implements Schedule {
       predicts: { row, col },
     };
   }
+}
+
+/**
+ * How a fixed schedule resolves a step: sample every predicted cell (r, c) from its logits with
+ * the draw key (seed, index, r, c), in query order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { resolveSampling } from "./sampling.ts";
+ * import { sampleEach } from "./schedule.ts";
+ * import type { ImageQuery } from "./schedule.ts";
+ * const queries: ImageQuery[] = [
+ *   { slot: 0, input: { kind: "condition" }, proxy: false, predicts: null },
+ *   { slot: 1, input: { kind: "cell", row: 0, col: 0 }, proxy: false, predicts: { row: 0, col: 1 } },
+ * ];
+ * const ctx = { sampling: resolveSampling({ temperature: 0 }), seed: 0, index: 0 };
+ * const decodes = sampleEach(queries, [null, new Float32Array([0, 2, 1])], ctx);
+ * assert.deepEqual(decodes, [{ row: 0, col: 1, token: 1 }]);
+ * ```
+ */
+export function sampleEach(
+  queries: readonly ImageQuery[],
+  logits: readonly (Float32Array | null)[],
+  ctx: ResolveContext,
+): CellDecode[] {
+  const decodes: CellDecode[] = [];
+  queries.forEach((q, k) => {
+    const l = logits[k];
+    if (!q.predicts || !l) return;
+    const { row, col } = q.predicts;
+    decodes.push({
+      row,
+      col,
+      token: sample(l, cellKey(ctx.seed, ctx.index, row, col), ctx.sampling),
+    });
+  });
+  return decodes;
 }
 
 /**
@@ -245,7 +321,7 @@ export function firstTokenQuery(
 }
 
 /**
- * The first pass: write every prefix slot; the last one predicts (0, 0).
+ * The prefill, every schedule's first step: write every prefix slot; the last one predicts (0, 0).
  *
  * @example
  * ```ts
@@ -298,16 +374,12 @@ export function createSchedule(layout: Layout, options: ScheduleOptions = {}): S
   }
   const window = kind === "raster" ? layout.width : options.window;
   if (window === undefined) throw new TypeError("A zipar schedule needs a window");
-  if (!Number.isInteger(window) || window < 1 || window > layout.width) {
-    throw new RangeError(
-      `window must be an integer in 1..${layout.width} (grid width), got ${window}`,
-    );
-  }
+  checkInt("window", window, 1, layout.width, "grid width");
   return new FixedWindowSchedule(layout, window, variant, proxy);
 }
 
-/** Grid and window for {@linkcode countPasses}. */
-export interface PassCountOptions {
+/** Grid and window for {@linkcode countSteps}. */
+export interface StepCountOptions {
   /** Grid rows H. */
   height: number;
   /** Grid columns W. */
@@ -319,18 +391,20 @@ export interface PassCountOptions {
 }
 
 /**
- * Forward passes of a fixed-window schedule, in closed form: `W + (H − 1)·s` (ideal) or
- * `2W + (H − 2)·s` (paper, H ≥ 2); EOL slots do not change it.
+ * Steps (forward passes) of a fixed-window schedule, in closed form: `W + (H − 1)·s` (ideal) or
+ * `2W + (H − 2)·s` (paper, H ≥ 2); EOL slots do not change it. This is what
+ * `GenerationStats.passes` reports for such a schedule.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { countPasses } from "./schedule.ts";
- * assert(countPasses({ height: 24, width: 24, window: 8, variant: "paper" }) === 224);
- * assert(countPasses({ height: 24, width: 24, window: 8 }) === 208);
+ * import { countSteps } from "./schedule.ts";
+ * assert.equal(countSteps({ height: 24, width: 24, window: 8, variant: "paper" }), 224);
+ * assert.equal(countSteps({ height: 24, width: 24, window: 8 }), 208);
+ * assert.equal(countSteps({ height: 24, width: 24, window: 24 }), 576); // raster
  * ```
  */
-export function countPasses(options: PassCountOptions): number {
+export function countSteps(options: StepCountOptions): number {
   const { height: h, width: w, window: s, variant = "ideal" } = options;
   if (variant === "paper" && h >= 2) return 2 * w + (h - 2) * s;
   return w + (h - 1) * s;

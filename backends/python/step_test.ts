@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { createLayout } from "../../core/layout.ts";
 import { compilePlan } from "../../core/plan.ts";
 import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
-import { CONDITION_TOKEN, type Query } from "../../core/step.ts";
+import { cfgQueries } from "../../core/cfg.ts";
+import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
 import {
   openTiny,
   PYTHON,
@@ -21,8 +22,8 @@ import {
 const LAYOUT = createLayout({ height: 8, width: 8 });
 const VOCAB = 256;
 
-/** The steps of a schedule over `conditions.length` sequences, with random cell tokens. */
-function stepsOf(options: ScheduleOptions, conditions: number[], seed: number): Query[][] {
+/** The steps of a schedule for one image and its CFG half (core/cfg), random cell tokens. */
+function stepsOf(options: ScheduleOptions, seed: number): Query[][] {
   const plan = compilePlan(LAYOUT, createSchedule(LAYOUT, options));
   let state = seed;
   const tokens = Array.from(
@@ -30,14 +31,15 @@ function stepsOf(options: ScheduleOptions, conditions: number[], seed: number): 
     () => (state = (state * 1103515245 + 12345) >>> 0) % VOCAB,
   );
   return plan.steps.map((queries) =>
-    conditions.flatMap((_, seq) =>
+    cfgQueries([
       queries.map((q) => ({
-        seq,
         slot: q.slot,
-        token: q.input.kind === "cell" ? tokens[q.input.row * 8 + q.input.col] : CONDITION_TOKEN,
+        token: q.input.kind === "cell"
+          ? tokens[q.input.row * 8 + q.input.col]
+          : QUERY_TOKEN_CONDITION,
         wantLogits: q.predicts !== null,
-      }))
-    )
+      })),
+    ], true)
   );
 }
 
@@ -51,7 +53,7 @@ function proxiesAndCorrections(options: ScheduleOptions): [number, number] {
 
 async function maxDiffToReference(options: ScheduleOptions, file = "st"): Promise<number> {
   const conditions = [3, 10]; // a class and the null class
-  const steps = stepsOf(options, conditions, 7);
+  const steps = stepsOf(options, 7);
   const backend = await openTiny({ file });
   const got: Float32Array[] = [];
   try {

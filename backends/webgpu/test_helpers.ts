@@ -8,7 +8,8 @@
 import { createLayout, type Layout } from "../../core/layout.ts";
 import { compilePlan } from "../../core/plan.ts";
 import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
-import { CONDITION_TOKEN, type Query } from "../../core/step.ts";
+import { cfgQueries } from "../../core/cfg.ts";
+import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
 import type { LlamagenConfig } from "../llamagen_config.ts";
 
 /** A fake decoded grid: a fixed token for every cell. */
@@ -17,13 +18,14 @@ export function fakeToken(config: LlamagenConfig, seq: number, row: number, col:
 }
 
 /**
- * The interactive steps of a schedule for `seqs` sequences, inputs filled from the fake grid
- * (proxies read the fake token of the cell they stand in for). Every predicting query wants
- * logits. Query order: template-major, sequence-minor.
+ * The interactive steps of a schedule for one image, inputs filled from its fake grid (proxies
+ * read the fake token of the cell they stand in for), on `seqs` sequences: 1, or 2 for the image
+ * and its unconditional CFG half, built by core/cfg as the engine builds them. Every predicting
+ * query wants logits.
  */
 export function scheduleSteps(
   config: LlamagenConfig,
-  seqs: number,
+  seqs: 1 | 2,
   options: ScheduleOptions,
 ): { layout: Layout; steps: Query[][] } {
   const layout = createLayout({
@@ -32,18 +34,16 @@ export function scheduleSteps(
     prefix: config.prefix,
   });
   const plan = compilePlan(layout, createSchedule(layout, options));
-  const steps = plan.steps.map((templates) =>
-    templates.flatMap((t) =>
-      Array.from({ length: seqs }, (_, seq) => ({
-        seq,
-        slot: t.slot,
-        token: t.input.kind === "cell"
-          ? fakeToken(config, seq, t.input.row, t.input.col)
-          : CONDITION_TOKEN,
-        wantLogits: t.predicts !== null,
-      }))
-    )
-  );
+  const steps = plan.steps.map((templates) => {
+    const writes = templates.map((t) => ({
+      slot: t.slot,
+      token: t.input.kind === "cell"
+        ? fakeToken(config, 0, t.input.row, t.input.col)
+        : QUERY_TOKEN_CONDITION,
+      wantLogits: t.predicts !== null,
+    }));
+    return cfgQueries([writes], seqs === 2);
+  });
   return { layout, steps };
 }
 

@@ -1,0 +1,76 @@
+/**
+ * Classifier-free guidance over the step contract, written once: each image's writes become
+ * queries of its conditional sequence i and, with CFG, of its unconditional sequence B + i; the
+ * logits that come back are mixed into one row per predicting write (core/sampling's `mixCfg`).
+ *
+ * Query order is image by image, write by write, the unconditional query right after its
+ * conditional twin. So the logits rows of a step are, per predicting write in that order,
+ * `[cond]` without CFG and `[cond, uncond]` with it — which is what {@linkcode guidedLogits}
+ * reads back. core/interactive, backends/host_plan and the backend tests all build their
+ * queries here.
+ *
+ * @module
+ */
+
+import { mixCfg } from "./sampling.ts";
+import type { Query } from "./step.ts";
+
+/** One slot write of one image, before it is assigned to sequences: a Query without `seq`. */
+export type ImageWrite = Omit<Query, "seq">;
+
+/**
+ * The backend queries of one step: `perImage[i]` are image i's writes (B = perImage.length);
+ * each goes to sequence i and, when `cfg`, right after it to sequence B + i with the same slot,
+ * token and logits request.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cfgQueries } from "./cfg.ts";
+ * const write = (slot: number) => ({ slot, token: 7, wantLogits: true });
+ * const queries = cfgQueries([[write(3)], [write(5)]], true);
+ * assert.deepEqual(queries.map((q) => [q.seq, q.slot]), [[0, 3], [2, 3], [1, 5], [3, 5]]);
+ * assert.equal(cfgQueries([[write(3)], [write(5)]], false).length, 2);
+ * ```
+ */
+export function cfgQueries(
+  perImage: readonly (readonly ImageWrite[])[],
+  cfg: boolean,
+): Query[] {
+  const batch = perImage.length;
+  const queries: Query[] = [];
+  for (let image = 0; image < batch; image++) {
+    for (const { slot, token, wantLogits } of perImage[image]) {
+      queries.push({ seq: image, slot, token, wantLogits });
+      if (cfg) queries.push({ seq: batch + image, slot, token, wantLogits });
+    }
+  }
+  return queries;
+}
+
+/**
+ * The guided logits of the `k`-th predicting write of a step built by {@linkcode cfgQueries}:
+ * its conditional row, or `u + g·(c − u)` of its conditional and unconditional rows when
+ * `cfgScale !== 1`. `logits: [rows, vocab]` as `Session.step` returned them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { guidedLogits } from "./cfg.ts";
+ * // Two predicting writes with CFG, vocab 2: rows [c0, u0, c1, u1].
+ * const logits = new Float32Array([3, 0, 1, 0, 5, 5, 4, 6]);
+ * assert.deepEqual([...guidedLogits(logits, 1, 2, 2)], [6, 4]); // 4 + 2·(5 − 4), 6 + 2·(5 − 6)
+ * assert.deepEqual([...guidedLogits(logits, 1, 2, 1)], [1, 0]); // no CFG: one row per write
+ * ```
+ */
+export function guidedLogits(
+  logits: Float32Array,
+  k: number,
+  vocab: number,
+  cfgScale: number,
+): Float32Array {
+  if (cfgScale === 1) return logits.subarray(k * vocab, (k + 1) * vocab);
+  const cond = logits.subarray(2 * k * vocab, (2 * k + 1) * vocab);
+  const uncond = logits.subarray((2 * k + 1) * vocab, (2 * k + 2) * vocab);
+  return mixCfg(cond, uncond, cfgScale);
+}
