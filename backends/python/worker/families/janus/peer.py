@@ -1,0 +1,92 @@
+"""The peer reference for the Janus family: transformers' own image-generation loop
+(`JanusForConditionalGeneration.generate(..., generation_mode="image")`), greedy, on a model
+directory, for one prompt. zipar's raster greedy grid must equal it token for token.
+
+The prompt goes in as JanusProcessor prepares it for image generation: the processor's chat
+template over one user turn with the generation prompt, then the begin-of-image token, then the
+tokenizer (BOS first). JanusProcessor itself cannot be built without torchvision (its image
+processor), which the worker does not depend on, so those three steps are spelled out here with
+transformers' own template renderer. Written apart from families/janus on purpose: an oracle
+that shared the family's code could not catch the family's mistakes.
+
+Usage (from worker/): python -m families.janus.peer MODEL_DIR --prompt TEXT [--prompt TEXT …]
+                      [--cfg G]  -> JSON {"grids": [[H*W ids], …], "inputIds": [[ids], …]}
+--cfg 1 turns guidance off; the default 5 is Janus's. With guidance off, transformers 5.24's
+loop still doubles the batch (the unconditional rows run beside the conditional ones) but adds
+no CFG processor, and then fails writing both rows' argmax into one row ("The expanded size of
+the tensor (1) must match the existing size (2)"). A logits processor that keeps the
+conditional half makes it run as intended: the conditional rows never see the others.
+"""
+
+import argparse
+import json
+import sys
+from typing import List, Tuple
+
+import torch
+
+
+def processor_input_ids(model_dir: str, tokenizer, prompt: str) -> List[int]:
+    """JanusProcessor.apply_chat_template + __call__(generation_mode="image") for one prompt."""
+    from transformers import JanusProcessor
+    from transformers.utils.chat_template_utils import render_jinja_template
+
+    processor_dict, _ = JanusProcessor.get_processor_dict(model_dir, local_files_only=True)
+    template = processor_dict["chat_template"]
+    messages = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
+    texts, _ = render_jinja_template(conversations=[messages], chat_template=template,
+                                     add_generation_prompt=True,
+                                     **tokenizer.special_tokens_map)
+    text = f"{texts[0]}{tokenizer.boi_token}"
+    return tokenizer([text], padding_side="left").input_ids[0]
+
+
+@torch.no_grad()
+def peer_grids(model_dir: str, prompts: List[str], cfg: float = 5.0
+               ) -> Tuple[List[List[int]], List[List[int]]]:
+    """-> (grids: per prompt the H*W image tokens in raster order, input ids per prompt).
+
+    Each prompt runs alone (batch 1), as a user generating one image would.
+    """
+    from transformers import AutoTokenizer, JanusForConditionalGeneration
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    model = JanusForConditionalGeneration.from_pretrained(
+        model_dir, local_files_only=True, dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    grids, inputs = [], []
+    for prompt in prompts:
+        ids = processor_input_ids(model_dir, tokenizer, prompt)
+        input_ids = torch.tensor([ids])
+        out = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                             generation_mode="image", do_sample=False, guidance_scale=cfg,
+                             logits_processor=cond_half() if cfg <= 1 else None)
+        grids.append(out[0].tolist())
+        inputs.append(ids)
+    return grids, inputs
+
+
+def cond_half():
+    """Keep the conditional half of the doubled batch's scores (guidance off; module doc)."""
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    class ConditionalHalf(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            return scores[: scores.shape[0] // 2]
+    return LogitsProcessorList([ConditionalHalf()])
+
+
+def main(argv) -> int:
+    parser = argparse.ArgumentParser(prog="python -m families.janus.peer")
+    parser.add_argument("model")
+    parser.add_argument("--prompt", action="append", required=True)
+    parser.add_argument("--cfg", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    grids, inputs = peer_grids(args.model, args.prompt, args.cfg)
+    json.dump({"grids": grids, "inputIds": inputs}, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
