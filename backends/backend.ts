@@ -4,7 +4,9 @@
  *
  * A backend loads a model and reports its {@linkcode ModelInfo}; `open(conditions)` gives a
  * {@linkcode Session} whose `step(queries)` returns logits [queries with wantLogits, vocab] and,
- * when the backend can sample on its device, `runPlan(run)` returns grids [B, H, W].
+ * when the backend can sample on its device, `runPlan(run)` returns grids [B, H, W]. The
+ * sentinels of `Query.token` and `EncodedPlan.input` are named in core/step; core/cfg builds a
+ * step's queries over the CFG halves (image i → sequences i and B + i) and mixes their logits.
  *
  * @module
  */
@@ -18,4 +20,10 @@ export type {
   Query,
   Session,
 } from "../core/step.ts";
-export { CONDITION_TOKEN, INPUT_CONDITION, INPUT_EOL } from "../core/step.ts";
+export {
+  PLAN_INPUT_CONDITION,
+  PLAN_INPUT_EOL,
+  PLAN_PREDICTS_NONE,
+  QUERY_TOKEN_CONDITION,
+} from "../core/step.ts";
+export { cfgQueries, guidedLogits, type ImageWrite } from "../core/cfg.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { CONDITION_TOKEN, type Query } from "../core/step.ts";
+import { type Query, QUERY_TOKEN_CONDITION } from "../core/step.ts";
 import type { LlamagenConfig, LlamagenWeights } from "./llamagen_config.ts";
 
 interface Write {
@@ -114,11 +114,11 @@ export function referenceLogits(
   });
   // Embeddings.
   let x = writes.map(({ seq, token }) => {
-    const table = token === CONDITION_TOKEN
+    const table = token === QUERY_TOKEN_CONDITION
       ? w("cls_embedding.embedding_table.weight")
       : w("tok_embeddings.weight");
-    const row = token === CONDITION_TOKEN ? conditions[seq] : token;
-    if (!(row >= 0 && row < (token === CONDITION_TOKEN ? config.numClasses + 1 : vocab))) {
+    const row = token === QUERY_TOKEN_CONDITION ? conditions[seq] : token;
+    if (!(row >= 0 && row < (token === QUERY_TOKEN_CONDITION ? config.numClasses + 1 : vocab))) {
       throw new RangeError(`Token ${row} out of range`);
     }
     return Float64Array.from(table.subarray(row * dim, (row + 1) * dim));

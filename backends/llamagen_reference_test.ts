@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CONDITION_TOKEN, type Query } from "../core/step.ts";
+import { type Query, QUERY_TOKEN_CONDITION } from "../core/step.ts";
 import { referenceLogits, ropeAngles } from "./llamagen_reference.ts";
 import { randomLlamagenWeights, tinyConfig } from "./webgpu/random_weights.ts";
 
@@ -11,7 +11,7 @@ const q = (slot: number, token: number, wantLogits = true, seq = 0): Query => ({
   token,
   wantLogits,
 });
-const prefill = [q(0, CONDITION_TOKEN)];
+const prefill = [q(0, QUERY_TOKEN_CONDITION)];
 
 Deno.test("ropeAngles() gives row angles then column angles, none for prefix slots", () => {
   assert.equal(ropeAngles(config, 0), null);
@@ -51,8 +51,8 @@ Deno.test("referenceLogits() hides slots written in later steps and honours corr
 
 Deno.test("referenceLogits() keeps sequences apart", () => {
   const [both] = referenceLogits(config, weights, [1, 2], [[
-    q(0, CONDITION_TOKEN, true, 0),
-    q(0, CONDITION_TOKEN, true, 1),
+    q(0, QUERY_TOKEN_CONDITION, true, 0),
+    q(0, QUERY_TOKEN_CONDITION, true, 1),
   ]]);
   const [one] = referenceLogits(config, weights, [2], [prefill]);
   assert.deepEqual(both.subarray(config.vocab), one);

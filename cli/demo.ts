@@ -7,13 +7,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import {
-  type Backend,
-  countPasses,
-  generateStream,
-  layoutOf,
-  type PlanImage,
-} from "../core/mod.ts";
+import { type Backend, countSteps, generateStream, layoutOf, type PlanImage } from "../core/mod.ts";
 import { choiceFlag, intFlag, numberFlag, type OptionSpec, parseCommand } from "./flags/args.ts";
 import { openBackend, openImageDecoder } from "../backends/open.ts";
 import { writeImages } from "./decode.ts";
@@ -170,7 +164,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
         : ""),
       `  model load ${(loadMs / 1000).toFixed(2)} s; formula ${
         variant === "paper" ? "2W + (H−2)·s" : "W + (H−1)·s"
-      } = ${countPasses({ height: info.height, width: info.width, window, variant })}`,
+      } = ${countSteps({ height: info.height, width: info.width, window, variant })}`,
       `  wrote ${out}: one row per class (${classNames(model)})`,
     ];
     io.writeStderr(lines.join("\n") + "\n");

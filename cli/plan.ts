@@ -1,12 +1,12 @@
 /**
  * `zipar plan`: forward passes of a schedule on a grid, computed by compiling the plan
- * (core/plan) and cross-checked with the closed form (core countPasses); optionally the pass
+ * (core/plan) and cross-checked with the closed form (core countSteps); optionally the pass
  * that decodes each cell, as aligned text (`--show`) or a PNG heat map (`--png`).
  *
  * @module
  */
 
-import { compilePlan, countPasses, createLayout } from "../core/mod.ts";
+import { compilePlan, countSteps, createLayout } from "../core/mod.ts";
 import {
   choiceFlag,
   intFlag,
@@ -128,7 +128,7 @@ export function planReport(input: PlanInput): PlanReport {
   });
   const passes = plan.steps.length;
   const variant = choice.schedule === "paper" ? "paper" : "ideal";
-  const expected = countPasses({ height, width, window: choice.window, variant });
+  const expected = countSteps({ height, width, window: choice.window, variant });
   if (passes !== expected) {
     throw new Error(
       `internal error: the compiled plan has ${passes} passes, the closed form ${expected}`,

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { MockBackend, type MockOptions } from "../backends/mock/mock.ts";
 import { type AdaptiveStats, createAdaptiveSchedule } from "./adaptive.ts";
-import { generate, layoutOf } from "./engine.ts";
-import { createLayout } from "./layout.ts";
+import { generate } from "./engine.ts";
+import { createLayout, layoutOf } from "./layout.ts";
 import { compilePlan } from "./plan.ts";
-import { countPasses, createSchedule } from "./schedule.ts";
+import { countSteps, createSchedule } from "./schedule.ts";
 
 const images = Array.from({ length: 60 }, (_, i) => ({ condition: i % 10, seed: i, index: 0 }));
 
@@ -72,7 +72,7 @@ Deno.test("adaptive schedule with maxWindow = minWindow stops verifying after on
   const s = stats.scheduleStats as AdaptiveStats;
   assert.equal(s.verifications, images.length * 5, "exactly one verification per row");
   assert.ok(s.windows.slice(4).every((n) => n === 0));
-  assert.ok(stats.passes <= countPasses({ height: 6, width: 8, window: 3 }));
+  assert.ok(stats.passes <= countSteps({ height: 6, width: 8, window: 3 }));
 });
 
 Deno.test("createAdaptiveSchedule() refuses planned mode and bad windows", async () => {

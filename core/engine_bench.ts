@@ -4,10 +4,10 @@
  *   deno bench core/engine_bench.ts
  */
 import { MockBackend } from "../backends/mock/mock.ts";
-import { generate, layoutOf } from "./engine.ts";
-import { createLayout } from "./layout.ts";
+import { generate } from "./engine.ts";
+import { createLayout, layoutOf } from "./layout.ts";
 import { compilePlan } from "./plan.ts";
-import { countPasses, createSchedule } from "./schedule.ts";
+import { countSteps, createSchedule } from "./schedule.ts";
 
 const grid24 = new MockBackend({ height: 24, width: 24, vocab: 16 });
 const grid90 = new MockBackend({ height: 90, width: 90, vocab: 16, eolToken: 16 });
@@ -15,7 +15,7 @@ const images = [{ condition: 1, seed: 0, index: 0 }];
 
 for (const [backend, window, eol] of [[grid24, 8, false], [grid90, 7, true]] as const) {
   const { height, width } = backend.info;
-  const passes = countPasses({ height, width, window });
+  const passes = countSteps({ height, width, window });
   const layout = layoutOf(backend.info);
   const schedule = createSchedule(layout, { window });
   Deno.bench({

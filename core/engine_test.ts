@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { MockBackend, type MockOptions } from "../backends/mock/mock.ts";
-import { generate, type GenerateOptions, generateStream, layoutOf } from "./engine.ts";
-import { countPasses, createSchedule, type ScheduleOptions } from "./schedule.ts";
+import { generate, type GenerateOptions, generateStream } from "./engine.ts";
+import { layoutOf } from "./layout.ts";
+import { countSteps, createSchedule, type ScheduleOptions } from "./schedule.ts";
 import type { Backend, PlanImage } from "./step.ts";
 
 const GRIDS: [number, number][] = [[4, 4], [6, 7], [8, 8], [5, 11]];
@@ -36,7 +37,7 @@ Deno.test("generate() with ZipAR s ≥ b + 1 returns the raster grid bit for bit
             assert.equal(zipar.tokens, raster.tokens, `${height}×${width} b=${aboveRight} s=${s}`);
             assert.equal(
               zipar.generation.stats.passes,
-              countPasses({ height, width, window: s, variant }),
+              countSteps({ height, width, window: s, variant }),
             );
           }
         }
@@ -140,7 +141,7 @@ Deno.test("generate() rejects bad images, settings and logits of the wrong lengt
   await assert.rejects(() => generate(backend, { images: [], schedule }), RangeError);
   await assert.rejects(
     () => generate(backend, { images: one, schedule, sampling: { topP: 2 } }),
-    /top-p must be in \(0, 1\]/,
+    /top-p must be a number in \(0, 1\]/,
   );
   await assert.rejects(
     () => generate(backend, { images: one, schedule, cfgScale: -2 }),

@@ -8,6 +8,9 @@
  * @module
  */
 
+import { checkInt } from "./check.ts";
+import type { ModelInfo } from "./step.ts";
+
 /** Options for {@linkcode createLayout}. */
 export interface LayoutOptions {
   /** Grid rows H, 1 ≤ H ≤ 4096. */
@@ -36,23 +39,17 @@ export interface Layout {
   readonly numSlots: number;
 }
 
-/** Largest accepted grid side; bigger grids are almost certainly a typo. */
-export const MAX_GRID_SIDE = 4096;
-
 /**
- * Check that `value` is an integer in [min, max]; throw a RangeError naming it otherwise.
+ * Largest accepted grid side; bigger grids are almost certainly a typo.
  *
  * @example
  * ```ts
- * import { checkInt } from "./layout.ts";
- * checkInt("window", 8, 1, 24); // ok
+ * import assert from "node:assert/strict";
+ * import { createLayout, MAX_GRID_SIDE } from "./layout.ts";
+ * assert.throws(() => createLayout({ height: MAX_GRID_SIDE + 1, width: 2 }), /1\.\.4096/);
  * ```
  */
-export function checkInt(name: string, value: number, min: number, max: number): void {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${value}`);
-  }
-}
+export const MAX_GRID_SIDE = 4096;
 
 /**
  * Validate layout options and derive slot counts.
@@ -72,6 +69,29 @@ export function createLayout(options: LayoutOptions): Layout {
   checkInt("prefix length", prefix, 1, 1 << 20);
   const rowStride = width + (eol ? 1 : 0);
   return { height, width, prefix, eol, rowStride, numSlots: prefix + height * rowStride };
+}
+
+/**
+ * The sequence layout of a model: its grid, prefix length, and EOL slots when it has an EOL
+ * token.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { layoutOf } from "./layout.ts";
+ * const info = { name: "m", family: "mock", vocab: 8, height: 4, width: 5, prefix: 1,
+ *   eolToken: null, numClasses: 10 };
+ * assert.equal(layoutOf(info).numSlots, 21);
+ * assert.equal(layoutOf({ ...info, eolToken: 8 }).numSlots, 1 + 4 * 6);
+ * ```
+ */
+export function layoutOf(info: ModelInfo): Layout {
+  return createLayout({
+    height: info.height,
+    width: info.width,
+    prefix: info.prefix,
+    eol: info.eolToken !== null,
+  });
 }
 
 /**

@@ -10,7 +10,12 @@
 
 import type { Layout } from "./layout.ts";
 import type { ImageQuery, Schedule } from "./schedule.ts";
-import { type EncodedPlan, INPUT_CONDITION, INPUT_EOL } from "./step.ts";
+import {
+  type EncodedPlan,
+  PLAN_INPUT_CONDITION,
+  PLAN_INPUT_EOL,
+  PLAN_PREDICTS_NONE,
+} from "./step.ts";
 import { Tracker } from "./tracker.ts";
 
 /** A compiled plan: the per-image query template of every step. */
@@ -19,7 +24,7 @@ export interface Plan {
   layout: Layout;
   /** Name of the schedule it came from. */
   schedule: string;
-  /** steps[j]: the queries of pass j for one image. */
+  /** steps[j]: the queries of step j for one image. */
   steps: ImageQuery[][];
 }
 
@@ -83,11 +88,12 @@ export function encodePlan(plan: Plan): EncodedPlan {
       slot[q] = query.slot;
       const i = query.input;
       input[q] = i.kind === "condition"
-        ? INPUT_CONDITION
+        ? PLAN_INPUT_CONDITION
         : i.kind === "eol"
-        ? INPUT_EOL
+        ? PLAN_INPUT_EOL
         : i.row * width + i.col;
-      predicts[q] = query.predicts ? query.predicts.row * width + query.predicts.col : -1;
+      const p = query.predicts;
+      predicts[q] = p ? p.row * width + p.col : PLAN_PREDICTS_NONE;
       q++;
     }
   });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createLayout, eolSlotOf, slotOf } from "./layout.ts";
 import { compilePlan } from "./plan.ts";
-import { countPasses, createSchedule, type ZiparVariant } from "./schedule.ts";
+import { countSteps, createSchedule, type ZiparVariant } from "./schedule.ts";
 
 const variants: ZiparVariant[] = ["ideal", "paper"];
 
@@ -19,8 +19,8 @@ Deno.test("zipar schedules take W + (H−1)·s (ideal) and 2W + (H−2)·s (pape
           const paper = h === 1 ? w : 2 * w + (h - 2) * s;
           assert.equal(passes(h, w, s, "ideal", eol), ideal, `ideal ${h}×${w} s=${s} eol=${eol}`);
           assert.equal(passes(h, w, s, "paper", eol), paper, `paper ${h}×${w} s=${s} eol=${eol}`);
-          assert.equal(countPasses({ height: h, width: w, window: s }), ideal);
-          assert.equal(countPasses({ height: h, width: w, window: s, variant: "paper" }), paper);
+          assert.equal(countSteps({ height: h, width: w, window: s }), ideal);
+          assert.equal(countSteps({ height: h, width: w, window: s, variant: "paper" }), paper);
         }
       }
     }

@@ -6,11 +6,55 @@
  * queries write their K/V first; then a query at slot p attends to every written slot q ≤ p.
  * Unwritten slots are masked out.
  *
+ * **One word: step.** A *step* is one forward pass of the model over one list of queries:
+ * `Session.step`, `Tracker.applyStep`, `Schedule.nextStep`, `Plan.steps`, the `step` events of
+ * core/engine and {@linkcode countSteps} all count the same thing. The paper and the user-facing
+ * output say "forward pass"; the statistics fields that reach JSON (grid metadata, `zipar plan
+ * --format json`) keep that name: `GenerationStats.passes` is the number of steps,
+ * `rasterPasses` the steps raster order would take, `tokensPerPass[n]` the steps that decoded n
+ * tokens per image.
+ *
+ * **Sentinels.** Three negative values stand for tokens the engine does not know but the
+ * backend does, each with its own name: {@linkcode QUERY_TOKEN_CONDITION} in `Query.token`,
+ * {@linkcode PLAN_INPUT_CONDITION} and {@linkcode PLAN_INPUT_EOL} in `EncodedPlan.input`; and
+ * {@linkcode PLAN_PREDICTS_NONE} marks a plan query that samples nothing.
+ *
+ * **Sequences.** A session of B images holds image i's conditional sequence at index i and, with
+ * classifier-free guidance, its unconditional sequence at B + i; core/cfg builds those queries
+ * and mixes their logits, once for every caller.
+ *
+ * One query's path through the engine (core/interactive): the schedule's `nextStep(tracker)`
+ * gives an ImageQuery `{ slot, input, proxy, predicts }` → its input becomes a token → core/cfg
+ * turns it into one Query per sequence → `session.step` returns logits → core/cfg mixes the CFG
+ * rows → the schedule's `resolve` samples (core/sampling) → `tracker.applyStep` referees and
+ * records the token.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { countSteps } from "./schedule.ts";
+ * import { PLAN_INPUT_CONDITION, PLAN_INPUT_EOL, QUERY_TOKEN_CONDITION } from "./step.ts";
+ * assert.equal(QUERY_TOKEN_CONDITION, -1);
+ * assert.notEqual(PLAN_INPUT_EOL, PLAN_INPUT_CONDITION);
+ * assert.equal(countSteps({ height: 24, width: 24, window: 8 }), 208); // stats.passes
+ * ```
+ *
  * @module
  */
 
-/** Token id a query carries in a prefix slot: "the sequence's conditioning token". */
-export const CONDITION_TOKEN = -1;
+/**
+ * `Query.token` of a prefix slot: "this sequence's conditioning token". The backend knows which
+ * token that is (the class id of `Backend.open`'s `conditions[seq]`); image slots carry real ids.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { QUERY_TOKEN_CONDITION, type Query } from "./step.ts";
+ * const prefill: Query = { seq: 0, slot: 0, token: QUERY_TOKEN_CONDITION, wantLogits: true };
+ * assert.ok(prefill.token < 0); // never a vocabulary id
+ * ```
+ */
+export const QUERY_TOKEN_CONDITION = -1;
 
 /** Model metadata a backend reports. */
 export interface ModelInfo {
@@ -38,7 +82,7 @@ export interface Query {
   seq: number;
   /** Slot written (see core/layout). */
   slot: number;
-  /** Token id written; {@linkcode CONDITION_TOKEN} in prefix slots. */
+  /** Token id written; {@linkcode QUERY_TOKEN_CONDITION} in prefix slots. */
   token: number;
   /** Whether to return the logits predicting the next slot. */
   wantLogits: boolean;
@@ -70,17 +114,68 @@ export interface EncodedPlan {
   slot: Int32Array;
   /**
    * input: [queries], the token written: a cell index r·W + c (read from the device grid),
-   * {@linkcode INPUT_CONDITION} or {@linkcode INPUT_EOL}.
+   * {@linkcode PLAN_INPUT_CONDITION} or {@linkcode PLAN_INPUT_EOL}.
    */
   input: Int32Array;
-  /** predicts: [queries], the cell index r·W + c sampled from its logits, or −1. */
+  /**
+   * predicts: [queries], the cell index r·W + c sampled from its logits, or
+   * {@linkcode PLAN_PREDICTS_NONE}.
+   */
   predicts: Int32Array;
 }
 
-/** `EncodedPlan.input` value for "the sequence's conditioning token". */
-export const INPUT_CONDITION = -1;
-/** `EncodedPlan.input` value for "the model's EOL token". */
-export const INPUT_EOL = -2;
+/**
+ * `EncodedPlan.input` of a prefix slot: "the sequence's conditioning token"; the backend writes
+ * {@linkcode QUERY_TOKEN_CONDITION}'s token there.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLayout } from "./layout.ts";
+ * import { compilePlan, encodePlan } from "./plan.ts";
+ * import { createSchedule } from "./schedule.ts";
+ * import { PLAN_INPUT_CONDITION } from "./step.ts";
+ * const layout = createLayout({ height: 2, width: 2 });
+ * const plan = encodePlan(compilePlan(layout, createSchedule(layout, { kind: "raster" })));
+ * assert.equal(plan.input[0], PLAN_INPUT_CONDITION); // the class token's slot
+ * ```
+ */
+export const PLAN_INPUT_CONDITION = -1;
+
+/**
+ * `EncodedPlan.input` of an end-of-line slot: "the model's EOL token" (`ModelInfo.eolToken`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLayout, eolSlotOf } from "./layout.ts";
+ * import { compilePlan, encodePlan } from "./plan.ts";
+ * import { createSchedule } from "./schedule.ts";
+ * import { PLAN_INPUT_EOL } from "./step.ts";
+ * const layout = createLayout({ height: 2, width: 2, eol: true });
+ * const plan = encodePlan(compilePlan(layout, createSchedule(layout, { window: 1 })));
+ * const q = [...plan.slot].indexOf(eolSlotOf(layout, 0));
+ * assert.equal(plan.input[q], PLAN_INPUT_EOL);
+ * ```
+ */
+export const PLAN_INPUT_EOL = -2;
+
+/**
+ * `EncodedPlan.predicts` of a query that samples nothing (a prefix write or a correction).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLayout } from "./layout.ts";
+ * import { compilePlan, encodePlan } from "./plan.ts";
+ * import { createSchedule } from "./schedule.ts";
+ * import { PLAN_PREDICTS_NONE } from "./step.ts";
+ * const layout = createLayout({ height: 2, width: 2, prefix: 2 });
+ * const plan = encodePlan(compilePlan(layout, createSchedule(layout, { kind: "raster" })));
+ * assert.deepEqual([plan.predicts[0], plan.predicts[1]], [PLAN_PREDICTS_NONE, 0]);
+ * ```
+ */
+export const PLAN_PREDICTS_NONE = -1;
 
 /** Everything a backend needs to run a plan on its own. */
 export interface PlanRun {
@@ -99,7 +194,8 @@ export interface PlanRun {
 /** An open generation: KV caches for a set of sequences. */
 export interface Session {
   /**
-   * Run one forward pass. Returns logits: [queries with wantLogits, vocab], in query order.
+   * Run one step (one forward pass). Returns logits: [queries with wantLogits, vocab], in query
+   * order.
    */
   step(queries: readonly Query[]): Promise<Float32Array>;
   /**

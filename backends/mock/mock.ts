@@ -10,11 +10,11 @@
  * @module
  */
 
-import { layoutOf } from "../../core/engine.ts";
-import { cellOf, type Layout, slotOf } from "../../core/layout.ts";
+import { checkInt } from "../../core/check.ts";
+import { cellOf, type Layout, layoutOf, slotOf } from "../../core/layout.ts";
 import { fmix32, GOLDEN } from "../../core/random.ts";
 import type { Backend, ModelInfo, PlanRun, Query, Session } from "../../core/step.ts";
-import { CONDITION_TOKEN } from "../../core/step.ts";
+import { QUERY_TOKEN_CONDITION } from "../../core/step.ts";
 import { runPlanOnHost } from "../host_plan.ts";
 
 /** Options of the mock model. */
@@ -68,14 +68,12 @@ export class MockBackend implements Backend {
       sharpness = 3,
       modelSeed = 0,
     } = options;
-    for (const [name, v] of Object.entries({ vocab, numClasses, left, aboveLeft, aboveRight })) {
-      if (!Number.isInteger(v) || v < 0 || v > 1 << 20) {
-        throw new RangeError(`mock ${name} must be an integer in 0..${1 << 20}, got ${v}`);
-      }
+    checkInt("mock vocab", vocab, 1, 1 << 20);
+    for (const [name, v] of Object.entries({ numClasses, left, aboveLeft, aboveRight })) {
+      checkInt(`mock ${name}`, v, 0, 1 << 20);
     }
-    if (vocab < 1) throw new RangeError(`mock vocab must be ≥ 1, got ${vocab}`);
-    if (eolToken !== null && (!Number.isInteger(eolToken) || eolToken < vocab)) {
-      throw new RangeError(`mock EOL token must be an integer ≥ vocab (${vocab}), got ${eolToken}`);
+    if (eolToken !== null) {
+      checkInt("mock EOL token", eolToken, vocab, Infinity, "vocab; EOL is never sampled");
     }
     this.info = {
       name: "mock",
@@ -103,11 +101,8 @@ export class MockBackend implements Backend {
   }
 
   open(conditions: readonly number[]): Promise<Session> {
-    for (const c of conditions) {
-      if (!Number.isInteger(c) || c < 0 || c > this.info.numClasses) {
-        throw new RangeError(`class must be in 0..${this.info.numClasses}, got ${c}`);
-      }
-    }
+    const { numClasses } = this.info;
+    for (const c of conditions) checkInt("class", c, 0, numClasses, `${numClasses} = null class`);
     return Promise.resolve(new MockSession(this, conditions));
   }
 
@@ -171,7 +166,7 @@ class MockSession implements Session {
       }
       const kind = cellOf(layout, q.slot);
       const ok = kind.kind === "prefix"
-        ? q.token === CONDITION_TOKEN
+        ? q.token === QUERY_TOKEN_CONDITION
         : kind.kind === "eol"
         ? q.token === eolToken
         : Number.isInteger(q.token) && q.token >= 0 && q.token < vocab;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { slotOf } from "../../core/layout.ts";
-import { CONDITION_TOKEN, type Query } from "../../core/step.ts";
+import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
 import { MockBackend } from "./mock.ts";
 
 /** Write a full raster prefix of `tokens` up to (row, col − 1) and return the logits of (row, col). */
@@ -13,7 +13,7 @@ async function logitsAt(
 ): Promise<Float32Array> {
   const session = await backend.open([3]);
   const { width } = backend.info;
-  const queries: Query[] = [{ seq: 0, slot: 0, token: CONDITION_TOKEN, wantLogits: false }];
+  const queries: Query[] = [{ seq: 0, slot: 0, token: QUERY_TOKEN_CONDITION, wantLogits: false }];
   const upto = row * width + col; // cells before (row, col)
   for (let i = 0; i < upto; i++) {
     const slot = slotOf(backend.layout, Math.floor(i / width), i % width);

@@ -14,7 +14,7 @@ import { createLayout } from "../../core/layout.ts";
 import { compilePlan, encodePlan } from "../../core/plan.ts";
 import { resolveSampling } from "../../core/sampling.ts";
 import { createSchedule } from "../../core/schedule.ts";
-import { CONDITION_TOKEN, type EncodedPlan, type Query } from "../../core/step.ts";
+import { type EncodedPlan, type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
 import type { LlamagenConfig } from "../llamagen_config.ts";
 import { createWebgpuBackend } from "./backend.ts";
 import { openGpu } from "./device.ts";
@@ -70,7 +70,7 @@ async function benchModel(name: string, config: LlamagenConfig): Promise<void> {
   const prefill = conditions.map((_, seq) => ({
     seq,
     slot: 0,
-    token: CONDITION_TOKEN,
+    token: QUERY_TOKEN_CONDITION,
     wantLogits: true,
   }));
   await session.step(prefill);
@@ -126,7 +126,7 @@ async function benchModel(name: string, config: LlamagenConfig): Promise<void> {
           queries.push({
             seq,
             slot: plan.slot[q],
-            token: input < 0 ? CONDITION_TOKEN : grid[input],
+            token: input < 0 ? QUERY_TOKEN_CONDITION : grid[input],
             wantLogits: plan.predicts[q] >= 0,
           });
         }

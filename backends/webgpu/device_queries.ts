@@ -10,11 +10,11 @@
  */
 
 import {
-  CONDITION_TOKEN,
-  INPUT_CONDITION,
-  INPUT_EOL,
+  PLAN_INPUT_CONDITION,
+  PLAN_INPUT_EOL,
   type PlanRun,
   type Query,
+  QUERY_TOKEN_CONDITION,
 } from "../../core/step.ts";
 
 /** Ints per device query. */
@@ -55,12 +55,12 @@ export function packStep(
     const isPrefix = q.slot < limits.prefix;
     if (
       isPrefix
-        ? q.token !== CONDITION_TOKEN
+        ? q.token !== QUERY_TOKEN_CONDITION
         : !(Number.isInteger(q.token) && q.token >= 0 && q.token < limits.vocab)
     ) {
       throw new RangeError(
         isPrefix
-          ? `Query ${i}: prefix slot ${q.slot} takes the condition token (${CONDITION_TOKEN}), got ${q.token}`
+          ? `Query ${i}: prefix slot ${q.slot} takes the condition token (${QUERY_TOKEN_CONDITION}), got ${q.token}`
           : `Query ${i}: token ${q.token} is not in 0..${limits.vocab - 1}`,
       );
     }
@@ -111,15 +111,15 @@ export function packPlan(run: PlanRun, limits: Omit<PackLimits, "seqs">): Device
       if (slot < 0 || slot >= limits.slots) {
         throw new RangeError(`Plan step ${j}: slot ${slot} out of range`);
       }
-      if (input === INPUT_EOL) throw new RangeError("LlamaGen has no end-of-line token");
-      if ((input === INPUT_CONDITION) !== (slot < limits.prefix) || input >= cells) {
+      if (input === PLAN_INPUT_EOL) throw new RangeError("LlamaGen has no end-of-line token");
+      if ((input === PLAN_INPUT_CONDITION) !== (slot < limits.prefix) || input >= cells) {
         throw new RangeError(`Plan step ${j}: input ${input} does not fit slot ${slot}`);
       }
       for (let s = 0; s < seqs; s++) {
         queries.set([
           s,
           slot,
-          input === INPUT_CONDITION ? CONDITION_TOKEN : 0,
+          input === PLAN_INPUT_CONDITION ? QUERY_TOKEN_CONDITION : 0,
           input >= 0 ? input : -1,
           predicts >= 0 ? k * seqs + s : -1,
         ], qn++ * QUERY_INTS);

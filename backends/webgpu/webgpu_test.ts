@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { generate, layoutOf } from "../../core/engine.ts";
+import { generate } from "../../core/engine.ts";
+import { layoutOf } from "../../core/layout.ts";
 import { cellKey } from "../../core/random.ts";
 import { mixCfg, resolveSampling, sample, type SamplingOptions } from "../../core/sampling.ts";
 import { createSchedule } from "../../core/schedule.ts";
 import { compilePlan, encodePlan } from "../../core/plan.ts";
-import { CONDITION_TOKEN, type Query } from "../../core/step.ts";
+import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
 import { referenceLogits } from "../llamagen_reference.ts";
 import { createWebgpuBackend, openWebgpuBackend } from "./backend.ts";
 import { randomLlamagenWeights, tinyConfig, writeRandomModel } from "./random_weights.ts";
@@ -73,7 +74,7 @@ gpuTest("step() rejects bad queries with one-line errors", async () => {
   const backend = await createWebgpuBackend(config, weights);
   const session = await backend.open([1]);
   await assert.rejects(
-    session.step([{ seq: 1, slot: 0, token: CONDITION_TOKEN, wantLogits: true }]),
+    session.step([{ seq: 1, slot: 0, token: QUERY_TOKEN_CONDITION, wantLogits: true }]),
     /sequence 1/,
   );
   await assert.rejects(
@@ -123,7 +124,7 @@ async function planVsHostSampling(
     for (let t = plan.stepStart[j]; t < plan.stepStart[j + 1]; t++) {
       for (let s = 0; s < seqs; s++) {
         const input = plan.input[t];
-        const token = input < 0 ? CONDITION_TOKEN : grid[(s % b) * cells + input];
+        const token = input < 0 ? QUERY_TOKEN_CONDITION : grid[(s % b) * cells + input];
         queries.push({ seq: s, slot: plan.slot[t], token, wantLogits: plan.predicts[t] >= 0 });
       }
       if (plan.predicts[t] >= 0) predicts.push(plan.predicts[t]);

@@ -6,7 +6,13 @@
  * @module
  */
 
-import { type Backend, CONDITION_TOKEN, layoutOf, type Query, slotOf } from "../../core/mod.ts";
+import {
+  type Backend,
+  layoutOf,
+  type Query,
+  QUERY_TOKEN_CONDITION,
+  slotOf,
+} from "../../core/mod.ts";
 
 /**
  * Mean bits per token of `grids` ([B, H, W]) conditioned on `classes` (one per grid), without
@@ -38,7 +44,7 @@ export async function bitsPerToken(
           queries.push({
             seq: i,
             slot: p,
-            token: CONDITION_TOKEN,
+            token: QUERY_TOKEN_CONDITION,
             wantLogits: p === info.prefix - 1,
           });
         }
