@@ -12,11 +12,12 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { generate, layoutOf } from "../../core/engine.ts";
+import { generate } from "../../core/engine.ts";
+import { layoutOf } from "../../core/layout.ts";
 import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
 import type { Query } from "../../core/step.ts";
 import { openPythonBackend, type PythonBackend } from "./client.ts";
-import { PYTHON, runPython, tinyModels } from "./test_helpers.ts";
+import { PYTHON, runPython, TINY_MODULE, tinyModels } from "./test_helpers.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -131,7 +132,7 @@ await tiny.close();
 
 let big = args.big;
 if (!big) {
-  await runPython(PYTHON!, "tiny.py", [await tinyModels(), "--bench"]);
+  await runPython(PYTHON!, TINY_MODULE, ["gpt", await tinyModels(), "--bench"]);
   big = join(await tinyModels(), "bench");
 }
 const mid = await open(big);

@@ -1,5 +1,6 @@
 /**
- * The Python backend: LlamaGen on PyTorch (CUDA or CPU) in a worker process over stdio.
+ * The Python backend: a model family (LlamaGen today) on PyTorch (CUDA or CPU) in a worker
+ * process over stdio; the same worker decodes token grids to pixels (`openDecoder`).
  *
  * @example
  * ```ts ignore
@@ -7,44 +8,34 @@
  * const backend = await openPythonBackend({ model: "models/gpt-b-256", device: "cuda" });
  * const session = await backend.open([207, 1000]);
  * await session.close();
+ * const decoder = await backend.openDecoder({ vq: "models/vq16" }); // same torch process
+ * await decoder.close();
  * await backend.close();
  * ```
  *
  * @module
  */
 
-import { resolvePython } from "./interpreter.ts";
 import type { SamplingOptions } from "../../core/sampling.ts";
 import type { Backend, ModelInfo, PlanImage, PlanRun, Query, Session } from "../../core/step.ts";
-import { PROTOCOL_VERSION } from "./protocol.ts";
-import { WorkerProcess } from "./worker_process.ts";
+import { type PythonDecoderSource, type PythonVqDecoder, WorkerDecoder } from "./vq_client.ts";
+import {
+  HANDSHAKE_TIMEOUT_MS,
+  IDLE_TIMEOUT_MS,
+  type WorkerOptions,
+  WorkerProcess,
+} from "./worker_process.ts";
 
 /** Options for {@linkcode openPythonBackend}. */
-export interface PythonBackendOptions {
+export interface PythonBackendOptions extends WorkerOptions {
   /** A model directory (config.json + model.safetensors) or a LlamaGen `.pt` checkpoint. */
   model: string;
-  /** Python executable. @default env ZIPAR_PYTHON, else "python3" */
-  python?: string;
-  /** Torch device. @default "cpu" */
-  device?: "cpu" | "cuda";
-  /** Weight and activation dtype; logits are always float32. @default "float32" */
-  dtype?: "float32" | "bfloat16" | "float16";
   /** Preset name for `.pt` files (GPT-B, GPT-L, GPT-XL, GPT-XXL, GPT-3B); inferred when absent. */
   preset?: string;
   /** Grid for `.pt` files, e.g. "16x16"; inferred from `_256` / `_384` in the file name. */
   grid?: string;
   /** Attention heads for `.pt` files of no preset (tiny test models). */
   heads?: number;
-  /** CPU threads of the worker. @default 2 */
-  threads?: number;
-  /** Limit for start-up and model loading. @default 120000 */
-  handshakeTimeoutMs?: number;
-  /** Fail when the worker sends nothing for this long during a request; 0 = never. @default 600000 */
-  idleTimeoutMs?: number;
-  /** Called with each stderr line of the worker. @default prints "[python] line" to stderr */
-  onLog?: (line: string) => void;
-  /** Kill the worker and exit 130 on Ctrl-C. @default true */
-  handleSigint?: boolean;
 }
 
 /** What the worker reported at start-up besides {@linkcode ModelInfo}. */
@@ -85,6 +76,13 @@ export interface PythonBackend extends Backend {
     keys: Uint32Array,
     sampling: Required<SamplingOptions>,
   ): Promise<Int32Array>;
+  /**
+   * Load an image decoder into this backend's worker (no second torch process): a VQ-16
+   * decoder (`{ vq: PATH }`) or the model directory's own (`{ model: true }`: for LlamaGen,
+   * vq.json + vq.safetensors beside config.json). Throws a one-line Error when it cannot be
+   * loaded; the backend keeps working. `close()` frees the decoder, not the worker.
+   */
+  openDecoder(source: PythonDecoderSource): Promise<PythonVqDecoder>;
 }
 
 /**
@@ -92,43 +90,13 @@ export interface PythonBackend extends Backend {
  * torch or the model cannot be loaded.
  */
 export async function openPythonBackend(options: PythonBackendOptions): Promise<PythonBackend> {
-  const python = resolvePython(options.python);
-  const worker = WorkerProcess.spawn({
-    python,
-    onLog: options.onLog,
-    handleSigint: options.handleSigint,
+  const { process, ready } = await WorkerProcess.start(options, {
+    model: options.model,
+    preset: options.preset ?? null,
+    grid: options.grid ?? null,
+    heads: options.heads ?? null,
   });
-  try {
-    const hello = {
-      type: "hello",
-      protocol: PROTOCOL_VERSION,
-      model: options.model,
-      device: options.device ?? "cpu",
-      dtype: options.dtype ?? "float32",
-      preset: options.preset ?? null,
-      grid: options.grid ?? null,
-      heads: options.heads ?? null,
-      threads: options.threads ?? 2,
-    };
-    const timeoutMs = options.handshakeTimeoutMs ?? 120_000;
-    const { header } = await worker.request(hello, {}, { timeoutMs });
-    if (header.type !== "ready" || header.protocol !== PROTOCOL_VERSION) {
-      throw new Error(
-        `Python worker speaks protocol ${header.protocol}, this client ${PROTOCOL_VERSION}`,
-      );
-    }
-    const info = header.info as ModelInfo;
-    const details: PythonWorkerInfo = {
-      config: header.config as Record<string, unknown>,
-      torch: String(header.torch),
-      device: String(header.device),
-      dtype: String(header.dtype),
-    };
-    return new PythonBackendImpl(worker, info, details, options.idleTimeoutMs ?? 600_000);
-  } catch (err) {
-    await worker.close();
-    throw err;
-  }
+  return new PythonBackendImpl(process, ready, options);
 }
 
 class PythonBackendImpl implements PythonBackend {
@@ -136,19 +104,24 @@ class PythonBackendImpl implements PythonBackend {
   readonly info: ModelInfo;
   readonly worker: PythonWorkerInfo;
   readonly #process: WorkerProcess;
+  readonly #ready: Record<string, unknown>;
   readonly #timeoutMs: number;
+  readonly #loadTimeoutMs: number;
   #sessions = 0;
+  #decoders = 1; // decoder 0 is the one a hello may name
 
-  constructor(
-    process: WorkerProcess,
-    info: ModelInfo,
-    worker: PythonWorkerInfo,
-    timeoutMs: number,
-  ) {
+  constructor(process: WorkerProcess, ready: Record<string, unknown>, options: WorkerOptions) {
     this.#process = process;
-    this.info = info;
-    this.worker = worker;
-    this.#timeoutMs = timeoutMs;
+    this.#ready = ready;
+    this.info = ready.info as ModelInfo;
+    this.worker = {
+      config: ready.config as Record<string, unknown>,
+      torch: String(ready.torch),
+      device: String(ready.device),
+      dtype: String(ready.dtype),
+    };
+    this.#timeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    this.#loadTimeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
   }
 
   get pid(): number {
@@ -193,6 +166,17 @@ class PythonBackendImpl implements PythonBackend {
       timeoutMs: this.#timeoutMs,
     });
     return out.tokens as Int32Array;
+  }
+
+  async openDecoder(source: PythonDecoderSource): Promise<PythonVqDecoder> {
+    const request = { type: "load_decoder", decoder: this.#decoders++, source };
+    const { header } = await this.#process.request(request, {}, {
+      timeoutMs: this.#loadTimeoutMs,
+    });
+    return new WorkerDecoder(this.#process, this.#ready, header, {
+      timeoutMs: this.#timeoutMs,
+      ownsWorker: false,
+    });
   }
 
   close(): Promise<void> {

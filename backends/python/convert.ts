@@ -1,9 +1,9 @@
 /**
  * `zipar convert --from llamagen IN.pt --preset GPT-B [--grid 16x16] --out DIR`: a LlamaGen
  * `.pt` checkpoint (loaded with `weights_only=True` only) to DIR/model.safetensors +
- * DIR/config.json, written atomically by worker/convert.py; and
- * `zipar convert --from llamagen-vq vq_ds16_c2i.pt --out DIR`: the VQ-16 tokenizer to
- * DIR/vq.json + DIR/vq.safetensors (worker/convert_vq.py).
+ * DIR/config.json; and `zipar convert --from llamagen-vq vq_ds16_c2i.pt --out DIR`: the VQ-16
+ * tokenizer to DIR/vq.json + DIR/vq.safetensors. Both are kinds of one converter,
+ * worker/convert.py (`gpt` and `vq`), which writes atomically.
  *
  * @module
  */
@@ -13,7 +13,6 @@ import { fileURLToPath } from "node:url";
 import { INSTALL_HINT } from "./worker_process.ts";
 
 const CONVERT_SCRIPT = fileURLToPath(new URL("./worker/convert.py", import.meta.url));
-const CONVERT_VQ_SCRIPT = fileURLToPath(new URL("./worker/convert_vq.py", import.meta.url));
 
 /** Options for {@linkcode convertLlamagen}. */
 export interface ConvertOptions {
@@ -43,12 +42,12 @@ export interface ConvertOptions {
  * ```
  */
 export function convertLlamagen(options: ConvertOptions): Promise<Record<string, unknown>> {
-  const args = [options.input, "--out", options.out];
+  const args = ["gpt", options.input, "--out", options.out];
   if (options.preset) args.push("--preset", options.preset);
   if (options.grid) args.push("--grid", options.grid);
   if (options.heads) args.push("--heads", String(options.heads));
   if (options.dtype) args.push("--dtype", options.dtype);
-  return runConvert(CONVERT_SCRIPT, args, options);
+  return runConvert(args, options);
 }
 
 /** Options for {@linkcode convertLlamagenVq}. */
@@ -64,8 +63,8 @@ export interface ConvertVqOptions {
 /**
  * Convert a LlamaGen VQ checkpoint (loaded with `weights_only=True` only; config inferred from
  * the shapes, GroupNorm 32 groups) to DIR/vq.json + DIR/vq.safetensors (decoder tensors,
- * float32), written atomically by worker/convert_vq.py; returns the vq.json written. Throws a
- * one-line Error.
+ * float32), written atomically by worker/convert.py (kind `vq`); returns the vq.json
+ * written. Throws a one-line Error.
  *
  * @example
  * ```ts ignore
@@ -74,12 +73,11 @@ export interface ConvertVqOptions {
  * ```
  */
 export function convertLlamagenVq(options: ConvertVqOptions): Promise<Record<string, unknown>> {
-  return runConvert(CONVERT_VQ_SCRIPT, [options.input, "--out", options.out], options);
+  return runConvert(["vq", options.input, "--out", options.out], options);
 }
 
-/** Run a conversion script; its stdout is the config JSON, its last stderr line the error. */
+/** Run the converter; its stdout is the config JSON, its last stderr line the error. */
 async function runConvert(
-  script: string,
   args: string[],
   options: { input: string; python?: string },
 ): Promise<Record<string, unknown>> {
@@ -87,7 +85,7 @@ async function runConvert(
   let output: Deno.CommandOutput;
   try {
     output = await new Deno.Command(python, {
-      args: [script, ...args],
+      args: [CONVERT_SCRIPT, ...args],
       env: { PYTHONDONTWRITEBYTECODE: "1" },
       stdout: "piped",
       stderr: "piped",

@@ -5,9 +5,11 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { generateStream, layoutOf } from "../../core/engine.ts";
+import { generateStream } from "../../core/engine.ts";
+import { layoutOf } from "../../core/layout.ts";
 import { createSchedule } from "../../core/schedule.ts";
 import { openPythonBackend } from "./client.ts";
+import { PROTOCOL_VERSION } from "./protocol.ts";
 import { openTiny, PYTHON, PYTHON_TESTS, removeTinyModels, tinyModels } from "./test_helpers.ts";
 
 function oneLine(pattern: RegExp) {
@@ -104,7 +106,7 @@ def frame(h):
     b = json.dumps(h).encode(); sys.stdout.buffer.write(struct.pack("<II", len(b), 0) + b)
     sys.stdout.buffer.flush()
 n, _ = struct.unpack("<II", sys.stdin.buffer.read(8)); sys.stdin.buffer.read(n)
-frame({"type": "ready", "protocol": 1, "info": json.loads(${
+frame({"type": "ready", "protocol": ${PROTOCOL_VERSION}, "info": json.loads(${
           JSON.stringify(JSON.stringify(info))
         }), "config": {},
        "torch": "fake", "device": "cpu", "dtype": "float32", "buffers": []})

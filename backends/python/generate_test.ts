@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { generate, layoutOf } from "../../core/engine.ts";
+import { generate } from "../../core/engine.ts";
+import { layoutOf } from "../../core/layout.ts";
 import { cellKey } from "../../core/random.ts";
 import { resolveSampling, sample, type SamplingOptions } from "../../core/sampling.ts";
 import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";

@@ -95,16 +95,16 @@ Deno.test({
   async fn() {
     await assert.rejects(
       openTiny({ file: "wrong_shape.pt" }),
-      assertOneLine(/tensor layers\.1\.attention\.wo\.weight has shape \[64, 32\]/),
+      assertOneLine(/tensor layers\.1\.attention\.wo\.weight has shape \[64,32\]/),
     );
     await withInspector(async (assertLoadError) => {
       await assertLoadError(
         "wrong_shape.pt",
-        /tensor layers\.1\.attention\.wo\.weight has shape \[64, 32\], expected \[64, 64\]/,
+        /tensor layers\.1\.attention\.wo\.weight has shape \[64,32\], expected \[64,64\]/,
       );
       await assertLoadError(
         "missing_key.pt",
-        /missing tensor layers\.1\.feed_forward\.w3\.weight \(expected shape \[128, 64\]\)/,
+        /missing tensor layers\.1\.feed_forward\.w3\.weight \(expected shape \[128,64\]\)/,
       );
       await assertLoadError("truncated", /truncated/);
       await assertLoadError("model.pt", /match no preset; pass the number of heads/, {
@@ -138,7 +138,7 @@ Deno.test({
       await variant("vocab", { ...config, vocab: 300 }, weights);
       await assertLoadError(
         "vocab",
-        /tok_embeddings\.weight has shape \[256, 64\], expected \[300, 64\]/,
+        /tok_embeddings\.weight has shape \[256,64\], expected \[300,64\]/,
       );
       const huge = weights.slice();
       new DataView(huge.buffer).setBigUint64(0, 1n << 40n, true);
@@ -146,6 +146,11 @@ Deno.test({
       await assertLoadError("huge", /header length \d+ is larger than the limit/);
       await variant("format", { ...config, format: "other" }, weights);
       await assertLoadError("format", /not a zipar-llamagen config/);
+      await variant("janus", { model_type: "janus" }, weights);
+      await assertLoadError(
+        "janus",
+        /config\.json: model_type 'janus' is no family this worker runs \(known: llamagen\)/,
+      );
     });
   },
 });

@@ -9,7 +9,7 @@
  */
 
 /** Protocol version; the worker refuses a hello with another one. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Largest JSON header accepted from the worker. */
 const MAX_HEADER = 1 << 20;

@@ -71,7 +71,7 @@ async function maxDiffToReference(options: ScheduleOptions, file = "st"): Promis
   const stepsPath = join(dir, `steps-${options.window ?? "raster"}.json`);
   const outPath = `${stepsPath}.f64`;
   await Deno.writeTextFile(stepsPath, JSON.stringify(spec));
-  await runPython(PYTHON!, "reference.py", [join(dir, file), stepsPath, outPath]);
+  await runPython(PYTHON!, "families.llamagen.reference", [join(dir, file), stepsPath, outPath]);
   const want = new Float64Array((await Deno.readFile(outPath)).buffer);
   const flat = got.flatMap((a) => [...a]);
   assert.equal(flat.length, want.length);

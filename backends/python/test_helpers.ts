@@ -13,18 +13,24 @@ import { openPythonBackend, type PythonBackend, type PythonBackendOptions } from
 
 const WORKER_DIR = fileURLToPath(new URL("./worker/", import.meta.url));
 
-/** Run a python script of worker/ and return stdout; throws with stderr on failure. */
-export async function runPython(python: string, script: string, args: string[]): Promise<string> {
+/**
+ * Run a module of worker/ (`python -m families.llamagen.tiny …`, worker/ on PYTHONPATH) and
+ * return stdout; throws with the last stderr line on failure.
+ */
+export async function runPython(python: string, module: string, args: string[]): Promise<string> {
   const out = await new Deno.Command(python, {
-    args: [join(WORKER_DIR, script), ...args],
-    env: { PYTHONDONTWRITEBYTECODE: "1" },
+    args: ["-m", module, ...args],
+    env: { PYTHONDONTWRITEBYTECODE: "1", PYTHONPATH: WORKER_DIR },
     stdout: "piped",
     stderr: "piped",
   }).output();
   const err = new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${script} failed: ${err.trim().split("\n").at(-1)}`);
+  if (!out.success) throw new Error(`${module} failed: ${err.trim().split("\n").at(-1)}`);
   return new TextDecoder().decode(out.stdout);
 }
+
+/** The module that writes tiny LlamaGen test checkpoints (worker/families/llamagen/tiny.py). */
+export const TINY_MODULE = "families.llamagen.tiny";
 
 /** The python to test with (backends/test_runtimes): null when none has torch. */
 export { PYTHON };
@@ -34,11 +40,11 @@ export const PYTHON_TESTS: { ignore: boolean } = needs("Python backend tests", [
 
 let tiny: Promise<string> | null = null;
 
-/** Directory with tiny checkpoints in every layout (worker/tiny.py), built once per file. */
+/** Directory with tiny checkpoints in every layout ({@linkcode TINY_MODULE}), built once a file. */
 export function tinyModels(): Promise<string> {
   tiny ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "zipar-python-" });
-    await runPython(PYTHON!, "tiny.py", [dir]);
+    await runPython(PYTHON!, TINY_MODULE, ["gpt", dir]);
     return dir;
   })();
   return tiny;

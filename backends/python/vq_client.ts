@@ -1,7 +1,11 @@
 /**
- * The LlamaGen VQ-16 image decoder on PyTorch (CUDA or CPU), in a worker process over stdio
- * (worker/vq_main.py, PROTOCOL.md "The VQ decoder worker"). Same shape as the WebGPU decoder:
- * `{ scale, decode(tokens, [B, H, W]) → RGB bytes [B, H·scale, W·scale, 3], close() }`.
+ * Image decoders in the Python worker (PROTOCOL.md, "Image decoders"): the LlamaGen VQ-16
+ * decoder on PyTorch (CUDA or CPU), with the WebGPU decoder's shape: `{ scale, decode(tokens,
+ * [B, H, W]) → RGB bytes [B, H·scale, W·scale, 3], close() }`.
+ *
+ * {@linkcode openPythonVqDecoder} starts a worker that holds only the decoder. A
+ * {@linkcode PythonBackend} opens a decoder in its own worker with `backend.openDecoder(…)`
+ * (client.ts), so generating and decoding share one torch process.
  *
  * @example
  * ```ts ignore
@@ -14,17 +18,9 @@
  * @module
  */
 
-import { resolvePython } from "./interpreter.ts";
-import { fileURLToPath } from "node:url";
 import type { VqConfig } from "../vq_config.ts";
 import { checkVqTokens } from "../webgpu/vq_decoder.ts";
-import { PROTOCOL_VERSION } from "./protocol.ts";
-import { WorkerProcess } from "./worker_process.ts";
-
-/** Path of the VQ worker entry point. */
-export const VQ_WORKER_SCRIPT: string = fileURLToPath(
-  new URL("./worker/vq_main.py", import.meta.url),
-);
+import { IDLE_TIMEOUT_MS, type WorkerOptions, WorkerProcess } from "./worker_process.ts";
 
 /** Largest pixel reply of one request; bigger batches go in several requests. */
 const REPLY_BYTES = 256 << 20;
@@ -33,29 +29,21 @@ const REPLY_BYTES = 256 << 20;
 const MAX_OUTPUT_BYTES = 2 ** 31;
 
 /** Options for {@linkcode openPythonVqDecoder}. */
-export interface PythonVqDecoderOptions {
+export interface PythonVqDecoderOptions extends WorkerOptions {
   /** A VQ directory (vq.json + vq.safetensors) or a LlamaGen VQ `.pt` (e.g. vq_ds16_c2i.pt). */
   dir: string;
-  /** Python executable. @default env ZIPAR_PYTHON, else "python3" */
-  python?: string;
-  /** Torch device. @default "cpu" */
-  device?: "cpu" | "cuda";
-  /** Weight and activation dtype (GroupNorm, softmax and pixels run in float32). @default "float32" */
-  dtype?: "float32" | "bfloat16" | "float16";
-  /** CPU threads of the worker. @default 2 */
-  threads?: number;
-  /** Limit for start-up and weight loading. @default 120000 */
-  handshakeTimeoutMs?: number;
-  /** Fail when the worker sends nothing for this long during a decode; 0 = never. @default 600000 */
-  idleTimeoutMs?: number;
-  /** Called with each stderr line of the worker. @default prints "[python] line" to stderr */
-  onLog?: (line: string) => void;
-  /** Kill the worker and exit 130 on Ctrl-C. @default true */
-  handleSigint?: boolean;
 }
+
+/**
+ * Where a worker's decoder comes from: a VQ-16 decoder (`{ vq: PATH }`, a VQ directory or a
+ * LlamaGen VQ `.pt`) or the loaded model directory's own decoder (`{ model: true }`).
+ */
+export type PythonDecoderSource = { vq: string } | { model: true };
 
 /** An open decoder. */
 export interface PythonVqDecoder {
+  /** Decoder kind, e.g. `llamagen-vq16`. */
+  readonly kind: string;
   /** The decoder's config (inferred from the shapes for a `.pt`). */
   readonly config: VqConfig;
   /** Pixels per token side (16 for VQ-16). */
@@ -68,60 +56,60 @@ export interface PythonVqDecoder {
   readonly pid: number;
   /** Decode token grids: tokens [B, H, W] → RGB bytes [B, H·scale, W·scale, 3]. */
   decode(tokens: ArrayLike<number>, shape: readonly [number, number, number]): Promise<Uint8Array>;
-  /** Stop the worker. */
+  /** Release the decoder (and stop the worker when it was started for this decoder alone). */
   close(): Promise<void>;
 }
 
 /**
- * Start the VQ worker and load the decoder. Throws a one-line Error when python, torch or the
+ * Start a worker holding only the decoder. Throws a one-line Error when python, torch or the
  * weights cannot be loaded (a missing key or wrong shape names the key and expected shape).
  */
 export async function openPythonVqDecoder(
   options: PythonVqDecoderOptions,
 ): Promise<PythonVqDecoder> {
-  const python = resolvePython(options.python);
-  const worker = WorkerProcess.spawn({
-    python,
-    args: [VQ_WORKER_SCRIPT],
-    onLog: options.onLog,
-    handleSigint: options.handleSigint,
+  const { process, ready } = await WorkerProcess.start(options, { decoder: { vq: options.dir } });
+  const timeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+  return new WorkerDecoder(process, ready, ready.decoder as Record<string, unknown>, {
+    timeoutMs,
+    ownsWorker: true,
   });
-  try {
-    const hello = {
-      type: "hello",
-      protocol: PROTOCOL_VERSION,
-      vq: options.dir,
-      device: options.device ?? "cpu",
-      dtype: options.dtype ?? "float32",
-      threads: options.threads ?? 2,
-    };
-    const timeoutMs = options.handshakeTimeoutMs ?? 120_000;
-    const { header } = await worker.request(hello, {}, { timeoutMs });
-    if (header.type !== "ready" || header.protocol !== PROTOCOL_VERSION) {
-      throw new Error(
-        `Python VQ worker speaks protocol ${header.protocol}, this client ${PROTOCOL_VERSION}`,
-      );
-    }
-    return new PythonVqDecoderImpl(worker, header, options.idleTimeoutMs ?? 600_000);
-  } catch (err) {
-    await worker.close();
-    throw err;
-  }
 }
 
-class PythonVqDecoderImpl implements PythonVqDecoder {
+/** How a {@linkcode WorkerDecoder} talks to its worker. */
+export interface WorkerDecoderOptions {
+  /** Idle limit of a decode request. */
+  timeoutMs: number;
+  /** Whether close() stops the worker (a standalone decoder) or only frees the decoder. */
+  ownsWorker: boolean;
+}
+
+/**
+ * A decoder held by a worker: `loaded` is the worker's decoder description (`ready.decoder` or
+ * the `decoder` answer of `load_decoder`), `ready` the worker's `ready` header.
+ */
+export class WorkerDecoder implements PythonVqDecoder {
+  readonly kind: string;
   readonly config: VqConfig;
   readonly scale: number;
   readonly device: string;
   readonly torch: string;
   readonly #process: WorkerProcess;
-  readonly #timeoutMs: number;
+  readonly #id: number;
+  readonly #options: WorkerDecoderOptions;
 
-  constructor(process: WorkerProcess, ready: Record<string, unknown>, timeoutMs: number) {
+  /** Wrap decoder `loaded.id` of `process`. */
+  constructor(
+    process: WorkerProcess,
+    ready: Record<string, unknown>,
+    loaded: Record<string, unknown>,
+    options: WorkerDecoderOptions,
+  ) {
     this.#process = process;
-    this.#timeoutMs = timeoutMs;
-    this.config = ready.config as VqConfig;
-    this.scale = Number(ready.scale);
+    this.#id = Number(loaded.id);
+    this.#options = options;
+    this.kind = String(loaded.kind);
+    this.config = loaded.config as VqConfig;
+    this.scale = Number(loaded.scale);
     this.device = `${ready.device} ${ready.dtype}`;
     this.torch = String(ready.torch);
   }
@@ -149,14 +137,14 @@ class PythonVqDecoderImpl implements PythonVqDecoder {
     for (let first = 0; first < b; first += perRequest) {
       const n = Math.min(perRequest, b - first);
       const { header, arrays } = await this.#process.request(
-        { type: "decode", shape: [n, h, w] },
+        { type: "decode", decoder: this.#id, shape: [n, h, w] },
         { tokens: all.subarray(first * h * w, (first + n) * h * w) },
-        { timeoutMs: this.#timeoutMs },
+        { timeoutMs: this.#options.timeoutMs },
       );
       const pixels = arrays.pixels;
       if (!(pixels instanceof Uint8Array) || pixels.length !== n * perImage) {
         throw new Error(
-          `Python VQ worker returned pixels of shape [${header.shape}], expected [${n}, ${h * s}, ${
+          `Python worker returned pixels of shape [${header.shape}], expected [${n}, ${h * s}, ${
             w * s
           }, 3]`,
         );
@@ -166,7 +154,11 @@ class PythonVqDecoderImpl implements PythonVqDecoder {
     return out;
   }
 
-  close(): Promise<void> {
-    return this.#process.close();
+  async close(): Promise<void> {
+    if (this.#options.ownsWorker) return await this.#process.close();
+    // A dead worker holds no decoder any more; the error that killed it was already reported.
+    await this.#process.request({ type: "close_decoder", decoder: this.#id }, {}, {
+      timeoutMs: this.#options.timeoutMs,
+    }).catch(() => {});
   }
 }

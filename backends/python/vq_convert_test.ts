@@ -9,7 +9,14 @@ import { join } from "node:path";
 import { loadVq } from "../vq_config.ts";
 import { tinyVqConfig, writeRandomVq } from "../webgpu/vq_random_weights.ts";
 import { convertLlamagenVq } from "./convert.ts";
-import { noTorchPython, oneLine, PYTHON, PYTHON_TESTS, runPython } from "./test_helpers.ts";
+import {
+  noTorchPython,
+  oneLine,
+  PYTHON,
+  PYTHON_TESTS,
+  runPython,
+  TINY_MODULE,
+} from "./test_helpers.ts";
 import { openPythonVqDecoder } from "./vq_client.ts";
 
 /** Decode `tokens` [1, 3, 4] with a fresh Python decoder on `path`. */
@@ -36,7 +43,7 @@ Deno.test({
       // GroupNorm groups are not in a .pt: the official 32 is assumed, so channels are ×32.
       const config = tinyVqConfig({ ch: 32, zChannels: 32, groups: 32 });
       const weights = await writeRandomVq(join(dir, "orig"), config, 7);
-      await runPython(PYTHON!, "vq_tiny.py", [join(dir, "orig"), join(dir, "pt")]);
+      await runPython(PYTHON!, TINY_MODULE, ["vq", join(dir, "orig"), join(dir, "pt")]);
 
       await t.step("the config is inferred and the weights are copied bit for bit", async () => {
         for (const layout of ["model.pt", "top.pt"]) {

@@ -7,7 +7,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { writeSafetensors } from "../safetensors.ts";
 import { randomVqWeights, tinyVqConfig, writeRandomVq } from "../webgpu/vq_random_weights.ts";
-import { noTorchPython, oneLine, PYTHON, PYTHON_TESTS, runPython } from "./test_helpers.ts";
+import {
+  noTorchPython,
+  oneLine,
+  PYTHON,
+  PYTHON_TESTS,
+  runPython,
+  TINY_MODULE,
+} from "./test_helpers.ts";
 import { openPythonVqDecoder } from "./vq_client.ts";
 
 /** Open a decoder on `path` quietly and expect a one-line error matching `pattern`. */
@@ -26,7 +33,7 @@ Deno.test({
     try {
       const config = tinyVqConfig({ ch: 32, zChannels: 32, groups: 32 });
       await writeRandomVq(join(dir, "ok"), config, 5);
-      await runPython(PYTHON!, "vq_tiny.py", [join(dir, "ok"), join(dir, "pt")]);
+      await runPython(PYTHON!, TINY_MODULE, ["vq", join(dir, "ok"), join(dir, "pt")]);
       await assertOpenError(
         join(dir, "pt", "evil.pt"),
         /evil\.pt: refusing to load: the pickle holds objects other than tensors/,

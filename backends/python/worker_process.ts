@@ -1,20 +1,59 @@
 /**
- * The Python worker as a child process: spawn, one request at a time, stderr forwarding,
- * timeouts, and a kill that leaves no orphan. Every failure becomes a one-line Error that ends
- * with the worker's last stderr line.
+ * The Python worker as a child process: spawn, the hello handshake, one request at a time,
+ * stderr forwarding, timeouts, and a kill that leaves no orphan. Every failure becomes a
+ * one-line Error that ends with the worker's last stderr line. The backend (client.ts) and the
+ * standalone image decoder (vq_client.ts) both start their worker through
+ * {@linkcode WorkerProcess.start}.
  *
  * @module
  */
 
 import { fileURLToPath } from "node:url";
-import { PYTHON_INSTALL_HINT } from "./interpreter.ts";
-import { encodeFrame, type Frame, FrameReader } from "./protocol.ts";
+import { PYTHON_INSTALL_HINT, resolvePython } from "./interpreter.ts";
+import { encodeFrame, type Frame, FrameReader, PROTOCOL_VERSION } from "./protocol.ts";
 
 /** Path of the worker entry point. */
 export const WORKER_SCRIPT: string = fileURLToPath(new URL("./worker/main.py", import.meta.url));
 
 /** What to do when python or torch is missing. */
 export const INSTALL_HINT = PYTHON_INSTALL_HINT;
+
+/** Options every worker takes, whatever the hello asks it to load. */
+export interface WorkerOptions {
+  /** Python executable. @default env ZIPAR_PYTHON, else the project venv, else "python3" */
+  python?: string;
+  /** Torch device. @default "cpu" */
+  device?: "cpu" | "cuda";
+  /**
+   * Weight and activation dtype; logits, softmax, GroupNorm and pixels stay float32.
+   * @default "float32"
+   */
+  dtype?: "float32" | "bfloat16" | "float16";
+  /** CPU threads of the worker. @default 2 */
+  threads?: number;
+  /** Limit for start-up and for loading weights (the hello, `load_decoder`). @default 120000 */
+  handshakeTimeoutMs?: number;
+  /** Fail when the worker sends nothing for this long in a request; 0 = never. @default 600000 */
+  idleTimeoutMs?: number;
+  /** Called with each stderr line of the worker. @default prints "[python] line" to stderr */
+  onLog?: (line: string) => void;
+  /** Kill the worker and exit 130 on Ctrl-C. @default true */
+  handleSigint?: boolean;
+}
+
+/** The default {@linkcode WorkerOptions.handshakeTimeoutMs}. */
+export const HANDSHAKE_TIMEOUT_MS = 120_000;
+
+/** The default {@linkcode WorkerOptions.idleTimeoutMs}. */
+export const IDLE_TIMEOUT_MS = 600_000;
+
+/** A worker that answered its hello. */
+export interface StartedWorker {
+  /** The process, ready for requests. */
+  process: WorkerProcess;
+  /** The `ready` frame's header (PROTOCOL.md). */
+  ready: Frame["header"];
+}
 
 /** Options for {@linkcode WorkerProcess.spawn}. */
 export interface SpawnOptions {
@@ -80,6 +119,45 @@ export class WorkerProcess {
   #log(line: string, onLog: (line: string) => void): void {
     if (line.trim()) this.#lastLine = line.trim();
     onLog(line);
+  }
+
+  /**
+   * Spawn the worker and send the hello: the shared fields of `options` plus `load` (what to
+   * load: `model` and/or `decoder`, PROTOCOL.md). Resolves once the worker is `ready`; on any
+   * failure the worker is closed and a one-line Error thrown.
+   */
+  static async start(
+    options: WorkerOptions,
+    load: Record<string, unknown>,
+  ): Promise<StartedWorker> {
+    const process = WorkerProcess.spawn({
+      python: resolvePython(options.python),
+      onLog: options.onLog,
+      handleSigint: options.handleSigint,
+    });
+    try {
+      const hello = {
+        type: "hello",
+        protocol: PROTOCOL_VERSION,
+        model: null,
+        decoder: null,
+        ...load,
+        device: options.device ?? "cpu",
+        dtype: options.dtype ?? "float32",
+        threads: options.threads ?? 2,
+      };
+      const timeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+      const { header } = await process.request(hello, {}, { timeoutMs });
+      if (header.type !== "ready" || header.protocol !== PROTOCOL_VERSION) {
+        throw new Error(
+          `Python worker speaks protocol ${header.protocol}, this client ${PROTOCOL_VERSION}`,
+        );
+      }
+      return { process, ready: header };
+    } catch (err) {
+      await process.close();
+      throw err;
+    }
   }
 
   /** Start the worker; throws a one-line Error when python cannot be run at all. */

@@ -1,86 +1,101 @@
-"""Convert a LlamaGen .pt checkpoint to a zipar model directory (config.json + model.safetensors).
+"""Convert LlamaGen checkpoints to zipar directories, the formats both backends load.
 
-Usage: python convert.py IN.pt --out DIR [--preset GPT-B] [--grid 16x16] [--heads N]
+Usage: python convert.py gpt IN.pt --out DIR [--preset GPT-B] [--grid 16x16] [--heads N]
                          [--dtype float32|float16|bfloat16]
-Files are written to temporary names in DIR and renamed into place (weights first, config last),
-so DIR never holds a half-written model. Prints the config as JSON on stdout; errors are one line
-on stderr with exit code 1 (3 when torch is missing).
+       python convert.py vq IN.pt --out DIR
+
+gpt: a c2i GPT .pt -> DIR/model.safetensors + DIR/config.json (zipar-llamagen).
+vq:  the VQ-16 tokenizer (vq_ds16_c2i.pt) -> DIR/vq.safetensors (decoder tensors only, float32)
+     + DIR/vq.json (config inferred from the shapes).
+Checkpoints are read with torch.load(weights_only=True) only, every key and shape checked.
+Each file is written to a temporary name in DIR and renamed into place, weights first and config
+last, so DIR never holds a half-written model. Prints the config as JSON on stdout; errors are
+one line on stderr with exit code 1 (3 when torch is missing).
 """
 
 import json
 import os
 import sys
 
-FIX = ("run `deno task setup` (it makes .venv from backends/python/requirements.txt), "
-       "or set ZIPAR_PYTHON to a python with torch and numpy")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from errors import missing_dependencies, only_line  # noqa: E402
+
+# kind -> (options besides --out, config file, weights file)
+KINDS = {
+    "gpt": (("--preset", "--grid", "--heads", "--dtype"), "config.json", "model.safetensors"),
+    "vq": ((), "vq.json", "vq.safetensors"),
+}
+USAGE = "usage: convert.py gpt|vq IN.pt --out DIR [--preset P] [--grid HxW] [--heads N] [--dtype D]"
 
 
-def parse_args(argv):
-    if not argv or argv[0].startswith("--"):
-        raise ValueError("usage: convert.py IN.pt --out DIR [--preset P] [--grid HxW] [--heads N]")
-    opts = {"input": argv[0]}
-    rest = argv[1:]
+def parse_args(argv) -> dict:
+    if len(argv) < 2 or argv[0] not in KINDS or argv[1].startswith("--"):
+        raise ValueError(USAGE)
+    opts = {"kind": argv[0], "input": argv[1]}
+    rest = argv[2:]
     if len(rest) % 2:
         raise ValueError(f"option {rest[-1]} needs a value")
+    allowed = ("--out",) + KINDS[argv[0]][0]
     for flag, value in zip(rest[::2], rest[1::2]):
-        if flag not in ("--out", "--preset", "--grid", "--heads", "--dtype"):
-            raise ValueError(f"unknown option {flag}")
+        if flag not in allowed:
+            raise ValueError(f"unknown option {flag} for convert.py {argv[0]}")
         opts[flag[2:]] = value
     if "out" not in opts:
         raise ValueError("--out DIR is required")
     return opts
 
 
-def convert(opts) -> dict:
-    import torch
+def load(opts: dict):
+    """-> (config JSON, {key: tensor}) to write."""
+    from devices import pick_dtype
+    from families.llamagen import load_pt
+    from families.llamagen.vq import load_vq_pt
 
-    from checkpoint import load_pt
-    from model import DTYPES
-    from safetensors_io import write_safetensors
-
-    dtype = opts.get("dtype", "float32")
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype}")
+    if opts["kind"] == "vq":
+        cfg, weights = load_vq_pt(opts["input"])
+        return cfg.to_json(), weights
+    dtype = pick_dtype(opts.get("dtype", "float32"))
     heads = int(opts["heads"]) if "heads" in opts else None
     cfg, weights = load_pt(opts["input"], opts.get("preset"), heads, opts.get("grid"))
-    cfg.dtype = dtype
-    weights = {k: v.to(DTYPES[dtype]) for k, v in weights.items()}
+    cfg.dtype = opts.get("dtype", "float32")
+    return cfg.to_json(), {k: v.to(dtype) for k, v in weights.items()}
+
+
+def write_json_atomic(path: str, value: dict):
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(value, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def convert(opts: dict) -> dict:
+    from safetensors_io import write_safetensors
+
+    config, weights = load(opts)
+    _, config_name, weights_name = KINDS[opts["kind"]]
     out = opts["out"]
     os.makedirs(out, exist_ok=True)
-    tmp_model = os.path.join(out, f".model.safetensors.tmp-{os.getpid()}")
-    tmp_config = os.path.join(out, f".config.json.tmp-{os.getpid()}")
-    try:
-        write_safetensors(tmp_model, weights, {"format": "pt", "source": os.path.basename(
-            opts["input"])})
-        with open(tmp_config, "w", encoding="utf-8") as f:
-            json.dump(cfg.to_json(), f, indent=2)
-            f.write("\n")
-        os.replace(tmp_model, os.path.join(out, "model.safetensors"))
-        os.replace(tmp_config, os.path.join(out, "config.json"))
-    finally:
-        for tmp in (tmp_model, tmp_config):
-            if os.path.exists(tmp):
-                os.remove(tmp)
-    del torch
-    return cfg.to_json()
+    write_safetensors(os.path.join(out, weights_name), weights,
+                      {"format": "pt", "source": os.path.basename(opts["input"])})
+    write_json_atomic(os.path.join(out, config_name), config)
+    return config
 
 
 def main(argv) -> int:
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    try:
-        import numpy  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError as err:
-        name = getattr(err, "name", None) or "torch"
-        what = "PyTorch" if name == "torch" else name
-        print(f"{what} is not installed for {sys.executable} ({err}): {FIX}", file=sys.stderr)
+    problem = missing_dependencies()
+    if problem:
+        print(problem, file=sys.stderr)
         return 3
-    from checkpoint import CheckpointError
-    from safetensors_io import SafetensorsError
     try:
         config = convert(parse_args(argv))
-    except (ValueError, CheckpointError, SafetensorsError, OSError) as err:
-        print(str(err).splitlines()[0] if str(err) else type(err).__name__, file=sys.stderr)
+    except (ValueError, OSError) as err:
+        print(only_line(err), file=sys.stderr)
         return 1
     print(json.dumps(config))
     return 0

@@ -2,21 +2,21 @@
 
 Frame: u32 LE header length, u32 LE payload length, UTF-8 JSON header, payload. The header's
 "buffers" lists [name, dtype, length] of the raw little-endian arrays packed in the payload.
+
+The hello (header only) is read and errors are written with the standard library alone, before
+the worker knows numpy imports; numpy is imported by the functions that pack arrays.
 """
 
 import json
 import struct
 import sys
 
-import numpy as np
-
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 MAX_HEADER = 1 << 20  # 1 MiB of JSON
-MAX_PAYLOAD = 1 << 34  # 16 GiB
 DTYPES = {"int32": "<i4", "uint8": "u1", "float32": "<f4"}
 
 
-class ProtocolError(Exception):
+class ProtocolError(ValueError):
     pass
 
 
@@ -33,8 +33,28 @@ def _read_exact(stream, n: int) -> bytes:
     return b"".join(chunks)
 
 
+def read_hello(stream):
+    """The first frame, header only (standard library); None at end of input."""
+    head = _read_exact(stream, 8)
+    if not head:
+        return None
+    header_len, payload_len = struct.unpack("<II", head)
+    if header_len > MAX_HEADER or payload_len != 0:
+        raise ProtocolError("first frame is not a hello frame")
+    return json.loads(_read_exact(stream, header_len).decode("utf-8"))
+
+
+def write_header(stream, header: dict):
+    """A frame without arrays (standard library): the hello's errors, bye, closed, …"""
+    head = json.dumps(dict(header, buffers=[])).encode("utf-8")
+    stream.write(struct.pack("<II", len(head), 0) + head)
+    stream.flush()
+
+
 def read_frame(stream):
     """-> (header dict, {name: np.ndarray}) or None at end of input."""
+    import numpy as np
+
     head = _read_exact(stream, 8)
     if not head:
         return None
@@ -58,6 +78,8 @@ def read_frame(stream):
 
 def write_frame(stream, header: dict, arrays=None):
     """arrays: {name: np.ndarray} packed in order as raw little-endian bytes."""
+    import numpy as np
+
     parts, buffers = [], []
     for name, array in (arrays or {}).items():
         kind = {np.dtype("int32"): "int32", np.dtype("uint8"): "uint8",

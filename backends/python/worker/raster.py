@@ -1,41 +1,53 @@
 """A plain raster decoding loop in the worker (prefill, then one token per pass).
 
 The test oracle for the engine: the engine's raster generation must equal it token for token.
+Family-independent: the family's session runs each forward, with the layout of ModelInfo
+(prefix slots, then rows of W image slots, each row followed by its EOL slot when the family
+has one).
 """
 
 import numpy as np
 import torch
 
-from sampler import cell_key, mix_cfg, sample
-from session import Session
+from planner import draw_keys
+from sampler import mix_cfg, sample
+
+CONDITION_TOKEN = -1  # core/step.ts
 
 
 @torch.no_grad()
-def generate_raster(model, request: dict) -> np.ndarray:
+def generate_raster(family, request: dict) -> np.ndarray:
     """-> grids: [B, H, W] int32."""
-    cfg = model.cfg
+    info = family.info
+    height, width, prefix, eol = info["height"], info["width"], info["prefix"], info["eolToken"]
     images, scale = request["images"], float(request["cfgScale"])
     s = request["sampling"]
     temperature, top_k, top_p = float(s["temperature"]), int(s["topK"]), float(s["topP"])
     b = len(images)
-    conditions = [int(im["condition"]) for im in images]
-    if scale != 1:
-        conditions += [cfg.num_classes] * b
-    session = Session(model, conditions)
-    seqs = len(conditions)
+    session = family.open(family.conditions_for(images, scale))
+    seqs, device = session.num_seqs, session.device
+    keys = draw_keys(images, height * width, width, device)  # [B, H*W]
     seq = np.arange(seqs)
     want = np.ones(seqs, dtype=bool)
-    token = np.full(seqs, -1, dtype=np.int64)  # prefill: the class token at slot 0
-    slot = np.zeros(seqs, dtype=np.int64)
-    grid = np.zeros((b, cfg.height * cfg.width), dtype=np.int32)
-    for cell in range(cfg.height * cfg.width):
-        logits = session.forward(seq, slot, torch.as_tensor(token).to(model.device), want)
+    for p in range(prefix - 1):  # all prefix slots but the last, which predicts (0, 0)
+        session.forward(seq, np.full(seqs, p), torch.full((seqs,), CONDITION_TOKEN,
+                                                          device=device), ~want)
+    token = np.full(seqs, CONDITION_TOKEN, dtype=np.int64)  # [seqs] input of the next query
+    slot = np.full(seqs, prefix - 1, dtype=np.int64)  # [seqs] its slot
+    grid = np.zeros((b, height * width), dtype=np.int32)
+    row_slots = width + (0 if eol is None else 1)
+    for cell in range(height * width):
+        r, c = divmod(cell, width)
+        qseq, qslot, qtoken, qwant = seq, slot, token, want
+        if eol is not None and c == 0 and r > 0:  # write (r-1, W-1); its EOL slot predicts (r, 0)
+            qseq, qwant = np.concatenate([seq, seq]), np.concatenate([~want, want])
+            qslot = np.concatenate([slot, np.full(seqs, prefix + r * row_slots - 1)])
+            qtoken = np.concatenate([token, np.full(seqs, eol, dtype=np.int64)])
+        logits = session.forward(qseq, qslot, torch.as_tensor(qtoken).to(device), qwant)
         halves = logits.view(seqs // b, b, -1)  # [halves, B, vocab]
         mixed = mix_cfg(halves[0], halves[-1], scale)
-        keys = torch.tensor([cell_key(int(im["seed"]), int(im["index"]), cell // cfg.width,
-                                      cell % cfg.width) for im in images], device=model.device)
-        tokens = sample(mixed, keys, temperature, top_k, top_p).cpu().numpy()  # [B]
+        tokens = sample(mixed, keys[:, cell], temperature, top_k, top_p).cpu().numpy()  # [B]
         grid[:, cell] = tokens
         token = np.tile(tokens, seqs // b).astype(np.int64)
-        slot = np.full(seqs, cfg.prefix + cell, dtype=np.int64)
-    return grid.reshape(b, cfg.height, cfg.width)
+        slot = np.full(seqs, prefix + r * row_slots + c, dtype=np.int64)
+    return grid.reshape(b, height, width)

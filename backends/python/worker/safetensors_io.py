@@ -1,4 +1,4 @@
-"""Read and write safetensors without the safetensors package.
+"""Read and write safetensors without the safetensors package: the worker's and tools/demo's.
 
 File: u64 LE header length N, N bytes of JSON {name: {dtype, shape, data_offsets: [b, e]}, ...,
 "__metadata__": {...}}, then the data buffer; offsets are relative to the buffer start.
@@ -83,9 +83,16 @@ def load_tensor(path: str, entry, data_start: int) -> torch.Tensor:
     return torch.from_numpy(bits).view(torch.bfloat16).reshape(shape)
 
 
+def read_safetensors(path: str) -> Dict[str, torch.Tensor]:
+    """Every tensor of a file, by name (header checked first)."""
+    entries, data_start, _ = read_header(path)
+    return {name: load_tensor(path, entry, data_start) for name, entry in entries.items()}
+
+
 def write_safetensors(path: str, tensors: Dict[str, torch.Tensor],
                       metadata: Optional[Dict[str, str]] = None):
-    """Write tensors (F32/F16/BF16, row-major) to path."""
+    """Write tensors (F32/F16/BF16, row-major) to path, atomically: a temporary file in the
+    same directory, renamed into place when complete (removed on failure)."""
     header, offset, blobs = {}, 0, []
     if metadata:
         header["__metadata__"] = metadata
@@ -103,8 +110,15 @@ def write_safetensors(path: str, tensors: Dict[str, torch.Tensor],
         blobs.append(data)
     raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
     raw += b" " * (-len(raw) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(raw)))
-        f.write(raw)
-        for blob in blobs:
-            f.write(blob)
+    tmp = os.path.join(os.path.dirname(path) or ".",
+                       f".{os.path.basename(path)}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(struct.pack("<Q", len(raw)))
+            f.write(raw)
+            for blob in blobs:
+                f.write(blob)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -1,66 +1,90 @@
-"""The worker's request loop: load the model, answer open / step / plan / close frames."""
+"""The worker's one request loop: load what the hello names (a model and/or an image decoder),
+then answer each request through one dispatch table until shutdown or end of input."""
 
 import sys
 import traceback
+from typing import Callable, Dict, Optional
 
 import numpy as np
 import torch
 
-from checkpoint import CheckpointError, first_line, load_checkpoint
-from model import DTYPES, LlamaGenGPT
+import families
+from devices import pick_device, pick_dtype
+from errors import first_line, only_line
+from families.family import FamilySession, LoadOptions
 from planner import run_plan
-from protocol import PROTOCOL_VERSION, ProtocolError, log, read_frame, write_frame
+from protocol import PROTOCOL_VERSION, log, read_frame, write_frame
 from raster import generate_raster
-from safetensors_io import SafetensorsError
 from sampler import sample
-from session import Session
 
-EXPECTED = (ValueError, CheckpointError, SafetensorsError, ProtocolError)
-
-
-def pick_device(name: str):
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError("--device cuda, but this PyTorch sees no CUDA device "
-                             f"(torch {torch.__version__}); use --device cpu")
-        return torch.device("cuda")
-    if name != "cpu":
-        raise ValueError(f"device must be cpu or cuda, got {name}")
-    return torch.device("cpu")
+EXPECTED = (ValueError,)  # CheckpointError, SafetensorsError, ProtocolError are ValueErrors
 
 
-def load(hello: dict):
+class Worker:
+    """What a worker holds: load options, at most one model, its sessions, its decoders."""
+
+    def __init__(self, options: LoadOptions, family, reply: Callable):
+        self.options = options
+        self.family = family
+        self.sessions: Dict[int, FamilySession] = {}
+        self.decoders: Dict[int, object] = {}
+        self.reply = reply  # reply(header, arrays=None) writes one frame
+
+    def model(self):
+        if self.family is None:
+            raise ValueError("this worker was started without a model (the hello named only a "
+                             "decoder); open a backend with a model")
+        return self.family
+
+    def session(self, header) -> FamilySession:
+        session = self.sessions.get(header.get("session"))
+        if session is None:
+            raise ValueError(f"no open session {header.get('session')}")
+        return session
+
+    def decoder(self, header):
+        decoder = self.decoders.get(header.get("decoder"))
+        if decoder is None:
+            raise ValueError(f"no open decoder {header.get('decoder')}")
+        return decoder
+
+    def load_decoder(self, id_, source) -> dict:
+        decoder = families.load_decoder(source, self.family, self.options)
+        self.decoders[id_] = decoder
+        return {"id": id_, "kind": decoder.kind, "config": decoder.config,
+                "scale": decoder.scale, "codebookSize": decoder.codebook_size}
+
+    def free(self):
+        if self.options.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def load_options(hello: dict) -> LoadOptions:
     device = pick_device(hello.get("device") or "cpu")
-    dtype_name = hello.get("dtype") or "float32"
-    if dtype_name not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype_name}")
+    dtype = pick_dtype(hello.get("dtype") or "float32")
     if device.type == "cpu":
         torch.set_num_threads(int(hello.get("threads") or 2))
-    cfg, weights = load_checkpoint(hello["model"], hello.get("preset"), hello.get("heads"),
-                                   hello.get("grid"))
-    probe = torch.ones(2, 2, dtype=DTYPES[dtype_name], device=device)
-    try:
-        torch.nn.functional.linear(probe, probe)
-    except RuntimeError:
-        raise ValueError(f"this PyTorch ({torch.__version__}) cannot run {dtype_name} matmuls "
-                         f"on {device.type}; use --dtype float32 or bfloat16") from None
-    model = LlamaGenGPT(cfg, weights, device, DTYPES[dtype_name])
-    info = {"name": cfg.preset or "llamagen", "family": "llamagen", "vocab": cfg.vocab,
-            "height": cfg.height, "width": cfg.width, "prefix": cfg.prefix, "eolToken": None,
-            "numClasses": cfg.num_classes}
-    return model, info, dtype_name
+    return LoadOptions(device, dtype, hello.get("preset"), hello.get("grid"), hello.get("heads"))
 
 
 def serve(hello: dict, stdin, stdout) -> int:
+    def reply(header: dict, arrays=None):
+        write_frame(stdout, header, arrays)
     try:
-        model, info, dtype_name = load(hello)
+        options = load_options(hello)
+        if not hello.get("model") and not hello.get("decoder"):
+            raise ValueError("the hello names neither a model nor a decoder")
+        family = families.load_family(str(hello["model"]), options) if hello.get("model") \
+            else None
+        worker = Worker(options, family, reply)
+        decoder = worker.load_decoder(0, hello["decoder"]) if hello.get("decoder") else None
     except EXPECTED as err:
-        write_frame(stdout, {"type": "error", "message": str(err)})
+        reply({"type": "error", "message": only_line(err)})
         return 1
-    write_frame(stdout, {"type": "ready", "protocol": PROTOCOL_VERSION, "info": info,
-                         "config": model.cfg.to_json(), "torch": torch.__version__,
-                         "device": str(model.device), "dtype": dtype_name})
-    sessions = {}
+    reply({"type": "ready", "protocol": PROTOCOL_VERSION,
+           "info": family.info if family else None, "config": family.config if family else None,
+           "decoder": decoder, "torch": torch.__version__, "device": str(options.device),
+           "dtype": options.dtype_name})
     while True:
         frame = read_frame(stdin)
         if frame is None:
@@ -69,66 +93,115 @@ def serve(hello: dict, stdin, stdout) -> int:
         kind = header.get("type")
         try:
             if kind == "shutdown":
-                write_frame(stdout, {"type": "bye"})
+                reply({"type": "bye"})
                 return 0
-            handle(kind, header, arrays, model, sessions, stdout)
+            handler: Optional[Callable] = HANDLERS.get(kind)
+            if handler is None:
+                log(f"unknown request {kind}")
+                raise ValueError(f"unknown request type {kind}")
+            handler(worker, header, arrays)
         except EXPECTED as err:
-            write_frame(stdout, {"type": "error", "message": str(err)})
+            reply({"type": "error", "message": only_line(err)})
         except Exception as err:  # noqa: BLE001 - report, keep serving
             traceback.print_exc(file=sys.stderr)
-            write_frame(stdout, {"type": "error", "message": first_line(err)})
+            reply({"type": "error", "message": first_line(err)})
 
 
-def handle(kind, header, arrays, model, sessions, stdout):
-    if kind == "open":
-        sessions[header["session"]] = Session(model, header["conditions"])
-        write_frame(stdout, {"type": "opened"})
-    elif kind == "close":
-        sessions.pop(header["session"], None)
-        if model.device.type == "cuda":
-            torch.cuda.empty_cache()
-        write_frame(stdout, {"type": "closed"})
-    elif kind == "step":
-        session = get_session(sessions, header)
-        logits = session.step(arrays["seq"], arrays["slot"], arrays["token"],
-                              arrays["want"].astype(bool))
-        write_frame(stdout, {"type": "logits", "rows": int(logits.shape[0])},
-                    {"logits": logits.astype(np.float32)})
-    elif kind == "plan":
-        session = get_session(sessions, header)
+# --- generation -------------------------------------------------------------------------------
 
-        def progress(done: int):
-            write_frame(stdout, {"type": "progress", "stepsDone": done})
-        grids = run_plan(session, header, arrays, progress)
-        write_frame(stdout, {"type": "grids", "shape": list(grids.shape)}, {"grids": grids})
-    elif kind == "inspect":
-        cfg, weights = load_checkpoint(header["model"], header.get("preset"), header.get("heads"),
-                                       header.get("grid"))
-        checksum = float(sum(t.double().abs().sum().item() for t in weights.values()))
-        write_frame(stdout, {"type": "inspected", "config": cfg.to_json(), "checksum": checksum})
-    elif kind == "sample":
-        tokens = sample_rows(model.device, header, arrays)
-        write_frame(stdout, {"type": "tokens"}, {"tokens": tokens})
-    elif kind == "raster":
-        grids = generate_raster(model, header)
-        write_frame(stdout, {"type": "grids", "shape": list(grids.shape)}, {"grids": grids})
-    else:
-        log(f"unknown request {kind}")
-        write_frame(stdout, {"type": "error", "message": f"unknown request type {kind}"})
+def open_session(worker: Worker, header, arrays):
+    worker.sessions[header["session"]] = worker.model().open(header["conditions"])
+    worker.reply({"type": "opened"})
 
 
-def sample_rows(device, header, arrays) -> np.ndarray:
-    """Device sampling of given logits (tests): logits [rows, vocab], keys [rows] (u32 bits)."""
-    vocab = int(header["vocab"])
+def close_session(worker: Worker, header, arrays):
+    worker.sessions.pop(header["session"], None)
+    worker.free()
+    worker.reply({"type": "closed"})
+
+
+def step(worker: Worker, header, arrays):
+    logits = worker.session(header).step(arrays["seq"], arrays["slot"], arrays["token"],
+                                         arrays["want"].astype(bool))
+    worker.reply({"type": "logits", "rows": int(logits.shape[0])},
+                 {"logits": logits.astype(np.float32)})
+
+
+def plan(worker: Worker, header, arrays):
+    session = worker.session(header)
+
+    def progress(done: int):
+        worker.reply({"type": "progress", "stepsDone": done})
+    grids = run_plan(worker.model(), session, header, arrays, progress)
+    worker.reply({"type": "grids", "shape": list(grids.shape)}, {"grids": grids})
+
+
+# --- test oracles -----------------------------------------------------------------------------
+
+def raster(worker: Worker, header, arrays):
+    grids = generate_raster(worker.model(), header)
+    worker.reply({"type": "grids", "shape": list(grids.shape)}, {"grids": grids})
+
+
+def sample_rows(worker: Worker, header, arrays):
+    """Device sampling of given logits: logits [rows, vocab], keys [rows] (u32 bits)."""
+    device, vocab = worker.options.device, int(header["vocab"])
     logits = torch.as_tensor(arrays["logits"].copy()).to(device).view(-1, vocab)
     keys = torch.as_tensor(arrays["keys"].astype(np.int64) & 0xFFFFFFFF).to(device)
     s = header["sampling"]
     tokens = sample(logits, keys, float(s["temperature"]), int(s["topK"]), float(s["topP"]))
-    return tokens.cpu().numpy().astype(np.int32)
+    worker.reply({"type": "tokens"}, {"tokens": tokens.cpu().numpy().astype(np.int32)})
 
 
-def get_session(sessions, header) -> Session:
-    session = sessions.get(header.get("session"))
-    if session is None:
-        raise ValueError(f"no open session {header.get('session')}")
-    return session
+def inspect(worker: Worker, header, arrays):
+    o = worker.options
+    options = LoadOptions(o.device, o.dtype, header.get("preset"), header.get("grid"),
+                          header.get("heads"))
+    config, checksum = families.inspect(str(header["model"]), options)
+    worker.reply({"type": "inspected", "config": config, "checksum": checksum})
+
+
+# --- image decoders ---------------------------------------------------------------------------
+
+def load_decoder(worker: Worker, header, arrays):
+    ready = worker.load_decoder(header["decoder"], header.get("source"))
+    worker.reply(dict(ready, type="decoder"))
+
+
+def check_grid(decoder, header: dict, arrays) -> torch.Tensor:
+    """The client checks first (checkVqTokens); this guards the worker against any client."""
+    shape = header.get("shape")
+    if (not isinstance(shape, list) or len(shape) != 3
+            or not all(isinstance(d, int) and d >= 1 for d in shape)):
+        raise ValueError(f"grid shape must be [B, H, W] of positive integers, got {shape}")
+    tokens = arrays.get("tokens")
+    if tokens is None or tokens.size != shape[0] * shape[1] * shape[2]:
+        got = None if tokens is None else tokens.size
+        raise ValueError(f"grid shape {shape} needs {shape[0] * shape[1] * shape[2]} tokens, "
+                         f"got {got}")
+    size = decoder.codebook_size
+    bad = np.flatnonzero((tokens < 0) | (tokens >= size))
+    if bad.size:
+        raise ValueError(f"token {int(tokens[bad[0]])} at index {int(bad[0])} is outside the "
+                         f"codebook (0..{size - 1})")
+    return torch.from_numpy(tokens.astype(np.int64)).view(*shape)  # [B, H, W]
+
+
+def decode(worker: Worker, header, arrays):
+    decoder = worker.decoder(header)
+    pixels = decoder.decode(check_grid(decoder, header, arrays))  # [B, H*s, W*s, 3] uint8
+    worker.reply({"type": "pixels", "shape": list(pixels.shape)},
+                 {"pixels": pixels.numpy().reshape(-1)})
+
+
+def close_decoder(worker: Worker, header, arrays):
+    worker.decoders.pop(header.get("decoder"), None)
+    worker.free()
+    worker.reply({"type": "closed"})
+
+
+HANDLERS = {
+    "open": open_session, "close": close_session, "step": step, "plan": plan,
+    "raster": raster, "sample": sample_rows, "inspect": inspect,
+    "load_decoder": load_decoder, "decode": decode, "close_decoder": close_decoder,
+}

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, NamedTuple
 
-from checkpoint import CheckpointError
+from errors import CheckpointError
 
 
 @dataclass
@@ -161,15 +161,3 @@ def infer_vq_config(shapes: Dict[str, list], source: str) -> VqConfig:
     return parse_vq_config({"codebookSize": size, "codebookDim": dim, "zChannels": z, "ch": ch,
                             "chMult": [c // ch for c in reversed(couts)],
                             "numResBlocks": max(len(b) for b in blocks.values()) - 1}, source)
-
-
-def check_vq_shapes(cfg: VqConfig, shapes: Dict[str, list], source: str):
-    """shapes: key -> actual shape; raises on the first missing key or wrong shape."""
-    for key, want in vq_shapes(cfg).items():
-        if key not in shapes:
-            raise CheckpointError(f"{source}: missing tensor {key} "
-                                  f"(expected shape [{','.join(map(str, want))}])")
-        got = list(shapes[key])
-        if got != want:
-            raise CheckpointError(f"{source}: tensor {key} has shape [{','.join(map(str, got))}], "
-                                  f"expected [{','.join(map(str, want))}]")

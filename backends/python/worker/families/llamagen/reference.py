@@ -5,7 +5,8 @@ write event attends, with plain dense masked attention, to exactly the writes it
 for every slot q <= its slot, the newest write of q made in the same step or earlier. That is
 the visibility the KV cache promises, proxies and corrections included.
 
-Usage: python reference.py MODEL STEPS.json OUT.f32 [--heads N] [--grid HxW]
+Usage (from worker/): python -m families.llamagen.reference MODEL STEPS.json OUT.f64
+                                                          [--heads N] [--grid HxW]
 STEPS.json: {"conditions": [...], "steps": [[[seq, slot, token, want], ...], ...]}
 """
 
@@ -13,8 +14,10 @@ import json
 import sys
 
 import numpy as np
+import torch
 
-from checkpoint import load_checkpoint
+from families.family import LoadOptions
+from families.llamagen import load_weights
 
 
 def rms(x, w, eps):
@@ -89,7 +92,8 @@ def main(argv):
     model, steps_path, out = argv[:3]
     opts = dict(zip(argv[3::2], argv[4::2]))
     heads = int(opts["--heads"]) if "--heads" in opts else None
-    cfg, weights = load_checkpoint(model, None, heads, opts.get("--grid"))
+    options = LoadOptions(torch.device("cpu"), torch.float32, None, opts.get("--grid"), heads)
+    cfg, weights = load_weights(model, options)
     with open(steps_path, encoding="utf-8") as f:
         spec = json.load(f)
     logits = reference_logits(cfg, weights, spec["conditions"], spec["steps"])

@@ -1,4 +1,5 @@
-"""The LlamaGen VQ-16 tokenizer decoder (LLAMAGEN.md): token grids -> RGB bytes.
+"""The LlamaGen VQ-16 tokenizer decoder (LLAMAGEN.md): token grids -> RGB bytes, and its
+loading from a VQ directory (vq.json + vq.safetensors) or a LlamaGen .pt (vq_ds16_c2i.pt).
 
 Functional, reading weights by state-dict key, like backends/vq_reference.ts: L2-normalised
 codebook lookup, post_quant_conv, conv_in, mid res/attn/res, the levels coarsest -> finest
@@ -7,21 +8,33 @@ pixel = floor(clamp((x + 1) / 2, 0, 1) * 255 + 0.5). Device- and dtype-agnostic;
 softmax and the pixel rounding run in float32.
 """
 
-from typing import Dict
+import os
+from typing import Dict, Tuple
 
 import torch
 import torch.nn.functional as F
 
-from vq_config import VqConfig, vq_levels, vq_scale
+from checkpoint import load_safetensors_checked, model_files, read_json, read_pt, select_checked
+from devices import probe
+from errors import CheckpointError
+
+from .vq_config import VqConfig, infer_vq_config, parse_vq_config, vq_levels, vq_scale, vq_shapes
+
+KIND = "llamagen-vq16"
+Weights = Dict[str, torch.Tensor]
 
 # Images per forward: the largest activation of one chunk stays under this many bytes.
 ACTIVATION_BUDGET = {"cpu": 1 << 30, "cuda": 4 << 30}
 
 
 class VqDecoder:
+    kind = KIND
+
     def __init__(self, cfg: VqConfig, weights: Dict[str, torch.Tensor], device: torch.device,
                  dtype: torch.dtype):
         self.cfg, self.device, self.dtype = cfg, device, dtype
+        self.config = cfg.to_json()
+        self.codebook_size = cfg.codebook_size
         self.scale = vq_scale(cfg)
         self.levels = vq_levels(cfg)
         codebook = F.normalize(weights["quantize.embedding.weight"].float(), dim=1)
@@ -99,3 +112,33 @@ class VqDecoder:
             pixels = torch.floor(((x + 1) / 2).clamp(0, 1) * 255 + 0.5).to(torch.uint8)
             out[first:first + chunk] = pixels.permute(0, 2, 3, 1).cpu()
         return out
+
+
+def load_vq_directory(path: str) -> Tuple[VqConfig, Weights]:
+    config_path, weights_path = model_files(path, "vq.json", "vq.safetensors", "VQ directory")
+    cfg = parse_vq_config(read_json(config_path), config_path)
+    return cfg, load_safetensors_checked(weights_path, vq_shapes(cfg))
+
+
+def load_vq_pt(path: str) -> Tuple[VqConfig, Weights]:
+    """A .pt's decoder tensors as float32; the config is inferred from the shapes."""
+    state = read_pt(path)
+    cfg = infer_vq_config({k: list(v.shape) for k, v in state.items()}, path)
+    return cfg, {k: v.float() for k, v in select_checked(state, vq_shapes(cfg), path).items()}
+
+
+def load_vq_weights(path: str) -> Tuple[VqConfig, Weights]:
+    """-> (VqConfig, {key: tensor}) from a VQ directory or a .pt file."""
+    if os.path.isdir(path):
+        return load_vq_directory(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: no such file or directory")
+    if path.endswith(".safetensors") or path.endswith("vq.json"):
+        return load_vq_directory(os.path.dirname(path) or ".")
+    return load_vq_pt(path)
+
+
+def load_vq(path: str, device: torch.device, dtype: torch.dtype) -> VqDecoder:
+    cfg, weights = load_vq_weights(path)
+    probe(device, dtype, "convolutions")
+    return VqDecoder(cfg, weights, device, dtype)

@@ -1,0 +1,36 @@
+"""One-line errors: the worker's expected failures and how they are worded. Standard library
+only, so main.py and convert.py can use it before numpy and torch are known to import."""
+
+import sys
+from typing import Optional
+
+FIX = ("run `deno task setup` (it makes .venv from backends/python/requirements.txt), "
+       "or set ZIPAR_PYTHON to a python with torch and numpy")
+
+
+class CheckpointError(ValueError):
+    """Weights or a config that cannot be used: the message names the file, key and fix."""
+
+
+def first_line(err: BaseException) -> str:
+    """`Type: first line of the message`, for errors nobody expected."""
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".strip()
+
+
+def only_line(err: BaseException) -> str:
+    """The first line of an expected error's message (its type name when it has none)."""
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def missing_dependencies() -> Optional[str]:
+    """None when numpy and torch import; else one line naming what is missing and the fix."""
+    try:
+        import numpy  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError as err:
+        name = getattr(err, "name", None) or "torch"
+        what = "PyTorch" if name == "torch" else name
+        return f"{what} is not installed for {sys.executable} ({err}): {FIX}"
+    return None

@@ -1,0 +1,61 @@
+"""Model families, one module each (families/<name>/) behind the interface of family.py, and
+the registry that picks the family of a model path from its directory's config.json.
+
+LlamaGen is the default: a .pt file, a directory without config.json and a config of no known
+family go to it, so its loader names what is missing. A Hugging Face directory (config.json
+with `model_type`) goes to the family that accepts it; the t2i families register here.
+"""
+
+import importlib
+import os
+from types import ModuleType
+from typing import Tuple
+
+from checkpoint import read_json
+from errors import CheckpointError
+from families.family import LoadOptions
+
+FAMILIES = ("llamagen",)  # module names under families/, asked in order
+DEFAULT = "llamagen"
+
+
+def module(name: str) -> ModuleType:
+    return importlib.import_module(f"families.{name}")
+
+
+def family_of(path: str) -> ModuleType:
+    config_path = os.path.join(path, "config.json")
+    config = read_json(config_path) if os.path.isfile(config_path) else None
+    for name in FAMILIES:
+        if module(name).accepts(path, config):
+            return module(name)
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    if model_type is not None:
+        raise CheckpointError(f"{config_path}: model_type {model_type!r} is no family this worker "
+                              f"runs (known: {', '.join(FAMILIES)})")
+    return module(DEFAULT)
+
+
+def load_family(path: str, options: LoadOptions):
+    """The Family of the model at path (family.py's interface)."""
+    return family_of(path).load(path, options)
+
+
+def inspect(path: str, options: LoadOptions) -> Tuple[dict, float]:
+    return family_of(path).inspect(path, options)
+
+
+def load_decoder(source: dict, family, options: LoadOptions):
+    """A Decoder from a source: {"vq": path} (LlamaGen VQ-16, a directory or .pt) or
+    {"model": true} (the loaded model's own decoder)."""
+    if not isinstance(source, dict):
+        raise ValueError(f"a decoder source is {{vq: PATH}} or {{model: true}}, got {source!r}")
+    if source.get("vq"):
+        return module("llamagen").load_decoder(str(source["vq"]), options.device, options.dtype)
+    if source.get("model") is True:
+        if family is None:
+            raise ValueError("the worker has no model loaded, so it has no model decoder; "
+                             "name a VQ decoder (vq) instead")
+        return family.decoder(options)
+    raise ValueError(f"a decoder source is {{vq: PATH}} or {{model: true}}, got {source!r}")
+

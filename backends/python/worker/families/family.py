@@ -1,0 +1,93 @@
+"""The interface every model family implements, and the pieces they share.
+
+A family module (families/<name>/) exports:
+
+    load(path, options: LoadOptions) -> Family            the model, from a file or directory
+    load_decoder(path, options) -> Decoder                a standalone image decoder (--vq)
+    inspect(path, options) -> (config: dict, checksum)    validate without keeping (tests)
+    accepts(path, config: dict | None) -> bool            whether path is this family's
+
+Family:   info (core/step.ts ModelInfo), config (JSON for `ready`), device, dtype;
+          conditions_for(images, cfg_scale) -> the sequences of a generation;
+          open(conditions) -> FamilySession; decoder(options) -> the model's own Decoder.
+FamilySession (below): the KV cache of one generation and the step forward.
+Decoder:  kind, config (JSON), scale, codebook_size, decode(tokens [B, H, W]) -> uint8 RGB
+          [B, H*scale, W*scale, 3] on the CPU.
+"""
+
+from dataclasses import dataclass
+from typing import List, Optional
+
+import numpy as np
+import torch
+
+from kv_cache import SlotKVCache
+from step_index import StepIndex
+
+
+@dataclass
+class LoadOptions:
+    device: torch.device
+    dtype: torch.dtype
+    preset: Optional[str] = None  # LlamaGen .pt: preset name (GPT-B …), inferred when None
+    grid: Optional[str] = None  # LlamaGen .pt: grid such as "16x16", else from the file name
+    heads: Optional[int] = None  # LlamaGen .pt of no preset: attention heads
+
+    @property
+    def dtype_name(self) -> str:
+        return str(self.dtype).replace("torch.", "")
+
+
+class FamilySession:
+    """One generation: its sequences' conditions, their KV cache and the step forward.
+
+    A family subclasses it with check_queries() and forward(); the interactive step, the
+    index and the reset are shared.
+    """
+
+    def __init__(self, conditions: List, cache: SlotKVCache, num_slots: int):
+        self.conditions = conditions
+        self.cache = cache
+        self.num_slots = num_slots  # engine slots per sequence (core/layout)
+
+    @property
+    def num_seqs(self) -> int:
+        return len(self.conditions)
+
+    @property
+    def device(self) -> torch.device:
+        return self.cache.device
+
+    def index(self, seq: np.ndarray, slot: np.ndarray, want: np.ndarray) -> StepIndex:
+        return self.cache.index(seq, slot, want)
+
+    def reset(self):
+        """Forget every write (a plan starts from an empty cache)."""
+        self.cache.reset()
+
+    def check_queries(self, seq: np.ndarray, slot: np.ndarray, token: np.ndarray):
+        """Raise a one-line ValueError for a query the family cannot run."""
+        raise NotImplementedError
+
+    def forward(self, seq: np.ndarray, slot: np.ndarray, token: torch.Tensor,
+                want: np.ndarray, index: Optional[StepIndex] = None) -> torch.Tensor:
+        """seq, slot: [n] host ints; token: [n] device int64 -> logits [sum(want), vocab]
+        float32 on the device, in query order."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def step(self, seq: np.ndarray, slot: np.ndarray, token: np.ndarray,
+             want: np.ndarray) -> np.ndarray:
+        """Interactive step -> logits: [sum(want), vocab] float32 on the host, query order."""
+        n = len(seq)
+        if n == 0:
+            raise ValueError("a step needs at least one query")
+        if seq.min() < 0 or seq.max() >= self.num_seqs:
+            raise ValueError(f"query sequence outside 0..{self.num_seqs - 1}")
+        if slot.min() < 0 or slot.max() >= self.num_slots:
+            raise ValueError(f"query slot outside 0..{self.num_slots - 1}")
+        if len(np.unique(seq.astype(np.int64) * self.num_slots + slot)) != n:
+            raise ValueError("a step writes the same slot of a sequence twice")
+        self.check_queries(seq, slot, token)
+        tok = torch.as_tensor(token.astype(np.int64)).to(self.device)
+        return self.forward(seq, slot, tok, want.astype(bool)).cpu().numpy()

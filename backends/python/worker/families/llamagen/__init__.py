@@ -1,0 +1,105 @@
+"""The LlamaGen c2i family (LLAMAGEN.md): the GPT from a zipar model directory (config.json +
+model.safetensors) or an official .pt in any of its four layouts, and its VQ-16 decoder.
+
+The model directory's own decoder, `decoder(options)`, is a VQ directory lying beside the GPT
+(DIR/vq.json + DIR/vq.safetensors). A config.json `decoder` of kind patch-codebook (the demo
+model) is decoded on the host by backends/decoders/patch_codebook.ts, not here.
+"""
+
+import os
+from typing import Dict, List, Tuple
+
+import torch
+
+from checkpoint import (load_safetensors_checked, model_files, read_json, read_pt,
+                        select_checked)
+from devices import probe
+from errors import CheckpointError
+from families.family import LoadOptions
+
+from .config import ModelConfig, config_from_json, expected_shapes, infer_config, \
+    is_llamagen_config
+from .gpt import LlamaGenGPT, LlamaGenSession
+from .vq import VqDecoder, load_vq
+
+NAME = "llamagen"
+load_decoder = load_vq
+
+
+def accepts(path: str, config) -> bool:
+    """A zipar-llamagen directory, or any file that is not a directory (a .pt checkpoint)."""
+    return is_llamagen_config(config) if config is not None else not os.path.isdir(path)
+
+
+def load_directory(path: str) -> Tuple[ModelConfig, Dict[str, torch.Tensor]]:
+    config_path, weights_path = model_files(path, "config.json", "model.safetensors")
+    cfg = config_from_json(read_json(config_path), config_path)
+    return cfg, load_safetensors_checked(weights_path, expected_shapes(cfg))
+
+
+def load_pt(path: str, preset=None, heads=None, grid=None):
+    """A .pt under model / module / state_dict or at top level; the config from its shapes."""
+    state = read_pt(path)
+    cfg = infer_config({k: list(v.shape) for k, v in state.items()}, path, preset, heads, grid)
+    weights = select_checked(state, expected_shapes(cfg), path)
+    dtypes = {v.dtype for v in weights.values()}
+    cfg.dtype = "float32" if torch.float32 in dtypes or not dtypes else str(dtypes.pop())[6:]
+    return cfg, weights
+
+
+def load_weights(path: str, options: LoadOptions) -> Tuple[ModelConfig, Dict[str, torch.Tensor]]:
+    """-> (ModelConfig, {key: tensor}) from a directory or a .pt file."""
+    if os.path.isdir(path):
+        return load_directory(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: no such file or directory")
+    if path.endswith(".safetensors"):
+        return load_directory(os.path.dirname(path) or ".")
+    return load_pt(path, options.preset, options.heads, options.grid)
+
+
+def inspect(path: str, options: LoadOptions) -> Tuple[dict, float]:
+    """Validate a checkpoint without keeping it: its config and sum |w| (tests)."""
+    cfg, weights = load_weights(path, options)
+    return cfg.to_json(), float(sum(t.double().abs().sum().item() for t in weights.values()))
+
+
+class LlamaGen:
+    """The family object of one loaded GPT."""
+
+    def __init__(self, path: str, cfg: ModelConfig, model: LlamaGenGPT):
+        self.path, self.cfg, self.model = path, cfg, model
+        self.device, self.dtype = model.device, model.dtype
+        self.config = cfg.to_json()
+        self.info = {"name": cfg.preset or NAME, "family": NAME, "vocab": cfg.vocab,
+                     "height": cfg.height, "width": cfg.width, "prefix": cfg.prefix,
+                     "eolToken": None, "numClasses": cfg.num_classes}
+
+    def conditions_for(self, images: List[dict], cfg_scale: float) -> List[int]:
+        """Images' classes, then (CFG) the null class once per image."""
+        conditions = [int(im["condition"]) for im in images]
+        return conditions + [self.cfg.num_classes] * len(images) if cfg_scale != 1 \
+            else conditions
+
+    def open(self, conditions: List) -> LlamaGenSession:
+        return LlamaGenSession(self.model, conditions)
+
+    def decoder(self, options: LoadOptions) -> VqDecoder:
+        """The VQ directory beside the GPT (DIR/vq.json + DIR/vq.safetensors)."""
+        if not os.path.isdir(self.path):
+            raise CheckpointError(f"{self.path}: a .pt checkpoint holds no image decoder; pass "
+                                  f"a VQ decoder (--vq PATH)")
+        if os.path.isfile(os.path.join(self.path, "vq.json")):
+            return load_vq(self.path, options.device, options.dtype)
+        own = read_json(os.path.join(self.path, "config.json")).get("decoder")
+        if isinstance(own, dict) and own.get("kind") == "patch-codebook":
+            raise CheckpointError(f"{self.path}: the model's patch-codebook decoder runs on the "
+                                  f"host (backends/decoders/patch_codebook.ts), not in the worker")
+        raise CheckpointError(f"{self.path}: the model has no decoder of its own (no vq.json + "
+                              f"vq.safetensors beside config.json); pass a VQ decoder (--vq PATH)")
+
+
+def load(path: str, options: LoadOptions) -> LlamaGen:
+    cfg, weights = load_weights(path, options)
+    probe(options.device, options.dtype, "matmuls")
+    return LlamaGen(path, cfg, LlamaGenGPT(cfg, weights, options.device, options.dtype))
