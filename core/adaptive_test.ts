@@ -44,7 +44,7 @@ Deno.test("adaptive schedule accepts every draft and returns the raster grid whe
   }
 });
 
-Deno.test("adaptive schedule's passes lie between the fixed-m count and raster, and it rejects some drafts", async () => {
+Deno.test("adaptive schedule's steps lie between the fixed-m count and raster, and it rejects some drafts", async () => {
   for (const [b, m] of [[3, 1], [3, 2], [5, 2]]) {
     const { raster, fixed, adaptive, stats } = await compare({
       height: 8,
@@ -64,7 +64,7 @@ Deno.test("adaptive schedule's passes lie between the fixed-m count and raster, 
   }
 });
 
-Deno.test("adaptive schedule with maxWindow = minWindow stops verifying after one pass", async () => {
+Deno.test("adaptive schedule with maxWindow = minWindow stops verifying after one step", async () => {
   const backend = new MockBackend({ height: 6, width: 8, aboveRight: 4, vocab: 8 });
   const layout = layoutOf(backend.info);
   const schedule = createAdaptiveSchedule(layout, { minWindow: 2, maxWindow: 3 });

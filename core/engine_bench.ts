@@ -1,6 +1,6 @@
 /**
  * Scheduling + mock model per generation, interactive loop (one image, vocab 16). Divide by the
- * passes in the bench name for the per-step figure:
+ * steps in the bench name for the per-step figure:
  *   deno bench core/engine_bench.ts
  */
 import { MockBackend } from "../backends/mock/mock.ts";
@@ -15,13 +15,13 @@ const images = [{ condition: 1, seed: 0, index: 0 }];
 
 for (const [backend, window, eol] of [[grid24, 8, false], [grid90, 7, true]] as const) {
   const { height, width } = backend.info;
-  const passes = countSteps({ height, width, window });
+  const steps = countSteps({ height, width, window });
   const layout = layoutOf(backend.info);
   const schedule = createSchedule(layout, { window });
   Deno.bench({
     name: `schedule only (compilePlan) ${height}×${width}${
       eol ? " EOL" : ""
-    } s=${window}: ${passes} passes`,
+    } s=${window}: ${steps} steps`,
     group: `${height}x${width}`,
     fn: () => {
       compilePlan(createLayout({ height, width, eol }), schedule);
@@ -30,7 +30,7 @@ for (const [backend, window, eol] of [[grid24, 8, false], [grid90, 7, true]] as 
   Deno.bench({
     name: `schedule + mock + sample ${height}×${width}${
       eol ? " EOL" : ""
-    } s=${window}: ${passes} passes`,
+    } s=${window}: ${steps} steps`,
     group: `${height}x${width}`,
     baseline: true,
     fn: async () => {

@@ -75,7 +75,7 @@ Deno.test("generate() in planned and interactive mode gives identical grids", as
   }
 });
 
-Deno.test("generateStream() yields one event per pass with the tokens it decoded", async () => {
+Deno.test("generateStream() yields one event per step with the tokens it decoded", async () => {
   const backend = new MockBackend({ height: 5, width: 6 });
   const schedule = createSchedule(layoutOf(backend.info), { window: 2 });
   const steps: number[] = [];
@@ -95,7 +95,7 @@ Deno.test("generateStream() yields one event per pass with the tokens it decoded
   assert.equal(done.stats.corrections, 4);
 });
 
-Deno.test("generateStream() in planned mode reports progress every N passes", async () => {
+Deno.test("generateStream() in planned mode reports progress every N steps", async () => {
   const backend = new MockBackend({ height: 5, width: 6 });
   const schedule = createSchedule(layoutOf(backend.info), { window: 2 });
   const options = { images: images(2), schedule, mode: "planned" as const, progressEvery: 4 };
@@ -108,7 +108,7 @@ Deno.test("generateStream() in planned mode reports progress every N passes", as
   assert.equal(events.at(-1)?.type, "done");
 });
 
-Deno.test("generate() runs EOL grids: EOL fed, never sampled, W + (H − 1)·s passes", async () => {
+Deno.test("generate() runs EOL grids: EOL fed, never sampled, W + (H − 1)·s steps", async () => {
   const { generation } = await run({ height: 6, width: 6, eolToken: 40, vocab: 16 }, {
     window: 2,
   });

@@ -2,7 +2,7 @@
  * Counter-based randomness keyed by (seed, image, row, col), portable to WGSL and PyTorch.
  *
  * Every draw is a pure function of its key, so raster and ZipAR decoding of the same image use
- * the same random numbers for the same cell, whatever the order of passes, the batch or the
+ * the same random numbers for the same cell, whatever the order of steps, the batch or the
  * backend. Only 32-bit unsigned multiply (mod 2³²), xor and shifts are used:
  *
  * ```

@@ -5,20 +5,20 @@ import { countSteps, createSchedule, type ZiparVariant } from "./schedule.ts";
 
 const variants: ZiparVariant[] = ["ideal", "paper"];
 
-function passes(h: number, w: number, s: number, variant: ZiparVariant, eol = false): number {
+function steps(h: number, w: number, s: number, variant: ZiparVariant, eol = false): number {
   const layout = createLayout({ height: h, width: w, eol });
   return compilePlan(layout, createSchedule(layout, { window: s, variant })).steps.length;
 }
 
-Deno.test("zipar schedules take W + (H−1)·s (ideal) and 2W + (H−2)·s (paper) passes for every grid up to 32×32", () => {
+Deno.test("zipar schedules take W + (H−1)·s (ideal) and 2W + (H−2)·s (paper) steps for every grid up to 32×32", () => {
   for (const eol of [false, true]) {
     for (let h = 1; h <= 32; h++) {
       for (let w = 1; w <= 32; w++) {
         for (let s = 1; s <= w; s++) {
           const ideal = w + (h - 1) * s;
           const paper = h === 1 ? w : 2 * w + (h - 2) * s;
-          assert.equal(passes(h, w, s, "ideal", eol), ideal, `ideal ${h}×${w} s=${s} eol=${eol}`);
-          assert.equal(passes(h, w, s, "paper", eol), paper, `paper ${h}×${w} s=${s} eol=${eol}`);
+          assert.equal(steps(h, w, s, "ideal", eol), ideal, `ideal ${h}×${w} s=${s} eol=${eol}`);
+          assert.equal(steps(h, w, s, "paper", eol), paper, `paper ${h}×${w} s=${s} eol=${eol}`);
           assert.equal(countSteps({ height: h, width: w, window: s }), ideal);
           assert.equal(countSteps({ height: h, width: w, window: s, variant: "paper" }), paper);
         }
@@ -27,12 +27,12 @@ Deno.test("zipar schedules take W + (H−1)·s (ideal) and 2W + (H−2)·s (pape
   }
 });
 
-Deno.test("zipar schedules reproduce the paper's LlamaGen and Emu3 pass counts", () => {
-  assert.deepEqual([16, 12, 8].map((s) => passes(24, 24, s, "paper")), [400, 312, 224]);
-  assert.deepEqual([16, 12, 8].map((s) => passes(24, 24, s, "ideal")), [392, 300, 208]);
-  assert.equal(passes(16, 16, 4, "paper"), 88);
-  assert.equal(passes(90, 90, 7, "ideal", true), 713);
-  assert.equal(passes(24, 24, 24, "ideal"), 576);
+Deno.test("zipar schedules reproduce the paper's LlamaGen and Emu3 step counts", () => {
+  assert.deepEqual([16, 12, 8].map((s) => steps(24, 24, s, "paper")), [400, 312, 224]);
+  assert.deepEqual([16, 12, 8].map((s) => steps(24, 24, s, "ideal")), [392, 300, 208]);
+  assert.equal(steps(16, 16, 4, "paper"), 88);
+  assert.equal(steps(90, 90, 7, "ideal", true), 713);
+  assert.equal(steps(24, 24, 24, "ideal"), 576);
 });
 
 Deno.test("createSchedule() with s = W is raster order and never feeds a proxy", () => {
@@ -68,7 +68,7 @@ Deno.test("createSchedule() feeds proxies by the named policy and corrects each 
       assert.equal(first.input.kind === "cell" && first.input.row, from);
       assert.ok(!correction.proxy && correction.predicts === null);
       assert.deepEqual(correction.input, { kind: "cell", row: r - 1, col: 5 });
-      // The correction comes in the pass right after (r − 1, 5) is decoded.
+      // The correction comes in the step right after (r − 1, 5) is decoded.
       const decodedAt = plan.steps.findIndex((s) =>
         s.some((q) => q.predicts?.row === r - 1 && q.predicts.col === 5)
       );

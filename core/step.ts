@@ -14,10 +14,10 @@
  * `rasterPasses` the steps raster order would take, `tokensPerPass[n]` the steps that decoded n
  * tokens per image.
  *
- * **Sentinels.** Three negative values stand for tokens the engine does not know but the
- * backend does, each with its own name: {@linkcode QUERY_TOKEN_CONDITION} in `Query.token`,
- * {@linkcode PLAN_INPUT_CONDITION} and {@linkcode PLAN_INPUT_EOL} in `EncodedPlan.input`; and
- * {@linkcode PLAN_PREDICTS_NONE} marks a plan query that samples nothing.
+ * **Sentinels.** Negative values stand for tokens the engine does not know but the backend
+ * does, one named constant per field and meaning: {@linkcode QUERY_TOKEN_CONDITION} in
+ * `Query.token`, {@linkcode PLAN_INPUT_CONDITION} and {@linkcode PLAN_INPUT_EOL} in
+ * `EncodedPlan.input`. {@linkcode PLAN_PREDICTS_NONE} marks a plan query that samples nothing.
  *
  * **Sequences.** A session of B images holds image i's conditional sequence at index i and, with
  * classifier-free guidance, its unconditional sequence at B + i; core/cfg builds those queries

@@ -10,7 +10,7 @@ function started(): Tracker {
 
 Deno.test("Tracker.applyStep() checks every decode against the state before the step", () => {
   const tracker = started();
-  // (1, 0) needs (0, 0) decoded (window 1): allowed. (1, 1) in the same pass would need (0, 1).
+  // (1, 0) needs (0, 0) decoded (window 1): allowed. (1, 1) in the same step would need (0, 1).
   assert.throws(
     () =>
       tracker.applyStep(
