@@ -15,7 +15,6 @@ Architecture (mirrored in TypeScript by cli/eval/fmnist_classifier.ts):
 import argparse
 import json
 import os
-import struct
 import sys
 import time
 
@@ -25,23 +24,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "backends",
+                             "python", "worker"))  # the worker's safetensors_io
 import fmnist  # noqa: E402
 import tokenizer  # noqa: E402
-from train import write_safetensors  # noqa: E402
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(data[8 + n + a:8 + n + b], dtype="<f4").copy()).reshape(info["shape"])
-    return out
+from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
 
 
 class Net(nn.Module):
@@ -105,7 +92,7 @@ def main():
     mu = feats.mean(0)
     cov = torch.cov(feats.T) if hasattr(torch, "cov") else ((feats - mu).T @ (feats - mu)) / (len(feats) - 1)
     write_safetensors(os.path.join(args.demo, "classifier.safetensors"),
-                      {k: v for k, v in net.state_dict().items()})
+                      {k: v.float() for k, v in net.state_dict().items()})
     info = {
         "format": "zipar-fmnist-classifier", "formatVersion": 1,
         "architecture": "conv3x3(1->16) relu maxpool2, conv3x3(16->32) relu maxpool2, fc(1568->64) relu, fc(64->10)",

@@ -11,7 +11,6 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 import time
 
@@ -20,29 +19,12 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "backends",
+                             "python", "worker"))  # the worker's safetensors_io
 import fmnist  # noqa: E402
 import tokenizer  # noqa: E402
 from gpt import GPT, find_hidden  # noqa: E402
-
-
-def write_safetensors(path: str, tensors: dict, metadata: dict = None):
-    header, offset, blobs = {}, 0, []
-    for name, t in tensors.items():
-        data = t.detach().contiguous().to(torch.float32).numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    if metadata:
-        header["__metadata__"] = metadata
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
+from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
 
 
 def main():
@@ -75,7 +57,6 @@ def main():
     test_x, test_y = fmnist.load("test")
     t0 = time.time()
     if args.resume:
-        from classifier import read_safetensors  # noqa: E402 (same reader, no torch pickle)
         codebook = read_safetensors(os.path.join(args.out, "decoder.safetensors"))["codebook"]
     else:
         codebook = tokenizer.fit(train_x, vocab=args.vocab, seed=args.seed)
@@ -91,7 +72,6 @@ def main():
 
     model = GPT(dim=args.dim, layers=args.layers, heads=args.heads, vocab=args.vocab)
     if args.resume:
-        from classifier import read_safetensors  # noqa: E402
         model.load_state_dict(read_safetensors(os.path.join(args.out, "model.safetensors")))
         log("resumed from model.safetensors")
     params = sum(p.numel() for p in model.parameters())
@@ -143,7 +123,7 @@ def main():
         if step % 1000 == 0:
             log(f"  val {val_bits():.3f} bits/token")
     log(f"done: {step} steps, {seen / len(train_t):.2f} epochs, val {val_bits():.3f} bits/token")
-    state = {k: v for k, v in model.state_dict().items()}
+    state = {k: v.float() for k, v in model.state_dict().items()}
     config = {"format": "zipar-llamagen", "formatVersion": 1, "family": "llamagen", "preset": None,
               "dim": args.dim, "layers": args.layers, "heads": args.heads, "hidden": find_hidden(args.dim),
               "vocab": args.vocab, "numClasses": 10, "prefix": 1, "grid": [14, 14], "normEps": 1e-5,
