@@ -7,8 +7,8 @@
  */
 
 import type { LlamagenConfig, LlamagenWeights } from "../llamagen_config.ts";
-import { ropeAngles } from "../llamagen_reference.ts";
 import { storageBuffer } from "./device.ts";
+import { ropeTable } from "./rope.ts";
 
 /** Rows [row0, row0 + rows) of a row-major matrix, in one buffer. */
 export interface Chunk {
@@ -91,18 +91,7 @@ export function uploadWeights(
   }
   const cls = vector("cls_embedding.embedding_table.weight");
   if (cls.size > maxBytes) throw new RangeError("cls_embedding does not fit one storage binding");
-  const headDim = config.dim / config.heads;
-  const slots = config.prefix + config.grid[0] * config.grid[1];
-  const table = new Float32Array(slots * headDim); // [slots, headDim/2, 2]
-  for (let s = 0; s < slots; s++) {
-    const angles = ropeAngles(config, s);
-    if (!angles) continue;
-    angles.forEach((a, j) => {
-      table[s * headDim + 2 * j] = Math.cos(a);
-      table[s * headDim + 2 * j + 1] = Math.sin(a);
-    });
-  }
-  const rope = storageBuffer(device, "rope-table", table);
+  const rope = storageBuffer(device, "rope-table", ropeTable(config)); // [slots, headDim/2, 2]
   all.push(rope);
   return {
     tok: matrix("tok_embeddings.weight"),
