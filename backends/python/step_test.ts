@@ -1,6 +1,7 @@
 /**
  * The KV-cache step gives the logits of a from-scratch recompute of exactly the visible tokens
- * (worker/reference.py, numpy float64), for raster and ZipAR steps with proxies and corrections.
+ * (worker/families/llamagen/reference.py, numpy float64), for raster and ZipAR steps with
+ * proxies and corrections.
  */
 
 import assert from "node:assert/strict";
