@@ -3,7 +3,7 @@
 A family module (families/<name>/) exports:
 
     load(path, options: LoadOptions) -> Family            the model, from a file or directory
-    load_decoder(path, options) -> Decoder                a standalone image decoder (--vq)
+    load_decoder(path, device, dtype) -> Decoder          a standalone image decoder (--vq)
     inspect(path, options) -> (config: dict, checksum)    validate without keeping (tests)
     accepts(path, config: dict | None) -> bool            whether path is this family's
 
@@ -13,6 +13,12 @@ Family:   info (core/step.ts ModelInfo), config (JSON for `ready`), device, dtyp
 FamilySession (below): the KV cache of one generation and the step forward.
 Decoder:  kind, config (JSON), scale, codebook_size, decode(tokens [B, H, W]) -> uint8 RGB
           [B, H*scale, W*scale, 3] on the CPU.
+
+load_decoder is only for families with a standalone decoder (LlamaGen's VQ-16). A prompt family
+(Janus, Emu3, Lumina-mGPT) keeps the engine's one prefix slot as a condition block: its session
+builds the SlotKVCache with offset[seq] = prompt length - 1, writes the prompt at positions
+0..L-1 when it sees the prefix query (cache.index(..., pos=...)), rotates by the absolute
+positions ix.pos (1-D RoPE), and lets cache.attend mask what is unwritten (kv_cache.py).
 """
 
 from dataclasses import dataclass
