@@ -9,6 +9,7 @@ import type { Backend, ModelInfo, Session } from "../../core/step.ts";
 import { type LlamagenConfig, type LlamagenWeights, loadLlamagen } from "../llamagen_config.ts";
 import { type Gpu, openGpu, withErrorScope } from "./device.ts";
 import { Kernels } from "./kernels.ts";
+import type { MatmulOptions, MatmulPolicy } from "./matmul.ts";
 import { WebgpuSession } from "./session.ts";
 import { type GpuWeights, uploadWeights } from "./weights.ts";
 
@@ -50,14 +51,19 @@ export async function openWebgpuBackend(options: WebgpuBackendOptions): Promise<
   return createWebgpuBackend(config, weights);
 }
 
-/**
- * The backend for weights already in memory (tests, benchmarks). `maxBindingBytes` lowers the
- * size at which weight matrices are split into chunks (to test the split on small models).
- */
+/** Options of {@linkcode createWebgpuBackend} (tests and benchmarks). */
+export interface CreateWebgpuBackendOptions {
+  /** Split weight matrices into chunks above this many bytes (to test the split on small models). */
+  maxBindingBytes?: number;
+  /** Matmul kernel choice (matmul.ts); `blocked` is the kernel before tiling. @default "auto" */
+  matmul?: MatmulPolicy;
+}
+
+/** The backend for weights already in memory (tests, benchmarks). */
 export async function createWebgpuBackend(
   config: LlamagenConfig,
   weights: LlamagenWeights,
-  options: { maxBindingBytes?: number } = {},
+  options: CreateWebgpuBackendOptions = {},
 ): Promise<Backend> {
   const gpu = await openGpu();
   const { device } = gpu;
@@ -79,7 +85,12 @@ export async function createWebgpuBackend(
         Math.min(options.maxBindingBytes ?? Infinity, device.limits.maxStorageBufferBindingSize),
       ),
   );
-  return new WebgpuBackend(gpu, kernels, config, gpuWeights);
+  const matmul: MatmulOptions = {
+    policy: options.matmul ?? "auto",
+    workgroupBytes: device.limits.maxComputeWorkgroupStorageSize,
+    software: gpu.isFallback,
+  };
+  return new WebgpuBackend(gpu, kernels, config, gpuWeights, matmul);
 }
 
 class WebgpuBackend implements Backend {
@@ -88,10 +99,18 @@ class WebgpuBackend implements Backend {
   readonly #gpu: Gpu;
   readonly #kernels: Kernels;
   readonly #config: LlamagenConfig;
+  readonly #matmul: MatmulOptions;
   #weights: GpuWeights | null;
 
-  constructor(gpu: Gpu, kernels: Kernels, config: LlamagenConfig, weights: GpuWeights) {
+  constructor(
+    gpu: Gpu,
+    kernels: Kernels,
+    config: LlamagenConfig,
+    weights: GpuWeights,
+    matmul: MatmulOptions,
+  ) {
     this.info = llamagenInfo(config);
+    this.#matmul = matmul;
     this.#gpu = gpu;
     this.#kernels = kernels;
     this.#config = config;
@@ -114,6 +133,7 @@ class WebgpuBackend implements Backend {
       kernels: this.#kernels,
       config: this.#config,
       weights: this.#weights,
+      matmul: this.#matmul,
     };
     return await withErrorScope(
       this.#gpu.device,

@@ -8,6 +8,7 @@
 
 import type { LlamagenConfig } from "../llamagen_config.ts";
 import type { Kernels } from "./kernels.ts";
+import { matmulLaunch, type MatmulOptions } from "./matmul.ts";
 import type { Chunk, GpuWeights } from "./weights.ts";
 
 /** The buffers one step reads and writes (capacity M queries, L logit rows). */
@@ -32,16 +33,17 @@ export interface Activations {
 
 type Dispatch = (pass: GPUComputePassEncoder, m: number, l: number) => void;
 
-/** Matmul row block: rows per invocation for `m` rows. */
-function rowBlock(m: number): number {
-  return m >= 4 ? 4 : m >= 2 ? 2 : 1;
-}
-
 /** The encoded forward of a model over one set of activation buffers. */
 export class Forward {
   readonly #dispatches: Dispatch[] = [];
 
-  constructor(kernels: Kernels, config: LlamagenConfig, weights: GpuWeights, act: Activations) {
+  constructor(
+    kernels: Kernels,
+    config: LlamagenConfig,
+    weights: GpuWeights,
+    act: Activations,
+    matmulOptions: MatmulOptions,
+  ) {
     const { dim, hidden, heads, vocab } = config;
     const headDim = dim / heads;
     const slots = config.prefix + config.grid[0] * config.grid[1];
@@ -60,22 +62,19 @@ export class Forward {
       logitRows = false,
     ) => {
       for (const chunk of w) {
-        const group = kernels.bindGroup("matmul", label, [act.params, x, chunk.buffer, y]);
+        const buffers = [act.params, x, chunk.buffer, y];
+        const bindGroups = {
+          matmul: kernels.bindGroup("matmul", label, buffers),
+          matmulTiled: kernels.bindGroup("matmulTiled", label, buffers),
+        };
+        const shape = { k, n: chunk.rows, ldy, col0: chunk.row0, accum, logitRows };
         add((pass, m, l) => {
           const rows = logitRows ? l : m;
           if (rows === 0) return;
-          const r = rowBlock(rows);
-          pass.setPipeline(kernels.pipeline("matmul", {
-            K4: k / 4,
-            N: chunk.rows,
-            LDY: ldy,
-            COL0: chunk.row0,
-            R: r,
-            ACCUM: accum,
-            LOGIT_ROWS: logitRows,
-          }));
-          pass.setBindGroup(0, group);
-          pass.dispatchWorkgroups(groups(chunk.rows, 8 * 64), Math.ceil(rows / r));
+          const launch = matmulLaunch(rows, shape, matmulOptions);
+          pass.setPipeline(kernels.pipeline(launch.kernel, launch.constants));
+          pass.setBindGroup(0, bindGroups[launch.kernel]);
+          pass.dispatchWorkgroups(...launch.groups);
         });
       }
     };

@@ -9,6 +9,7 @@ import attentionSrc from "./attention.wgsl" with { type: "text" };
 import commonSrc from "./common.wgsl" with { type: "text" };
 import embedSrc from "./embed.wgsl" with { type: "text" };
 import matmulSrc from "./matmul.wgsl" with { type: "text" };
+import matmulTiledSrc from "./matmul_tiled.wgsl" with { type: "text" };
 import rmsnormSrc from "./rmsnorm.wgsl" with { type: "text" };
 import ropeKvSrc from "./rope_kv.wgsl" with { type: "text" };
 import sampleSrc from "./sample.wgsl" with { type: "text" };
@@ -22,6 +23,7 @@ const KERNELS = {
   embed: [embedSrc, ["uniform", "read", "read", "read", "read", "read", "rw"]],
   rmsnorm: [rmsnormSrc, ["uniform", "read", "read", "read", "rw"]],
   matmul: [matmulSrc, ["uniform", "read", "read", "rw"]],
+  matmulTiled: [matmulTiledSrc, ["uniform", "read", "read", "rw"]],
   ropeKv: [ropeKvSrc, ["uniform", "read", "read", "read", "rw", "rw", "rw", "rw"]],
   attention: [attentionSrc, ["uniform", "read", "read", "read", "read", "read", "rw"]],
   swiglu: [swigluSrc, ["uniform", "rw", "read"]],

@@ -14,6 +14,7 @@ import { type Gpu, readBack, storageBuffer, uniformBuffer, withErrorScope } from
 import { packPlan, packStep, PARAMS_INTS, QUERY_INTS } from "./device_queries.ts";
 import { type Activations, Forward } from "./forward.ts";
 import type { Kernels } from "./kernels.ts";
+import type { MatmulOptions } from "./matmul.ts";
 import type { GpuWeights } from "./weights.ts";
 
 /** What a session needs from its backend. */
@@ -22,6 +23,8 @@ export interface SessionModel {
   kernels: Kernels;
   config: LlamagenConfig;
   weights: GpuWeights;
+  /** How the forward picks its matmul kernels. */
+  matmul: MatmulOptions;
 }
 
 /** Capacities of the growable buffers. */
@@ -75,7 +78,7 @@ export class WebgpuSession implements Session {
       need.m <= cap.m && need.l <= cap.l && need.q <= cap.q && need.cells <= cap.cells &&
       this.#forward
     ) return;
-    const { gpu: { device }, config, kernels, weights } = this.#model;
+    const { gpu: { device }, config, kernels, weights, matmul } = this.#model;
     const grow = (have: number, want: number) => (want > have ? Math.max(want, 2 * have) : have);
     const next: Capacity = {
       m: grow(cap.m, Math.max(need.m, 4)),
@@ -110,7 +113,7 @@ export class WebgpuSession implements Session {
     const a = this.#act;
     this.#grown = [a.queries, a.grid, a.x, a.n, a.qkv, a.q, a.att, a.a, a.b, a.nl, a.logits];
     this.#cap = next;
-    this.#forward = new Forward(kernels, config, weights, this.#act);
+    this.#forward = new Forward(kernels, config, weights, this.#act, matmul);
   }
 
   #check(): void {
