@@ -21,8 +21,9 @@ conditional half makes it run as intended: the conditional rows never see the ot
 import argparse
 import json
 import sys
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
+import numpy as np
 import torch
 
 
@@ -42,6 +43,28 @@ def processor_input_ids(model_dir: str, tokenizer, prompt: str) -> List[int]:
 
 
 @torch.no_grad()
+def generate_ids(model, input_ids: List[List[int]], pad_id: int, cfg: float,
+                 sampling: Optional[dict] = None) -> np.ndarray:
+    """transformers' image loop on a loaded model for a batch of prompts' ids (left-padded, as
+    JanusProcessor pads) -> grids [B, H*W] int32. sampling: {temperature, topK, topP};
+    None or temperature 0 is greedy."""
+    sampling = sampling or {"temperature": 0}
+    temperature = float(sampling.get("temperature", 0))
+    longest = max(len(ids) for ids in input_ids)
+    padded = torch.tensor([[pad_id] * (longest - len(ids)) + ids for ids in input_ids])
+    mask = torch.tensor([[0] * (longest - len(ids)) + [1] * len(ids) for ids in input_ids])
+    options = {"do_sample": False}
+    if temperature > 0:
+        top_k, top_p = int(sampling.get("topK", 0)), float(sampling.get("topP", 1))
+        options = {"do_sample": True, "temperature": temperature,
+                   "top_k": top_k if top_k > 0 else None, "top_p": top_p}
+    device = next(model.parameters()).device
+    out = model.generate(input_ids=padded.to(device), attention_mask=mask.to(device),
+                         generation_mode="image", guidance_scale=cfg,
+                         logits_processor=cond_half() if cfg <= 1 else None, **options)
+    return out.cpu().numpy().astype(np.int32)
+
+
 def peer_grids(model_dir: str, prompts: List[str], cfg: float = 5.0
                ) -> Tuple[List[List[int]], List[List[int]]]:
     """-> (grids: per prompt the H*W image tokens in raster order, input ids per prompt).
@@ -58,11 +81,7 @@ def peer_grids(model_dir: str, prompts: List[str], cfg: float = 5.0
     grids, inputs = [], []
     for prompt in prompts:
         ids = processor_input_ids(model_dir, tokenizer, prompt)
-        input_ids = torch.tensor([ids])
-        out = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
-                             generation_mode="image", do_sample=False, guidance_scale=cfg,
-                             logits_processor=cond_half() if cfg <= 1 else None)
-        grids.append(out[0].tolist())
+        grids.append(generate_ids(model, [ids], tokenizer.pad_token_id, cfg)[0].tolist())
         inputs.append(ids)
     return grids, inputs
 

@@ -1,0 +1,127 @@
+"""The Janus / Janus-Pro family (T2I.md): a Hugging Face model directory (config.json of
+model_type "janus", generation_config.json, safetensors, tokenizer and processor files) loaded
+with transformers' JanusForConditionalGeneration, local files only.
+
+ModelInfo: a square grid of num_image_tokens (24x24 for Janus-Pro), no EOL, vocab = the VQ
+codebook (16384), conditioning "text", one prefix slot (the condition block, session.py),
+numClasses 0. The forward runs the model's own modules over zipar's slot KV cache
+(forward.py); prompts go through the model's tokenizer and chat template (prompts.py); the
+model's VQ decoder makes the pixels (decoder.py, 384x384 for 24x24); transformers' own image
+loop runs on the loaded model as the bench's reference row (peer.py).
+"""
+
+import math
+import os
+from typing import List, Tuple
+
+import torch
+
+from devices import probe
+from errors import CheckpointError, first_line
+from families.family import LoadOptions
+
+from .decoder import JanusDecoder
+from .forward import JanusForward
+from .peer import generate_ids
+from .prompts import load_tokenizer, prompt_rules
+from .session import JanusSession, unpack
+
+NAME = "janus"
+
+
+def accepts(path: str, config) -> bool:
+    return isinstance(config, dict) and config.get("model_type") == NAME
+
+
+def load_decoder(path: str, device, dtype):
+    raise CheckpointError(f"{path}: a Janus decoder is the model's own; load the model and "
+                          f"decode with it (--model DIR)")
+
+
+def grid_side(config, path: str) -> int:
+    tokens = int(config.vision_config.num_image_tokens)
+    side = math.isqrt(tokens)
+    if side * side != tokens or side != int(config.vq_config.num_patches):
+        raise CheckpointError(f"{path}: num_image_tokens {tokens} is not the VQ grid "
+                              f"{config.vq_config.num_patches}^2; the config is inconsistent")
+    return side
+
+
+def load_model(path: str, options: LoadOptions):
+    from transformers import JanusForConditionalGeneration
+    from transformers.utils import logging
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+    try:
+        model = JanusForConditionalGeneration.from_pretrained(
+            path, local_files_only=True, dtype=options.dtype, use_safetensors=True)
+    except Exception as err:  # noqa: BLE001 - every failure becomes one line
+        raise CheckpointError(f"{path}: cannot load the Janus model ({first_line(err)}); it "
+                              f"needs config.json and model.safetensors as transformers "
+                              f"saves them") from None
+    return model.to(options.device).eval()
+
+
+class Janus:
+    """The family object of one loaded Janus model."""
+
+    def __init__(self, path: str, model, options: LoadOptions):
+        self.path, self.model = path, model
+        self.device, self.dtype = options.device, options.dtype
+        config = model.config
+        self.side = grid_side(config, path)
+        self.codebook = int(config.vq_config.num_embeddings)
+        context = int(config.text_config.max_position_embeddings)
+        self.rules = prompt_rules(path, model.generation_config, context, self.side ** 2)
+        self.forward = JanusForward(model)
+        self.num_slots = 1 + self.side * self.side
+        self.info = {"name": os.path.basename(os.path.normpath(path)) or NAME,
+                     "family": NAME, "vocab": self.codebook, "height": self.side,
+                     "width": self.side, "prefix": 1, "eolToken": None, "numClasses": 0,
+                     "conditioning": "text"}
+        self.config = {"family": NAME, "modelType": config.model_type,
+                       "layers": int(config.text_config.num_hidden_layers),
+                       "hidden": int(config.text_config.hidden_size),
+                       "heads": int(config.text_config.num_attention_heads),
+                       "kvHeads": int(config.text_config.num_key_value_heads),
+                       "context": context, "codebook": self.codebook,
+                       "dtype": options.dtype_name}
+
+    def conditions_for(self, images: List[dict], cfg_scale: float) -> List[dict]:
+        """The sequences of a generation: each image's condition, then (CFG) each again as
+        its unconditional half."""
+        cond = [{"condition": im["condition"], "unconditional": False} for im in images]
+        if cfg_scale == 1:
+            return cond
+        return cond + [{"condition": im["condition"], "unconditional": True} for im in images]
+
+    def open(self, sequences: List) -> JanusSession:
+        return JanusSession(self.forward, self.rules, sequences, self.num_slots,
+                            self.codebook)
+
+    def decoder(self, options: LoadOptions) -> JanusDecoder:
+        return JanusDecoder(self.path, self.model, self.side)
+
+    def reference_generate(self, images: List[dict], cfg_scale: float, sampling: dict):
+        """transformers' own image loop on this model (the bench's reference row):
+        -> grids [B, H, W] int32. Each image's prompt as the session tokenizes it."""
+        for im in images:
+            cond, _ = unpack({"condition": im["condition"]})
+            if isinstance(cond, dict) and cond.get("negativePrompt") is not None:
+                raise ValueError("transformers' Janus loop has no negative prompt; drop it "
+                                 "for the transformers row")
+        session = self.open(self.conditions_for(images, 1))
+        return generate_ids(self.model, session.input_ids, self.rules.pad_id, cfg_scale,
+                            sampling).reshape(len(images), self.side, self.side)
+
+
+def inspect(path: str, options: LoadOptions) -> Tuple[dict, float]:
+    family = load(path, options)
+    total = sum(p.detach().double().abs().sum().item() for p in family.model.parameters())
+    return family.config, float(total)
+
+
+def load(path: str, options: LoadOptions) -> Janus:
+    load_tokenizer(path)  # fail fast, before the weights, on a directory without one
+    probe(options.device, options.dtype, "matmuls")
+    return Janus(path, load_model(path, options), options)
