@@ -6,7 +6,7 @@
  * @module
  */
 
-import { readModelFiles } from "./model_dir.ts";
+import { readModelFiles, readModelWeights } from "./model_dir.ts";
 import { decodeExpectedTensors, type Tensor } from "./safetensors.ts";
 
 /** A validated LlamaGen GPT config. */
@@ -213,11 +213,12 @@ export function decodeLlamagenWeights(
 export async function loadLlamagen(
   dir: string,
 ): Promise<{ config: LlamagenConfig; weights: LlamagenWeights }> {
-  const { configPath, json, weightsPath, bytes } = await readModelFiles(
+  const { configPath, json, weightsPath } = await readModelFiles(
     dir,
     "config.json",
     "model.safetensors",
   );
   const config = parseLlamagenConfig(json, configPath);
-  return { config, weights: decodeLlamagenWeights(bytes, config, weightsPath) };
+  const weights = await readModelWeights(weightsPath, llamagenShapes(config), "config.json");
+  return { config, weights };
 }

@@ -1,53 +1,31 @@
 /**
- * Safetensors reader and writer: 8-byte little-endian header length, a JSON header
- * `{ name: { dtype, shape, data_offsets: [begin, end] }, __metadata__?: { string: string } }`,
- * then the raw little-endian tensor bytes. Offsets are relative to the end of the header.
- *
- * The reader validates everything before it allocates a tensor: header size, JSON shape,
- * dtypes, offsets inside the file, `prod(shape) × dtype size == end − begin`, and no two
- * tensors overlapping. F32, F16 and BF16 tensors are converted to Float32Array.
+ * Safetensors in memory and on disk: parse and decode files held in bytes, encode and write
+ * float32 tensors, and read files from disk by their declared ranges (safetensors_reader.ts).
+ * The format and its validation live in safetensors_format.ts: header size, JSON nesting,
+ * dtypes, exact `prod(shape) × dtype size == end − begin`, ranges inside the file, no overlaps,
+ * all checked before a tensor is allocated. F32, F16 and BF16 tensors become Float32Array.
  *
  * @module
  */
 
-/** Largest accepted JSON header, in bytes (the reference implementation uses 100 MB). */
-export const MAX_HEADER_BYTES = 100_000_000;
+import {
+  checkExpected,
+  headerLength,
+  type SafetensorsHeader,
+  type Tensor,
+  toFloat32,
+  validateHeader,
+} from "./safetensors_format.ts";
+import { readSafetensorsFile } from "./safetensors_reader.ts";
 
-/** Bytes per element of the dtypes this reader converts to float32. */
-const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
-
-/** A float tensor: row-major data with its shape. */
-export interface Tensor {
-  /** Shape, outermost first. */
-  shape: number[];
-  /** Row-major values, converted to float32. */
-  data: Float32Array;
-}
-
-/** Header entry of one tensor. */
-export interface TensorEntry {
-  /** `F32`, `F16` or `BF16`. */
-  dtype: string;
-  /** Shape, outermost first. */
-  shape: number[];
-  /** [begin, end) byte offsets relative to the end of the header. */
-  offsets: [number, number];
-}
-
-/** A parsed safetensors header. */
-export interface SafetensorsHeader {
-  /** Tensors by name. */
-  tensors: Map<string, TensorEntry>;
-  /** The optional `__metadata__` string map. */
-  metadata: Record<string, string>;
-  /** Byte offset of the data section (8 + header length). */
-  dataStart: number;
-}
-
-/** Error for malformed safetensors files; the message names the file. */
-export class SafetensorsError extends SyntaxError {
-  override name = "SafetensorsError";
-}
+export {
+  MAX_HEADER_BYTES,
+  MAX_HEADER_DEPTH,
+  SafetensorsError,
+  type SafetensorsHeader,
+  type Tensor,
+  type TensorEntry,
+} from "./safetensors_format.ts";
 
 /**
  * Parse and validate the header of a safetensors file held in `bytes`.
@@ -62,85 +40,8 @@ export class SafetensorsError extends SyntaxError {
  * ```
  */
 export function parseHeader(bytes: Uint8Array, source = "safetensors"): SafetensorsHeader {
-  const fail = (why: string): never => {
-    throw new SafetensorsError(`${source}: ${why}`);
-  };
-  if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for a header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = Number(view.getBigUint64(0, true));
-  if (headerLen > MAX_HEADER_BYTES) fail(`header length ${headerLen} exceeds ${MAX_HEADER_BYTES}`);
-  if (8 + headerLen > bytes.length) {
-    fail(`header length ${headerLen} runs past the end of the file (${bytes.length} bytes)`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(
-      bytes.subarray(8, 8 + headerLen),
-    ));
-  } catch (e) {
-    fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    fail("header is not a JSON object");
-  }
-  const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
-  const tensors = new Map<string, TensorEntry>();
-  let metadata: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(json as Record<string, unknown>)) {
-    if (name === "__metadata__") {
-      if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-        fail("__metadata__ is not an object");
-      }
-      for (const [k, v] of Object.entries(raw as object)) {
-        if (typeof v !== "string") fail(`__metadata__.${k} is not a string`);
-      }
-      metadata = raw as Record<string, string>;
-      continue;
-    }
-    const entry = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof entry !== "object" || entry === null) fail(`tensor ${name}: entry is not an object`);
-    const { dtype, shape, data_offsets: offsets } = entry;
-    if (typeof dtype !== "string" || !(dtype in DTYPE_BYTES)) {
-      fail(`tensor ${name}: unsupported dtype ${JSON.stringify(dtype)} (F32, F16, BF16)`);
-    }
-    if (
-      !Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)
-    ) fail(`tensor ${name}: shape ${JSON.stringify(shape)} is not a list of integers ≥ 0`);
-    if (
-      !Array.isArray(offsets) || offsets.length !== 2 ||
-      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]
-    ) fail(`tensor ${name}: data_offsets ${JSON.stringify(offsets)} is not [begin, end]`);
-    const [begin, end] = offsets as [number, number];
-    if (end > dataLen) {
-      fail(`tensor ${name}: data ends at ${end}, past the data section (${dataLen} bytes)`);
-    }
-    const count = (shape as number[]).reduce((a, b) => a * b, 1);
-    const want = count * DTYPE_BYTES[dtype as string];
-    if (want !== end - begin) {
-      fail(
-        `tensor ${name}: shape [${shape}] × ${dtype} is ${want} bytes, offsets span ${end - begin}`,
-      );
-    }
-    tensors.set(name, { dtype: dtype as string, shape: shape as number[], offsets: [begin, end] });
-  }
-  const spans = [...tensors].filter(([, t]) => t.offsets[1] > t.offsets[0])
-    .sort((a, b) => a[1].offsets[0] - b[1].offsets[0]);
-  for (let i = 1; i < spans.length; i++) {
-    if (spans[i][1].offsets[0] < spans[i - 1][1].offsets[1]) {
-      fail(`tensors ${spans[i - 1][0]} and ${spans[i][0]} overlap`);
-    }
-  }
-  return { tensors, metadata, dataStart };
-}
-
-/** f16 bits → number. */
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+  const length = headerLength(bytes.subarray(0, 8), bytes.length, source);
+  return validateHeader(bytes.subarray(8, 8 + length), 8 + length, bytes.length, source);
 }
 
 /**
@@ -158,29 +59,9 @@ function halfToFloat(h: number): number {
 export function decodeTensor(bytes: Uint8Array, header: SafetensorsHeader, name: string): Tensor {
   const entry = header.tensors.get(name);
   if (!entry) throw new RangeError(`No tensor named ${name}`);
-  const begin = header.dataStart + entry.offsets[0];
-  const count = (entry.offsets[1] - entry.offsets[0]) / DTYPE_BYTES[entry.dtype];
-  const view = new DataView(
-    bytes.buffer,
-    bytes.byteOffset + begin,
-    count * DTYPE_BYTES[entry.dtype],
-  );
-  const data = new Float32Array(count);
-  const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-  if (entry.dtype === "F32" && littleEndian) {
-    new Uint8Array(data.buffer).set(new Uint8Array(view.buffer, view.byteOffset, 4 * count));
-  } else if (entry.dtype === "F32") {
-    for (let i = 0; i < count; i++) data[i] = view.getFloat32(4 * i, true);
-  } else if (entry.dtype === "F16") {
-    for (let i = 0; i < count; i++) data[i] = halfToFloat(view.getUint16(2 * i, true));
-  } else {
-    const u32 = new Uint32Array(1), f32 = new Float32Array(u32.buffer);
-    for (let i = 0; i < count; i++) {
-      u32[0] = view.getUint16(2 * i, true) << 16;
-      data[i] = f32[0];
-    }
-  }
-  return { shape: [...entry.shape], data };
+  const [begin, end] = entry.offsets;
+  const raw = bytes.subarray(header.dataStart + begin, header.dataStart + end);
+  return { shape: [...entry.shape], data: toFloat32(entry.dtype, raw) };
 }
 
 /**
@@ -204,17 +85,7 @@ export function decodeExpectedTensors(
   configName = "the config",
 ): Map<string, Tensor> {
   const header = parseHeader(bytes, source);
-  for (const [name, shape] of want) {
-    const entry = header.tensors.get(name);
-    if (!entry) {
-      throw new RangeError(`${source}: missing tensor ${name} (expected shape [${shape}])`);
-    }
-    if (entry.shape.length !== shape.length || entry.shape.some((d, i) => d !== shape[i])) {
-      throw new RangeError(
-        `${source}: tensor ${name} has shape [${entry.shape}], expected [${shape}] from ${configName}`,
-      );
-    }
-  }
+  checkExpected(header, want, source, configName);
   const tensors = new Map<string, Tensor>();
   for (const name of want.keys()) tensors.set(name, decodeTensor(bytes, header, name));
   return tensors;
@@ -242,7 +113,8 @@ export function decodeSafetensors(
 }
 
 /**
- * Read a safetensors file from disk.
+ * Read a safetensors file from disk: the header, then every tensor by its declared range (never
+ * the whole file).
  *
  * @example
  * ```ts ignore
@@ -253,7 +125,7 @@ export function decodeSafetensors(
 export async function readSafetensors(
   path: string,
 ): Promise<{ tensors: Map<string, Tensor>; metadata: Record<string, string> }> {
-  return decodeSafetensors(await Deno.readFile(path), path);
+  return await readSafetensorsFile(path);
 }
 
 /**

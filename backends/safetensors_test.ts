@@ -76,6 +76,14 @@ Deno.test("parseHeader() rejects malformed files before allocating", () => {
     ],
     [rawFile([1, 2], new Uint8Array(0)), /not a JSON object/],
     [rawFile({ __metadata__: { a: 1 } }, new Uint8Array(0)), /__metadata__\.a/],
+    [
+      rawFile(
+        { w: { dtype: "F32", shape: [2 ** 32, 2 ** 32], data_offsets: [0, 0] } },
+        new Uint8Array(0),
+      ),
+      /73786976294838206464 bytes, offsets span 0/,
+    ],
+    [rawFile({ w: [[[[]]]] }, new Uint8Array(0)), /nests more than 3 levels/],
   ];
   for (const [bytes, pattern] of cases) {
     assert.throws(() => parseHeader(bytes, "f.safetensors"), (e: Error) => {

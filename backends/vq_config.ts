@@ -6,7 +6,7 @@
  * @module
  */
 
-import { readModelFiles } from "./model_dir.ts";
+import { readModelFiles, readModelWeights } from "./model_dir.ts";
 import { decodeExpectedTensors, type Tensor } from "./safetensors.ts";
 
 /** A validated VQ decoder config. */
@@ -277,11 +277,11 @@ function checkShape(source: string, name: string, got: number[], shape: number[]
  * ```
  */
 export async function loadVq(dir: string): Promise<{ config: VqConfig; weights: VqWeights }> {
-  const { configPath, json, weightsPath, bytes } = await readModelFiles(
+  const { configPath, json, weightsPath } = await readModelFiles(
     dir,
     "vq.json",
     "vq.safetensors",
   );
   const config = parseVqConfig(json, configPath);
-  return { config, weights: decodeVqWeights(bytes, config, weightsPath) };
+  return { config, weights: await readModelWeights(weightsPath, vqShapes(config), "vq.json") };
 }
