@@ -5,7 +5,7 @@ with transformers' JanusForConditionalGeneration, local files only.
 ModelInfo: a square grid of num_image_tokens (24x24 for Janus-Pro), no EOL, vocab = the VQ
 codebook (16384), conditioning "text", one prefix slot (the condition block, session.py),
 numClasses 0. The forward runs the model's own modules over zipar's slot KV cache
-(forward.py); prompts go through the model's tokenizer and chat template (prompts.py); the
+(hf_decoder.py, prompt_session.py, session.py); prompts go through the model's tokenizer and chat template (prompts.py); the
 model's VQ decoder makes the pixels (decoder.py, 384x384 for 24x24); transformers' own image
 loop runs on the loaded model as the bench's reference row (peer.py).
 """
@@ -19,9 +19,9 @@ import torch
 from devices import probe
 from errors import CheckpointError, first_line
 from families.family import LoadOptions
+from hf_decoder import HFDecoder
 
 from .decoder import JanusDecoder
-from .forward import JanusForward
 from .peer import generate_ids
 from .prompts import load_tokenizer, prompt_rules
 from .session import JanusSession, unpack
@@ -73,7 +73,7 @@ class Janus:
         self.codebook = int(config.vq_config.num_embeddings)
         context = int(config.text_config.max_position_embeddings)
         self.rules = prompt_rules(path, model.generation_config, context, self.side ** 2)
-        self.forward = JanusForward(model)
+        self.decoder_stack = HFDecoder(model.model.language_model, config.text_config)
         self.num_slots = 1 + self.side * self.side
         self.info = {"name": os.path.basename(os.path.normpath(path)) or NAME,
                      "family": NAME, "vocab": self.codebook, "height": self.side,
@@ -96,8 +96,7 @@ class Janus:
         return cond + [{"condition": im["condition"], "unconditional": True} for im in images]
 
     def open(self, sequences: List) -> JanusSession:
-        return JanusSession(self.forward, self.rules, sequences, self.num_slots,
-                            self.codebook)
+        return JanusSession(self, sequences)
 
     def decoder(self, options: LoadOptions) -> JanusDecoder:
         return JanusDecoder(self.path, self.model, self.side)
