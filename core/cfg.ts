@@ -21,7 +21,8 @@ export type ImageWrite = Omit<Query, "seq">;
 /**
  * The backend queries of one step: `perImage[i]` are image i's writes (B = perImage.length);
  * each goes to sequence i and, when `cfg`, right after it to sequence B + i with the same slot,
- * token and logits request.
+ * token and logits request. `toWrite` turns an item of `perImage` into its write (default: the
+ * item is the write), so callers need not build an intermediate list.
  *
  * @example
  * ```ts
@@ -31,16 +32,21 @@ export type ImageWrite = Omit<Query, "seq">;
  * const queries = cfgQueries([[write(3)], [write(5)]], true);
  * assert.deepEqual(queries.map((q) => [q.seq, q.slot]), [[0, 3], [2, 3], [1, 5], [3, 5]]);
  * assert.equal(cfgQueries([[write(3)], [write(5)]], false).length, 2);
+ * // Items of another shape, mapped per image:
+ * const slots = cfgQueries([[3, 4]], true, (slot) => write(slot)).map((q) => q.slot);
+ * assert.deepEqual(slots, [3, 3, 4, 4]);
  * ```
  */
-export function cfgQueries(
-  perImage: readonly (readonly ImageWrite[])[],
+export function cfgQueries<T = ImageWrite>(
+  perImage: readonly (readonly T[])[],
   cfg: boolean,
+  toWrite: (item: T, image: number) => ImageWrite = (item) => item as ImageWrite,
 ): Query[] {
   const batch = perImage.length;
   const queries: Query[] = [];
   for (let image = 0; image < batch; image++) {
-    for (const { slot, token, wantLogits } of perImage[image]) {
+    for (const item of perImage[image]) {
+      const { slot, token, wantLogits } = toWrite(item, image);
       queries.push({ seq: image, slot, token, wantLogits });
       if (cfg) queries.push({ seq: batch + image, slot, token, wantLogits });
     }

@@ -10,7 +10,8 @@
  * - `backendQueries`: each query's input becomes a token (the tracker's decoded cell, the
  *   conditioning sentinel or the EOL token), and core/cfg puts it on the image's conditional
  *   sequence i and, with CFG, its unconditional sequence B + i.
- * - `step`: one forward pass of the backend; logits: [predicting queries (× 2 with CFG), vocab].
+ * - `step`: `session.step`, one forward pass of the backend; logits: [predicting queries (× 2
+ *   with CFG), vocab], their shape checked by `checkLogits`.
  * - `sample`: core/cfg mixes the guidance rows; the schedule's `resolve` turns them into tokens
  *   (one keyed draw per cell, or the adaptive window's draft verification).
  * - `apply`: each image's tracker referees the step (window rule, slot writes) and records it.
@@ -18,7 +19,7 @@
  * @module
  */
 
-import { cfgQueries, guidedLogits, type ImageWrite } from "./cfg.ts";
+import { cfgQueries, guidedLogits } from "./cfg.ts";
 import { countTokens, emptyStats, type GenerateEvent, type RunContext } from "./generation.ts";
 import type { ImageQuery, Schedule, TokenInput } from "./schedule.ts";
 import { type Query, QUERY_TOKEN_CONDITION } from "./step.ts";
@@ -56,7 +57,8 @@ export async function* runInteractive(
     const perImage = nextQueries(schedule, trackers);
     const queries = backendQueries(ctx, perImage, trackers);
     const t1 = now();
-    const logits = await step(ctx, queries); // logits: [predicting queries, vocab]
+    const logits = await ctx.session.step(queries); // logits: [predicting queries, vocab]
+    checkLogits(ctx, queries, logits);
     const t2 = now();
     const decodes = sample(ctx, perImage, trackers, logits);
     const t3 = now();
@@ -111,14 +113,11 @@ function backendQueries(
   trackers: readonly Tracker[],
 ): Query[] {
   const { eolToken } = ctx.backend.info;
-  const writes = perImage.map((queries, i): ImageWrite[] =>
-    queries.map((q) => ({
-      slot: q.slot,
-      token: inputToken(q.input, trackers[i], eolToken),
-      wantLogits: q.predicts !== null,
-    }))
-  );
-  return cfgQueries(writes, ctx.cfgScale !== 1);
+  return cfgQueries(perImage, ctx.cfgScale !== 1, (q, i) => ({
+    slot: q.slot,
+    token: inputToken(q.input, trackers[i], eolToken),
+    wantLogits: q.predicts !== null,
+  }));
 }
 
 /** The token a query writes: the decoded (or proxy) cell, the condition sentinel, or EOL. */
@@ -127,18 +126,16 @@ function inputToken(input: TokenInput, tracker: Tracker, eolToken: number | null
   return input.kind === "condition" ? QUERY_TOKEN_CONDITION : eolToken!;
 }
 
-/** One forward pass; checks that the backend returned one logits row per predicting query. */
-async function step(ctx: RunContext, queries: Query[]): Promise<Float32Array> {
-  const { backend, session } = ctx;
-  const { vocab } = backend.info;
-  const logits = await session.step(queries); // logits: [predicting queries, vocab]
-  const rows = queries.reduce((n, q) => n + (q.wantLogits ? 1 : 0), 0);
+/** The backend's side of `step`: one logits row of `vocab` per predicting query. */
+function checkLogits(ctx: RunContext, queries: readonly Query[], logits: Float32Array): void {
+  const { name, info: { vocab } } = ctx.backend;
+  let rows = 0;
+  for (const q of queries) if (q.wantLogits) rows++;
   if (!(logits instanceof Float32Array) || logits.length !== rows * vocab) {
     throw new TypeError(
-      `Backend ${backend.name} returned ${logits?.length} logits, expected ${rows} × ${vocab}`,
+      `Backend ${name} returned ${logits?.length} logits, expected ${rows} × ${vocab}`,
     );
   }
-  return logits;
 }
 
 /** The step's tokens per image: guided logits per predicting query, resolved by the schedule. */
@@ -152,8 +149,8 @@ function sample(
   const { vocab } = ctx.backend.info;
   let k = 0; // index of the predicting query across the step, as core/cfg laid them out
   return perImage.map((queries, i) => {
+    // rows[j]: [vocab] for queries[j], or null when it predicts nothing
     const rows = queries.map((q) =>
-      // rows[j]: [vocab] for queries[j], or null
       q.predicts ? guidedLogits(logits, k++, vocab, ctx.cfgScale) : null
     );
     const { seed, index } = images[i];

@@ -198,7 +198,9 @@ export class Tracker {
       }
       if (seenRows.has(row)) throw new Error(`Row ${row} decoded twice in one step`);
       seenRows.add(row);
-      checkInt(`token decoded at (${row}, ${col})`, token, 0, Infinity);
+      if (!(token >= 0) || !Number.isInteger(token)) { // hot path: name the cell only on failure
+        checkInt(`token decoded at (${row}, ${col})`, token, 0, Infinity);
+      }
       const predictor = predictorSlot(this.layout, row, col);
       if (this.slots[predictor] === SlotState.Empty && !seenSlots.has(predictor)) {
         throw new Error(`Token (${row}, ${col}) decoded without a query at slot ${predictor}`);
