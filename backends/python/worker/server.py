@@ -2,6 +2,7 @@
 then answer each request through one dispatch table until shutdown or end of input."""
 
 import sys
+import time
 import traceback
 from typing import Callable, Dict, Optional
 
@@ -110,7 +111,10 @@ def serve(hello: dict, stdin, stdout) -> int:
 # --- generation -------------------------------------------------------------------------------
 
 def open_session(worker: Worker, header, arrays):
-    worker.sessions[header["session"]] = worker.model().open(header["conditions"])
+    # CONDITIONS.md: one {condition, unconditional} per sequence; `conditions` (a class per
+    # sequence) is what protocol 2's clients sent before it.
+    sequences = header["sequences"] if "sequences" in header else header["conditions"]
+    worker.sessions[header["session"]] = worker.model().open(sequences)
     worker.reply({"type": "opened"})
 
 
@@ -141,6 +145,20 @@ def plan(worker: Worker, header, arrays):
 def raster(worker: Worker, header, arrays):
     grids = generate_raster(worker.model(), header)
     worker.reply({"type": "grids", "shape": list(grids.shape)}, {"grids": grids})
+
+
+def transformers_generate(worker: Worker, header, arrays):
+    """transformers' own generation loop on the loaded model (the bench's reference row)."""
+    family = worker.model()
+    if not hasattr(family, "transformers_generate"):
+        raise ValueError(f"the {family.info['family']} family has no transformers generation "
+                         f"loop to compare with")
+    start = time.perf_counter()
+    grids = family.transformers_generate(header["images"], float(header["cfgScale"]),
+                                      header["sampling"])
+    wall_ms = (time.perf_counter() - start) * 1000
+    worker.reply({"type": "grids", "shape": list(grids.shape), "wallMs": wall_ms},
+                 {"grids": grids.astype(np.int32)})
 
 
 def sample_rows(worker: Worker, header, arrays):
@@ -202,6 +220,7 @@ def close_decoder(worker: Worker, header, arrays):
 
 HANDLERS = {
     "open": open_session, "close": close_session, "step": step, "plan": plan,
-    "raster": raster, "sample": sample_rows, "inspect": inspect,
+    "raster": raster, "transformers_generate": transformers_generate, "sample": sample_rows,
+    "inspect": inspect,
     "load_decoder": load_decoder, "decode": decode, "close_decoder": close_decoder,
 }

@@ -101,7 +101,7 @@ class Janus:
     def decoder(self, options: LoadOptions) -> JanusDecoder:
         return JanusDecoder(self.path, self.model, self.side)
 
-    def reference_generate(self, images: List[dict], cfg_scale: float, sampling: dict):
+    def transformers_generate(self, images: List[dict], cfg_scale: float, sampling: dict):
         """transformers' own image loop on this model (the bench's reference row):
         -> grids [B, H, W] int32. Each image's prompt as the session tokenizes it."""
         for im in images:

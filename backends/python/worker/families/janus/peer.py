@@ -11,6 +11,12 @@ that shared the family's code could not catch the family's mistakes.
 
 Usage (from worker/): python -m families.janus.peer MODEL_DIR --prompt TEXT [--prompt TEXT …]
                       [--cfg G]  -> JSON {"grids": [[H*W ids], …], "inputIds": [[ids], …]}
+                      python -m families.janus.peer MODEL_DIR --decode TOKENS.json OUT.raw
+                      (tokens [[H*W ids], …] -> RGB bytes [B, H*s, W*s, 3] by
+                      transformers' decode_image_tokens)
+generate_ids() is also the bench's "transformers generate" row (the worker's
+transformers_generate request runs it on the loaded model).
+
 --cfg 1 turns guidance off; the default 5 is Janus's. With guidance off, transformers 5.24's
 loop still doubles the batch (the unconditional rows run beside the conditional ones) but adds
 no CFG processor, and then fails writing both rows' argmax into one row ("The expanded size of
@@ -86,6 +92,20 @@ def peer_grids(model_dir: str, prompts: List[str], cfg: float = 5.0
     return grids, inputs
 
 
+@torch.no_grad()
+def peer_pixels(model_dir: str, tokens: np.ndarray) -> np.ndarray:
+    """tokens [B, H*W] -> RGB [B, H*s, W*s, 3] uint8 by transformers' decode_image_tokens and
+    the arithmetic of Janus's postprocess (mean = std = 0.5: (x + 1) / 2 * 255, clipped)."""
+    from transformers import JanusForConditionalGeneration
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    model = JanusForConditionalGeneration.from_pretrained(
+        model_dir, local_files_only=True, dtype=torch.float32).eval()
+    x = model.decode_image_tokens(torch.as_tensor(tokens, dtype=torch.long)).float().numpy()
+    return np.clip((x + 1) / 2 * 255, 0, 255).astype(np.uint8)
+
+
 def cond_half():
     """Keep the conditional half of the doubled batch's scores (guidance off; module doc)."""
     from transformers import LogitsProcessor, LogitsProcessorList
@@ -99,9 +119,17 @@ def cond_half():
 def main(argv) -> int:
     parser = argparse.ArgumentParser(prog="python -m families.janus.peer")
     parser.add_argument("model")
-    parser.add_argument("--prompt", action="append", required=True)
+    parser.add_argument("--prompt", action="append")
     parser.add_argument("--cfg", type=float, default=5.0)
+    parser.add_argument("--decode", nargs=2, metavar=("TOKENS_JSON", "OUT_RAW"))
     args = parser.parse_args(argv)
+    if args.decode:
+        with open(args.decode[0], encoding="utf-8") as f:
+            tokens = np.asarray(json.load(f), dtype=np.int64)  # [B, H*W]
+        peer_pixels(args.model, tokens).tofile(args.decode[1])
+        return 0
+    if not args.prompt:
+        parser.error("give --prompt TEXT (or --decode)")
     grids, inputs = peer_grids(args.model, args.prompt, args.cfg)
     json.dump({"grids": grids, "inputIds": inputs}, sys.stdout)
     return 0
