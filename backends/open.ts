@@ -20,10 +20,14 @@ import { join } from "node:path";
 import type { Backend } from "./backend.ts";
 import { decodePatches, loadPatchCodebook } from "./decoders/patch_codebook.ts";
 import { MockBackend, type MockOptions } from "./mock/mock.ts";
-import { openPythonBackend, type PythonBackendOptions } from "./python/client.ts";
-import { openPythonVqDecoder } from "./python/vq_client.ts";
+import {
+  openPythonBackend,
+  type PythonBackend,
+  type PythonBackendOptions,
+} from "./python/client.ts";
+import { openPythonVqDecoder, type PythonVqDecoder } from "./python/vq_client.ts";
 import { openWebgpuBackend, type WebgpuBackendOptions } from "./webgpu/backend.ts";
-import { openWebgpuVqDecoder } from "./webgpu/vq_decoder.ts";
+import { openWebgpuVqDecoder, type VqDecoder } from "./webgpu/vq_decoder.ts";
 
 /** Backend names, as `--backend` takes them. */
 export type BackendName = "mock" | "python" | "webgpu";
@@ -116,16 +120,36 @@ export async function openImageDecoder(spec: ImageDecoderSpec): Promise<ImageDec
 }
 
 /**
- * The image decoder for grids `backend` has just generated. Today it opens the decoder on its
- * own, so `--backend python --vq PATH` starts a second torch process. When the Python backend
- * can serve the VQ decoder from its own worker, this is the one function to change: ask
- * `backend` for it when it is a Python backend and the spec is `{ kind: "vq", backend: "python" }`.
+ * The image decoder for grids `backend` has just generated. A Python backend decodes a
+ * `{ kind: "vq", backend: "python" }` spec in its own worker (so `generate --backend python
+ * --png --vq` starts one torch process, and decodes on the model's device); any other spec
+ * opens its decoder on its own.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MockBackend } from "./mock/mock.ts";
+ * import { openImageDecoderFor } from "./open.ts";
+ * await assert.rejects(
+ *   () => openImageDecoderFor(new MockBackend(), { kind: "vq", path: "/no/vq", backend: "webgpu" }),
+ *   /Cannot read \/no\/vq\/vq\.json/,
+ * );
+ * ```
  */
 export async function openImageDecoderFor(
-  _backend: Backend,
+  backend: Backend,
   spec: ImageDecoderSpec,
 ): Promise<ImageDecoder> {
+  if (spec.kind === "vq" && spec.backend === "python" && isPythonBackend(backend)) {
+    return vqImageDecoder(await backend.openDecoder({ vq: spec.path }), "python");
+  }
   return await openImageDecoder(spec);
+}
+
+/** Whether `backend` is the Python backend, which can load decoders into its worker. */
+function isPythonBackend(backend: Backend): backend is PythonBackend {
+  return backend.name === "python" &&
+    typeof (backend as Partial<PythonBackend>).openDecoder === "function";
 }
 
 /** Read and parse a JSON object with a one-line error. */
@@ -175,15 +199,23 @@ async function openModelDecoder(dir: string): Promise<ImageDecoder> {
   };
 }
 
-/** The LlamaGen VQ-16 decoder on WebGPU or in a Python worker. */
+/** The LlamaGen VQ-16 decoder on WebGPU or in a Python worker of its own. */
 async function openVqDecoder(
   spec: Extract<ImageDecoderSpec, { kind: "vq" }>,
 ): Promise<ImageDecoder> {
   const decoder = spec.backend === "webgpu"
     ? await openWebgpuVqDecoder({ dir: spec.path })
     : await openPythonVqDecoder({ dir: spec.path, python: spec.python });
+  return vqImageDecoder(decoder, spec.backend);
+}
+
+/** A VQ decoder (RGB bytes out) as an {@linkcode ImageDecoder}. */
+function vqImageDecoder(
+  decoder: Pick<PythonVqDecoder | VqDecoder, "scale" | "decode" | "close">,
+  where: "webgpu" | "python",
+): ImageDecoder {
   return {
-    name: `llamagen-vq16 (${spec.backend})`,
+    name: `llamagen-vq16 (${where})`,
     async decode(tokens, shape) {
       const pixels = await decoder.decode(tokens, shape); // pixels: [B, H·scale, W·scale, 3]
       const [count, h, w] = shape;

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { openBackend, openImageDecoder } from "./open.ts";
+import type { Backend } from "./backend.ts";
+import { MockBackend } from "./mock/mock.ts";
+import { openBackend, openImageDecoder, openImageDecoderFor } from "./open.ts";
 import { writeSafetensors } from "./safetensors.ts";
 
 Deno.test("openBackend() opens the mock in-process with the spec's options", async () => {
@@ -90,4 +92,40 @@ Deno.test("openImageDecoder() hands the VQ path and python to the WebGPU and Pyt
       }),
     /^Error: Python executable "\/no\/such\/python" not found/,
   );
+});
+
+Deno.test("openImageDecoderFor() decodes a python --vq spec in the Python backend's own worker", async () => {
+  const asked: unknown[] = [];
+  let closed = 0;
+  const mock = new MockBackend({ height: 1, width: 2 });
+  // A Python backend as openImageDecoderFor() sees it: its name and openDecoder().
+  const python = Object.assign(Object.create(mock), {
+    name: "python",
+    openDecoder(source: unknown) {
+      asked.push(source);
+      return Promise.resolve({
+        scale: 2,
+        decode: (_tokens: ArrayLike<number>, [b, h, w]: readonly number[]) =>
+          Promise.resolve(new Uint8Array(b * h * 2 * w * 2 * 3).fill(7)),
+        close: () => Promise.resolve(void closed++),
+      });
+    },
+  }) as Backend;
+  const spec = { kind: "vq", path: "models/vq16", backend: "python", python: "/p" } as const;
+  const decoder = await openImageDecoderFor(python, spec);
+  assert.deepEqual(asked, [{ vq: "models/vq16" }]);
+  const images = await decoder.decode(new Int32Array(2), [1, 1, 2]);
+  assert.deepEqual([images.height, images.width, images.channels, images.pixels[0]], [2, 4, 3, 7]);
+  await decoder.close();
+  assert.equal(closed, 1);
+  // Any other backend, or a WebGPU decoder, opens the decoder on its own.
+  await assert.rejects(
+    () => openImageDecoderFor(mock, { ...spec, python: "/no/such/python" }),
+    /^Error: Python executable "\/no\/such\/python" not found/,
+  );
+  await assert.rejects(
+    () => openImageDecoderFor(python, { kind: "vq", path: "/no/vq", backend: "webgpu" }),
+    /^Error: Cannot read \/no\/vq\/vq\.json/,
+  );
+  assert.equal(asked.length, 1);
 });

@@ -270,3 +270,54 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "zipar generate --backend python --png --vq starts one worker and decodes like the reference",
+  ...needs("generate --png --vq on python", ["python"]),
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const { tinyVqConfig, writeRandomVq } = await import("../backends/webgpu/vq_random_weights.ts");
+  const { decodeVqReference } = await import("../backends/vq_reference.ts");
+  const { PYTHON, removeTinyModels, tinyModels } = await import(
+    "../backends/python/test_helpers.ts"
+  );
+  const dir = await Deno.makeTempDir({ prefix: "zipar_python_vq_" });
+  try {
+    const config = tinyVqConfig({ codebookSize: 256 }); // the tiny GPT's vocabulary
+    const weights = await writeRandomVq(`${dir}/vq`, config, 3);
+    // An interpreter that notes each start, so the test sees how many workers the run spawned.
+    const python = `${dir}/python`;
+    await Deno.writeTextFile(
+      python,
+      `#!/bin/sh\necho start >> '${dir}/starts'\nexec '${PYTHON}' "$@"\n`,
+    );
+    await Deno.chmod(python, 0o755);
+    const io = memoryIo({ env: { NO_COLOR: "1" } });
+    const code = await main([
+      ...["generate", "--backend", "python", "--model", `${await tinyModels()}/st`],
+      ...["--python", python, "--class", "1,2", "--window", "2", "--temperature", "0"],
+      ...["--png", `${dir}/img.png`, "--vq", `${dir}/vq`, "-o", `${dir}/g.json`],
+    ], io);
+    assert.equal(code, 0, io.stderrText());
+    assert.equal(await Deno.readTextFile(`${dir}/starts`), "start\n", "one torch process");
+    const { grid } = await readGrid(`${dir}/g.json`, io);
+    const [b, h, w] = grid.shape;
+    const reference = decodeVqReference(config, weights, grid.tokens, grid.shape);
+    const scale = 2 ** (config.chMult.length - 1);
+    const size = h * scale * w * scale * 3;
+    for (let i = 0; i < b; i++) {
+      const png = decodePng(await Deno.readFile(`${dir}/img_00${i}.png`));
+      assert.deepEqual([png.width, png.height, png.channels], [w * scale, h * scale, 3]);
+      let max = 0;
+      for (let k = 0; k < size; k++) {
+        max = Math.max(max, Math.abs(png.pixels[k] - reference[i * size + k]));
+      }
+      assert.ok(max <= 2, `image ${i}: max pixel difference ${max}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await removeTinyModels();
+  }
+});
