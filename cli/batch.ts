@@ -9,18 +9,14 @@ import { join } from "node:path";
 import { intFlag, type OptionSpec, parseCommand, ValidationError } from "./flags/args.ts";
 import { AtomicFile, installInterruptCleanup } from "./io/atomic_write.ts";
 import { openBackend } from "../backends/open.ts";
-import {
-  BACKEND_OPTIONS,
-  BACKEND_USAGE,
-  backendFlags,
-  backendMeta,
-} from "./flags/backend_flags.ts";
+import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags } from "./flags/backend_flags.ts";
+import { backendMeta } from "./generation/grid_meta.ts";
 import { renderBatchProgress } from "./batch/progress.ts";
 import { type JobOutcome, runJobs, type RunTotals } from "./batch/run.ts";
 import { prettyJson } from "./formats/grid_json.ts";
 import type { Io } from "./io/io.ts";
 import { type JobEntry, modelError, parseJobs, parseShard } from "./batch/jobs.ts";
-import { ProgressReporter } from "./io/progress.ts";
+import { stderrProgress } from "./io/progress.ts";
 import { VERSION } from "./generation/version.ts";
 
 /** Flags of `zipar batch`. */
@@ -48,7 +44,9 @@ Options:
   --max-batch N            most images per generate() call (default: 16)
   --strict                 any bad job line is a usage error (exit 2) before generating
   -q, --quiet              no progress, failures or summary line on stderr
+
 ${BACKEND_USAGE}
+
   -h, --help               show this help
 
 Job line (only "name" is required):
@@ -157,11 +155,7 @@ export async function batchCommand(args: string[], io: Io): Promise<number> {
     }
     const good = entries.filter((e) => e.job);
     const totalImages = good.reduce((n, e) => n + e.job!.count, 0);
-    const progress = new ProgressReporter((s) => io.writeStderr(s), {
-      enabled: io.stderrIsTerminal && !quiet,
-      color: !io.env("NO_COLOR"),
-      columns: io.columns,
-    });
+    const progress = stderrProgress(io, { quiet });
     const genStart = performance.now();
     const ran = await runJobs(backend, good, {
       outDir,

@@ -109,6 +109,51 @@ Deno.test("zipar batch killed with SIGKILL and rerun gives exactly the uninterru
   });
 });
 
+Deno.test("zipar batch takes every mock flag generate takes, and a changed mock is not resumed", async () => {
+  await withDir(async (dir) => {
+    const jobs = `${dir}/jobs.jsonl`;
+    await Deno.writeTextFile(jobs, jsonl([{ name: "a", class: 3, seed: 7, window: 2 }]));
+    const mock = ["--grid", "4x6", "--eol", "--reach-above-right", "2", "--model-seed", "5"];
+    const run = await batch([jobs, "--out-dir", `${dir}/b`, ...mock, "--quiet"]);
+    assert.equal(run.code, 0, run.stderr);
+    const { grid } = await readGrid(`${dir}/b/a.json`, memoryIo());
+    assert.equal(grid.meta.eolToken, 64);
+    assert.deepEqual(grid.meta.mock, {
+      ...{ height: 4, width: 6, vocab: 64, numClasses: 10, prefix: 1, eolToken: 64, left: 2 },
+      ...{ aboveLeft: 1, aboveRight: 2, sharpness: 3, modelSeed: 5 },
+    });
+    // The same grid as zipar generate with the same flags gives.
+    const gen = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "cli/main.ts",
+        "generate",
+        ...mock,
+        "--class",
+        "3",
+        "--seed",
+        "7",
+        "--window",
+        "2",
+      ],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    assert.equal(gen.code, 0, decoder.decode(gen.stderr));
+    const generated = JSON.parse(decoder.decode(gen.stdout));
+    assert.deepEqual([...grid.tokens], generated.tokens);
+    assert.deepEqual(grid.meta.mock, generated.meta.mock);
+    // Another reach is another model: the existing output is refused, not skipped.
+    const other = await batch([jobs, "--out-dir", `${dir}/b`, ...mock, "--reach-left", "1"]);
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /a\.json exists but was made by another job or model/);
+  });
+});
+
 Deno.test("zipar batch --shard 0/3, 1/3, 2/3 together equal the unsharded batch", async () => {
   await withDir(async (dir) => {
     const jobs = `${dir}/jobs.jsonl`;

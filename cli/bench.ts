@@ -6,7 +6,7 @@
  * @module
  */
 
-import { generate, layoutOf, MAX_SEED } from "../core/mod.ts";
+import { layoutOf, MAX_SEED } from "../core/mod.ts";
 import {
   choiceFlag,
   intFlag,
@@ -17,7 +17,7 @@ import {
   ValidationError,
 } from "./flags/args.ts";
 import { openBackend } from "../backends/open.ts";
-import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags } from "./flags/backend_flags.ts";
+import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags, knownWidth } from "./flags/backend_flags.ts";
 import {
   type BenchReport,
   type BenchSetting,
@@ -25,6 +25,8 @@ import {
   renderMarkdown,
   summarize,
 } from "./bench/report.ts";
+import { cycleClasses } from "./generation/images.ts";
+import { runGeneration } from "./generation/run.ts";
 import type { Io } from "./io/io.ts";
 import { buildSchedule, type ScheduleChoice } from "./flags/schedule_flags.ts";
 import { VERSION } from "./generation/version.ts";
@@ -60,7 +62,9 @@ Settings:
   --seed S                 round r draws with seed S + r (default: 0)
   --mode MODE              auto | interactive | planned (default: auto)
   --format FMT             md | json | csv (default: md)
+
 ${BACKEND_USAGE}
+
   -h, --help               show this help
 
 Columns: passes; pass ratio = raster passes / passes; wall time per image (median, min–max);
@@ -95,9 +99,8 @@ export async function benchCommand(args: string[], io: Io): Promise<number> {
   const seed = intFlag(values, "seed", 0, MAX_SEED - 10000, 0);
   const mode = choiceFlag(values, "mode", ["auto", "interactive", "planned"] as const, "auto");
   const format = choiceFlag(values, "format", ["md", "json", "csv"] as const, "md");
-  if (spec.backend === "mock") {
-    checkWindows([...windows, ...minWindows], spec.mock.width!);
-  }
+  const width = knownWidth(spec);
+  if (width !== null) checkWindows([...windows, ...minWindows], width);
 
   const t0 = performance.now();
   const backend = await openBackend(spec);
@@ -128,14 +131,11 @@ export async function benchCommand(args: string[], io: Io): Promise<number> {
       runs: [],
     }));
     const schedules = choices.map(([, c]) => buildSchedule(layout, c));
+    const classes = Array.from({ length: info.numClasses }, (_, c) => c);
     const run = async (k: number, round: number) => {
-      const images = Array.from({ length: batch }, (_, i) => ({
-        condition: i % info.numClasses,
-        seed: seed + round,
-        index: i,
-      }));
+      const images = cycleClasses(classes, batch, seed + round);
       const start = performance.now();
-      const { stats } = await generate(backend, {
+      const { stats } = await runGeneration(backend, {
         images,
         schedule: schedules[k],
         cfgScale: cfg,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { AtomicFile, installInterruptCleanup } from "./io/atomic_write.ts";
+import { installInterruptCleanup } from "./io/atomic_write.ts";
 import {
   choiceFlag,
   intFlag,
@@ -16,14 +16,9 @@ import {
   type Values,
 } from "./flags/args.ts";
 import { readGrid } from "./formats/grid_file.ts";
-import {
-  type ImageBatch,
-  type ImageDecoder,
-  type ImageDecoderSpec,
-  openImageDecoder,
-} from "../backends/open.ts";
+import { type ImageDecoder, type ImageDecoderSpec, openImageDecoder } from "../backends/open.ts";
 import type { Io } from "./io/io.ts";
-import { contactSheet, encodeImagePng, encodePixels } from "./formats/png.ts";
+import { writeImages } from "./formats/png_files.ts";
 
 /** Flags of `zipar decode`. */
 export const DECODE_OPTIONS: OptionSpec = {
@@ -62,26 +57,6 @@ Example:
     zipar decode - --model fixtures/demo -o coat.png --scale 4
 `;
 
-/** Output paths for a batch of `count` images written to `out`. */
-export function outputPaths(out: string, count: number): string[] {
-  const pattern = /%(0?)(\d*)d/;
-  if (pattern.test(out)) {
-    return Array.from({ length: count }, (_, i) => {
-      return out.replace(pattern, (_m, zero: string, width: string) => {
-        const n = String(i);
-        return width ? n.padStart(Number(width), zero ? "0" : " ") : n;
-      });
-    });
-  }
-  if (count === 1) return [out];
-  const dot = out.toLowerCase().endsWith(".png") ? out.length - 4 : out.length;
-  const digits = Math.max(3, String(count - 1).length);
-  return Array.from(
-    { length: count },
-    (_, i) => `${out.slice(0, dot)}_${String(i).padStart(digits, "0")}${out.slice(dot)}`,
-  );
-}
-
 /** Read `--model`/`--vq`/`--backend` into a decoder spec. */
 export function decoderSpec(values: Values): ImageDecoderSpec {
   const model = values.model, vq = values.vq;
@@ -95,37 +70,6 @@ export function decoderSpec(values: Values): ImageDecoderSpec {
   const backend = choiceFlag(values, "backend", ["webgpu", "python"] as const, "webgpu");
   const python = typeof values.python === "string" ? values.python : undefined;
   return { kind: "vq", path: vq as string, backend, python };
-}
-
-/** Write decoded images as PNG files (or one sheet); returns the paths written. */
-export async function writeImages(
-  images: ImageBatch,
-  out: string,
-  options: { sheet?: boolean; columns?: number; scale?: number } = {},
-): Promise<string[]> {
-  const scale = options.scale ?? 1;
-  const files: [string, () => Uint8Array][] = [];
-  if (options.sheet) {
-    const sheet = contactSheet(images, options.columns ?? Math.min(images.count, 10));
-    files.push([
-      out,
-      () => encodePixels(sheet.pixels, sheet.height, sheet.width, images.channels, scale),
-    ]);
-  } else {
-    outputPaths(out, images.count).forEach((path, i) => {
-      files.push([path, () => encodeImagePng(images, i, scale)]);
-    });
-  }
-  // Create every temporary file first, so an unwritable target fails before any encoding.
-  const pending = await Promise.all(files.map(([path]) => AtomicFile.create(path)));
-  try {
-    for (let i = 0; i < files.length; i++) await pending[i].write(files[i][1]());
-    for (const file of pending) await file.commit();
-  } catch (e) {
-    await Promise.all(pending.map((f) => f.abort()));
-    throw e;
-  }
-  return files.map(([path]) => path);
 }
 
 /** Run `zipar decode`; returns the exit code. */

@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { needs } from "../backends/test_runtimes.ts";
 import { decodePatches } from "../backends/decoders/patch_codebook.ts";
 import { writeSafetensors } from "../backends/safetensors.ts";
-import { outputPaths } from "./decode.ts";
 import { readGrid } from "./formats/grid_file.ts";
 import { memoryIo } from "./io/io.ts";
 import { main } from "./main.ts";
@@ -19,13 +18,6 @@ async function decoderDir(codes: number): Promise<string> {
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ decoder }));
   return dir;
 }
-
-Deno.test("outputPaths() numbers a batch or fills a printf-style pattern", () => {
-  assert.deepEqual(outputPaths("x.png", 1), ["x.png"]);
-  assert.deepEqual(outputPaths("out/x.png", 2), ["out/x_000.png", "out/x_001.png"]);
-  assert.deepEqual(outputPaths("img_%03d.png", 2), ["img_000.png", "img_001.png"]);
-  assert.deepEqual(outputPaths("i%d.png", 2), ["i0.png", "i1.png"]);
-});
 
 Deno.test("zipar generate | zipar decode - writes PNGs with the decoded pixels", async () => {
   const dir = await decoderDir(16);

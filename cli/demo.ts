@@ -6,17 +6,16 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
-import { type Backend, countSteps, generateStream, layoutOf, type PlanImage } from "../core/mod.ts";
+import { countSteps, layoutOf } from "../core/mod.ts";
+import { openImageDecoder } from "../backends/open.ts";
 import { choiceFlag, intFlag, numberFlag, type OptionSpec, parseCommand } from "./flags/args.ts";
-import { openBackend, openImageDecoder } from "../backends/open.ts";
-import { writeImages } from "./decode.ts";
-import type { Io } from "./io/io.ts";
-import { ProgressReporter } from "./io/progress.ts";
 import { buildSchedule } from "./flags/schedule_flags.ts";
-
-/** The shipped demo model. */
-export const DEMO_MODEL = fileURLToPath(new URL("../fixtures/demo", import.meta.url));
+import { writeImages } from "./formats/png_files.ts";
+import { DEMO_MODEL, openDemoBackend } from "./generation/demo_backend.ts";
+import { perClassImages } from "./generation/images.ts";
+import { runGeneration, stepProgress } from "./generation/run.ts";
+import type { Io } from "./io/io.ts";
+import { stderrProgress } from "./io/progress.ts";
 
 /** Flags of `zipar demo`. */
 export const DEMO_OPTIONS: OptionSpec = {
@@ -55,38 +54,6 @@ and print forward passes vs raster and wall time.
   -h, --help         show this help
 `;
 
-/** Open the demo's backend: WebGPU first, the Python worker as fallback, or say what to install. */
-export async function openDemoBackend(
-  choice: "auto" | "webgpu" | "python",
-  model: string,
-  python: string | undefined,
-  io: Io,
-): Promise<Backend> {
-  const errors: string[] = [];
-  if (choice !== "python") {
-    try {
-      return await openBackend({ backend: "webgpu", model });
-    } catch (e) {
-      if (choice === "webgpu") throw e;
-      errors.push(`WebGPU: ${(e as Error).message}`);
-    }
-  }
-  const candidates = python ? [python] : [io.env("ZIPAR_PYTHON"), "python3", "/usr/bin/python3"];
-  for (const exe of [...new Set(candidates.filter((c): c is string => !!c))]) {
-    try {
-      return await openBackend({ backend: "python", model, python: exe });
-    } catch (e) {
-      if (choice === "python" && python) throw e;
-      errors.push(`Python (${exe}): ${(e as Error).message}`);
-    }
-  }
-  throw new Error(
-    `no backend can run the demo — install a WebGPU adapter (a GPU driver, or ` +
-      `\`apt-get install mesa-vulkan-drivers\`) or PyTorch (\`apt-get install python3-torch ` +
-      `python3-numpy libopenblas0-pthread\`). Tried: ${errors.join("; ")}`,
-  );
-}
-
 /** Run `zipar demo`; returns the exit code. */
 export async function demoCommand(args: string[], io: Io): Promise<number> {
   const { values } = parseCommand(args, DEMO_OPTIONS);
@@ -107,7 +74,8 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     );
   }
   const loadStart = performance.now();
-  const backend = await openDemoBackend(choice, model, values.python as string | undefined, io);
+  const python = values.python as string | undefined;
+  const backend = await openDemoBackend({ choice, model, python, env: io.env });
   const decoder = await openImageDecoder({ kind: "model", dir: model });
   const loadMs = performance.now() - loadStart;
   try {
@@ -115,10 +83,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     const window = intFlag(values, "window", 1, info.width, Math.min(7, info.width));
     const variant = choiceFlag(values, "schedule", ["ideal", "paper"] as const, "paper");
     const layout = layoutOf(info);
-    const classes = Array.from({ length: info.numClasses }, (_, c) => c);
-    const images: PlanImage[] = classes.flatMap((c) =>
-      Array.from({ length: perClass }, (_, j) => ({ condition: c, seed, index: c * perClass + j }))
-    );
+    const images = perClassImages(info.numClasses, perClass, seed);
     const run = async (kind: "zipar" | "raster") => {
       const schedule = buildSchedule(
         layout,
@@ -126,26 +91,12 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
           ? { schedule: "raster", window: info.width, proxy: "r-2" }
           : { schedule: variant, window, proxy: "r-2" },
       );
-      const progress = new ProgressReporter((s) => io.writeStderr(s), {
-        enabled: io.stderrIsTerminal,
-        color: !io.env("NO_COLOR"),
-        columns: io.columns,
+      const progress = stderrProgress(io);
+      const generation = await runGeneration(backend, { images, schedule, cfgScale }, {
+        onStep: stepProgress(progress),
       });
-      const started = performance.now();
-      for await (const e of generateStream(backend, { images, schedule, cfgScale })) {
-        if (e.type === "done") {
-          progress.finish();
-          return e.generation;
-        }
-        progress.update({
-          step: e.step,
-          totalSteps: e.totalSteps,
-          decoded: e.totalDecoded,
-          totalTokens: e.totalTokens,
-          elapsedMs: performance.now() - started,
-        });
-      }
-      throw new Error("the generation ended without a result");
+      progress.finish();
+      return generation;
     };
     const zipar = await run("zipar");
     const raster = values.compare ? await run("raster") : null;

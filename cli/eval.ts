@@ -7,15 +7,20 @@
  * @module
  */
 
-import { generate, layoutOf, type PlanImage } from "../core/mod.ts";
-import { choiceFlag, intFlag, numberFlag, type OptionSpec, parseCommand } from "./flags/args.ts";
-import { DEMO_MODEL, openDemoBackend } from "./demo.ts";
-import { DEFAULT_SETTINGS, parseSettings } from "./eval/settings.ts";
-import { FEATURES, type FmnistClassifier, loadFmnistClassifier } from "./eval/fmnist_classifier.ts";
-import { fitGaussian, frechetDistance, type Gaussian } from "./eval/frechet.ts";
-import { type ImageDecoder, openImageDecoder } from "../backends/open.ts";
-import type { Io } from "./io/io.ts";
+import { layoutOf } from "../core/mod.ts";
+import { openImageDecoder } from "../backends/open.ts";
+import { FEATURES, loadFmnistClassifier } from "./eval/fmnist_classifier.ts";
+import type { Gaussian } from "./eval/frechet.ts";
 import { bitsPerToken } from "./eval/likelihood.ts";
+import { type EvalRow, renderEval } from "./eval/report.ts";
+import { scoreGrids, type Scorer } from "./eval/score.ts";
+import { DEFAULT_SETTINGS, parseSettings } from "./eval/settings.ts";
+import { choiceFlag, intFlag, numberFlag, type OptionSpec, parseCommand } from "./flags/args.ts";
+import { DEMO_MODEL, openDemoBackend } from "./generation/demo_backend.ts";
+import { perClassImages } from "./generation/images.ts";
+import { runGeneration, stepProgress } from "./generation/run.ts";
+import type { Io } from "./io/io.ts";
+import { stderrProgress } from "./io/progress.ts";
 
 /** Flags of `zipar eval`. */
 export const EVAL_OPTIONS: OptionSpec = {
@@ -56,81 +61,6 @@ per token under the model in raster order (beside the others only: it favours bl
   -h, --help         show this help
 `;
 
-/** One row of the report. */
-export interface EvalRow {
-  setting: string;
-  images: number;
-  /** Mean forward passes per generation (per batch). */
-  passes: number | null;
-  rasterPasses: number | null;
-  /** Wall time per image, ms. */
-  msPerImage: number | null;
-  accuracy: number;
-  fd: number;
-  bitsPerToken: number | null;
-}
-
-interface Scorer {
-  classifier: FmnistClassifier;
-  decoder: ImageDecoder;
-  reference: Gaussian;
-}
-
-async function score(
-  scorer: Scorer,
-  grids: Int32Array,
-  shape: [number, number, number],
-  labels: number[],
-) {
-  const images = await scorer.decoder.decode(grids, shape);
-  if (images.height !== 28 || images.width !== 28 || images.channels !== 1) {
-    throw new Error(
-      `the classifier takes 28×28 gray images, the decoder gives ${images.height}×${images.width}×${images.channels}`,
-    );
-  }
-  const { features, logits } = scorer.classifier.run(images.pixels, images.count);
-  let correct = 0;
-  for (let i = 0; i < images.count; i++) {
-    let best = 0;
-    for (let k = 1; k < 10; k++) if (logits[i * 10 + k] > logits[i * 10 + best]) best = k;
-    if (best === labels[i]) correct++;
-  }
-  return {
-    accuracy: correct / images.count,
-    fd: frechetDistance(fitGaussian(features, FEATURES), scorer.reference),
-  };
-}
-
-/** Render rows as a Markdown table, JSON or CSV. */
-export function renderEval(rows: EvalRow[], format: "md" | "json" | "csv"): string {
-  if (format === "json") return JSON.stringify(rows, null, 2) + "\n";
-  const fmt = (v: number | null, digits: number) => (v === null ? "—" : v.toFixed(digits));
-  const cells = rows.map((r) => [
-    r.setting,
-    String(r.images),
-    r.passes === null ? "—" : `${fmt(r.passes, r.passes % 1 ? 1 : 0)} / ${r.rasterPasses}`,
-    fmt(r.msPerImage, 1),
-    fmt(r.accuracy * 100, 1),
-    fmt(r.fd, 2),
-    fmt(r.bitsPerToken, 3),
-  ]);
-  const head = [
-    "setting",
-    "images",
-    "passes / raster",
-    "ms/image",
-    "accuracy %",
-    "FD",
-    "bits/token",
-  ];
-  if (format === "csv") return [head, ...cells].map((c) => c.join(",")).join("\n") + "\n";
-  return [
-    `| ${head.join(" | ")} |`,
-    `|${head.map((_, i) => (i === 0 ? " --- " : " ---: ")).join("|")}|`,
-    ...cells.map((c) => `| ${c.join(" | ")} |`),
-  ].join("\n") + "\n";
-}
-
 /** Run `zipar eval`; returns the exit code. */
 export async function evalCommand(args: string[], io: Io): Promise<number> {
   const { values } = parseCommand(args, EVAL_OPTIONS);
@@ -165,12 +95,8 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
     dim: FEATURES,
   };
   const slice = JSON.parse(await Deno.readTextFile(`${model}/test_slice.json`));
-  const backend = await openDemoBackend(
-    backendChoice,
-    model,
-    values.python as string | undefined,
-    io,
-  );
+  const python = values.python as string | undefined;
+  const backend = await openDemoBackend({ choice: backendChoice, model, python, env: io.env });
   const decoder = await openImageDecoder({ kind: "model", dir: model });
   try {
     const scorer: Scorer = { classifier: await loadFmnistClassifier(model), decoder, reference };
@@ -179,18 +105,12 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
       backend.info.width,
     );
     const layout = layoutOf(backend.info);
-    const classes = backend.info.numClasses;
-    const images: PlanImage[] = [];
-    for (let c = 0; c < classes; c++) {
-      for (let j = 0; j < perClass; j++) {
-        images.push({ condition: c, seed, index: c * perClass + j });
-      }
-    }
+    const images = perClassImages(backend.info.numClasses, perClass, seed);
     const labels = images.map((im) => im.condition);
     const cells = backend.info.height * backend.info.width;
     const rows: EvalRow[] = [];
     const sliceTokens = Int32Array.from(slice.tokens as number[]);
-    const floor = await score(scorer, sliceTokens, slice.shape, slice.labels);
+    const floor = await scoreGrids(scorer, sliceTokens, slice.shape, slice.labels);
     rows.push({
       setting: "real test images (floor)",
       images: slice.shape[0],
@@ -205,26 +125,28 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
     for (const setting of settings) {
       const grids = new Int32Array(images.length * cells);
       let wall = 0, passes = 0, runs = 0, rasterPasses = 0;
+      const progress = stderrProgress(io, { quiet: values.quiet === true });
       for (let start = 0; start < images.length; start += batch) {
         const part = images.slice(start, start + batch);
         const t0 = performance.now();
-        const g = await generate(backend, {
+        const g = await runGeneration(backend, {
           images: part,
           schedule: setting.schedule(layout),
           cfgScale,
-        });
+        }, { onStep: stepProgress(progress) });
         wall += performance.now() - t0;
         grids.set(g.grids, start * cells);
         passes += g.stats.passes;
         rasterPasses = g.stats.rasterPasses;
         runs++;
       }
+      progress.finish();
       const shape: [number, number, number] = [
         images.length,
         backend.info.height,
         backend.info.width,
       ];
-      const s = await score(scorer, grids, shape, labels);
+      const s = await scoreGrids(scorer, grids, shape, labels);
       const bits = values["no-likelihood"] ? null : await bitsPerToken(backend, grids, labels);
       rows.push({
         setting: setting.label,

@@ -1,11 +1,29 @@
 /**
  * `zipar generate`: run a generation with a backend and write the token grids (JSON or `.npy`)
- * with their metadata, to a file (atomically) or to stdout.
+ * with their metadata, to a file (atomically) or to stdout. Three steps: {@linkcode parseGenerate}
+ * reads the flags (then checks them against the model with {@linkcode resolveForModel}),
+ * {@linkcode runGenerate} runs the generation with a progress line, {@linkcode writeGenerate}
+ * writes the grids, the PNGs of `--png` and the summary line.
  *
  * @module
  */
 
-import { type Backend, generateStream, type Generation, layoutOf, MAX_SEED } from "../core/mod.ts";
+import {
+  type Backend,
+  type GenerateMode,
+  type Generation,
+  layoutOf,
+  MAX_SEED,
+  type ModelInfo,
+  type PlanImage,
+  type Schedule,
+} from "../core/mod.ts";
+import {
+  type BackendSpec,
+  type ImageDecoderSpec,
+  openBackend,
+  openImageDecoderFor,
+} from "../backends/open.ts";
 import {
   choiceFlag,
   intFlag,
@@ -13,30 +31,29 @@ import {
   numberFlag,
   type OptionSpec,
   parseCommand,
-  parseGrid,
   parseIntList,
   ValidationError,
   type Values,
 } from "./flags/args.ts";
-import { installInterruptCleanup } from "./io/atomic_write.ts";
+import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags, knownWidth } from "./flags/backend_flags.ts";
+import { buildSchedule, type ScheduleChoice, scheduleChoice } from "./flags/schedule_flags.ts";
 import {
-  BACKENDS,
-  type BackendSpec,
-  type ImageDecoderSpec,
-  openBackend,
-  openImageDecoderFor,
-} from "../backends/open.ts";
-import type { PythonBackendOptions } from "../backends/python/client.ts";
-import { GRID_FORMATS, openGridOutput, resolveFormat } from "./formats/grid_file.ts";
+  GRID_FORMATS,
+  type GridFormat,
+  type GridOutput,
+  openGridOutput,
+  resolveFormat,
+} from "./formats/grid_file.ts";
+import { writeImages } from "./formats/png_files.ts";
+import { backendMeta, gridMeta, type SamplingMeta } from "./generation/grid_meta.ts";
+import { cycleClasses } from "./generation/images.ts";
+import { runGeneration, stepProgress } from "./generation/run.ts";
+import { installInterruptCleanup } from "./io/atomic_write.ts";
 import type { Io } from "./io/io.ts";
-import { ProgressReporter } from "./io/progress.ts";
-import { buildSchedule, scheduleChoice } from "./flags/schedule_flags.ts";
-import { VERSION } from "./generation/version.ts";
-import { writeImages } from "./decode.ts";
+import { stderrProgress } from "./io/progress.ts";
 
 /** Flags of `zipar generate`. */
 export const GENERATE_OPTIONS: OptionSpec = {
-  backend: { type: "string" },
   class: { type: "string" },
   seed: { type: "string" },
   batch: { type: "string" },
@@ -56,20 +73,7 @@ export const GENERATE_OPTIONS: OptionSpec = {
   png: { type: "string" },
   vq: { type: "string" },
   sheet: { type: "boolean" },
-  grid: { type: "string" },
-  vocab: { type: "string" },
-  "num-classes": { type: "string" },
-  prefix: { type: "string" },
-  eol: { type: "boolean" },
-  "reach-left": { type: "string" },
-  "reach-above-left": { type: "string" },
-  "reach-above-right": { type: "string" },
-  sharpness: { type: "string" },
-  "model-seed": { type: "string" },
-  model: { type: "string" },
-  python: { type: "string" },
-  device: { type: "string" },
-  dtype: { type: "string" },
+  ...BACKEND_OPTIONS,
   help: { type: "boolean", short: "h" },
 };
 
@@ -79,7 +83,6 @@ export const GENERATE_USAGE = `Usage: zipar generate [options] --window s (--out
 Generate token grids with ZipAR parallel decoding and write them as JSON or .npy.
 
 Generation:
-  --backend NAME           mock | python | webgpu (default: mock)
   --class N[,N...]         class id of each image (default: 0)
   --seed S                 seed of the draws, 0..${MAX_SEED} (default: 0)
   --batch B                images; one class repeats B times (default: number of classes)
@@ -104,23 +107,7 @@ Output:
   --vq PATH                LlamaGen VQ-16 decoder directory for --png
   --sheet                  with --png: one contact sheet for the whole batch
 
-Mock model (--backend mock):
-  --grid HxW               grid size (default: 16x16)
-  --vocab V                vocabulary size (default: 64)
-  --num-classes N          classes; class N is the null class for CFG (default: 10)
-  --prefix N               conditioning slots (default: 1)
-  --eol                    end-of-line slot after each row (EOL token = vocab)
-  --reach-left K           tokens to the left the logits depend on (default: 2)
-  --reach-above-left A     columns to the left in the row above (default: 1)
-  --reach-above-right B    columns to the right in the row above (default: 1)
-  --sharpness X            logit scale, larger = peakier (default: 3)
-  --model-seed N           salt of the mock's hash, its "weights" (default: 0)
-
-Real models (--backend python | webgpu):
-  --model PATH             model weights / config (required)
-  --python PATH            python interpreter (python backend)
-  --device DEV             e.g. cuda, cpu (python backend)
-  --dtype TYPE             e.g. float32, bfloat16 (python backend)
+${BACKEND_USAGE}
 
   -h, --help               show this help
 
@@ -133,77 +120,47 @@ Examples:
   zipar generate --window 4 | zipar inspect -
 `;
 
-const MOCK_FLAGS = [
-  "grid",
-  "vocab",
-  "num-classes",
-  "prefix",
-  "eol",
-  "reach-left",
-  "reach-above-left",
-  "reach-above-right",
-  "sharpness",
-  "model-seed",
-];
-const PYTHON_FLAGS = ["model", "python", "device", "dtype"];
-
-function backendSpec(values: Values): BackendSpec {
-  const backend = choiceFlag(values, "backend", BACKENDS, "mock");
-  const given = (names: string[]) => names.filter((n) => values[n] !== undefined);
-  if (backend === "mock") {
-    const wrong = given(PYTHON_FLAGS);
-    if (wrong.length) {
-      throw new ValidationError(`--${wrong[0]} applies to --backend python|webgpu, not mock`);
-    }
-    const [height, width] = parseGrid("--grid", (values.grid as string | undefined) ?? "16x16");
-    const vocab = intFlag(values, "vocab", 1, 1 << 20, 64);
-    const reach = (name: string, fallback: number) => intFlag(values, name, 0, 4096, fallback);
-    return {
-      backend,
-      mock: {
-        height,
-        width,
-        vocab,
-        numClasses: intFlag(values, "num-classes", 1, 1 << 20, 10),
-        prefix: intFlag(values, "prefix", 1, 1 << 16, 1),
-        eolToken: values.eol ? vocab : null,
-        left: reach("reach-left", 2),
-        aboveLeft: reach("reach-above-left", 1),
-        aboveRight: reach("reach-above-right", 1),
-        sharpness: numberFlag(values, "sharpness", (n) => n >= 0 && n <= 1e6, "in 0..1e6", 3),
-        modelSeed: intFlag(values, "model-seed", 0, MAX_SEED, 0),
-      },
-    };
-  }
-  const wrong = given(
-    backend === "webgpu" ? [...MOCK_FLAGS, "python", "device", "dtype"] : MOCK_FLAGS,
-  );
-  if (wrong.length) {
-    throw new ValidationError(`--${wrong[0]} does not apply to --backend ${backend}`);
-  }
-  const model = values.model;
-  if (typeof model !== "string" || model === "") {
-    throw new ValidationError(`--backend ${backend} needs --model PATH`);
-  }
-  if (backend === "webgpu") return { backend, model };
-  const opt = (
-    name: string,
-  ) => (typeof values[name] === "string" ? values[name] as string : undefined);
-  return {
-    backend,
-    model,
-    python: opt("python"),
-    // Passed on as given: the worker checks them and names the values it takes in one line.
-    device: opt("device") as PythonBackendOptions["device"],
-    dtype: opt("dtype") as PythonBackendOptions["dtype"],
-  };
-}
-
 /** What `--png` asks for: where, which decoder, and whether as one sheet. */
 interface PngRequest {
   out: string;
   decoder: ImageDecoderSpec;
   sheet: boolean;
+}
+
+/** What `zipar generate` was asked to do, read from its flags before any backend starts. */
+export interface GenerateRequest {
+  /** The backend to open. */
+  spec: BackendSpec;
+  /** The schedule flags read for a grid this wide (checked again once the model is known). */
+  scheduleFor: (width: number) => ScheduleChoice;
+  /** Class of each image, or one class for all. */
+  classes: number[];
+  /** Images. */
+  batch: number;
+  /** Seed of every image's draws. */
+  seed: number;
+  /** Sampling settings and the CFG scale, as the metadata records them. */
+  sampling: SamplingMeta;
+  /** How the engine drives the backend. */
+  mode: GenerateMode;
+  /** A file, `-` for stdout, or null when the PNG alone is the output. */
+  out: string | null;
+  /** The grid file format. */
+  format: GridFormat;
+  /** `--png`, or null. */
+  png: PngRequest | null;
+  /** `--quiet`. */
+  quiet: boolean;
+}
+
+/** A request resolved against the model: its schedule and images. */
+export interface GenerateRun {
+  /** The schedule flags for the model's width. */
+  choice: ScheduleChoice;
+  /** The core schedule. */
+  schedule: Schedule;
+  /** The images, in grid order. */
+  images: PlanImage[];
 }
 
 /** Read `--png`, `--vq` and `--sheet`; null without `--png`. */
@@ -230,32 +187,11 @@ function pngRequest(values: Values, spec: BackendSpec): PngRequest | null {
   return { out: values.png, decoder: { kind: "model", dir: spec.model }, sheet };
 }
 
-/** Decode grids and write the PNG(s) of a `--png` request. */
-async function writePng(
-  backend: Backend,
-  png: PngRequest,
-  grids: Int32Array,
-  shape: [number, number, number],
-): Promise<void> {
-  const decoder = await openImageDecoderFor(backend, png.decoder);
-  try {
-    const images = await decoder.decode(grids, shape);
-    await writeImages(images, png.out, { sheet: png.sheet });
-  } finally {
-    await decoder.close();
-  }
-}
-
-/** Run `zipar generate`; returns the exit code. */
-export async function generateCommand(args: string[], io: Io): Promise<number> {
-  const { values } = parseCommand(args, GENERATE_OPTIONS);
-  if (values.help) {
-    await io.writeStdout(new TextEncoder().encode(GENERATE_USAGE));
-    return 0;
-  }
-  // Flag syntax first, before any expensive backend starts.
-  const spec = backendSpec(values);
-  scheduleChoice(values, spec.backend === "mock" ? spec.mock.width! : MAX_SIDE);
+/** Read the flags of `zipar generate`; every usage error surfaces here, before a backend starts. */
+export function parseGenerate(values: Values, io: Io): GenerateRequest {
+  const spec = backendFlags(values);
+  const scheduleFor = (width: number) => scheduleChoice(values, width);
+  scheduleFor(knownWidth(spec) ?? MAX_SIDE);
   const cfg = numberFlag(values, "cfg", (n) => n >= 0, "≥ 0 (1 = off)", 1);
   const temperature = numberFlag(values, "temperature", (n) => n >= 0, "≥ 0 (0 = greedy)", 1);
   const topK = intFlag(values, "top-k", 0, 0x7fffffff, 0);
@@ -274,7 +210,6 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
       "Give one class per image, or one class and --batch.",
     );
   }
-  const batch = batchFlag ?? classes.length;
   const mode = choiceFlag(values, "mode", ["auto", "interactive", "planned"] as const, "auto");
   const explicitFormat = choiceFlag(values, "format", GRID_FORMATS);
   let out = values.out as string | undefined | null;
@@ -298,107 +233,114 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
       "Pass --out FILE.npy, or pipe it.",
     );
   }
+  return {
+    spec,
+    scheduleFor,
+    classes,
+    batch: batchFlag ?? classes.length,
+    seed,
+    sampling: { temperature, topK, topP, cfg },
+    mode,
+    out,
+    format,
+    png,
+    quiet: values.quiet === true,
+  };
+}
 
-  const backend = await openBackend(spec);
-  let output;
-  try {
-    const info = backend.info;
-    for (const c of classes) {
-      if (c >= info.numClasses) {
-        throw new ValidationError(
-          `--class ${c} is out of range: model ${info.name} has classes 0..${info.numClasses - 1}`,
-        );
-      }
+/** Check the request against the model (classes, window) and build its schedule and images. */
+export function resolveForModel(request: GenerateRequest, info: ModelInfo): GenerateRun {
+  for (const c of request.classes) {
+    if (c >= info.numClasses) {
+      throw new ValidationError(
+        `--class ${c} is out of range: model ${info.name} has classes 0..${info.numClasses - 1}`,
+      );
     }
-    const choice = scheduleChoice(values, info.width);
-    const schedule = buildSchedule(layoutOf(info), choice);
-    const images = Array.from({ length: batch }, (_, i) => ({
-      condition: classes[classes.length === 1 ? 0 : i],
-      seed,
-      index: i,
-    }));
-    output = out === null ? null : await openGridOutput(out, format, io);
+  }
+  const choice = request.scheduleFor(info.width);
+  const schedule = buildSchedule(layoutOf(info), choice);
+  return { choice, schedule, images: cycleClasses(request.classes, request.batch, request.seed) };
+}
+
+/** Run the generation, with a progress line on a terminal's stderr. */
+export async function runGenerate(
+  backend: Backend,
+  request: GenerateRequest,
+  run: GenerateRun,
+  io: Io,
+): Promise<Generation> {
+  const progress = stderrProgress(io, { quiet: request.quiet });
+  const { temperature, topK, topP, cfg } = request.sampling;
+  const generation = await runGeneration(backend, {
+    images: run.images,
+    schedule: run.schedule,
+    cfgScale: cfg,
+    sampling: { temperature, topK, topP },
+    mode: request.mode,
+  }, { onStep: stepProgress(progress) });
+  progress.finish();
+  return generation;
+}
+
+/** Write the grids with their metadata, the PNGs of `--png`, and the summary on a terminal. */
+export async function writeGenerate(
+  backend: Backend,
+  request: GenerateRequest,
+  run: GenerateRun,
+  generation: Generation,
+  output: GridOutput | null,
+  io: Io,
+): Promise<void> {
+  const { stats } = generation;
+  const meta = gridMeta({
+    backend,
+    backendMeta: backendMeta(request.spec),
+    choice: run.choice,
+    sampling: request.sampling,
+    seed: request.seed,
+    images: run.images,
+    run: stats,
+  });
+  if (request.png) {
+    const decoder = await openImageDecoderFor(backend, request.png.decoder);
+    try {
+      const images = await decoder.decode(generation.grids, generation.shape);
+      await writeImages(images, request.png.out, { sheet: request.png.sheet });
+    } finally {
+      await decoder.close();
+    }
+  }
+  await output?.write({ shape: generation.shape, tokens: generation.grids, meta });
+  if (io.stderrIsTerminal && !request.quiet) {
+    const [b, h, w] = generation.shape;
+    const where = request.out === "-" ? "stdout" : request.out ?? request.png!.out;
+    io.writeStderr(
+      `zipar: wrote ${b}×${h}×${w} tokens to ${where} in ${stats.passes} passes (raster ${stats.rasterPasses}), ${
+        (stats.wallMs / 1000).toFixed(2)
+      }s\n`,
+    );
+  }
+}
+
+/** Run `zipar generate`; returns the exit code. */
+export async function generateCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parseCommand(args, GENERATE_OPTIONS);
+  if (values.help) {
+    await io.writeStdout(new TextEncoder().encode(GENERATE_USAGE));
+    return 0;
+  }
+  const request = parseGenerate(values, io);
+  const backend = await openBackend(request.spec);
+  let output: GridOutput | null = null;
+  try {
+    const run = resolveForModel(request, backend.info);
+    output = request.out === null ? null : await openGridOutput(request.out, request.format, io);
     const uninstall = installInterruptCleanup((signal) =>
       io.writeStderr(`zipar: interrupted (${signal}), no output written\n`)
     );
     try {
-      const quiet = values.quiet === true;
-      const progress = new ProgressReporter((s) => io.writeStderr(s), {
-        enabled: io.stderrIsTerminal && !quiet,
-        color: !io.env("NO_COLOR"),
-        columns: io.columns,
-      });
-      const started = performance.now();
-      let generation: Generation | null = null;
-      const stream = generateStream(backend, {
-        images,
-        schedule,
-        cfgScale: cfg,
-        sampling: { temperature, topK, topP },
-        mode,
-      });
-      let yielded = started;
-      for await (const event of stream) {
-        if (event.type === "done") generation = event.generation;
-        else {
-          const { step, totalSteps, totalDecoded: decoded, totalTokens } = event;
-          progress.update({
-            step,
-            totalSteps,
-            decoded,
-            totalTokens,
-            elapsedMs: performance.now() - started,
-          });
-        }
-        // Let the event loop run now and then, so SIGINT reaches its handler mid-run.
-        if (performance.now() - yielded > 50) {
-          await new Promise((resolve) => setTimeout(resolve, 0));
-          yielded = performance.now();
-        }
-      }
-      progress.finish();
-      if (!generation) throw new Error("the generation ended without a result");
-      const { stats } = generation;
-      const meta = {
-        zipar: VERSION,
-        model: info.name,
-        family: info.family,
-        backend: backend.name,
-        ...("model" in spec ? { modelPath: spec.model } : {}),
-        ...(spec.backend === "python"
-          ? { device: spec.device ?? null, dtype: spec.dtype ?? null }
-          : {}),
-        ...(spec.backend === "mock" ? { mock: spec.mock } : {}),
-        vocab: info.vocab,
-        grid: [info.height, info.width],
-        prefix: info.prefix,
-        eolToken: info.eolToken,
-        schedule: choice.schedule,
-        scheduleName: stats.schedule,
-        window: choice.window,
-        ...(choice.maxWindow !== undefined ? { maxWindow: choice.maxWindow } : {}),
-        proxy: choice.proxy,
-        mode: stats.mode,
-        sampling: { temperature, topK, topP, cfg },
-        seed,
-        classes: images.map((im) => im.condition),
-        images: images.map((im) => ({ class: im.condition, seed: im.seed, index: im.index })),
-        passes: stats.passes,
-        rasterPasses: stats.rasterPasses,
-        wallMs: Math.round(stats.wallMs * 10) / 10,
-        ...(stats.scheduleStats !== undefined ? { scheduleStats: stats.scheduleStats } : {}),
-      };
-      if (png) await writePng(backend, png, generation.grids, generation.shape);
-      await output?.write({ shape: generation.shape, tokens: generation.grids, meta });
-      if (io.stderrIsTerminal && !quiet) {
-        const [b, h, w] = generation.shape;
-        const where = out === "-" ? "stdout" : out ?? png!.out;
-        io.writeStderr(
-          `zipar: wrote ${b}×${h}×${w} tokens to ${where} in ${stats.passes} passes (raster ${stats.rasterPasses}), ${
-            (stats.wallMs / 1000).toFixed(2)
-          }s\n`,
-        );
-      }
+      const generation = await runGenerate(backend, request, run, io);
+      await writeGenerate(backend, request, run, generation, output, io);
     } finally {
       uninstall();
     }

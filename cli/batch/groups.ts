@@ -8,6 +8,7 @@
  */
 
 import type { PlanImage } from "../../core/mod.ts";
+import { cycleClasses } from "../generation/images.ts";
 import type { Job } from "./jobs.ts";
 
 /** One image of one job. */
@@ -66,9 +67,8 @@ export function packBatches(jobs: readonly Job[], maxBatch: number): Batch[] {
     const key = settingsKey(job);
     let group = groups.get(key);
     if (!group) groups.set(key, group = { settings: job, images: [] });
-    for (let i = 0; i < job.count; i++) {
-      const condition = job.classes[i % job.classes.length];
-      group.images.push({ job: j, condition, seed: job.seed, index: i });
+    for (const image of cycleClasses(job.classes, job.count, job.seed)) {
+      group.images.push({ job: j, ...image });
     }
   });
   const batches: Batch[] = [];

@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import {
   type Backend,
-  generateStream,
+  type Generation,
   type GenerationStats,
   layoutOf,
   type ModelInfo,
@@ -20,7 +20,9 @@ import { openGridOutput, readGrid } from "../formats/grid_file.ts";
 import type { Io } from "../io/io.ts";
 import { type Job, type JobEntry, jobFiles } from "./jobs.ts";
 import { buildSchedule, type ScheduleChoice } from "../flags/schedule_flags.ts";
-import { VERSION } from "../generation/version.ts";
+import { gridMeta } from "../generation/grid_meta.ts";
+import { cycleClasses } from "../generation/images.ts";
+import { runGeneration } from "../generation/run.ts";
 
 /** Where a job ended. */
 export type JobStatus = "done" | "skipped" | "failed";
@@ -57,7 +59,7 @@ export interface RunOptions {
   backendMeta: Record<string, unknown>;
   /** Progress callback: images done (fractional), jobs finished. */
   onProgress?: (images: number, jobs: number) => void;
-  /** Let the event loop run now and then (signals). @default true */
+  /** Yield to the event loop at least this often, ms, so signals are handled. @default 50 */
   yieldEvery?: number;
   /** I/O for reading existing outputs. */
   io: Io;
@@ -155,33 +157,28 @@ export async function runJobs(
     finished++;
   };
   const layout = layoutOf(info);
-  let yielded = performance.now();
   for (const batch of packBatches(jobs, maxBatch)) {
     const images = batch.images.filter((im) => outcomes[todo[im.job]].status !== "failed");
     if (images.length === 0) continue;
     const { settings } = batch;
-    let stats: GenerationStats | null = null, grids: Int32Array | null = null;
+    let generation: Generation;
     try {
       const schedule = buildSchedule(layout, choiceOf(settings, w));
-      const stream = generateStream(backend, {
+      generation = await runGeneration(backend, {
         images: images.map(({ condition, seed, index }) => ({ condition, seed, index })),
         schedule,
         cfgScale: settings.cfg,
         sampling: { temperature: settings.temperature, topK: settings.topK, topP: settings.topP },
+      }, {
+        onStep: (event) =>
+          report(totals.images + images.length * event.totalDecoded / event.totalTokens),
+        yieldEveryMs: options.yieldEvery,
       });
-      for await (const event of stream) {
-        if (event.type === "done") ({ stats, grids } = event.generation);
-        else report(totals.images + images.length * event.totalDecoded / event.totalTokens);
-        if (performance.now() - yielded > (options.yieldEvery ?? 50)) {
-          await new Promise((resolve) => setTimeout(resolve, 0));
-          yielded = performance.now();
-        }
-      }
-      if (!stats || !grids) throw new Error("the generation ended without a result");
     } catch (e) {
       for (const im of images) fail(im.job, `generation failed: ${(e as Error).message}`);
       continue;
     }
+    const { stats, grids } = generation;
     totals.batches++;
     totals.passes += stats.passes;
     totals.images += images.length;
@@ -193,10 +190,10 @@ export async function runJobs(
         buf = { tokens: new Int32Array(job.count * h * w), filled: 0, wallMs: 0, passes: 0 };
         buffers.set(im.job, buf);
       }
-      buf.tokens.set(grids!.subarray(b * h * w, (b + 1) * h * w), im.index * h * w);
+      buf.tokens.set(grids.subarray(b * h * w, (b + 1) * h * w), im.index * h * w);
       buf.filled++;
-      buf.wallMs += stats!.wallMs / images.length;
-      buf.passes = Math.max(buf.passes, stats!.passes);
+      buf.wallMs += stats.wallMs / images.length;
+      buf.passes = Math.max(buf.passes, stats.passes);
       touched.add(im.job);
     });
     for (const j of touched) {
@@ -225,34 +222,24 @@ async function writeJob(
   options: RunOptions,
 ): Promise<void> {
   const info = backend.info;
-  const choice = choiceOf(job, info.width);
-  const classes = Array.from({ length: job.count }, (_, i) => job.classes[i % job.classes.length]);
-  const meta = {
-    zipar: VERSION,
-    model: info.name,
-    family: info.family,
-    backend: backend.name,
-    ...options.backendMeta,
-    vocab: info.vocab,
-    grid: [info.height, info.width],
-    prefix: info.prefix,
-    eolToken: info.eolToken,
-    job,
-    batchKey: key,
-    schedule: choice.schedule,
-    scheduleName: stats.schedule,
-    window: choice.window,
-    ...(choice.maxWindow !== undefined ? { maxWindow: choice.maxWindow } : {}),
-    proxy: choice.proxy,
-    mode: stats.mode,
+  const meta = gridMeta({
+    backend,
+    backendMeta: options.backendMeta,
+    origin: { job, batchKey: key },
+    choice: choiceOf(job, info.width),
     sampling: { temperature: job.temperature, topK: job.topK, topP: job.topP, cfg: job.cfg },
     seed: job.seed,
-    classes,
-    images: classes.map((c, index) => ({ class: c, seed: job.seed, index })),
-    passes: buf.passes,
-    rasterPasses: stats.rasterPasses,
-    wallMs: Math.round(buf.wallMs * 10) / 10,
-  };
+    images: cycleClasses(job.classes, job.count, job.seed),
+    // A job's images may span several generate() calls: the slowest call's passes, and the
+    // job's share of their time; schedule statistics are per call, so none are recorded.
+    run: {
+      schedule: stats.schedule,
+      mode: stats.mode,
+      passes: buf.passes,
+      rasterPasses: stats.rasterPasses,
+      wallMs: buf.wallMs,
+    },
+  });
   const output = await openGridOutput(
     join(options.outDir, jobFiles(job)[0]),
     job.format,

@@ -1,7 +1,8 @@
 /**
- * Backend flags shared by `zipar batch` and `zipar bench`: `--backend`, the mock's `--grid`,
- * `--vocab`, `--num-classes`, `--model-seed`, and `--model`, `--python`, `--device`,
- * `--dtype` for real models, turned into a {@linkcode BackendSpec} for backends/open.ts.
+ * The backend flags of `zipar generate`, `zipar batch` and `zipar bench`, parsed in one place:
+ * `--backend`, the mock model's `--grid`, `--vocab`, `--num-classes`, `--prefix`, `--eol`,
+ * `--reach-*`, `--sharpness`, `--model-seed`, and `--model`, `--python`, `--device`, `--dtype`
+ * for real models, turned into a {@linkcode BackendSpec} for backends/open.ts.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import type { PythonBackendOptions } from "../../backends/python/client.ts";
 import {
   choiceFlag,
   intFlag,
+  numberFlag,
   type OptionSpec,
   parseGrid,
   ValidationError,
@@ -24,6 +26,12 @@ export const BACKEND_OPTIONS: OptionSpec = {
   grid: { type: "string" },
   vocab: { type: "string" },
   "num-classes": { type: "string" },
+  prefix: { type: "string" },
+  eol: { type: "boolean" },
+  "reach-left": { type: "string" },
+  "reach-above-left": { type: "string" },
+  "reach-above-right": { type: "string" },
+  sharpness: { type: "string" },
   "model-seed": { type: "string" },
   model: { type: "string" },
   python: { type: "string" },
@@ -31,51 +39,83 @@ export const BACKEND_OPTIONS: OptionSpec = {
   dtype: { type: "string" },
 };
 
-/** The backend flags' help lines. */
+/** The backend flags' help lines, one block for every command that takes them. */
 export const BACKEND_USAGE = `Backend:
   --backend NAME           mock | python | webgpu (default: mock)
-  --grid HxW               mock: grid size (default: 16x16)
-  --vocab V                mock: vocabulary size (default: 64)
-  --num-classes N          mock: classes (default: 10)
-  --model-seed N           mock: salt of its hash, its "weights" (default: 0)
-  --model PATH             python | webgpu: model weights / directory (required)
-  --python PATH            python: interpreter
-  --device DEV             python: e.g. cuda, cpu
-  --dtype TYPE             python: e.g. float32, bfloat16`;
 
-const MOCK_ONLY = ["grid", "vocab", "num-classes", "model-seed"];
-const PYTHON_ONLY = ["python", "device", "dtype"];
+Mock model (--backend mock):
+  --grid HxW               grid size (default: 16x16)
+  --vocab V                vocabulary size (default: 64)
+  --num-classes N          classes; class N is the null class for CFG (default: 10)
+  --prefix N               conditioning slots (default: 1)
+  --eol                    end-of-line slot after each row (EOL token = vocab)
+  --reach-left K           tokens to the left the logits depend on (default: 2)
+  --reach-above-left A     columns to the left in the row above (default: 1)
+  --reach-above-right B    columns to the right in the row above (default: 1)
+  --sharpness X            logit scale, larger = peakier (default: 3)
+  --model-seed N           salt of the mock's hash, its "weights" (default: 0)
+
+Real models (--backend python | webgpu):
+  --model PATH             model weights / config (required)
+  --python PATH            python interpreter (python backend)
+  --device DEV             e.g. cuda, cpu (python backend)
+  --dtype TYPE             e.g. float32, bfloat16 (python backend)`;
+
+/** Flags of the mock model only. */
+const MOCK_FLAGS = [
+  "grid",
+  "vocab",
+  "num-classes",
+  "prefix",
+  "eol",
+  "reach-left",
+  "reach-above-left",
+  "reach-above-right",
+  "sharpness",
+  "model-seed",
+];
+/** Flags of the Python backend only. */
+const PYTHON_FLAGS = ["python", "device", "dtype"];
 
 /**
- * Read the backend flags.
+ * Read the backend flags. Flags of another backend than the chosen one are usage errors.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { backendFlags } from "./backend_flags.ts";
- * const spec = backendFlags({ grid: "8x8" });
- * assert(spec.backend === "mock" && spec.mock.width === 8);
+ * const spec = backendFlags({ grid: "8x6", eol: true });
+ * assert(spec.backend === "mock");
+ * assert.deepEqual([spec.mock.height, spec.mock.width, spec.mock.eolToken], [8, 6, 64]);
  * ```
  */
 export function backendFlags(values: Values): BackendSpec {
   const backend = choiceFlag(values, "backend", BACKENDS, "mock");
   const given = (names: string[]) => names.find((n) => values[n] !== undefined);
   if (backend === "mock") {
-    const wrong = given(["model", ...PYTHON_ONLY]);
+    const wrong = given(["model", ...PYTHON_FLAGS]);
     if (wrong) throw new ValidationError(`--${wrong} applies to --backend python|webgpu, not mock`);
     const [height, width] = parseGrid("--grid", (values.grid as string | undefined) ?? "16x16");
+    const vocab = intFlag(values, "vocab", 1, 1 << 20, 64);
+    const reach = (name: string, fallback: number) => intFlag(values, name, 0, 4096, fallback);
     return {
       backend,
       mock: {
         height,
         width,
-        vocab: intFlag(values, "vocab", 1, 1 << 20, 64),
+        vocab,
         numClasses: intFlag(values, "num-classes", 1, 1 << 20, 10),
+        prefix: intFlag(values, "prefix", 1, 1 << 16, 1),
+        eolToken: values.eol ? vocab : null,
+        left: reach("reach-left", 2),
+        aboveLeft: reach("reach-above-left", 1),
+        aboveRight: reach("reach-above-right", 1),
+        sharpness: numberFlag(values, "sharpness", (n) => n >= 0 && n <= 1e6, "in 0..1e6", 3),
         modelSeed: intFlag(values, "model-seed", 0, MAX_SEED, 0),
       },
     };
   }
-  const wrong = given(backend === "webgpu" ? [...MOCK_ONLY, ...PYTHON_ONLY] : MOCK_ONLY);
+  const wrong = given(backend === "webgpu" ? [...MOCK_FLAGS, ...PYTHON_FLAGS] : MOCK_FLAGS);
   if (wrong) throw new ValidationError(`--${wrong} does not apply to --backend ${backend}`);
   const model = values.model;
   if (typeof model !== "string" || model === "") {
@@ -95,9 +135,18 @@ export function backendFlags(values: Values): BackendSpec {
   };
 }
 
-/** The backend part of output metadata: `modelPath` (+ device, dtype) or the mock options. */
-export function backendMeta(spec: BackendSpec): Record<string, unknown> {
-  if (spec.backend === "mock") return { mock: spec.mock };
-  if (spec.backend === "webgpu") return { modelPath: spec.model };
-  return { modelPath: spec.model, device: spec.device ?? null, dtype: spec.dtype ?? null };
+/**
+ * The grid width the flags fix before any backend opens (the mock's `--grid`), to check
+ * windows early; null when only the model can tell.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { backendFlags, knownWidth } from "./backend_flags.ts";
+ * assert.equal(knownWidth(backendFlags({ grid: "4x6" })), 6);
+ * assert.equal(knownWidth(backendFlags({ backend: "webgpu", model: "m" })), null);
+ * ```
+ */
+export function knownWidth(spec: BackendSpec): number | null {
+  return spec.backend === "mock" ? spec.mock.width ?? null : null;
 }

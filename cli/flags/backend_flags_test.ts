@@ -1,29 +1,76 @@
 import assert from "node:assert/strict";
 import { ValidationError } from "./args.ts";
-import { backendFlags, backendMeta } from "./backend_flags.ts";
+import { backendFlags, knownWidth } from "./backend_flags.ts";
 
-Deno.test("backendFlags() reads mock flags with generate's defaults", () => {
-  const spec = backendFlags({ grid: "8x6", "num-classes": "4" });
-  assert.deepEqual(spec, {
+Deno.test("backendFlags() reads every mock flag, with the defaults generate has always used", () => {
+  assert.deepEqual(backendFlags({ grid: "8x6", "num-classes": "4" }), {
     backend: "mock",
-    mock: { height: 8, width: 6, vocab: 64, numClasses: 4, modelSeed: 0 },
+    mock: {
+      height: 8,
+      width: 6,
+      vocab: 64,
+      numClasses: 4,
+      prefix: 1,
+      eolToken: null,
+      left: 2,
+      aboveLeft: 1,
+      aboveRight: 1,
+      sharpness: 3,
+      modelSeed: 0,
+    },
   });
-  assert.deepEqual(backendMeta(spec), { mock: spec.mock });
+  const spec = backendFlags({
+    ...{ vocab: "32", prefix: "2", eol: true, "reach-left": "1", "reach-above-left": "0" },
+    ...{ "reach-above-right": "3", sharpness: "4.5", "model-seed": "9" },
+  });
+  assert(spec.backend === "mock");
+  assert.deepEqual(spec.mock, {
+    height: 16,
+    width: 16,
+    vocab: 32,
+    numClasses: 10,
+    prefix: 2,
+    eolToken: 32,
+    left: 1,
+    aboveLeft: 0,
+    aboveRight: 3,
+    sharpness: 4.5,
+    modelSeed: 9,
+  });
+  assert.equal(knownWidth(spec), 16);
 });
 
-Deno.test("backendFlags() needs --model for real backends and refuses flags of other backends", () => {
-  assert.deepEqual(backendFlags({ backend: "webgpu", model: "m" }), {
-    backend: "webgpu",
-    model: "m",
-  });
-  assert.deepEqual(backendMeta(backendFlags({ backend: "python", model: "m", device: "cpu" })), {
-    modelPath: "m",
-    device: "cpu",
-    dtype: null,
-  });
-  assert.throws(() => backendFlags({ backend: "webgpu" }), /needs --model/);
-  assert.throws(() => backendFlags({ model: "m" }), /not mock/);
-  assert.throws(() => backendFlags({ backend: "webgpu", model: "m", device: "cuda" }), /--device/);
-  assert.throws(() => backendFlags({ backend: "python", model: "m", grid: "8" }), ValidationError);
-  assert.throws(() => backendFlags({ backend: "tpu" }), /--backend must be one of/);
+Deno.test("backendFlags() needs --model for real backends and passes their options on", () => {
+  const webgpu = backendFlags({ backend: "webgpu", model: "m" });
+  assert.deepEqual(webgpu, { backend: "webgpu", model: "m" });
+  assert.equal(knownWidth(webgpu), null);
+  assert.deepEqual(
+    backendFlags({ backend: "python", model: "m", device: "cuda:1", dtype: "bfloat16" }),
+    { backend: "python", model: "m", python: undefined, device: "cuda:1", dtype: "bfloat16" },
+  );
+});
+
+Deno.test("backendFlags() refuses flags of another backend and bad values as usage errors", () => {
+  const cases: [Record<string, string | boolean>, RegExp][] = [
+    [{ backend: "webgpu" }, /^--backend webgpu needs --model PATH$/],
+    [{ model: "m" }, /^--model applies to --backend python\|webgpu, not mock$/],
+    [{ dtype: "float16" }, /^--dtype applies to --backend python\|webgpu, not mock$/],
+    [
+      { backend: "webgpu", model: "m", device: "cuda" },
+      /^--device does not apply to --backend webgpu$/,
+    ],
+    [{ backend: "python", model: "m", grid: "8" }, /^--grid does not apply to --backend python$/],
+    [{ backend: "python", model: "m", eol: true }, /^--eol does not apply to --backend python$/],
+    [{ backend: "tpu" }, /^--backend must be one of mock, python, webgpu, got 'tpu'$/],
+    [{ "reach-left": "-1" }, /^--reach-left must be an integer in 0\.\.4096/],
+    [{ sharpness: "1e7" }, /^--sharpness must be a number in 0\.\.1e6/],
+    [{ prefix: "0" }, /^--prefix must be an integer in 1\.\.65536/],
+  ];
+  for (const [values, message] of cases) {
+    assert.throws(
+      () => backendFlags(values),
+      (e) => e instanceof ValidationError && message.test(e.message),
+      JSON.stringify(values),
+    );
+  }
 });

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Io } from "./io.ts";
+
 /** What a progress line shows. */
 export interface ProgressState {
   /** Passes done. */
@@ -124,4 +126,39 @@ export class ProgressReporter {
     if (this.#drawn) this.#write("\r\x1b[K");
     this.#drawn = false;
   }
+}
+
+/** Options of {@linkcode stderrProgress}. */
+export interface StderrProgressOptions extends Pick<ReporterOptions, "delayMs" | "intervalMs"> {
+  /** `--quiet`: draw nothing. @default false */
+  quiet?: boolean;
+}
+
+/**
+ * The progress line of a command: drawn on stderr when it is a terminal and not `--quiet`, in
+ * colour unless NO_COLOR is set.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { memoryIo } from "./io.ts";
+ * import { stderrProgress } from "./progress.ts";
+ * const tty = memoryIo({ tty: true, env: { NO_COLOR: "1" } });
+ * stderrProgress(tty, { delayMs: 0 }).updateLine(() => "drawn");
+ * assert.equal(tty.stderrText(), "\r\x1b[Kdrawn");
+ * const quiet = memoryIo({ tty: true });
+ * stderrProgress(quiet, { quiet: true, delayMs: 0 }).updateLine(() => "hidden");
+ * const pipe = memoryIo({ tty: false });
+ * stderrProgress(pipe, { delayMs: 0 }).updateLine(() => "hidden");
+ * assert.equal(quiet.stderrText() + pipe.stderrText(), "");
+ * ```
+ */
+export function stderrProgress(io: Io, options: StderrProgressOptions = {}): ProgressReporter {
+  const { quiet = false, ...timing } = options;
+  return new ProgressReporter((s) => io.writeStderr(s), {
+    enabled: io.stderrIsTerminal && !quiet,
+    color: !io.env("NO_COLOR"),
+    columns: io.columns,
+    ...timing,
+  });
 }
