@@ -34,11 +34,12 @@ import {
  * import { compilePlan, encodePlan } from "../core/plan.ts";
  * import { resolveSampling } from "../core/sampling.ts";
  * import { createSchedule } from "../core/schedule.ts";
+ * import { sequencesFor } from "../core/condition.ts";
  * const backend = new MockBackend({ height: 3, width: 4 });
  * const schedule = createSchedule(layoutOf(backend.info), { window: 2 });
  * const images = [{ condition: 2, seed: 5, index: 0 }];
  * const plan = encodePlan(compilePlan(layoutOf(backend.info), schedule));
- * const session = await backend.open([2, backend.info.numClasses]);
+ * const session = await backend.open(sequencesFor([2], true));
  * const run = { plan, images, cfgScale: 3, sampling: resolveSampling(), progressEvery: 0 };
  * const grid = await runPlanOnHost(session, backend.info, run);
  * const mode = "interactive";

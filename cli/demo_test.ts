@@ -16,6 +16,7 @@ import { readGrid } from "./formats/grid_file.ts";
 import { memoryIo } from "./io/io.ts";
 import { main } from "./main.ts";
 import { decodePng } from "./formats/png.ts";
+import { sequencesFor } from "../core/condition.ts";
 
 const GOLDEN = new URL("../fixtures/golden/demo_s4_seed0.json", import.meta.url).pathname;
 const GOLDEN_ARGS = [
@@ -51,7 +52,7 @@ Deno.test({
       handleSigint: false,
     });
     try {
-      const conditions = [3, config.numClasses];
+      const conditions = sequencesFor([3], true);
       const { steps } = scheduleSteps(config, 2, { window: 4 });
       const a = await webgpu.open(conditions), b = await python.open(conditions);
       let worst = 0;

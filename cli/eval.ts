@@ -106,7 +106,7 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
     );
     const layout = layoutOf(backend.info);
     const images = perClassImages(backend.info.numClasses, perClass, seed);
-    const labels = images.map((im) => im.condition);
+    const labels = images.map((im) => im.condition as number); // the demo model's classes
     const cells = backend.info.height * backend.info.width;
     const rows: EvalRow[] = [];
     const sliceTokens = Int32Array.from(slice.tokens as number[]);

@@ -8,6 +8,7 @@
  */
 
 import { checkInt } from "./check.ts";
+import { checkCondition, sequencesFor } from "./condition.ts";
 import type { GenerateEvent, GenerateOptions, Generation } from "./generation.ts";
 import { runInteractive } from "./interactive.ts";
 import { layoutOf } from "./layout.ts";
@@ -28,11 +29,8 @@ function checkImages(images: PlanImage[], info: ModelInfo): void {
   if (!Array.isArray(images) || images.length === 0) {
     throw new RangeError("Need at least one image to generate");
   }
-  const { numClasses } = info;
   for (const { condition, seed, index } of images) {
-    if (condition !== numClasses) {
-      checkInt("class", condition, 0, numClasses - 1, `${numClasses} = null class`);
-    }
+    checkCondition(condition, info);
     checkInt("seed", seed, 0, MAX_SEED);
     checkInt("image index", index, 0, MAX_SEED);
   }
@@ -74,10 +72,8 @@ export async function* generateStream(
   checkImages(images, info);
   const layout = layoutOf(info);
   const cfg = cfgScale !== 1;
-  const conditions = images.map((im) => im.condition);
-  if (cfg) { for (let i = 0; i < images.length; i++) conditions.push(info.numClasses); }
   const start = now();
-  const session = await backend.open(conditions);
+  const session = await backend.open(sequencesFor(images.map((im) => im.condition), cfg));
   try {
     const canPlan = schedule.fixed && typeof session.runPlan === "function";
     if (mode === "planned" && !canPlan) {

@@ -85,7 +85,9 @@ export function createLayout(options: LayoutOptions): Layout {
  * assert.equal(layoutOf({ ...info, eolToken: 8 }).numSlots, 1 + 4 * 6);
  * ```
  */
-export function layoutOf(info: ModelInfo): Layout {
+export function layoutOf(
+  info: Pick<ModelInfo, "height" | "width" | "prefix" | "eolToken">,
+): Layout {
   return createLayout({
     height: info.height,
     width: info.width,

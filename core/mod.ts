@@ -24,6 +24,7 @@ export * from "./schedule.ts";
 export * from "./random.ts";
 export * from "./sampling.ts";
 export * from "./step.ts";
+export * from "./condition.ts";
 export * from "./cfg.ts";
 export * from "./plan.ts";
 export * from "./engine.ts";

@@ -19,6 +19,15 @@
  * `Query.token`, {@linkcode PLAN_INPUT_CONDITION} and {@linkcode PLAN_INPUT_EOL} in
  * `EncodedPlan.input`. {@linkcode PLAN_PREDICTS_NONE} marks a plan query that samples nothing.
  *
+ * **Conditions.** A class model (LlamaGen c2i, the mock) has `prefix` class-token slots. A text
+ * model (`conditioning: "text"`: Janus, Emu3, Lumina-mGPT) has exactly one prefix slot, its
+ * *condition block*: the prefill query there writes the sequence's whole prompt (chat template
+ * and image header included, tokenized by the backend with the model's own tokenizer) and its
+ * logits predict cell (0, 0). The backend maps engine slot s ≥ 1 to the absolute position
+ * P[seq] + s − 1, P[seq] being that sequence's prompt length, so RoPE positions and the KV cache
+ * are right for prompts of any length, different per sequence; the engine never sees text
+ * (core/condition).
+ *
  * **Sequences.** A session of B images holds image i's conditional sequence at index i and, with
  * classifier-free guidance, its unconditional sequence at B + i; core/cfg builds those queries
  * and mixes their logits, once for every caller.
@@ -42,9 +51,12 @@
  * @module
  */
 
+import type { Condition, Sequence } from "./condition.ts";
+
 /**
- * `Query.token` of a prefix slot: "this sequence's conditioning token". The backend knows which
- * token that is (the class id of `Backend.open`'s `conditions[seq]`); image slots carry real ids.
+ * `Query.token` of a prefix slot: "this sequence's conditioning token". The backend knows what
+ * that is (the class of `Backend.open`'s `sequences[seq]`, or for a text model the whole
+ * tokenized prompt: its *condition block*); image slots carry real ids.
  *
  * @example
  * ```ts
@@ -68,11 +80,13 @@ export interface ModelInfo {
   height: number;
   /** Grid columns W. */
   width: number;
-  /** Conditioning slots before the first image token. */
+  /** Conditioning slots before the first image token (1 for text models: the condition block). */
   prefix: number;
+  /** What images are conditioned on: class ids, or text prompts (core/condition). */
+  conditioning: "class" | "text";
   /** End-of-line token id, or null when rows have no EOL slot. */
   eolToken: number | null;
-  /** Number of classes; class id `numClasses` is the null class used for CFG. */
+  /** Number of classes; class id `numClasses` is the null class used for CFG (0: text model). */
   numClasses: number;
 }
 
@@ -88,10 +102,10 @@ export interface Query {
   wantLogits: boolean;
 }
 
-/** One image of a planned run. */
+/** One image of a generation. */
 export interface PlanImage {
-  /** Class id (condition) of the image. */
-  condition: number;
+  /** What the image is conditioned on: a class id or a prompt (core/condition). */
+  condition: Condition;
   /** Seed of its draws. */
   seed: number;
   /** Image index in the draw key (seed, index, row, col). */
@@ -213,8 +227,13 @@ export interface Backend {
   readonly name: string;
   /** Model metadata. */
   readonly info: ModelInfo;
-  /** Open a session; `conditions[seq]` is the class id of each sequence. */
-  open(conditions: readonly number[]): Promise<Session>;
+  /**
+   * Open a session with one KV cache per sequence: `sequences[i]` is image i's conditional
+   * sequence and, with CFG, `sequences[B + i]` its unconditional one (core/condition's
+   * `sequencesFor`). The backend tokenizes prompts and builds unconditional sequences by its
+   * family's rule.
+   */
+  open(sequences: readonly Sequence[]): Promise<Session>;
   /** Release the model (GPU memory, worker process). */
   close(): Promise<void>;
 }

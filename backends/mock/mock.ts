@@ -1,7 +1,11 @@
 /**
  * The mock backend: a deterministic "model" whose logits for image token (r, c) depend only on a
  * declared neighbourhood — the `left` tokens to its left in the same row, the row above from
- * column c − `aboveLeft` to c + `aboveRight` — plus the class and the position.
+ * column c − `aboveLeft` to c + `aboveRight` — plus the condition and the position.
+ *
+ * Its condition is a class id, or with `conditioning: "text"` a prompt (hashed: the text matters,
+ * its length does not) in one condition-block prefix slot, as real text models have; an
+ * unconditional sequence conditions on the null class, or on the negative prompt (default: "").
  *
  * It keeps a per-sequence slot cache like a real KV cache and reads neighbours only from written
  * slots at or before the query's slot, so proxies, corrections and masking matter exactly as in
@@ -14,6 +18,12 @@ import { checkInt } from "../../core/check.ts";
 import { cellOf, type Layout, layoutOf, slotOf } from "../../core/layout.ts";
 import { fmix32, GOLDEN } from "../../core/random.ts";
 import type { Backend, ModelInfo, PlanRun, Query, Session } from "../../core/step.ts";
+import {
+  checkCondition,
+  classOf,
+  type PromptCondition,
+  type Sequence,
+} from "../../core/condition.ts";
 import { QUERY_TOKEN_CONDITION } from "../../core/step.ts";
 import { runPlanOnHost } from "../host_plan.ts";
 
@@ -41,6 +51,15 @@ export interface MockOptions {
   sharpness?: number;
   /** Salt of the model's hash ("its weights"). @default 0 */
   modelSeed?: number;
+  /** Class ids, or text prompts (then prefix must be 1 and numClasses is 0). @default "class" */
+  conditioning?: "class" | "text";
+}
+
+/** A u32 hash of a string's UTF-16 code units (the mock's "text encoder"). */
+function hashText(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = fmix32((h ^ text.charCodeAt(i)) >>> 0);
+  return h;
 }
 
 /** Value of a neighbour that is outside the grid or not visible. */
@@ -50,7 +69,7 @@ const MISSING = 0x7fffffff;
 export class MockBackend implements Backend {
   readonly name = "mock";
   readonly info: ModelInfo;
-  readonly options: Required<Omit<MockOptions, "eolToken">>;
+  readonly options: Required<Omit<MockOptions, "eolToken" | "conditioning">>;
   readonly layout: Layout;
 
   /** Build a mock model; see {@linkcode MockOptions}. */
@@ -67,7 +86,12 @@ export class MockBackend implements Backend {
       aboveRight = 1,
       sharpness = 3,
       modelSeed = 0,
+      conditioning = "class",
     } = options;
+    if (conditioning !== "class" && conditioning !== "text") {
+      throw new RangeError(`mock conditioning must be class or text, got ${conditioning}`);
+    }
+    if (conditioning === "text") checkInt("mock prefix (text model)", prefix, 1, 1);
     checkInt("mock vocab", vocab, 1, 1 << 20);
     for (const [name, v] of Object.entries({ numClasses, left, aboveLeft, aboveRight })) {
       checkInt(`mock ${name}`, v, 0, 1 << 20);
@@ -83,7 +107,8 @@ export class MockBackend implements Backend {
       width,
       prefix,
       eolToken,
-      numClasses,
+      numClasses: conditioning === "text" ? 0 : numClasses,
+      conditioning,
     };
     this.layout = layoutOf(this.info);
     this.options = {
@@ -100,10 +125,15 @@ export class MockBackend implements Backend {
     };
   }
 
-  open(conditions: readonly number[]): Promise<Session> {
-    const { numClasses } = this.info;
-    for (const c of conditions) checkInt("class", c, 0, numClasses, `${numClasses} = null class`);
-    return Promise.resolve(new MockSession(this, conditions));
+  open(sequences: readonly Sequence[]): Promise<Session> {
+    if (sequences.length === 0) throw new RangeError("A session needs at least one sequence");
+    const salts = sequences.map((s) => {
+      if (this.info.conditioning === "class") return classOf(s, this.info.numClasses);
+      checkCondition(s.condition, this.info);
+      const { prompt, negativePrompt = "" } = s.condition as PromptCondition;
+      return hashText(s.unconditional ? `\u0000${negativePrompt}` : prompt);
+    });
+    return Promise.resolve(new MockSession(this, salts));
   }
 
   close(): Promise<void> {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { slotOf } from "../../core/layout.ts";
 import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
 import { MockBackend } from "./mock.ts";
+import { sequencesFor } from "../../core/condition.ts";
 
 /** Write a full raster prefix of `tokens` up to (row, col − 1) and return the logits of (row, col). */
 async function logitsAt(
@@ -11,7 +12,7 @@ async function logitsAt(
   col: number,
   skip: Set<number> = new Set(),
 ): Promise<Float32Array> {
-  const session = await backend.open([3]);
+  const session = await backend.open(sequencesFor([3], false));
   const { width } = backend.info;
   const queries: Query[] = [{ seq: 0, slot: 0, token: QUERY_TOKEN_CONDITION, wantLogits: false }];
   const upto = row * width + col; // cells before (row, col)
@@ -46,7 +47,7 @@ Deno.test("MockBackend logits depend only on the declared neighbourhood", async 
 
 Deno.test("MockBackend refuses tokens that do not fit the slot", async () => {
   const backend = new MockBackend({ height: 2, width: 2, vocab: 4, eolToken: 9 });
-  const session = await backend.open([0]);
+  const session = await backend.open(sequencesFor([0], false));
   await assert.rejects(() => session.step([{ seq: 0, slot: 1, token: 4, wantLogits: false }]), {
     name: "RangeError",
   });

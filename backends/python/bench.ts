@@ -18,6 +18,7 @@ import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
 import type { Query } from "../../core/step.ts";
 import { openPythonBackend, type PythonBackend } from "./client.ts";
 import { PYTHON, runPython, TINY_MODULE, tinyModels } from "./test_helpers.ts";
+import { sequencesFor } from "../../core/condition.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -51,7 +52,7 @@ const fmt = (ms: number) => ms.toFixed(2).padStart(8);
 
 async function roundTrips(backend: PythonBackend): Promise<void> {
   console.log("\n## stdio round trip (tiny model: 2 layers, dim 64, vocab 256, 8×8)");
-  const session = await backend.open([1]);
+  const session = await backend.open(sequencesFor([1], false));
   await session.step([{ seq: 0, slot: 0, token: -1, wantLogits: true }]);
   const noLogits = await timeIt(
     200,
@@ -94,7 +95,7 @@ async function stepScaling(backend: PythonBackend): Promise<void> {
   console.log(`\n## step time vs tokens per step (${backend.worker.device}, CFG: 2 sequences)`);
   console.log("tokens/step  queries   ms/step   ms/token");
   for (const tokens of [1, 2, 4, 8, 16]) {
-    const session = await backend.open([1, backend.info.numClasses]);
+    const session = await backend.open(sequencesFor([1], true));
     const prefill: Query[] = [0, 1].map((seq) => ({ seq, slot: 0, token: -1, wantLogits: true }));
     await session.step(prefill);
     // Fill rows 0..7 in raster order so the steps below attend over ~half the sequence.

@@ -6,7 +6,7 @@
  * ```ts ignore
  * import { openPythonBackend } from "./client.ts";
  * const backend = await openPythonBackend({ model: "models/gpt-b-256", device: "cuda" });
- * const session = await backend.open([207, 1000]);
+ * const session = await backend.open(sequencesFor([207], true)) // class 207 + null class;
  * await session.close();
  * const decoder = await backend.openDecoder({ vq: "models/vq16" }); // same torch process
  * await decoder.close();
@@ -16,6 +16,7 @@
  * @module
  */
 
+import { checkCondition, type Sequence } from "../../core/condition.ts";
 import type { SamplingOptions } from "../../core/sampling.ts";
 import type { Backend, ModelInfo, PlanImage, PlanRun, Query, Session } from "../../core/step.ts";
 import { type PythonDecoderSource, type PythonVqDecoder, WorkerDecoder } from "./vq_client.ts";
@@ -113,7 +114,9 @@ class PythonBackendImpl implements PythonBackend {
   constructor(process: WorkerProcess, ready: Record<string, unknown>, options: WorkerOptions) {
     this.#process = process;
     this.#ready = ready;
-    this.info = ready.info as ModelInfo;
+    // Workers of class families may predate `conditioning`: class ids then.
+    const info = ready.info as ModelInfo;
+    this.info = { ...info, conditioning: info.conditioning ?? "class" };
     this.worker = {
       config: ready.config as Record<string, unknown>,
       torch: String(ready.torch),
@@ -128,11 +131,16 @@ class PythonBackendImpl implements PythonBackend {
     return this.#process.pid;
   }
 
-  async open(conditions: readonly number[]): Promise<Session> {
+  async open(sequences: readonly Sequence[]): Promise<Session> {
+    if (sequences.length === 0) throw new RangeError("A session needs at least one sequence");
+    for (const s of sequences) checkCondition(s.condition, this.info);
     const id = this.#sessions++;
-    await this.#process.request({ type: "open", session: id, conditions: [...conditions] }, {}, {
-      timeoutMs: this.#timeoutMs,
-    });
+    const request = {
+      type: "open",
+      session: id,
+      sequences: sequences.map(({ condition, unconditional }) => ({ condition, unconditional })),
+    };
+    await this.#process.request(request, {}, { timeoutMs: this.#timeoutMs });
     return new PythonSession(this.#process, id, this.info.vocab, this.#timeoutMs);
   }
 

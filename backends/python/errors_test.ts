@@ -11,6 +11,7 @@ import { createSchedule } from "../../core/schedule.ts";
 import { openPythonBackend } from "./client.ts";
 import { PROTOCOL_VERSION } from "./protocol.ts";
 import { openTiny, PYTHON, PYTHON_TESTS, removeTinyModels, tinyModels } from "./test_helpers.ts";
+import { sequencesFor } from "../../core/condition.ts";
 
 function oneLine(pattern: RegExp) {
   return (err: Error) => {
@@ -124,7 +125,7 @@ time.sleep(60)
       });
       const pid = backend.pid;
       await assert.rejects(
-        backend.open([1]),
+        backend.open(sequencesFor([1], false)),
         oneLine(/did not answer "open" within 1\.0 s; killed it: waiting forever/),
       );
       await backend.close();
@@ -185,7 +186,7 @@ Deno.test({
           oneLine(/Python worker was killed by SIGKILL during "(plan|step)"/),
         );
         // Later requests fail fast with the same error.
-        await assert.rejects(backend.open([1]), /killed by SIGKILL/);
+        await assert.rejects(backend.open(sequencesFor([1], false)), /killed by SIGKILL/);
       } finally {
         await backend.close();
       }

@@ -6,11 +6,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openTiny, PYTHON_TESTS, removeTinyModels, TINY_PT, tinyModels } from "./test_helpers.ts";
+import { sequencesFor } from "../../core/condition.ts";
 
 async function prefillLogits(file: string): Promise<Float32Array> {
   const backend = await openTiny({ file });
   try {
-    const session = await backend.open([4]);
+    const session = await backend.open(sequencesFor([4], false));
     const logits = await session.step([{ seq: 0, slot: 0, token: -1, wantLogits: true }]);
     const more = await session.step([{ seq: 0, slot: 1, token: 17, wantLogits: true }]);
     return Float32Array.from([...logits, ...more]);
@@ -80,6 +81,7 @@ Deno.test({
         prefix: 1,
         eolToken: null,
         numClasses: 10,
+        conditioning: "class",
       });
       assert.equal(backend.worker.config.format, "zipar-llamagen");
       assert.equal(backend.worker.device, "cpu");

@@ -20,6 +20,7 @@ import {
 } from "./test_helpers.ts";
 import { openPythonVqDecoder } from "./vq_client.ts";
 import { WorkerProcess } from "./worker_process.ts";
+import { sequencesFor } from "../../core/condition.ts";
 
 const CONFIG = tinyVqConfig();
 const SHAPE: [number, number, number] = [2, 3, 4];
@@ -39,7 +40,7 @@ async function modelWithVq(root: string): Promise<string> {
 
 /** The backend still generates: one prefill step gives a full logits row. */
 async function assertSteps(backend: PythonBackend): Promise<void> {
-  const session = await backend.open([2]);
+  const session = await backend.open(sequencesFor([2], false));
   const logits = await session.step([{ seq: 0, slot: 0, token: -1, wantLogits: true }]);
   assert.equal(logits.length, backend.info.vocab);
   await session.close();

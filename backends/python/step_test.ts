@@ -19,6 +19,7 @@ import {
   runPython,
   tinyModels,
 } from "./test_helpers.ts";
+import { classOf, sequencesFor } from "../../core/condition.ts";
 
 const LAYOUT = createLayout({ height: 8, width: 8 });
 const VOCAB = 256;
@@ -53,7 +54,7 @@ function proxiesAndCorrections(options: ScheduleOptions): [number, number] {
 }
 
 async function maxDiffToReference(options: ScheduleOptions, file = "st"): Promise<number> {
-  const conditions = [3, 10]; // a class and the null class
+  const conditions = sequencesFor([3], true); // a class and the null class
   const steps = stepsOf(options, 7);
   const backend = await openTiny({ file });
   const got: Float32Array[] = [];
@@ -66,7 +67,7 @@ async function maxDiffToReference(options: ScheduleOptions, file = "st"): Promis
   }
   const dir = await tinyModels();
   const spec = {
-    conditions,
+    conditions: conditions.map((s) => classOf(s, 10)),
     steps: steps.map((s) => s.map((q) => [q.seq, q.slot, q.token, q.wantLogits ? 1 : 0])),
   };
   const stepsPath = join(dir, `steps-${options.window ?? "raster"}.json`);
@@ -109,7 +110,7 @@ Deno.test({
   async fn() {
     const backend = await openTiny();
     try {
-      const session = await backend.open([1]);
+      const session = await backend.open(sequencesFor([1], false));
       await assert.rejects(
         session.step([{ seq: 0, slot: 0, token: 5, wantLogits: true }]),
         /prefix slots take the condition token/,

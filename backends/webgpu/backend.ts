@@ -5,6 +5,7 @@
  * @module
  */
 
+import { classOf, type Sequence } from "../../core/condition.ts";
 import type { Backend, ModelInfo, Session } from "../../core/step.ts";
 import { type LlamagenConfig, type LlamagenWeights, loadLlamagen } from "../llamagen_config.ts";
 import { type Gpu, openGpu, withErrorScope } from "./device.ts";
@@ -33,6 +34,7 @@ export function llamagenInfo(config: LlamagenConfig): ModelInfo {
     prefix: config.prefix,
     eolToken: null,
     numClasses: config.numClasses,
+    conditioning: "class",
   };
 }
 
@@ -43,7 +45,7 @@ export function llamagenInfo(config: LlamagenConfig): ModelInfo {
  * ```ts ignore
  * import { openWebgpuBackend } from "./backend.ts";
  * const backend = await openWebgpuBackend({ model: "models/gpt-b" });
- * const session = await backend.open([207, 1000]);
+ * const session = await backend.open(sequencesFor([207], true)); // class 207, and CFG's null class
  * ```
  */
 export async function openWebgpuBackend(options: WebgpuBackendOptions): Promise<Backend> {
@@ -117,14 +119,14 @@ class WebgpuBackend implements Backend {
     this.#weights = weights;
   }
 
-  async open(conditions: readonly number[]): Promise<Session> {
+  async open(sequences: readonly Sequence[]): Promise<Session> {
     if (!this.#weights) throw new Error("WebGPU backend is closed");
-    if (conditions.length === 0) throw new RangeError("A session needs at least one sequence");
-    conditions.forEach((c, i) => {
-      if (!Number.isInteger(c) || c < 0 || c > this.#config.numClasses) {
-        throw new RangeError(
-          `Sequence ${i}: class ${c} is not in 0..${this.#config.numClasses} (${this.#config.numClasses} = null class)`,
-        );
+    if (sequences.length === 0) throw new RangeError("A session needs at least one sequence");
+    const conditions = sequences.map((s, i) => {
+      try {
+        return classOf(s, this.#config.numClasses);
+      } catch (e) {
+        throw new RangeError(`Sequence ${i}: ${(e as Error).message}`);
       }
     });
     this.#gpu.check();

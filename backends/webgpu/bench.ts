@@ -19,6 +19,7 @@ import type { LlamagenConfig } from "../llamagen_config.ts";
 import { createWebgpuBackend } from "./backend.ts";
 import { openGpu } from "./device.ts";
 import { gptBConfig, randomLlamagenWeights, tinyConfig } from "./random_weights.ts";
+import { sequencesFor } from "../../core/condition.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -62,7 +63,7 @@ async function benchModel(name: string, config: LlamagenConfig): Promise<void> {
     `\n== ${name}: ${config.layers} layers, dim ${config.dim}, vocab ${config.vocab}, ` +
       `grid ${config.grid.join("×")} (load ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
   );
-  const conditions = [1, config.numClasses];
+  const conditions = sequencesFor([1], true);
   const width = config.grid[1];
   // 1. Time per pass vs tokens per pass: k tokens (rows) per pass, 2 sequences each.
   console.log("tokens/pass  queries   median ms/pass   ms/token");

@@ -14,6 +14,7 @@ import {
 } from "./matmul.ts";
 import { mulberry32, randomLlamagenWeights, tinyConfig } from "./random_weights.ts";
 import { maxAbsDiff } from "./test_helpers.ts";
+import { classOf, sequencesFor } from "../../core/condition.ts";
 
 const gpuTest = (name: string, fn: () => Promise<void>) =>
   Deno.test({
@@ -125,7 +126,7 @@ gpuTest("every matmul kernel matches the float64 reference over awkward shapes",
 gpuTest("the forward matches the float64 recompute with every matmul policy", async () => {
   const config = tinyConfig();
   const weights = randomLlamagenWeights(config, 5);
-  const conditions = [3, config.numClasses];
+  const conditions = sequencesFor([3], true);
   // Passes of 2, 40 and 66 rows (two 64-row tiles); some rows want no logits.
   const pass = (first: number, count: number, logitsEvery: number): Query[] =>
     Array.from({ length: count }, (_, i) =>
@@ -142,7 +143,12 @@ gpuTest("the forward matches the float64 recompute with every matmul policy", as
     wantLogits: true,
   }));
   const steps = [prefill, pass(1, 20, 1), pass(21, 33, 3)];
-  const want = referenceLogits(config, weights, conditions, steps);
+  const want = referenceLogits(
+    config,
+    weights,
+    conditions.map((s) => classOf(s, config.numClasses)),
+    steps,
+  );
   for (const policy of ["auto", "blocked", "tiled"] as const) {
     const backend = await createWebgpuBackend(config, weights, { matmul: policy });
     const session = await backend.open(conditions);

@@ -25,6 +25,7 @@ import { createWebgpuBackend } from "./backend.ts";
 import { openGpu } from "./device.ts";
 import type { MatmulPolicy } from "./matmul.ts";
 import { gptBConfig, randomLlamagenWeights, tinyConfig } from "./random_weights.ts";
+import { sequencesFor } from "../../core/condition.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -83,7 +84,7 @@ async function benchModel(name: string, config: LlamagenConfig): Promise<void> {
   const backends = [];
   for (const policy of policies) {
     const backend = await createWebgpuBackend(config, weights, { matmul: policy });
-    const session = await backend.open([1]);
+    const session = await backend.open(sequencesFor([1], false));
     await session.step([{ seq: 0, slot: 0, token: QUERY_TOKEN_CONDITION, wantLogits: true }]);
     backends.push(backend);
     sessions.set(policy, session);

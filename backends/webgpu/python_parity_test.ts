@@ -10,6 +10,7 @@ import { createWebgpuBackend } from "./backend.ts";
 import { loadLlamagen } from "../llamagen_config.ts";
 import { tinyConfig, writeRandomModel } from "./random_weights.ts";
 import { maxAbsDiff, scheduleSteps } from "./test_helpers.ts";
+import { sequencesFor } from "../../core/condition.ts";
 
 Deno.test({
   name: "Python and WebGPU backends give the same ZipAR step logits on the same weights",
@@ -30,7 +31,7 @@ Deno.test({
         handleSigint: false,
       });
       try {
-        const conditions = [7, config.numClasses];
+        const conditions = sequencesFor([7], true);
         const { steps } = scheduleSteps(config, 2, { window: 3, variant: "ideal" });
         const a = await webgpu.open(conditions), b = await python.open(conditions);
         let worst = 0;

@@ -176,12 +176,10 @@ export class WebgpuSession implements Session {
     const conds = new Int32Array(seqs);
     const images = new Uint32Array(2 * b);
     run.images.forEach((image, i) => {
-      if (
-        !Number.isInteger(image.condition) || image.condition < 0 ||
-        image.condition >= config.numClasses
-      ) {
+      const c = image.condition;
+      if (typeof c !== "number" || !Number.isInteger(c) || c < 0 || c >= config.numClasses) {
         throw new RangeError(
-          `Image ${i}: class ${image.condition} is not in 0..${config.numClasses - 1}`,
+          `Image ${i}: class ${JSON.stringify(c)} is not in 0..${config.numClasses - 1}`,
         );
       }
       for (const [name, v] of [["seed", image.seed], ["index", image.index]] as const) {
@@ -189,7 +187,7 @@ export class WebgpuSession implements Session {
           throw new RangeError(`Image ${i}: ${name} ${v} is not an unsigned 32-bit integer`);
         }
       }
-      conds[i] = image.condition;
+      conds[i] = c;
       if (seqs > b) conds[b + i] = config.numClasses;
       images.set([image.seed, image.index], 2 * i);
     });

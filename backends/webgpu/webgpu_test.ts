@@ -12,6 +12,7 @@ import { createWebgpuBackend, openWebgpuBackend } from "./backend.ts";
 import { randomLlamagenWeights, tinyConfig, writeRandomModel } from "./random_weights.ts";
 import { needs } from "../test_runtimes.ts";
 import { maxAbsDiff, scheduleSteps } from "./test_helpers.ts";
+import { classOf, type Sequence, sequencesFor } from "../../core/condition.ts";
 
 const config = tinyConfig();
 const weights = randomLlamagenWeights(config, 7);
@@ -29,7 +30,7 @@ const gpuTest = (name: string, fn: () => Promise<void>) =>
 /** Run steps interactively and compare each step's logits with the float64 reference. */
 async function checkAgainstReference(
   steps: Query[][],
-  conditions: number[],
+  conditions: Sequence[],
   options: { maxBindingBytes?: number } = {},
 ): Promise<number> {
   const backend = await createWebgpuBackend(config, weights, options);
@@ -38,7 +39,12 @@ async function checkAgainstReference(
   for (const queries of steps) got.push(await session.step(queries));
   await session.close();
   await backend.close();
-  const want = referenceLogits(config, weights, conditions, steps);
+  const want = referenceLogits(
+    config,
+    weights,
+    conditions.map((s) => classOf(s, config.numClasses)),
+    steps,
+  );
   let worst = 0;
   steps.forEach((_, j) => (worst = Math.max(worst, maxAbsDiff(got[j], want[j]))));
   return worst;
@@ -46,7 +52,7 @@ async function checkAgainstReference(
 
 gpuTest("step() logits equal the float64 recompute for raster steps", async () => {
   const { steps } = scheduleSteps(config, 2, { kind: "raster" });
-  const worst = await checkAgainstReference(steps.slice(0, 20), [3, config.numClasses]);
+  const worst = await checkAgainstReference(steps.slice(0, 20), sequencesFor([3], true));
   assert(worst < 1e-3, `max abs diff ${worst}`);
 });
 
@@ -55,7 +61,7 @@ gpuTest(
   async () => {
     const { steps } = scheduleSteps(config, 2, { window: 2, variant: "ideal" });
     assert(steps.some((s) => s.some((q) => !q.wantLogits)), "expected correction queries");
-    const worst = await checkAgainstReference(steps, [4, config.numClasses]);
+    const worst = await checkAgainstReference(steps, sequencesFor([4], true));
     assert(worst < 1e-3, `max abs diff ${worst}`);
   },
 );
@@ -65,14 +71,16 @@ gpuTest(
   async () => {
     const { steps } = scheduleSteps(config, 1, { window: 3, variant: "paper" });
     // 16 KiB bindings: output head and embeddings (64 KiB) become 4 chunks, w1/w3 too.
-    const worst = await checkAgainstReference(steps.slice(0, 12), [9], { maxBindingBytes: 16384 });
+    const worst = await checkAgainstReference(steps.slice(0, 12), sequencesFor([9], false), {
+      maxBindingBytes: 16384,
+    });
     assert(worst < 1e-3, `max abs diff ${worst}`);
   },
 );
 
 gpuTest("step() rejects bad queries with one-line errors", async () => {
   const backend = await createWebgpuBackend(config, weights);
-  const session = await backend.open([1]);
+  const session = await backend.open(sequencesFor([1], false));
   await assert.rejects(
     session.step([{ seq: 1, slot: 0, token: QUERY_TOKEN_CONDITION, wantLogits: true }]),
     /sequence 1/,
@@ -103,8 +111,7 @@ async function planVsHostSampling(
   const images = [0, 1, 2].map((i) => ({ condition: 2 * i + 1, seed: 1234 + i, index: i }));
   const b = images.length;
   const seqs = cfgScale === 1 ? b : 2 * b;
-  const conditions = images.map((im) => im.condition);
-  if (seqs > b) conditions.push(...images.map(() => config.numClasses));
+  const conditions = sequencesFor(images.map((im) => im.condition), seqs > b);
   const resolved = resolveSampling(sampling);
   const planned = await backend.open(conditions);
   const grid = await planned.runPlan!({

@@ -13,6 +13,7 @@ import {
   QUERY_TOKEN_CONDITION,
   slotOf,
 } from "../../core/mod.ts";
+import { sequencesFor } from "../../core/condition.ts";
 
 /**
  * Mean bits per token of `grids` ([B, H, W]) conditioned on `classes` (one per grid), without
@@ -36,7 +37,7 @@ export async function bitsPerToken(
   let bits = 0;
   for (let start = 0; start < classes.length; start += chunk) {
     const n = Math.min(chunk, classes.length - start);
-    const session = await backend.open(classes.slice(start, start + n));
+    const session = await backend.open(sequencesFor(classes.slice(start, start + n), false));
     try {
       const queries: Query[] = [];
       for (let i = 0; i < n; i++) {

@@ -73,7 +73,8 @@ class LlamaGen:
         self.config = cfg.to_json()
         self.info = {"name": cfg.preset or NAME, "family": NAME, "vocab": cfg.vocab,
                      "height": cfg.height, "width": cfg.width, "prefix": cfg.prefix,
-                     "eolToken": None, "numClasses": cfg.num_classes}
+                     "eolToken": None, "numClasses": cfg.num_classes,
+                     "conditioning": "class"}
 
     def conditions_for(self, images: List[dict], cfg_scale: float) -> List[int]:
         """Images' classes, then (CFG) the null class once per image."""
@@ -81,8 +82,19 @@ class LlamaGen:
         return conditions + [self.cfg.num_classes] * len(images) if cfg_scale != 1 \
             else conditions
 
-    def open(self, conditions: List) -> LlamaGenSession:
-        return LlamaGenSession(self.model, conditions)
+    def open(self, sequences: List) -> LlamaGenSession:
+        """sequences: {condition, unconditional} per sequence (CONDITIONS.md), or class ids."""
+        return LlamaGenSession(self.model, [self.class_of(s) for s in sequences])
+
+    def class_of(self, sequence) -> int:
+        """A sequence's class: the image's, or the null class for an unconditional one."""
+        if not isinstance(sequence, dict):
+            return sequence
+        condition = sequence.get("condition")
+        if isinstance(condition, bool) or not isinstance(condition, int):
+            raise ValueError(f"LlamaGen conditions on class ids, not {type(condition).__name__}s "
+                             f"(a prompt needs a text-to-image model)")
+        return self.cfg.num_classes if sequence.get("unconditional") else condition
 
     def decoder(self, options: LoadOptions) -> VqDecoder:
         """The VQ directory beside the GPT (DIR/vq.json + DIR/vq.safetensors)."""
