@@ -18,6 +18,7 @@ import type { Io } from "./io/io.ts";
 import { type JobEntry, modelError, parseJobs, parseShard } from "./batch/jobs.ts";
 import { stderrProgress } from "./io/progress.ts";
 import { VERSION } from "./generation/version.ts";
+import { readTextInput } from "./io/text_file.ts";
 
 /** Flags of `zipar batch`. */
 export const BATCH_OPTIONS: OptionSpec = {
@@ -64,26 +65,8 @@ Writes DIR/<name>.json or DIR/<name>.npy (+ .npy.json) atomically, and DIR/summa
 /** Largest job file read (64 MiB). */
 export const MAX_JOBS_BYTES = 64 * 2 ** 20;
 
-async function readJobsText(path: string, io: Io): Promise<string> {
-  const where = path === "-" ? "stdin" : path;
-  let bytes: Uint8Array;
-  try {
-    if (path === "-") bytes = new Uint8Array(await new Response(io.stdin()).arrayBuffer());
-    else {
-      const info = await Deno.stat(path);
-      if (!info.isFile) throw new Error("not a regular file");
-      if (info.size > MAX_JOBS_BYTES) throw new Error(`larger than ${MAX_JOBS_BYTES} bytes`);
-      bytes = await Deno.readFile(path);
-    }
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
-    throw new Error(`${where}: cannot read the job file (${why})`);
-  }
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw new Error(`${where}: the job file is not UTF-8 text`);
-  }
+function readJobsText(path: string, io: Io): Promise<string> {
+  return readTextInput(path, io, { what: "the job file", maxBytes: MAX_JOBS_BYTES });
 }
 
 function strictError(file: string, bad: JobEntry[]): ValidationError {

@@ -28,10 +28,8 @@ import {
   choiceFlag,
   intFlag,
   MAX_SIDE,
-  numberFlag,
   type OptionSpec,
   parseCommand,
-  parseIntList,
   ValidationError,
   type Values,
 } from "./flags/args.ts";
@@ -46,7 +44,21 @@ import {
 } from "./formats/grid_file.ts";
 import { writeImages } from "./formats/png_files.ts";
 import { backendMeta, gridMeta, type SamplingMeta } from "./generation/grid_meta.ts";
-import { cycleClasses } from "./generation/images.ts";
+import {
+  checkConditionsForModel,
+  CONDITION_OPTIONS,
+  CONDITION_USAGE,
+  type ConditionChoice,
+  conditionFlags,
+  cycleConditions,
+} from "./flags/condition_flags.ts";
+import {
+  SAMPLING_OPTIONS,
+  SAMPLING_USAGE,
+  type SamplingFlags,
+  samplingFlags,
+  samplingFor,
+} from "./flags/sampling_flags.ts";
 import { runGeneration, stepProgress } from "./generation/run.ts";
 import { installInterruptCleanup } from "./io/atomic_write.ts";
 import type { Io } from "./io/io.ts";
@@ -54,18 +66,14 @@ import { stderrProgress } from "./io/progress.ts";
 
 /** Flags of `zipar generate`. */
 export const GENERATE_OPTIONS: OptionSpec = {
-  class: { type: "string" },
+  ...CONDITION_OPTIONS,
+  ...SAMPLING_OPTIONS,
   seed: { type: "string" },
-  batch: { type: "string" },
   window: { type: "string" },
   "min-window": { type: "string" },
   "max-window": { type: "string" },
   schedule: { type: "string" },
   proxy: { type: "string" },
-  cfg: { type: "string" },
-  temperature: { type: "string" },
-  "top-k": { type: "string" },
-  "top-p": { type: "string" },
   mode: { type: "string" },
   out: { type: "string", short: "o" },
   format: { type: "string" },
@@ -82,20 +90,18 @@ export const GENERATE_USAGE = `Usage: zipar generate [options] --window s (--out
 
 Generate token grids with ZipAR parallel decoding and write them as JSON or .npy.
 
+${CONDITION_USAGE}
+
 Generation:
-  --class N[,N...]         class id of each image (default: 0)
   --seed S                 seed of the draws, 0..${MAX_SEED} (default: 0)
-  --batch B                images; one class repeats B times (default: number of classes)
   --window s               window s in 1..W (required unless --schedule raster)
   --schedule NAME          raster | ideal | paper | adaptive (default: ideal)
   --min-window m           adaptive: draft a row's first token when the row above has m
   --max-window M           adaptive: stop verifying once the row above has M (default: W)
   --proxy POLICY           proxy token for early rows: r-2 | r-1 (default: r-2)
-  --cfg G                  classifier-free guidance scale, 1 = off (default: 1)
-  --temperature T          softmax temperature, 0 = greedy (default: 1)
-  --top-k K                keep the K most likely tokens, 0 = all (default: 0)
-  --top-p P                keep the smallest set with mass ≥ P, 1 = all (default: 1)
   --mode MODE              auto | interactive | planned (default: auto)
+
+${SAMPLING_USAGE}
 
 Output:
   -o, --out FILE|-         .json or .npy file (written atomically), or - for stdout;
@@ -118,6 +124,8 @@ Examples:
   zipar generate --class 3 --seed 7 --window 4 --out grid.json
   zipar generate --class 3,5 --seed 1 --window 2 --out grids.npy     # + grids.npy.json
   zipar generate --window 4 | zipar inspect -
+  zipar generate --backend python --model janus-pro-1b --prompt "a red fox in the snow" \\
+    --window 8 --png fox.png
 `;
 
 /** What `--png` asks for: where, which decoder, and whether as one sheet. */
@@ -133,14 +141,12 @@ export interface GenerateRequest {
   spec: BackendSpec;
   /** The schedule flags read for a grid this wide (checked again once the model is known). */
   scheduleFor: (width: number) => ScheduleChoice;
-  /** Class of each image, or one class for all. */
-  classes: number[];
-  /** Images. */
-  batch: number;
+  /** What the images are conditioned on: classes or prompts, and how many images. */
+  conditions: ConditionChoice;
   /** Seed of every image's draws. */
   seed: number;
-  /** Sampling settings and the CFG scale, as the metadata records them. */
-  sampling: SamplingMeta;
+  /** The sampling flags given; the model family's defaults fill in the others. */
+  sampling: SamplingFlags;
   /** How the engine drives the backend. */
   mode: GenerateMode;
   /** A file, `-` for stdout, or null when the PNG alone is the output. */
@@ -161,6 +167,8 @@ export interface GenerateRun {
   schedule: Schedule;
   /** The images, in grid order. */
   images: PlanImage[];
+  /** The sampling settings used (flags, else the family's defaults), as the metadata records them. */
+  sampling: SamplingMeta;
 }
 
 /** Read `--png`, `--vq` and `--sheet`; null without `--png`. */
@@ -188,28 +196,12 @@ function pngRequest(values: Values, spec: BackendSpec): PngRequest | null {
 }
 
 /** Read the flags of `zipar generate`; every usage error surfaces here, before a backend starts. */
-export function parseGenerate(values: Values, io: Io): GenerateRequest {
+export async function parseGenerate(values: Values, io: Io): Promise<GenerateRequest> {
   const spec = backendFlags(values);
   const scheduleFor = (width: number) => scheduleChoice(values, width);
   scheduleFor(knownWidth(spec) ?? MAX_SIDE);
-  const cfg = numberFlag(values, "cfg", (n) => n >= 0, "≥ 0 (1 = off)", 1);
-  const temperature = numberFlag(values, "temperature", (n) => n >= 0, "≥ 0 (0 = greedy)", 1);
-  const topK = intFlag(values, "top-k", 0, 0x7fffffff, 0);
-  const topP = numberFlag(values, "top-p", (n) => n > 0 && n <= 1, "in (0, 1] (1 = off)", 1);
+  const sampling = samplingFlags(values);
   const seed = intFlag(values, "seed", 0, MAX_SEED, 0);
-  const classes = parseIntList(
-    "--class",
-    (values.class as string | undefined) ?? "0",
-    0,
-    0x7fffffff,
-  );
-  const batchFlag = intFlag(values, "batch", 1, 1 << 16);
-  if (classes.length > 1 && batchFlag !== undefined && batchFlag !== classes.length) {
-    throw new ValidationError(
-      `--batch ${batchFlag} contradicts ${classes.length} classes in --class`,
-      "Give one class per image, or one class and --batch.",
-    );
-  }
   const mode = choiceFlag(values, "mode", ["auto", "interactive", "planned"] as const, "auto");
   const explicitFormat = choiceFlag(values, "format", GRID_FORMATS);
   let out = values.out as string | undefined | null;
@@ -233,13 +225,19 @@ export function parseGenerate(values: Values, io: Io): GenerateRequest {
       "Pass --out FILE.npy, or pipe it.",
     );
   }
+  if (spec.backend === "webgpu" && (values.prompt !== undefined || values.prompts !== undefined)) {
+    throw new ValidationError(
+      "the WebGPU backend runs class-conditional LlamaGen models only",
+      "Text-to-image models (Janus, Emu3, Lumina-mGPT) run on --backend python.",
+    );
+  }
+  const conditions = await conditionFlags(values, io);
   return {
     spec,
     scheduleFor,
-    classes,
-    batch: batchFlag ?? classes.length,
+    conditions,
     seed,
-    sampling: { temperature, topK, topP, cfg },
+    sampling,
     mode,
     out,
     format,
@@ -248,18 +246,17 @@ export function parseGenerate(values: Values, io: Io): GenerateRequest {
   };
 }
 
-/** Check the request against the model (classes, window) and build its schedule and images. */
+/**
+ * Check the request against the model (conditions, window) and build its schedule, images and
+ * sampling settings (the family's defaults where no flag was given).
+ */
 export function resolveForModel(request: GenerateRequest, info: ModelInfo): GenerateRun {
-  for (const c of request.classes) {
-    if (c >= info.numClasses) {
-      throw new ValidationError(
-        `--class ${c} is out of range: model ${info.name} has classes 0..${info.numClasses - 1}`,
-      );
-    }
-  }
+  const { conditions, batch } = request.conditions;
+  checkConditionsForModel(request.conditions, info);
   const choice = request.scheduleFor(info.width);
   const schedule = buildSchedule(layoutOf(info), choice);
-  return { choice, schedule, images: cycleClasses(request.classes, request.batch, request.seed) };
+  const images = cycleConditions(conditions, batch, request.seed);
+  return { choice, schedule, images, sampling: samplingFor(request.sampling, info.defaults) };
 }
 
 /** Run the generation, with a progress line on a terminal's stderr. */
@@ -270,7 +267,7 @@ export async function runGenerate(
   io: Io,
 ): Promise<Generation> {
   const progress = stderrProgress(io, { quiet: request.quiet });
-  const { temperature, topK, topP, cfg } = request.sampling;
+  const { temperature, topK, topP, cfg } = run.sampling;
   const generation = await runGeneration(backend, {
     images: run.images,
     schedule: run.schedule,
@@ -296,7 +293,7 @@ export async function writeGenerate(
     backend,
     backendMeta: backendMeta(request.spec),
     choice: run.choice,
-    sampling: request.sampling,
+    sampling: run.sampling,
     seed: request.seed,
     images: run.images,
     run: stats,
@@ -329,7 +326,7 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
     await io.writeStdout(new TextEncoder().encode(GENERATE_USAGE));
     return 0;
   }
-  const request = parseGenerate(values, io);
+  const request = await parseGenerate(values, io);
   const backend = await openBackend(request.spec);
   let output: GridOutput | null = null;
   try {

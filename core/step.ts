@@ -84,6 +84,18 @@ export interface ModelInfo {
   prefix: number;
   /** What images are conditioned on: class ids, or text prompts (core/condition). */
   conditioning: "class" | "text";
+  /**
+   * The family's sampling defaults, which the CLI applies where the user gives no value (Janus:
+   * `{ cfg: 5 }` as transformers; Lumina-mGPT: `{ cfg: 3, topK: 2000 }`); `negativePrompt` is
+   * what its unconditional sequences condition on by default, for the record.
+   */
+  defaults?: {
+    cfg?: number;
+    topK?: number;
+    topP?: number;
+    temperature?: number;
+    negativePrompt?: string;
+  };
   /** End-of-line token id, or null when rows have no EOL slot. */
   eolToken: number | null;
   /** Number of classes; class id `numClasses` is the null class used for CFG (0: text model). */

@@ -24,7 +24,7 @@ export class ValidationError extends Error {
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
 
 /** Parsed flag values. */
-export type Values = Record<string, string | boolean | undefined>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
 /**
  * Parse `args` strictly against `options`, allowing at most `maxPositionals` positionals.
@@ -142,7 +142,21 @@ export function numberFlag(
   ok: (n: number) => boolean,
   range: string,
   fallback: number,
-): number {
+): number;
+export function numberFlag(
+  values: Values,
+  name: string,
+  ok: (n: number) => boolean,
+  range: string,
+  fallback?: number,
+): number | undefined;
+export function numberFlag(
+  values: Values,
+  name: string,
+  ok: (n: number) => boolean,
+  range: string,
+  fallback?: number,
+): number | undefined {
   const raw = str(values, name);
   if (raw === undefined) return fallback;
   const n = raw.trim() === "" ? NaN : Number(raw);

@@ -33,6 +33,7 @@ export const BACKEND_OPTIONS: OptionSpec = {
   "reach-above-right": { type: "string" },
   sharpness: { type: "string" },
   "model-seed": { type: "string" },
+  text: { type: "boolean" },
   model: { type: "string" },
   python: { type: "string" },
   device: { type: "string" },
@@ -54,6 +55,7 @@ Mock model (--backend mock):
   --reach-above-right B    columns to the right in the row above (default: 1)
   --sharpness X            logit scale, larger = peakier (default: 3)
   --model-seed N           salt of the mock's hash, its "weights" (default: 0)
+  --text                   a text-to-image mock: it conditions on --prompt (hashed)
 
 Real models (--backend python | webgpu):
   --model PATH             model weights / config (required)
@@ -73,6 +75,7 @@ const MOCK_FLAGS = [
   "reach-above-right",
   "sharpness",
   "model-seed",
+  "text",
 ];
 /** Flags of the Python backend only. */
 const PYTHON_FLAGS = ["python", "device", "dtype"];
@@ -112,6 +115,7 @@ export function backendFlags(values: Values): BackendSpec {
         aboveRight: reach("reach-above-right", 1),
         sharpness: numberFlag(values, "sharpness", (n) => n >= 0 && n <= 1e6, "in 0..1e6", 3),
         modelSeed: intFlag(values, "model-seed", 0, MAX_SEED, 0),
+        ...(values.text ? { conditioning: "text" as const } : {}),
       },
     };
   }

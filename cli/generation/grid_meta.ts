@@ -70,6 +70,51 @@ export interface GridMetaInput {
 }
 
 /**
+ * What the images were conditioned on: `classes` and per-image `class` for class models;
+ * `prompts` (+ `negativePrompts`, or the family's default negative prompt as
+ * `defaultNegativePrompt`) and per-image `prompt` for text models.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { conditionsMeta } from "./grid_meta.ts";
+ * assert.deepEqual(conditionsMeta([{ condition: 3, seed: 1, index: 0 }]), {
+ *   classes: [3],
+ *   images: [{ class: 3, seed: 1, index: 0 }],
+ * });
+ * const meta = conditionsMeta([{ condition: { prompt: "a fox" }, seed: 1, index: 0 }]);
+ * assert.deepEqual(meta.prompts, ["a fox"]);
+ * ```
+ */
+export function conditionsMeta(
+  images: readonly PlanImage[],
+  defaultNegativePrompt?: string,
+): Record<string, unknown> {
+  const prompts = images.map((im) => (typeof im.condition === "object" ? im.condition : null));
+  if (prompts.every((p) => p === null)) {
+    return {
+      classes: images.map((im) => im.condition),
+      images: images.map((im) => ({ class: im.condition, seed: im.seed, index: im.index })),
+    };
+  }
+  const negatives = prompts.map((p) => p?.negativePrompt ?? null);
+  return {
+    prompts: prompts.map((p) => p?.prompt ?? null),
+    ...(negatives.some((n) => n !== null)
+      ? { negativePrompts: negatives }
+      : defaultNegativePrompt !== undefined
+      ? { defaultNegativePrompt }
+      : {}),
+    images: images.map((im, i) => ({
+      prompt: prompts[i]?.prompt ?? null,
+      ...(negatives[i] !== null ? { negativePrompt: negatives[i] } : {}),
+      seed: im.seed,
+      index: im.index,
+    })),
+  };
+}
+
+/**
  * The `meta` of a grid file.
  *
  * @example
@@ -111,8 +156,7 @@ export function gridMeta(input: GridMetaInput): Record<string, unknown> {
     mode: run.mode,
     sampling: input.sampling,
     seed: input.seed,
-    classes: images.map((im) => im.condition),
-    images: images.map((im) => ({ class: im.condition, seed: im.seed, index: im.index })),
+    ...conditionsMeta(images, info.defaults?.negativePrompt),
     passes: run.passes,
     rasterPasses: run.rasterPasses,
     wallMs: Math.round(run.wallMs * 10) / 10,
