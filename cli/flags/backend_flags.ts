@@ -55,7 +55,7 @@ Mock model (--backend mock):
   --reach-above-right B    columns to the right in the row above (default: 1)
   --sharpness X            logit scale, larger = peakier (default: 3)
   --model-seed N           salt of the mock's hash, its "weights" (default: 0)
-  --text                   a text-to-image mock: it conditions on --prompt (hashed)
+  --text                   a text-to-image mock: it conditions on prompts (hashed)
 
 Real models (--backend python | webgpu):
   --model PATH             model weights / config (required)
