@@ -64,6 +64,16 @@ export interface PythonBackend extends Backend {
     sampling: Required<SamplingOptions>,
   ): Promise<Int32Array>;
   /**
+   * The family's peer loop in the worker — transformers' own generate for Hugging Face families
+   * (Janus, Emu3) — on the loaded model: grids [images, H, W] and its wall time in the worker.
+   * The reference row of benchmarks and the oracle of peer tests; families without one refuse.
+   */
+  referenceGenerate(
+    images: PlanImage[],
+    cfgScale: number,
+    sampling: Required<SamplingOptions>,
+  ): Promise<{ grids: Int32Array; wallMs: number }>;
+  /**
    * Load and validate another checkpoint in the worker without keeping it: its config.json
    * contents and a checksum of its weights (sum of |w|).
    */
@@ -152,6 +162,18 @@ class PythonBackendImpl implements PythonBackend {
     const request = { type: "raster", images, cfgScale, sampling };
     const { arrays } = await this.#process.request(request, {}, { timeoutMs: this.#timeoutMs });
     return arrays.grids as Int32Array;
+  }
+
+  async referenceGenerate(
+    images: PlanImage[],
+    cfgScale: number,
+    sampling: Required<SamplingOptions>,
+  ): Promise<{ grids: Int32Array; wallMs: number }> {
+    const request = { type: "transformers_generate", images, cfgScale, sampling };
+    const { header, arrays } = await this.#process.request(request, {}, {
+      timeoutMs: this.#timeoutMs,
+    });
+    return { grids: arrays.grids as Int32Array, wallMs: Number(header.wallMs) };
   }
 
   async inspectCheckpoint(

@@ -30,8 +30,8 @@ if (PYTHON === null) throw new Error("No python with torch found (set ZIPAR_PYTH
 const mode = args.mode === "interactive" ? "interactive" : "planned";
 
 const dir = args.model ?? await tinyJanus("mid");
-const backend = await openJanus(dir, [{ prompt: args.prompt! }]);
-const images = [{ condition: 0, seed: 0, index: 0 }];
+const backend = await openJanus(dir);
+const images = [{ condition: { prompt: args.prompt! }, seed: 0, index: 0 }];
 const rows: { name: string; schedule: ScheduleOptions | null }[] = [
   { name: "transformers generate", schedule: null },
   { name: "zipar raster", schedule: { kind: "raster" } },
@@ -47,7 +47,7 @@ try {
     for (const [i, row] of rows.entries()) {
       const t0 = performance.now();
       if (row.schedule === null) {
-        await backend.transformersGenerate(images, 5);
+        await backend.referenceGenerate(images, 5, { temperature: 0, topK: 0, topP: 1 });
         passes[i] = layout.height * layout.width;
       } else {
         const schedule = createSchedule(layout, row.schedule);

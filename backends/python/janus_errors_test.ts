@@ -23,7 +23,7 @@ Deno.test({
     ];
     for (const [kind, pattern] of cases) {
       const logs: string[] = [];
-      await assert.rejects(openJanus(await tinyJanus(kind), [], logs), oneLine(pattern));
+      await assert.rejects(openJanus(await tinyJanus(kind), logs), oneLine(pattern));
       noTraceback(logs);
     }
   },
@@ -33,25 +33,26 @@ Deno.test({
   name: "Janus refuses empty and too-long prompts and class ids in one line, then serves on",
   ...PYTHON_TESTS,
   async fn() {
-    const backend = await openJanus(await tinyJanus());
+    const logs: string[] = [];
+    const backend = await openJanus(await tinyJanus(), logs);
     try {
       const bad: [unknown, RegExp][] = [
-        [{ prompt: "  " }, /empty prompt: give a text prompt/],
-        [{ prompt: "a fox", negativePrompt: "" }, /empty negative prompt/],
+        [{ prompt: "  " }, /prompt is empty: give the text to condition on/],
+        [{ prompt: "a fox", negativePrompt: "" }, /negative prompt is empty/],
         [{ prompt: "a fox ".repeat(40) }, /the prompt is \d+ tokens .*leaves 112 .*shorten it/],
         [
           { prompt: "a fox", negativePrompt: "dark ".repeat(40) },
           /the negative prompt is \d+ tokens .*shorten it/,
         ],
-        [3, /Janus conditions on a text prompt .*pass --prompt/],
-        [{ prompt: 7 }, /a prompt is a string, got int/],
+        [3, /this model conditions on text prompts/],
+        [{ prompt: 7 }, /prompt must be a string, got number/],
       ];
       for (const [condition, pattern] of bad) {
         // The negative prompt is only read for the unconditional half.
         const sequences = [{ condition, unconditional: true }] as never;
-        await assert.rejects(backend.openSequences(sequences), oneLine(pattern));
+        await assert.rejects(backend.open(sequences), oneLine(pattern));
       }
-      const session = await backend.openSequences([
+      const session = await backend.open([
         { condition: { prompt: "a fox" }, unconditional: false },
       ]);
       const logits = await session.step([{ seq: 0, slot: 0, token: -1, wantLogits: true }]);
@@ -65,7 +66,7 @@ Deno.test({
         oneLine(/image token outside 0..255/),
       );
       await session.close();
-      noTraceback(backend.logs);
+      noTraceback(logs);
     } finally {
       await backend.close();
       await removeTinyJanus();

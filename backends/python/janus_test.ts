@@ -12,15 +12,14 @@ import { createLayout, layoutOf } from "../../core/layout.ts";
 import { compilePlan } from "../../core/plan.ts";
 import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
 import { cfgQueries } from "../../core/cfg.ts";
+import type { PromptCondition, Sequence } from "../../core/condition.ts";
 import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
+import type { PythonBackend } from "./client.ts";
 import {
-  type JanusBackend,
   openJanus,
   peerGrids,
-  type PromptCondition,
   referenceLogits,
   removeTinyJanus,
-  type SequenceSpec,
   tinyJanus,
 } from "./janus_test_helpers.ts";
 import { PYTHON, PYTHON_TESTS, runPython } from "./test_helpers.ts";
@@ -29,13 +28,13 @@ import { PYTHON, PYTHON_TESTS, runPython } from "./test_helpers.ts";
 const PROMPTS = ["a red fox", "a small blue bird on a wooden fence at dawn"];
 const CONDITIONS: PromptCondition[] = PROMPTS.map((prompt) => ({ prompt }));
 const GREEDY = { temperature: 0 };
+const GREEDY_ALL = { temperature: 0, topK: 0, topP: 1 };
 
 async function withJanus(
   dir: string,
-  fn: (backend: JanusBackend) => Promise<void>,
-  conditions: PromptCondition[] = CONDITIONS,
+  fn: (backend: PythonBackend) => Promise<void>,
 ): Promise<void> {
-  const backend = await openJanus(dir, conditions);
+  const backend = await openJanus(dir);
   try {
     await fn(backend);
   } finally {
@@ -43,13 +42,13 @@ async function withJanus(
   }
 }
 
-/** Images of prompt ids `which` (class id c = prompt c), seed 0. */
+/** Images conditioned on prompts `which` (indices into PROMPTS), seed 0. */
 function imagesOf(which: number[]) {
-  return which.map((condition, index) => ({ condition, seed: 0, index }));
+  return which.map((p, index) => ({ condition: CONDITIONS[p], seed: 0, index }));
 }
 
 async function run(
-  backend: JanusBackend,
+  backend: PythonBackend,
   which: number[],
   schedule: ScheduleOptions,
   cfgScale: number,
@@ -70,7 +69,8 @@ Deno.test({
   ...PYTHON_TESTS,
   async fn() {
     await withJanus(await tinyJanus(), (backend) => {
-      const { name: _, ...info } = backend.ready.info as Record<string, unknown>;
+      const { name: _, defaults, ...info } = backend.info;
+      assert.deepEqual(defaults, { cfg: 5 }); // transformers' default guidance scale
       assert.deepEqual(info, {
         family: "janus",
         vocab: 256,
@@ -104,7 +104,7 @@ Deno.test({
             assert.deepEqual([...grids], peer.grids[i], `cfg ${cfg} ${mode} prompt ${i}`);
           }
         }
-        const oracle = await backend.rasterInWorker(imagesOf([0, 1]), cfg);
+        const oracle = await backend.rasterInWorker(imagesOf([0, 1]), cfg, GREEDY_ALL);
         assert.deepEqual([...oracle], peer.grids.flat(), `cfg ${cfg}: the worker's raster loop`);
       });
     }
@@ -191,7 +191,7 @@ Deno.test({
     const dir = await tinyJanus();
     // Conditional: the prompt; unconditional: a negative prompt of another length. Then the
     // transformers rule (the padded prompt) on a second pair.
-    const cases: SequenceSpec[][] = [
+    const cases: Sequence[][] = [
       [
         { condition: { prompt: PROMPTS[0], negativePrompt: "blurry, dark" }, unconditional: false },
         { condition: { prompt: PROMPTS[0], negativePrompt: "blurry, dark" }, unconditional: true },
@@ -201,7 +201,7 @@ Deno.test({
         { condition: { prompt: PROMPTS[1] }, unconditional: true },
       ],
     ];
-    const runs: { sequences: SequenceSpec[]; steps: Query[][]; got: number[] }[] = [];
+    const runs: { sequences: Sequence[]; steps: Query[][]; got: number[] }[] = [];
     for (const options of [{ window: 2 }, { window: 3, variant: "paper" as const }]) {
       const steps = stepsOf(options);
       assert.ok(steps.some((s) => s.some((q) => !q.wantLogits && q.slot > 0)), "no corrections");
@@ -209,7 +209,7 @@ Deno.test({
     }
     await withJanus(dir, async (backend) => {
       for (const { sequences, steps, got } of runs) {
-        const session = await backend.openSequences(sequences);
+        const session = await backend.open(sequences);
         for (const step of steps) got.push(...await session.step(step));
         await session.close();
       }
@@ -232,7 +232,12 @@ Deno.test({
     const tokens = Int32Array.from({ length: 576 }, (_, i) => (i * 37) % 256);
     let pixels: Uint8Array = new Uint8Array();
     await withJanus(dir, async (backend) => {
-      pixels = await backend.decode(tokens, [1, 24, 24]);
+      const decoder = await backend.openDecoder({ model: true }); // in the same worker
+      try {
+        pixels = await decoder.decode(tokens, [1, 24, 24]);
+      } finally {
+        await decoder.close();
+      }
     });
     assert.equal(pixels.length, 384 * 384 * 3);
     const tokensPath = await Deno.makeTempFile({ suffix: ".json" });
@@ -255,16 +260,16 @@ Deno.test({
 });
 
 Deno.test({
-  name: "Janus transformers_generate runs transformers' own loop in the worker (bench row)",
+  name: "referenceGenerate() runs transformers' own Janus loop in the worker (bench row)",
   ...PYTHON_TESTS,
   async fn() {
     const dir = await tinyJanus();
     const peer = await peerGrids(dir, PROMPTS, 5);
     await withJanus(dir, async (backend) => {
-      const { grids, wallMs } = await backend.transformersGenerate(imagesOf([0]), 5);
+      const { grids, wallMs } = await backend.referenceGenerate(imagesOf([0]), 5, GREEDY_ALL);
       assert.deepEqual([...grids], peer.grids[0]);
       assert.ok(wallMs > 0);
-      const off = await backend.transformersGenerate(imagesOf([1]), 1);
+      const off = await backend.referenceGenerate(imagesOf([1]), 1, GREEDY_ALL);
       assert.deepEqual([...off.grids], (await peerGrids(dir, [PROMPTS[1]], 1)).grids[0]);
     });
     await removeTinyJanus();

@@ -78,7 +78,9 @@ class Janus:
         self.info = {"name": os.path.basename(os.path.normpath(path)) or NAME,
                      "family": NAME, "vocab": self.codebook, "height": self.side,
                      "width": self.side, "prefix": 1, "eolToken": None, "numClasses": 0,
-                     "conditioning": "text"}
+                     "conditioning": "text",
+                     # transformers' Janus image loop guides with scale 5 unless told.
+                     "defaults": {"cfg": 5}}
         self.config = {"family": NAME, "modelType": config.model_type,
                        "layers": int(config.text_config.num_hidden_layers),
                        "hidden": int(config.text_config.hidden_size),
