@@ -85,8 +85,12 @@ export interface ImageBatch {
 
 /** Where an image decoder comes from. */
 export type ImageDecoderSpec =
-  /** The decoder a model directory's config.json names (the demo's patch codebook). */
-  | { kind: "model"; dir: string }
+  /**
+   * A model directory's own decoder: the one its config.json names (the demo's patch
+   * codebook, decoded in TypeScript), else the model family's decoder in the Python worker
+   * (Janus's VQ, LlamaGen's VQ-16 beside the GPT), started with `python`.
+   */
+  | { kind: "model"; dir: string; python?: string }
   /** A LlamaGen VQ-16 decoder (vq.json + vq.safetensors, or a `.pt`) on WebGPU or in Python. */
   | { kind: "vq"; path: string; backend: "webgpu" | "python"; python?: string };
 
@@ -116,7 +120,18 @@ export interface ImageDecoder {
  * ```
  */
 export async function openImageDecoder(spec: ImageDecoderSpec): Promise<ImageDecoder> {
-  return spec.kind === "vq" ? await openVqDecoder(spec) : await openModelDecoder(spec.dir);
+  if (spec.kind === "vq") return await openVqDecoder(spec);
+  const config = await readJsonObject(join(spec.dir, "config.json"));
+  if (!(await hasWorkerDecoder(spec.dir, config))) return await openModelDecoder(spec.dir, config);
+  // The family's decoder lives with the model in the worker: load the model, keep its decoder.
+  const backend = await openPythonBackend({ model: spec.dir, python: spec.python });
+  try {
+    const decoder = await backend.openDecoder({ model: true });
+    return { ...workerImageDecoder(decoder, backend.info.family), close: () => backend.close() };
+  } catch (e) {
+    await backend.close();
+    throw e;
+  }
 }
 
 /**
@@ -140,8 +155,15 @@ export async function openImageDecoderFor(
   backend: Backend,
   spec: ImageDecoderSpec,
 ): Promise<ImageDecoder> {
-  if (spec.kind === "vq" && spec.backend === "python" && isPythonBackend(backend)) {
-    return vqImageDecoder(await backend.openDecoder({ vq: spec.path }), "python");
+  if (isPythonBackend(backend)) {
+    if (spec.kind === "vq" && spec.backend === "python") {
+      return vqImageDecoder(await backend.openDecoder({ vq: spec.path }), "python");
+    }
+    const dir = spec.kind === "model" ? spec.dir : "";
+    if (spec.kind === "model" && await hasWorkerDecoder(dir, await readConfig(dir))) {
+      const decoder = await backend.openDecoder({ model: true });
+      return workerImageDecoder(decoder, backend.info.family);
+    }
   }
   return await openImageDecoder(spec);
 }
@@ -168,10 +190,32 @@ async function readJsonObject(path: string): Promise<Record<string, unknown>> {
   throw new Error(`${path} is not a JSON object`);
 }
 
+function readConfig(dir: string): Promise<Record<string, unknown>> {
+  return readJsonObject(join(dir, "config.json"));
+}
+
+/**
+ * Whether a model directory's decoder runs in the Python worker: a Hugging Face model (its
+ * config.json has `model_type`: Janus, Emu3, …) or a LlamaGen GPT with its VQ-16 beside it
+ * (`vq.json`). A config naming a `decoder` is decoded in TypeScript instead.
+ */
+async function hasWorkerDecoder(dir: string, config: Record<string, unknown>): Promise<boolean> {
+  if (config.decoder !== undefined) return false;
+  if (typeof config.model_type === "string") return true;
+  return await Deno.stat(join(dir, "vq.json")).then((s) => s.isFile, () => false);
+}
+
+/** A model family's decoder in the Python worker (Janus VQ, …), RGB out. */
+function workerImageDecoder(decoder: PythonVqDecoder, family: string): ImageDecoder {
+  return { ...vqImageDecoder(decoder, "python"), name: `${family} decoder (python)` };
+}
+
 /** The decoder named by `DIR/config.json` (`decoder`: today only `patch-codebook`). */
-async function openModelDecoder(dir: string): Promise<ImageDecoder> {
+async function openModelDecoder(
+  dir: string,
+  config: Record<string, unknown>,
+): Promise<ImageDecoder> {
   const configPath = join(dir, "config.json");
-  const config = await readJsonObject(configPath);
   const decoder = config.decoder as Record<string, unknown> | undefined;
   if (!decoder || typeof decoder !== "object") {
     throw new Error(`${configPath} names no image decoder: pass --vq PATH for LlamaGen grids`);

@@ -63,12 +63,12 @@ export function decoderSpec(values: Values): ImageDecoderSpec {
   if ((typeof model === "string") === (typeof vq === "string")) {
     throw new ValidationError(
       "pass exactly one of --model DIR and --vq PATH",
-      "--model for models that carry their decoder (the demo), --vq for LlamaGen VQ-16.",
+      "--model for models that carry their decoder (the demo, Janus), --vq for LlamaGen VQ-16.",
     );
   }
-  if (typeof model === "string") return { kind: "model", dir: model };
-  const backend = choiceFlag(values, "backend", ["webgpu", "python"] as const, "webgpu");
   const python = typeof values.python === "string" ? values.python : undefined;
+  if (typeof model === "string") return { kind: "model", dir: model, python };
+  const backend = choiceFlag(values, "backend", ["webgpu", "python"] as const, "webgpu");
   return { kind: "vq", path: vq as string, backend, python };
 }
 
