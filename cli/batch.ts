@@ -7,7 +7,8 @@
 
 import { join } from "node:path";
 import { intFlag, type OptionSpec, parseCommand, ValidationError } from "./flags/args.ts";
-import { AtomicFile, installInterruptCleanup } from "./io/atomic_write.ts";
+import { installInterruptCleanup } from "./io/atomic_write.ts";
+import { openOutput } from "./io/output_file.ts";
 import { openBackend } from "../backends/open.ts";
 import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags } from "./flags/backend_flags.ts";
 import { backendMeta } from "./generation/grid_meta.ts";
@@ -54,6 +55,9 @@ Job line (only "name" is required):
   {"name": "cats", "class": 3, "seed": 0, "count": 8, "schedule": "ideal", "window": 8,
    "proxy": "r-2", "cfg": 1, "temperature": 1, "topK": 0, "topP": 1, "format": "json"}
   "class" may be a list: image i gets class[i mod length], count defaults to its length.
+  Text-to-image models take "prompt" (a string or a list, cycled like "class") and an
+  optional "negativePrompt" instead of "class". Sampling fields left out take the model
+  family's defaults (Janus: cfg 5), else those shown.
   "schedule": raster | ideal | paper | adaptive ("window" is then the minimum window,
   "maxWindow" the maximum). Image i draws with the key (seed, i, row, col).
 
@@ -125,9 +129,8 @@ export async function batchCommand(args: string[], io: Io): Promise<number> {
     io.writeStderr(`zipar: interrupted (${signal}); finished outputs are kept, rerun to resume\n`)
   );
   try {
-    const { width, numClasses } = backend.info;
     for (const e of entries) {
-      const why = e.job && modelError(e.job, width, numClasses);
+      const why = e.job && modelError(e.job, backend.info);
       if (why) Object.assign(e, { job: null, error: why });
     }
     if (strict && entries.some((e) => e.error)) {
@@ -203,7 +206,7 @@ export async function batchCommand(args: string[], io: Io): Promise<number> {
       status: o.status,
     })),
   };
-  const out = await AtomicFile.create(join(outDir, summaryName));
+  const out = await openOutput(join(outDir, summaryName));
   try {
     await out.write(new TextEncoder().encode(prettyJson(summary, "") + "\n"));
     await out.commit();

@@ -8,8 +8,8 @@
  */
 
 import type { PlanImage } from "../../core/mod.ts";
-import { cycleClasses } from "../generation/images.ts";
-import type { Job } from "./jobs.ts";
+import { cycleConditions } from "../flags/condition_flags.ts";
+import type { ResolvedJob } from "./jobs.ts";
 
 /** One image of one job. */
 export interface BatchImage extends PlanImage {
@@ -22,7 +22,7 @@ export interface Batch {
   /** The settings key shared by its jobs. */
   key: string;
   /** A job carrying the settings (the first one packed). */
-  settings: Job;
+  settings: ResolvedJob;
   /** Its images in order. */
   images: BatchImage[];
 }
@@ -33,13 +33,14 @@ export interface Batch {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkJob } from "./jobs.ts";
+ * import { checkJob, resolveJob } from "./jobs.ts";
  * import { settingsKey } from "./groups.ts";
- * const a = checkJob({ name: "a", window: 4, seed: 1 }), b = checkJob({ name: "b", window: 4, class: 7 });
+ * const a = resolveJob(checkJob({ name: "a", window: 4, seed: 1 }));
+ * const b = resolveJob(checkJob({ name: "b", window: 4, class: 7 }));
  * assert(settingsKey(a) === settingsKey(b));
  * ```
  */
-export function settingsKey(job: Job): string {
+export function settingsKey(job: ResolvedJob): string {
   const { schedule, window, maxWindow, proxy, cfg, temperature, topK, topP } = job;
   return JSON.stringify([schedule, window, maxWindow, proxy, cfg, temperature, topK, topP]);
 }
@@ -51,23 +52,24 @@ export function settingsKey(job: Job): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { checkJob } from "./jobs.ts";
+ * import { checkJob, resolveJob } from "./jobs.ts";
  * import { packBatches } from "./groups.ts";
- * const jobs = [checkJob({ name: "a", window: 4, count: 3 }), checkJob({ name: "b", window: 4, count: 2 })];
+ * const jobs = [{ name: "a", window: 4, count: 3 }, { name: "b", window: 4, count: 2 }]
+ *   .map((j) => resolveJob(checkJob(j)));
  * const batches = packBatches(jobs, 4);
  * assert(batches.length === 2 && batches[0].images.length === 4);
  * ```
  */
-export function packBatches(jobs: readonly Job[], maxBatch: number): Batch[] {
+export function packBatches(jobs: readonly ResolvedJob[], maxBatch: number): Batch[] {
   if (!Number.isInteger(maxBatch) || maxBatch < 1) {
     throw new RangeError(`batch size must be a positive integer, got ${maxBatch}`);
   }
-  const groups = new Map<string, { settings: Job; images: BatchImage[] }>();
+  const groups = new Map<string, { settings: ResolvedJob; images: BatchImage[] }>();
   jobs.forEach((job, j) => {
     const key = settingsKey(job);
     let group = groups.get(key);
     if (!group) groups.set(key, group = { settings: job, images: [] });
-    for (const image of cycleClasses(job.classes, job.count, job.seed)) {
+    for (const image of cycleConditions(job.conditions, job.count, job.seed)) {
       group.images.push({ job: j, ...image });
     }
   });

@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { MockBackend } from "../../backends/mock/mock.ts";
 import { createSchedule, generate, layoutOf } from "../../core/mod.ts";
 import { packBatches, settingsKey } from "./groups.ts";
-import { checkJob } from "./jobs.ts";
+import { checkJob as parseJob, resolveJob } from "./jobs.ts";
+
+/** A job as the batch runs it: checked, its sampling resolved (no family defaults). */
+const checkJob = (doc: unknown) => resolveJob(parseJob(doc));
 
 Deno.test("packBatches() mixes jobs with the same settings, up to the batch size, in order", () => {
   const jobs = [

@@ -5,12 +5,23 @@
  * A job (every field but `name` optional):
  * `{"name": "cats", "class": 3, "seed": 0, "count": 8, "schedule": "ideal", "window": 8,
  *   "maxWindow": 16, "proxy": "r-2", "cfg": 1, "temperature": 1, "topK": 0, "topP": 1,
- *   "format": "json"}`
+ *   "format": "json"}` — or, for a text-to-image model, `"prompt": "a red fox"` (or a list of
+ * prompts, cycled over the images like classes) with an optional `"negativePrompt"` instead of
+ * `"class"`. Sampling fields left out take the model family's defaults (Janus: CFG 5), else
+ * the values above.
  *
  * @module
  */
 
-import { MAX_SEED, PROXY_POLICIES, type ProxyPolicy } from "../../core/mod.ts";
+import {
+  type Condition,
+  MAX_PROMPT_CHARS,
+  MAX_SEED,
+  type ModelInfo,
+  PROXY_POLICIES,
+  type ProxyPolicy,
+} from "../../core/mod.ts";
+import { samplingFor } from "../flags/sampling_flags.ts";
 import { GRID_FORMATS, type GridFormat } from "../formats/grid_file.ts";
 import { type ScheduleFlag, SCHEDULES } from "../flags/schedule_flags.ts";
 
@@ -23,11 +34,11 @@ export const MAX_NAME_LENGTH = 128;
 export interface Job {
   /** Output name: `DIR/<name>.json` or `DIR/<name>.npy` (+ `.npy.json`). */
   name: string;
-  /** Class of each image: image i gets `classes[i % classes.length]`. */
-  classes: number[];
+  /** Condition of each image (class ids or prompts): image i gets `conditions[i % length]`. */
+  conditions: Condition[];
   /** Seed; image i draws with the key (seed, i, row, col). @default 0 */
   seed: number;
-  /** Images. @default classes.length */
+  /** Images. @default conditions.length */
   count: number;
   /** raster | ideal | paper | adaptive. @default "ideal" */
   schedule: ScheduleFlag;
@@ -37,14 +48,14 @@ export interface Job {
   maxWindow: number | null;
   /** Proxy policy. @default "r-2" */
   proxy: ProxyPolicy;
-  /** CFG scale, 1 = off. @default 1 */
-  cfg: number;
-  /** Temperature, 0 = greedy. @default 1 */
-  temperature: number;
-  /** Top-k, 0 = off. @default 0 */
-  topK: number;
-  /** Top-p, 1 = off. @default 1 */
-  topP: number;
+  /** CFG scale, 1 = off; null until resolved: the family's default, else 1. */
+  cfg: number | null;
+  /** Temperature, 0 = greedy; null until resolved: the family's default, else 1. */
+  temperature: number | null;
+  /** Top-k, 0 = off; null until resolved: the family's default, else 0. */
+  topK: number | null;
+  /** Top-p, 1 = off; null until resolved: the family's default, else 1. */
+  topP: number | null;
   /** Output format. @default "json" */
   format: GridFormat;
 }
@@ -63,9 +74,14 @@ export interface JobEntry {
   error: string | null;
 }
 
+/** A job whose sampling settings are resolved for its model ({@linkcode resolveJob}). */
+export type ResolvedJob = Job & { cfg: number; temperature: number; topK: number; topP: number };
+
 const FIELDS = [
   "name",
   "class",
+  "prompt",
+  "negativePrompt",
   "seed",
   "count",
   "schedule",
@@ -160,6 +176,47 @@ function brief(v: unknown): string {
   return s.length > 40 ? s.slice(0, 37) + "..." : s;
 }
 
+/** The conditions of a job: `"class"` (an id or a list), or `"prompt"` (+ `"negativePrompt"`). */
+function jobConditions(d: Record<string, unknown>): Condition[] {
+  if (d.prompt !== undefined && d.class !== undefined) {
+    throw new SyntaxError(`"class" and "prompt" exclude each other`);
+  }
+  if (d.negativePrompt !== undefined && d.prompt === undefined) {
+    throw new SyntaxError(`"negativePrompt" applies with "prompt"`);
+  }
+  const text = (key: string, v: unknown): string => {
+    if (typeof v !== "string" || v.trim() === "") {
+      throw new SyntaxError(`"${key}" must hold non-empty strings, got ${brief(v)}`);
+    }
+    if (v.length > MAX_PROMPT_CHARS) {
+      throw new SyntaxError(`"${key}" is longer than ${MAX_PROMPT_CHARS} characters`);
+    }
+    return v;
+  };
+  const list = (key: string, raw: unknown): unknown[] => {
+    const items = Array.isArray(raw) ? raw : [raw];
+    if (items.length === 0 || items.length > MAX_JOB_COUNT) {
+      throw new SyntaxError(`"${key}" must be one value or a non-empty list`);
+    }
+    return items;
+  };
+  if (d.prompt !== undefined) {
+    const negativePrompt = d.negativePrompt === undefined
+      ? undefined
+      : text("negativePrompt", d.negativePrompt);
+    return list("prompt", d.prompt).map((p) => {
+      const prompt = text("prompt", p);
+      return negativePrompt === undefined ? { prompt } : { prompt, negativePrompt };
+    });
+  }
+  return list("class", d.class ?? 0).map((c) => {
+    if (typeof c !== "number" || !Number.isSafeInteger(c) || c < 0 || c > 0x7fffffff) {
+      throw new SyntaxError(`"class" must hold integers ≥ 0, got ${brief(c)}`);
+    }
+    return c;
+  });
+}
+
 /**
  * Check one parsed job object and fill in defaults; throws SyntaxError naming the bad field.
  *
@@ -183,17 +240,7 @@ export function checkJob(doc: unknown): Job {
   if (d.name === undefined) throw new SyntaxError(`missing "name"`);
   const bad = nameError(d.name);
   if (bad) throw new SyntaxError(bad);
-  const rawClass = d.class ?? 0;
-  const classList = Array.isArray(rawClass) ? rawClass : [rawClass];
-  if (classList.length === 0 || classList.length > MAX_JOB_COUNT) {
-    throw new SyntaxError(`"class" must be an integer or a non-empty list of integers`);
-  }
-  const classes = classList.map((c) => {
-    if (typeof c !== "number" || !Number.isSafeInteger(c) || c < 0 || c > 0x7fffffff) {
-      throw new SyntaxError(`"class" must hold integers ≥ 0, got ${brief(c)}`);
-    }
-    return c;
-  });
+  const conditions = jobConditions(d);
   const schedule = choice(d, "schedule", SCHEDULES, "ideal");
   let window: number | null = null, maxWindow: number | null = null;
   if (schedule === "raster") {
@@ -212,17 +259,21 @@ export function checkJob(doc: unknown): Job {
   }
   return {
     name: d.name as string,
-    classes,
+    conditions,
     seed: int(d, "seed", 0, MAX_SEED, 0),
-    count: int(d, "count", 1, MAX_JOB_COUNT, classes.length),
+    count: int(d, "count", 1, MAX_JOB_COUNT, conditions.length),
     schedule,
     window,
     maxWindow,
     proxy: choice(d, "proxy", PROXY_POLICIES, "r-2"),
-    cfg: num(d, "cfg", (n) => n >= 0, "≥ 0 (1 = off)", 1),
-    temperature: num(d, "temperature", (n) => n >= 0, "≥ 0 (0 = greedy)", 1),
-    topK: int(d, "topK", 0, 0x7fffffff, 0),
-    topP: num(d, "topP", (n) => n > 0 && n <= 1, "in (0, 1] (1 = off)", 1),
+    cfg: d.cfg === undefined ? null : num(d, "cfg", (n) => n >= 0, "≥ 0 (1 = off)", 1),
+    temperature: d.temperature === undefined
+      ? null
+      : num(d, "temperature", (n) => n >= 0, "≥ 0 (0 = greedy)", 1),
+    topK: d.topK === undefined ? null : int(d, "topK", 0, 0x7fffffff, 0),
+    topP: d.topP === undefined
+      ? null
+      : num(d, "topP", (n) => n > 0 && n <= 1, "in (0, 1] (1 = off)", 1),
     format: choice(d, "format", GRID_FORMATS, "json"),
   };
 }
@@ -295,26 +346,62 @@ export function parseShard(raw: string): [number, number] | null {
   return n >= 1 && i < n ? [i, n] : null;
 }
 
+/** What a job is checked against: the model's grid width, conditioning and defaults. */
+export type JobModel = Pick<ModelInfo, "width" | "numClasses" | "conditioning" | "defaults">;
+
 /**
- * Why a job cannot run on a model of `width` columns and `numClasses` classes, or null.
+ * Why a job cannot run on a model, or null.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { checkJob, modelError } from "./jobs.ts";
- * assert(modelError(checkJob({ name: "a", window: 20 }), 16, 10) !== null);
+ * const model = { width: 16, numClasses: 10, conditioning: "class" } as const;
+ * assert(modelError(checkJob({ name: "a", window: 20 }), model) !== null);
+ * assert(modelError(checkJob({ name: "a", prompt: "a fox", window: 4 }), model) !== null);
  * ```
  */
-export function modelError(job: Job, width: number, numClasses: number): string | null {
+export function modelError(job: Job, model: JobModel): string | null {
+  const { width, numClasses } = model;
+  const prompts = job.conditions.some((c) => typeof c === "object");
+  if (model.conditioning === "text" && !prompts) {
+    return `the model is text-to-image: give the job a "prompt" instead of "class"`;
+  }
+  if (model.conditioning !== "text" && prompts) {
+    return `the model is class-conditional: give the job a "class" instead of "prompt"`;
+  }
   if (job.window !== null && job.window > width) {
     return `"window" ${job.window} is larger than the grid width ${width}`;
   }
   if (job.maxWindow !== null && job.maxWindow > width) {
     return `"maxWindow" ${job.maxWindow} is larger than the grid width ${width}`;
   }
-  const c = job.classes.find((c) => c >= numClasses);
+  const c = job.conditions.find((c) => typeof c === "number" && c >= numClasses);
   if (c !== undefined) {
     return `class ${c} is out of range: the model has classes 0..${numClasses - 1}`;
   }
   return null;
+}
+
+/**
+ * The job with its sampling settings resolved: the job's fields, else the model family's
+ * defaults (`ModelInfo.defaults`), else temperature 1, top-k 0, top-p 1, CFG 1.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkJob, resolveJob } from "./jobs.ts";
+ * const job = resolveJob(checkJob({ name: "a", prompt: "a fox", window: 4, topK: 9 }), { cfg: 5 });
+ * assert.deepEqual([job.cfg, job.topK, job.temperature], [5, 9, 1]);
+ * ```
+ */
+export function resolveJob(job: Job, defaults: ModelInfo["defaults"] = {}): ResolvedJob {
+  const { cfg, temperature, topK, topP } = job;
+  const flags = {
+    cfg: cfg ?? undefined,
+    temperature: temperature ?? undefined,
+    topK: topK ?? undefined,
+    topP: topP ?? undefined,
+  };
+  return { ...job, ...samplingFor(flags, defaults) };
 }

@@ -1,10 +1,20 @@
 import assert from "node:assert/strict";
-import { checkJob, jobFiles, modelError, nameError, parseJobs, parseShard } from "./jobs.ts";
+import {
+  checkJob,
+  jobFiles,
+  modelError,
+  nameError,
+  parseJobs,
+  parseShard,
+  resolveJob,
+} from "./jobs.ts";
 
-Deno.test("checkJob() fills in the documented defaults", () => {
-  assert.deepEqual(checkJob({ name: "a", window: 8 }), {
+Deno.test("checkJob() fills in the documented defaults; resolveJob() the sampling ones", () => {
+  const job = checkJob({ name: "a", window: 8 });
+  assert.deepEqual([job.cfg, job.temperature, job.topK, job.topP], [null, null, null, null]);
+  assert.deepEqual(resolveJob(job), {
     name: "a",
-    classes: [0],
+    conditions: [0],
     seed: 0,
     count: 1,
     schedule: "ideal",
@@ -21,7 +31,7 @@ Deno.test("checkJob() fills in the documented defaults", () => {
 
 Deno.test("checkJob() takes a class list whose length is the default count", () => {
   const job = checkJob({ name: "a", class: [3, 5, 7], window: 2 });
-  assert.deepEqual([job.classes, job.count], [[3, 5, 7], 3]);
+  assert.deepEqual([job.conditions, job.count], [[3, 5, 7], 3]);
   assert.equal(checkJob({ name: "a", class: [3, 5], count: 5, window: 2 }).count, 5);
 });
 
@@ -96,12 +106,49 @@ Deno.test("parseShard() takes i/n with 0 ≤ i < n", () => {
   }
 });
 
+const MODEL = { width: 16, numClasses: 10, conditioning: "class" } as const;
+
 Deno.test("modelError() checks windows and classes against the model", () => {
-  assert.equal(modelError(checkJob({ name: "a", window: 16 }), 16, 10), null);
-  assert.match(modelError(checkJob({ name: "a", window: 17 }), 16, 10)!, /grid width 16/);
+  assert.equal(modelError(checkJob({ name: "a", window: 16 }), MODEL), null);
+  assert.match(modelError(checkJob({ name: "a", window: 17 }), MODEL)!, /grid width 16/);
   assert.match(
-    modelError(checkJob({ name: "a", schedule: "adaptive", window: 2, maxWindow: 20 }), 16, 10)!,
+    modelError(checkJob({ name: "a", schedule: "adaptive", window: 2, maxWindow: 20 }), MODEL)!,
     /"maxWindow" 20/,
   );
-  assert.match(modelError(checkJob({ name: "a", window: 4, class: [1, 10] }), 16, 10)!, /class 10/);
+  assert.match(modelError(checkJob({ name: "a", window: 4, class: [1, 10] }), MODEL)!, /class 10/);
+});
+
+Deno.test("checkJob() takes prompts with a negative prompt; resolveJob() the family defaults", () => {
+  const job = checkJob({
+    name: "p",
+    prompt: ["a fox", "a cat"],
+    negativePrompt: "blurry",
+    window: 4,
+  });
+  assert.deepEqual(job.conditions, [
+    { prompt: "a fox", negativePrompt: "blurry" },
+    { prompt: "a cat", negativePrompt: "blurry" },
+  ]);
+  assert.equal(job.count, 2);
+  const janus = resolveJob(job, { cfg: 5 });
+  assert.equal(janus.cfg, 5);
+  assert.equal(
+    resolveJob(checkJob({ name: "p", prompt: "a", cfg: 2, window: 4 }), { cfg: 5 }).cfg,
+    2,
+  );
+  const bad: [unknown, RegExp][] = [
+    [{ name: "p", prompt: "a", class: 3, window: 4 }, /"class" and "prompt" exclude each other/],
+    [{ name: "p", negativePrompt: "x", window: 4 }, /"negativePrompt" applies with "prompt"/],
+    [{ name: "p", prompt: ["a", " "], window: 4 }, /"prompt" must hold non-empty strings/],
+    [{ name: "p", prompt: [], window: 4 }, /"prompt" must be one value or a non-empty list/],
+    [{ name: "p", prompt: 7, window: 4 }, /"prompt" must hold non-empty strings, got 7/],
+  ];
+  for (const [doc, pattern] of bad) assert.throws(() => checkJob(doc), pattern);
+  const text = { width: 16, numClasses: 0, conditioning: "text" } as const;
+  assert.equal(modelError(job, text), null);
+  assert.match(
+    modelError(checkJob({ name: "c", window: 4 }), text)!,
+    /text-to-image: give the job a "prompt"/,
+  );
+  assert.match(modelError(job, MODEL)!, /class-conditional: give the job a "class"/);
 });

@@ -18,10 +18,10 @@ import {
 import { type BatchImage, packBatches } from "./groups.ts";
 import { openGridOutput, readGrid } from "../formats/grid_file.ts";
 import type { Io } from "../io/io.ts";
-import { type Job, type JobEntry, jobFiles } from "./jobs.ts";
+import { type Job, type JobEntry, jobFiles, type ResolvedJob, resolveJob } from "./jobs.ts";
 import { buildSchedule, type ScheduleChoice } from "../flags/schedule_flags.ts";
 import { gridMeta } from "../generation/grid_meta.ts";
-import { cycleClasses } from "../generation/images.ts";
+import { cycleConditions } from "../flags/condition_flags.ts";
 import { runGeneration } from "../generation/run.ts";
 
 /** Where a job ended. */
@@ -128,23 +128,25 @@ export async function runJobs(
   const info = backend.info;
   const { height: h, width: w } = info;
   const outcomes: JobOutcome[] = entries.map((entry) => ({ entry, status: "done" }));
-  const keys = entries.map((e) => outputKey(e.job!, backend.name, info, options.backendMeta));
+  // Sampling fields a job leaves out take the model family's defaults (Janus: CFG 5).
+  const resolved = entries.map((e) => resolveJob(e.job!, info.defaults));
+  const keys = resolved.map((job) => outputKey(job, backend.name, info, options.backendMeta));
   const todo: number[] = [];
   for (let k = 0; k < entries.length; k++) {
-    const job = entries[k].job!;
+    const job = resolved[k];
     const state = await existing(join(outDir, jobFiles(job)[0]), keys[k], [job.count, h, w], io);
     if (state === "complete") outcomes[k].status = "skipped";
     else if (state === "absent") todo.push(k);
     else Object.assign(outcomes[k], { status: "failed", reason: state });
   }
-  await removeStaleTemps(outDir, new Set(todo.flatMap((k) => jobFiles(entries[k].job!))));
+  await removeStaleTemps(outDir, new Set(todo.flatMap((k) => jobFiles(resolved[k]))));
 
   const totals: RunTotals = { images: 0, batches: 0, passes: 0, generateMs: 0 };
   const started = performance.now();
   let finished = outcomes.length - todo.length;
   const report = (images: number) => options.onProgress?.(images, finished);
   report(0);
-  const jobs = todo.map((k) => entries[k].job!);
+  const jobs = todo.map((k) => resolved[k]);
   const buffers = new Map<
     number,
     { tokens: Int32Array; filled: number; wallMs: number; passes: number }
@@ -214,7 +216,7 @@ export async function runJobs(
 }
 
 async function writeJob(
-  job: Job,
+  job: ResolvedJob,
   buf: { tokens: Int32Array; wallMs: number; passes: number },
   stats: GenerationStats,
   key: string,
@@ -229,7 +231,7 @@ async function writeJob(
     choice: choiceOf(job, info.width),
     sampling: { temperature: job.temperature, topK: job.topK, topP: job.topP, cfg: job.cfg },
     seed: job.seed,
-    images: cycleClasses(job.classes, job.count, job.seed),
+    images: cycleConditions(job.conditions, job.count, job.seed),
     // A job's images may span several generate() calls: the slowest call's passes, and the
     // job's share of their time; schedule statistics are per call, so none are recorded.
     run: {
