@@ -7,6 +7,8 @@ positions 0..P-1, written in one step; its logits (the last prompt token's) pred
 is P - 1, so sequences of one session may have prompts of different lengths. A family
 subclasses PromptSession with check_queries(), embed_image() (an engine token -> the model's
 input embedding) and logits() (final-norm hidden -> engine-vocabulary logits).
+
+sequences_for() and unpack() are the families' shared reading of CONDITIONS.md's sequences.
 """
 
 from dataclasses import dataclass
@@ -18,6 +20,22 @@ import torch
 from families.family import FamilySession
 from hf_decoder import HFDecoder
 from step_index import StepIndex
+
+
+def sequences_for(images: List[dict], cfg_scale: float) -> List[dict]:
+    """The sequences of a generation (CONDITIONS.md): each image's condition, then (CFG) each
+    again as its unconditional half."""
+    cond = [{"condition": im["condition"], "unconditional": False} for im in images]
+    if cfg_scale == 1:
+        return cond
+    return cond + [{"condition": im["condition"], "unconditional": True} for im in images]
+
+
+def unpack(sequence):
+    """An open frame's sequence {condition, unconditional} -> (condition, unconditional)."""
+    if not isinstance(sequence, dict) or "condition" not in sequence:
+        raise ValueError(f"a sequence is {{condition, unconditional}}, got {sequence!r}")
+    return sequence["condition"], bool(sequence.get("unconditional", False))
 
 
 @dataclass

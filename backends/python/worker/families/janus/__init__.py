@@ -17,14 +17,16 @@ from typing import List, Tuple
 import torch
 
 from devices import probe
-from errors import CheckpointError, first_line
+from errors import CheckpointError
 from families.family import LoadOptions
 from hf_decoder import HFDecoder
+from hf_files import load_pretrained, load_tokenizer
+from prompt_session import sequences_for, unpack
 
 from .decoder import JanusDecoder
 from .peer import generate_ids
-from .prompts import load_tokenizer, prompt_rules
-from .session import JanusSession, unpack
+from .prompts import prompt_rules
+from .session import JanusSession
 
 NAME = "janus"
 
@@ -49,17 +51,7 @@ def grid_side(config, path: str) -> int:
 
 def load_model(path: str, options: LoadOptions):
     from transformers import JanusForConditionalGeneration
-    from transformers.utils import logging
-    logging.disable_progress_bar()
-    logging.set_verbosity_error()
-    try:
-        model = JanusForConditionalGeneration.from_pretrained(
-            path, local_files_only=True, dtype=options.dtype, use_safetensors=True)
-    except Exception as err:  # noqa: BLE001 - every failure becomes one line
-        raise CheckpointError(f"{path}: cannot load the Janus model ({first_line(err)}); it "
-                              f"needs config.json and model.safetensors as transformers "
-                              f"saves them") from None
-    return model.to(options.device).eval()
+    return load_pretrained(JanusForConditionalGeneration, path, options, "Janus")
 
 
 class Janus:
@@ -90,12 +82,7 @@ class Janus:
                        "dtype": options.dtype_name}
 
     def conditions_for(self, images: List[dict], cfg_scale: float) -> List[dict]:
-        """The sequences of a generation: each image's condition, then (CFG) each again as
-        its unconditional half."""
-        cond = [{"condition": im["condition"], "unconditional": False} for im in images]
-        if cfg_scale == 1:
-            return cond
-        return cond + [{"condition": im["condition"], "unconditional": True} for im in images]
+        return sequences_for(images, cfg_scale)
 
     def open(self, sequences: List) -> JanusSession:
         return JanusSession(self, sequences)

@@ -10,13 +10,11 @@ negative prompt given with the condition replaces that padded prompt (zipar's ex
 peer has none) and is used as it tokenizes.
 """
 
-import os
 from dataclasses import dataclass
 from typing import List, Optional
 
 from errors import CheckpointError, first_line
-
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json")
+from hf_files import load_tokenizer
 
 
 @dataclass
@@ -29,21 +27,6 @@ class PromptRules:
     boi_id: int  # generation_config.generation_kwargs["boi_token_id"]: kept too
     pad_id: int  # generation_config.pad_token_id: replaces every other token
     max_prompt: int  # context - image tokens: the longest condition block that fits
-
-
-def load_tokenizer(path: str):
-    """The directory's tokenizer (AutoTokenizer, local files only), or one line naming the
-    missing files and the fix."""
-    if not any(os.path.isfile(os.path.join(path, name)) for name in TOKENIZER_FILES):
-        raise CheckpointError(f"{path}: no tokenizer files ({', '.join(TOKENIZER_FILES)} and "
-                              f"tokenizer_config.json); copy the model's tokenizer files from "
-                              f"its Hugging Face repository into the directory")
-    from transformers import AutoTokenizer
-    try:
-        return AutoTokenizer.from_pretrained(path, local_files_only=True)
-    except Exception as err:  # noqa: BLE001 - any failure becomes one line
-        raise CheckpointError(f"{path}: cannot load the tokenizer ({first_line(err)}); copy "
-                              f"the model's tokenizer files into the directory") from None
 
 
 def load_template(path: str, tokenizer) -> str:

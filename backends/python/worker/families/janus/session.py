@@ -9,7 +9,7 @@ from typing import List
 import numpy as np
 import torch
 
-from prompt_session import PromptSession
+from prompt_session import PromptSession, unpack
 
 from .prompts import sequence_ids
 
@@ -40,9 +40,3 @@ class JanusSession(PromptSession):
         """hidden: [w, hidden] -> codebook logits [w, codebook] float32."""
         return self.model.model.generation_head(hidden).float()
 
-
-def unpack(sequence):
-    """An open frame's sequence {condition, unconditional} -> (condition, unconditional)."""
-    if not isinstance(sequence, dict) or "condition" not in sequence:
-        raise ValueError(f"a sequence is {{condition, unconditional}}, got {sequence!r}")
-    return sequence["condition"], bool(sequence.get("unconditional", False))

@@ -1,0 +1,40 @@
+"""Loading a Hugging Face model directory for the prompt families (Janus, Emu3; Lumina-mGPT
+next): the tokenizer and the model, local files only, every failure one line naming what is
+missing and the fix."""
+
+import os
+
+from errors import CheckpointError, first_line
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json")
+
+
+def load_tokenizer(path: str):
+    """The directory's tokenizer (AutoTokenizer, local files only), or one line naming the
+    missing files and the fix."""
+    if not any(os.path.isfile(os.path.join(path, name)) for name in TOKENIZER_FILES):
+        raise CheckpointError(f"{path}: no tokenizer files ({', '.join(TOKENIZER_FILES)} and "
+                              f"tokenizer_config.json); copy the model's tokenizer files from "
+                              f"its Hugging Face repository into the directory")
+    from transformers import AutoTokenizer
+    try:
+        return AutoTokenizer.from_pretrained(path, local_files_only=True)
+    except Exception as err:  # noqa: BLE001 - any failure becomes one line
+        raise CheckpointError(f"{path}: cannot load the tokenizer ({first_line(err)}); copy "
+                              f"the model's tokenizer files into the directory") from None
+
+
+def load_pretrained(model_class, path: str, options, what: str):
+    """model_class.from_pretrained(path) from local safetensors only (no hub, no pickles), in
+    the worker's dtype, moved to its device, in eval mode. `what` names the model in errors."""
+    from transformers.utils import logging
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+    try:
+        model = model_class.from_pretrained(path, local_files_only=True, dtype=options.dtype,
+                                            use_safetensors=True)
+    except Exception as err:  # noqa: BLE001 - every failure becomes one line
+        raise CheckpointError(f"{path}: cannot load the {what} model ({first_line(err)}); it "
+                              f"needs config.json and model.safetensors as transformers "
+                              f"saves them") from None
+    return model.to(options.device).eval()
