@@ -10,7 +10,6 @@ import { layoutOf, MAX_SEED } from "../core/mod.ts";
 import {
   choiceFlag,
   intFlag,
-  numberFlag,
   type OptionSpec,
   parseCommand,
   parseIntList,
@@ -25,7 +24,20 @@ import {
   renderMarkdown,
   summarize,
 } from "./bench/report.ts";
-import { cycleClasses } from "./generation/images.ts";
+import {
+  checkConditionsForModel,
+  CONDITION_OPTIONS,
+  CONDITION_USAGE,
+  conditionFlags,
+  cycleConditions,
+} from "./flags/condition_flags.ts";
+import {
+  SAMPLING_OPTIONS,
+  SAMPLING_USAGE,
+  samplingFlags,
+  samplingFor,
+} from "./flags/sampling_flags.ts";
+import type { PythonBackend } from "../backends/python/client.ts";
 import { runGeneration } from "./generation/run.ts";
 import type { Io } from "./io/io.ts";
 import { buildSchedule, type ScheduleChoice } from "./flags/schedule_flags.ts";
@@ -37,8 +49,9 @@ export const BENCH_OPTIONS: OptionSpec = {
   schedule: { type: "string" },
   adaptive: { type: "string" },
   repeat: { type: "string" },
-  batch: { type: "string" },
-  cfg: { type: "string" },
+  ...CONDITION_OPTIONS,
+  ...SAMPLING_OPTIONS,
+  reference: { type: "boolean" },
   seed: { type: "string" },
   mode: { type: "string" },
   format: { type: "string" },
@@ -49,19 +62,26 @@ export const BENCH_OPTIONS: OptionSpec = {
 /** `zipar bench --help`. */
 export const BENCH_USAGE = `Usage: zipar bench [options] --windows s[,s...]
 
-Time raster decoding and ZipAR windows side by side on one backend, model, seeds and classes:
-one warm-up run per setting, then --repeat rounds that run every setting once (interleaved).
+Time raster decoding and ZipAR windows side by side on one backend, model, seeds and
+conditions: one warm-up run per setting, then --repeat rounds that run every setting once
+(interleaved).
 
 Settings:
   --windows s[,s...]       ZipAR windows to compare with raster, each in 1..W
   --schedule NAME          ideal | paper, for --windows (default: ideal)
   --adaptive m[,m...]      also the adaptive window with these minimum windows
   --repeat N               timed runs per setting (default: 5)
-  --batch B                images per run; image i has class i mod classes (default: 1)
-  --cfg G                  classifier-free guidance scale, 1 = off (default: 1)
+  --reference              also time the model family's own loop in the worker (python
+                           backend: transformers' generate for Janus and Emu3)
   --seed S                 round r draws with seed S + r (default: 0)
   --mode MODE              auto | interactive | planned (default: auto)
   --format FMT             md | json | csv (default: md)
+
+${CONDITION_USAGE}
+  (bench: --batch defaults to 1; without --class or --prompt, image i has class i mod
+  classes)
+
+${SAMPLING_USAGE}
 
 ${BACKEND_USAGE}
 
@@ -94,8 +114,17 @@ export async function benchCommand(args: string[], io: Io): Promise<number> {
     : parseIntList("--adaptive", adaptiveRaw, 1, 4096);
   const variant = choiceFlag(values, "schedule", ["ideal", "paper"] as const, "ideal");
   const repeat = intFlag(values, "repeat", 1, 10000, 5);
+  const given = values.class !== undefined || values.prompt !== undefined ||
+    values.prompts !== undefined;
+  const conditions = await conditionFlags(values, io);
   const batch = intFlag(values, "batch", 1, 1 << 16, 1);
-  const cfg = numberFlag(values, "cfg", (n) => n >= 0, "≥ 0 (1 = off)", 1);
+  const samplingGiven = samplingFlags(values);
+  const reference = values.reference === true;
+  if (reference && spec.backend !== "python") {
+    throw new ValidationError(
+      "--reference needs --backend python (the family's own loop runs there)",
+    );
+  }
   const seed = intFlag(values, "seed", 0, MAX_SEED - 10000, 0);
   const mode = choiceFlag(values, "mode", ["auto", "interactive", "planned"] as const, "auto");
   const format = choiceFlag(values, "format", ["md", "json", "csv"] as const, "md");
@@ -109,6 +138,11 @@ export async function benchCommand(args: string[], io: Io): Promise<number> {
   try {
     const info = backend.info;
     checkWindows([...windows, ...minWindows], info.width);
+    if (given) checkConditionsForModel(conditions, info);
+    else if (info.conditioning === "text") {
+      throw new ValidationError(`model ${info.name} is text-to-image: pass --prompt TEXT`);
+    }
+    const { cfg, ...sampling } = samplingFor(samplingGiven, info.defaults);
     const layout = layoutOf(info);
     const choices: [string, ScheduleChoice][] = [
       ["raster", { schedule: "raster", window: info.width, proxy: "r-2" }],
@@ -131,14 +165,29 @@ export async function benchCommand(args: string[], io: Io): Promise<number> {
       runs: [],
     }));
     const schedules = choices.map(([, c]) => buildSchedule(layout, c));
-    const classes = Array.from({ length: info.numClasses }, (_, c) => c);
+    const pool = given
+      ? conditions.conditions
+      : Array.from({ length: info.numClasses }, (_, c) => c);
+    if (reference) {
+      settings.push({
+        setting: "reference loop",
+        schedule: "reference",
+        window: info.width,
+        runs: [],
+      });
+    }
     const run = async (k: number, round: number) => {
-      const images = cycleClasses(classes, batch, seed + round);
+      const images = cycleConditions(pool, batch, seed + round);
       const start = performance.now();
+      if (k === schedules.length) {
+        await (backend as PythonBackend).referenceGenerate(images, cfg, sampling);
+        return { wallMs: performance.now() - start, passes: info.height * info.width };
+      }
       const { stats } = await runGeneration(backend, {
         images,
         schedule: schedules[k],
         cfgScale: cfg,
+        sampling,
         mode,
       });
       return { wallMs: performance.now() - start, passes: stats.passes };

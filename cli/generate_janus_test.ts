@@ -2,7 +2,7 @@
  * `zipar generate --backend python --model JANUS_DIR --prompt …` end to end on a tiny random
  * Janus directory: the grid's metadata records the prompts and the family's CFG default, --png
  * decodes in the same run with the model's own VQ decoder, and `zipar decode --model DIR` of the
- * grid gives the same PNG.
+ * grid gives the same PNG; `zipar bench --reference` times transformers' own loop beside zipar.
  */
 
 import assert from "node:assert/strict";
@@ -49,6 +49,34 @@ Deno.test({
       assert.equal(png.height, 64 + 2 * 2); // one row of two 64×64 images, 2 px margins
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "zipar bench --prompt --reference times transformers' own Janus loop beside zipar",
+  ...needs("Janus bench through the CLI", ["python"]),
+  sanitizeResources: false,
+  async fn() {
+    const model = await tinyJanus();
+    try {
+      const io = memoryIo();
+      const args = [
+        ...["bench", "--backend", "python", "--model", model, "--prompt", "a red fox"],
+        ...["--windows", "2", "--repeat", "1", "--reference", "--format", "json"],
+      ];
+      assert.equal(await main(args, io), 0, io.stderrText());
+      const report = JSON.parse(io.stdoutText());
+      assert.equal(report.cfg, 5);
+      const rows = report.results.map((r: { setting: string; passes: number }) => [
+        r.setting,
+        r.passes,
+      ]);
+      assert.deepEqual(rows, [["raster", 16], ["ideal s=2", 10], ["reference loop", 16]]);
+      const bad = memoryIo();
+      assert.equal(await main(["bench", "--windows", "2", "--reference"], bad), 2);
+      assert.match(bad.stderrText(), /--reference needs --backend python/);
+    } finally {
       await removeTinyJanus();
     }
   },
