@@ -3,28 +3,12 @@ RGB bytes as JanusImageProcessor.postprocess makes them (x * std + mean, times 2
 truncated to uint8; Janus's mean = std = 0.5, so (x + 1) / 2 * 255).
 """
 
-import json
-import os
-
 import torch
+
+from hf_pixels import postprocess_constants, to_rgb
 
 KIND = "janus-vq"
 ACTIVATION_BUDGET = {"cpu": 1 << 30, "cuda": 4 << 30}  # bytes of the largest activation
-
-
-def postprocess_constants(path: str):
-    """image_mean, image_std of the directory's preprocessor_config.json (Janus: 0.5)."""
-    mean, std = [0.5] * 3, [0.5] * 3
-    config_path = os.path.join(path, "preprocessor_config.json")
-    if os.path.isfile(config_path):
-        try:
-            with open(config_path, encoding="utf-8") as f:
-                config = json.load(f)
-            mean = [float(v) for v in config.get("image_mean", mean)][:3]
-            std = [float(v) for v in config.get("image_std", std)][:3]
-        except (OSError, ValueError, TypeError):
-            pass  # the defaults are Janus's; the processor file only restates them
-    return mean, std
 
 
 class JanusDecoder:
@@ -37,9 +21,8 @@ class JanusDecoder:
         self.scale = 2 ** (len(vq.channel_multiplier) - 1)
         self.codebook_size = int(vq.num_embeddings)
         self.base_channels = int(vq.base_channels)
-        mean, std = postprocess_constants(path)
-        self.mean = torch.tensor(mean).view(1, 1, 1, 3)
-        self.std = torch.tensor(std).view(1, 1, 1, 3)
+        mean, std = postprocess_constants(path, [0.5] * 3, [0.5] * 3)  # JanusImageProcessor's
+        self.mean, self.std = mean, std
         self.config = {"kind": KIND, "height": side, "width": side, "scale": self.scale,
                        "codebookSize": self.codebook_size, "imageMean": mean, "imageStd": std}
 
@@ -62,7 +45,6 @@ class JanusDecoder:
         out = torch.empty((b, h * s, w * s, 3), dtype=torch.uint8)
         for first in range(0, b, chunk):
             grid = tokens[first:first + chunk].reshape(-1, h * w).to(device, torch.long)
-            x = self.model.decode_image_tokens(grid).float().cpu()  # [n, H*s, W*s, 3]
-            pixels = ((x * self.std + self.mean) * 255).clamp(0, 255)
-            out[first:first + chunk] = pixels.to(torch.uint8)
+            x = self.model.decode_image_tokens(grid)  # [n, H*s, W*s, 3]
+            out[first:first + chunk] = to_rgb(x, self.mean, self.std)
         return out
