@@ -73,6 +73,13 @@ Deno.test({
         r.passes,
       ]);
       assert.deepEqual(rows, [["raster", 16], ["ideal s=2", 10], ["reference loop", 16]]);
+      const plan = memoryIo();
+      assert.equal(
+        await main(["plan", "--model", model, "--window", "2", "--format", "json"], plan),
+        0,
+      );
+      const counted = JSON.parse(plan.stdoutText());
+      assert.deepEqual([counted.grid, counted.eol, counted.passes], [[4, 4], false, 10]);
       const bad = memoryIo();
       assert.equal(await main(["bench", "--windows", "2", "--reference"], bad), 2);
       assert.match(bad.stderrText(), /--reference needs --backend python/);

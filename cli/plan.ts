@@ -14,8 +14,10 @@ import {
   parseCommand,
   parseGrid,
   ValidationError,
+  type Values,
 } from "./flags/args.ts";
-import { AtomicFile } from "./io/atomic_write.ts";
+import { openBackend } from "../backends/open.ts";
+import { openOutput } from "./io/output_file.ts";
 import { heatmapPng } from "./formats/heatmap.ts";
 import type { Io } from "./io/io.ts";
 import { buildSchedule, type ScheduleChoice, scheduleChoice } from "./flags/schedule_flags.ts";
@@ -23,6 +25,9 @@ import { buildSchedule, type ScheduleChoice, scheduleChoice } from "./flags/sche
 /** Flags of `zipar plan`. */
 export const PLAN_OPTIONS: OptionSpec = {
   grid: { type: "string" },
+  family: { type: "string" },
+  model: { type: "string" },
+  python: { type: "string" },
   window: { type: "string" },
   "min-window": { type: "string" },
   "max-window": { type: "string" },
@@ -36,13 +41,40 @@ export const PLAN_OPTIONS: OptionSpec = {
   help: { type: "boolean", short: "h" },
 };
 
+/** A model family's token grid and whether its rows end with an EOL token. */
+export interface FamilyLayout {
+  /** [H, W] at the family's usual resolution. */
+  grid: [number, number];
+  /** Rows end with an end-of-line token. */
+  eol: boolean;
+  /** What the grid is. */
+  about: string;
+}
+
+/** The grids the families generate at their usual resolutions (DESIGN.md §1, T2I.md). */
+export const FAMILY_LAYOUTS: Record<string, FamilyLayout> = {
+  llamagen: { grid: [24, 24], eol: false, about: "LlamaGen c2i 384 px, VQ-16" },
+  janus: { grid: [24, 24], eol: false, about: "Janus-Pro 384 px, VQ-16" },
+  emu3: { grid: [90, 90], eol: true, about: "Emu3-Gen 720 px, VQ ×8, EOL after each row" },
+  lumina: { grid: [48, 48], eol: true, about: "Lumina-mGPT 768 px, Chameleon VQGAN ×16, EOL rows" },
+};
+
 /** `zipar plan --help`. */
-export const PLAN_USAGE = `Usage: zipar plan --grid HxW --window s [options]
+export const PLAN_USAGE =
+  `Usage: zipar plan (--grid HxW | --family NAME | --model DIR) --window s [options]
 
 Count the forward passes a schedule takes on a grid, against raster order.
 
 Options:
-  --grid HxW               grid size, e.g. 24x24 (required)
+  --grid HxW               grid size, e.g. 24x24
+  --family NAME            a model family's grid and layout: ${
+    Object.entries(FAMILY_LAYOUTS).map(([k, f]) =>
+      `${k} (${f.grid.join("x")}${f.eol ? " + EOL" : ""})`
+    )
+      .join(", ")
+  }; --grid overrides its grid
+  --model DIR              the grid and layout of a model directory (loads it in the Python
+                           worker; --python PATH picks the interpreter)
   --window s               window s in 1..W (required unless --schedule raster)
   --min-window m           with --schedule adaptive: refused, since adaptive pass counts depend
   --max-window M           on the model's outputs (zipar generate reports them)
@@ -56,8 +88,9 @@ Options:
   --png FILE               write that as a heat-map PNG (dark = early, yellow = late)
   -h, --help               show this help
 
-Example:
+Examples:
   zipar plan --grid 24x24 --window 8 --schedule paper     # 224 passes instead of 576
+  zipar plan --family emu3 --window 7                     # 713 passes instead of 8,190
 `;
 
 /** What `zipar plan` reports. */
@@ -74,6 +107,12 @@ export interface PlanReport extends ScheduleChoice {
   passes: number;
   /** Raster passes: H · W. */
   rasterPasses: number;
+  /**
+   * With EOL rows: the passes of a plain loop that also generates each EOL token, H · (W + 1)
+   * (transformers' generate; the paper's 8,190 for Emu3's 90×90). zipar writes the known EOL in
+   * the pass that needs it, so its raster takes H · W.
+   */
+  eolRasterPasses?: number;
   /** Fewer passes than raster, in percent (one decimal). */
   reduction: number;
   /** Most tokens decoded in one pass. */
@@ -143,6 +182,7 @@ export function planReport(input: PlanInput): PlanReport {
     scheduleName: schedule.name,
     passes,
     rasterPasses,
+    ...(eol ? { eolRasterPasses: height * (width + 1) } : {}),
     reduction: Math.round(1000 * (1 - passes / rasterPasses)) / 10,
     maxTokensPerPass: maxTokens,
     meanTokensPerPass: Math.round(100 * rasterPasses / passes) / 100,
@@ -194,7 +234,10 @@ export function renderPlanText(r: PlanReport): string {
     `grid         ${h}×${w}, prefix ${r.prefix}, ${r.eol ? "EOL slot per row" : "no EOL"}`,
     `schedule     ${r.scheduleName}${proxy}`,
     `passes       ${r.passes}`,
-    `raster       ${r.rasterPasses}`,
+    `raster       ${r.rasterPasses}` +
+    (r.eolRasterPasses
+      ? ` (${r.eolRasterPasses} for a loop that also generates the EOL tokens)`
+      : ""),
     `reduction    ${r.reduction.toFixed(1)}%`,
     `tokens/pass  max ${r.maxTokensPerPass}, mean ${r.meanTokensPerPass.toFixed(2)}`,
     "",
@@ -222,10 +265,8 @@ export async function planCommand(args: string[], io: Io): Promise<number> {
     await io.writeStdout(new TextEncoder().encode(PLAN_USAGE));
     return 0;
   }
-  if (typeof values.grid !== "string") {
-    throw new ValidationError("--grid is required", "Example: zipar plan --grid 24x24 --window 8.");
-  }
-  const [height, width] = parseGrid("--grid", values.grid);
+  const layout = await planLayout(values);
+  const [height, width] = layout.grid;
   const choice = scheduleChoice(values, width);
   if (choice.schedule === "adaptive") {
     throw new ValidationError(
@@ -233,12 +274,12 @@ export async function planCommand(args: string[], io: Io): Promise<number> {
       "Run zipar generate --schedule adaptive --min-window m; it reports the passes it took.",
     );
   }
-  const prefix = intFlag(values, "prefix", 1, 1 << 20, 1);
+  const prefix = intFlag(values, "prefix", 1, 1 << 20, layout.prefix);
   const format = choiceFlag(values, "format", ["text", "json"] as const, "text");
   if (values.png === "") throw new ValidationError("--png needs a file name");
-  const report = planReport({ height, width, prefix, eol: values.eol === true, ...choice });
+  const report = planReport({ height, width, prefix, eol: layout.eol, ...choice });
   if (typeof values.png === "string") {
-    const file = await AtomicFile.create(values.png);
+    const file = await openOutput(values.png);
     try {
       await file.write(heatmapPng(report.passOf, height, width));
       await file.commit();
@@ -253,4 +294,45 @@ export async function planCommand(args: string[], io: Io): Promise<number> {
     : renderPlanText(report) + (show ? "\n" + renderPassGrid(report.passOf, height, width) : "");
   await io.writeStdout(new TextEncoder().encode(text));
   return 0;
+}
+
+/** The grid and layout `zipar plan` counts: from --grid, --family or --model. */
+async function planLayout(
+  values: Values,
+): Promise<{ grid: [number, number]; eol: boolean; prefix: number }> {
+  const sources = ["family", "model"].filter((k) => values[k] !== undefined);
+  if (sources.length > 1) throw new ValidationError("--family and --model exclude each other");
+  if (values.model !== undefined) {
+    if (values.grid !== undefined || values.eol) {
+      throw new ValidationError("--model sets the grid and layout: drop --grid and --eol");
+    }
+    const model = values.model as string;
+    if (model === "") throw new ValidationError("--model needs a model directory");
+    const python = typeof values.python === "string" ? values.python : undefined;
+    const backend = await openBackend({ backend: "python", model, python });
+    const { height, width, eolToken, prefix } = backend.info;
+    await backend.close();
+    return { grid: [height, width], eol: eolToken !== null, prefix };
+  }
+  if (values.python !== undefined) throw new ValidationError("--python applies with --model");
+  if (values.family !== undefined) {
+    const name = String(values.family);
+    const family = FAMILY_LAYOUTS[name];
+    if (!family) {
+      throw new ValidationError(
+        `unknown family ${name}`,
+        `Families: ${Object.keys(FAMILY_LAYOUTS).join(", ")}.`,
+      );
+    }
+    if (values.eol) throw new ValidationError(`--family ${name} sets the EOL layout: drop --eol`);
+    const grid = typeof values.grid === "string" ? parseGrid("--grid", values.grid) : family.grid;
+    return { grid, eol: family.eol, prefix: 1 };
+  }
+  if (typeof values.grid !== "string") {
+    throw new ValidationError(
+      "--grid, --family or --model is required",
+      "Example: zipar plan --grid 24x24 --window 8.",
+    );
+  }
+  return { grid: parseGrid("--grid", values.grid), eol: values.eol === true, prefix: 1 };
 }

@@ -86,9 +86,39 @@ Deno.test("planCommand() prints JSON and text, with --show", async () => {
   const text = memoryIo();
   await planCommand(["--grid", "2x3", "--schedule", "raster", "--show"], text);
   assert.ok(text.stdoutText().endsWith("\n1 2 3\n4 5 6\n"));
-  await assert.rejects(() => planCommand(["--window", "8"], memoryIo()), /--grid is required/);
+  await assert.rejects(
+    () => planCommand(["--window", "8"], memoryIo()),
+    /--grid, --family or --model is required/,
+  );
   await assert.rejects(
     () => planCommand(["--grid", "4x4", "--window", "2", "--png", ""], memoryIo()),
     /--png needs/,
+  );
+});
+
+Deno.test("zipar plan --family gives the paper's numbers: Emu3 90×90 s=7 → 713 of 8,190", async () => {
+  const io = memoryIo();
+  assert.equal(await planCommand(["--family", "emu3", "--window", "7", "--format", "json"], io), 0);
+  const r = JSON.parse(io.stdoutText());
+  assert.deepEqual([r.grid, r.eol, r.passes, r.rasterPasses, r.eolRasterPasses], [
+    [90, 90],
+    true,
+    713,
+    8100,
+    8190,
+  ]);
+  const janus = memoryIo();
+  await planCommand(["--family", "janus", "--window", "8", "--schedule", "paper"], janus);
+  assert.match(janus.stdoutText(), /passes {7}224\n/);
+  const lumina = memoryIo();
+  await planCommand(["--family", "lumina", "--grid", "32x32", "--window", "4"], lumina);
+  assert.match(lumina.stdoutText(), /grid {9}32×32, prefix 1, EOL slot per row/);
+  await assert.rejects(
+    () => planCommand(["--family", "dalle", "--window", "4"], memoryIo()),
+    /unknown family dalle/,
+  );
+  await assert.rejects(
+    () => planCommand(["--family", "emu3", "--eol", "--window", "4"], memoryIo()),
+    /--family emu3 sets the EOL layout/,
   );
 });
