@@ -68,7 +68,7 @@ conditions: one warm-up run per setting, then --repeat rounds that run every set
 
 Settings:
   --windows s[,s...]       ZipAR windows to compare with raster, each in 1..W
-  --schedule NAME          ideal | paper, for --windows (default: ideal)
+  --schedule NAME[,NAME]   ideal | paper, for --windows; both: ideal,paper (default: ideal)
   --adaptive m[,m...]      also the adaptive window with these minimum windows
   --repeat N               timed runs per setting (default: 5)
   --reference              also time the model family's own loop in the worker (python
@@ -112,7 +112,7 @@ export async function benchCommand(args: string[], io: Io): Promise<number> {
   const minWindows = adaptiveRaw === undefined
     ? []
     : parseIntList("--adaptive", adaptiveRaw, 1, 4096);
-  const variant = choiceFlag(values, "schedule", ["ideal", "paper"] as const, "ideal");
+  const variants = parseVariants(values.schedule as string | undefined);
   const repeat = intFlag(values, "repeat", 1, 10000, 5);
   const given = values.class !== undefined || values.prompt !== undefined ||
     values.prompts !== undefined;
@@ -146,11 +146,13 @@ export async function benchCommand(args: string[], io: Io): Promise<number> {
     const layout = layoutOf(info);
     const choices: [string, ScheduleChoice][] = [
       ["raster", { schedule: "raster", window: info.width, proxy: "r-2" }],
-      ...windows.map((s): [string, ScheduleChoice] => [`${variant} s=${s}`, {
-        schedule: variant,
-        window: s,
-        proxy: "r-2",
-      }]),
+      ...variants.flatMap((variant) =>
+        windows.map((s): [string, ScheduleChoice] => [`${variant} s=${s}`, {
+          schedule: variant,
+          window: s,
+          proxy: "r-2",
+        }])
+      ),
       ...minWindows.map((m): [string, ScheduleChoice] => [`adaptive m=${m}`, {
         schedule: "adaptive",
         window: m,
@@ -235,4 +237,16 @@ function checkWindows(windows: number[], width: number): void {
       `Pass windows in 1..${width}.`,
     );
   }
+}
+
+/** `--schedule ideal|paper|ideal,paper`: the ZipAR variants each window runs with. */
+function parseVariants(raw: string | undefined): ("ideal" | "paper")[] {
+  const names = (raw ?? "ideal").split(",").map((n) => n.trim());
+  const bad = names.find((n) => n !== "ideal" && n !== "paper");
+  if (bad !== undefined || names.length !== new Set(names).size) {
+    throw new ValidationError(
+      `--schedule must be ideal, paper or ideal,paper, got '${raw}'`,
+    );
+  }
+  return names as ("ideal" | "paper")[];
 }
