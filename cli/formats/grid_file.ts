@@ -10,7 +10,7 @@
  */
 
 import { ValidationError } from "../flags/args.ts";
-import { AtomicFile } from "../io/atomic_write.ts";
+import { openOutput } from "../io/output_file.ts";
 import { brief, GridFileError, MAX_GRID_TOKENS, type TokenGrid } from "./grid.ts";
 import { decodeGridJson, encodeGridJson, prettyJson } from "./grid_json.ts";
 import { decodeNpyData, encodeNpy, isNpy, npyHeaderSize, parseNpyHeader } from "./grid_npy.ts";
@@ -108,6 +108,10 @@ export async function readGrid(source: string, io: Io): Promise<ReadGrid> {
   else {
     let file: Deno.FsFile;
     try {
+      // stat first: opening a FIFO would block until some writer comes.
+      if (!(await Deno.stat(source)).isFile) {
+        throw new GridFileError(`${where}: not a regular file`);
+      }
       file = await Deno.open(source, { read: true });
       const info = await file.stat();
       if (!info.isFile) {
@@ -279,8 +283,10 @@ export interface GridOutput {
 }
 
 /**
- * Open a grid output: `-` streams to stdout, a path is written atomically (and a `.npy` gets its
- * metadata sidecar `PATH.json`).
+ * Open a grid output: `-` streams to stdout, a path goes through cli/io/output_file.ts (a
+ * regular file is written atomically, a device or FIFO through), and a `.npy` written to a
+ * regular file gets its metadata sidecar `PATH.json` (none beside `/dev/null` or a FIFO, as none
+ * on stdout).
  */
 export async function openGridOutput(out: string, format: GridFormat, io: Io): Promise<GridOutput> {
   if (out === "-") {
@@ -289,10 +295,11 @@ export async function openGridOutput(out: string, format: GridFormat, io: Io): P
       abort: () => Promise.resolve(),
     };
   }
-  const files = [await AtomicFile.create(out)];
-  if (format === "npy") {
+  const files = [await openOutput(out)];
+  const sidecar = format === "npy" && files[0].kind === "atomic";
+  if (sidecar) {
     try {
-      files.push(await AtomicFile.create(out + ".json"));
+      files.push(await openOutput(out + ".json"));
     } catch (e) {
       await files[0].abort();
       throw e;
@@ -305,14 +312,14 @@ export async function openGridOutput(out: string, format: GridFormat, io: Io): P
     async write(grid) {
       try {
         await files[0].write(encodeGrid(grid, format));
-        if (format === "npy") {
-          const sidecar = {
+        if (sidecar) {
+          const meta = {
             format: "zipar.npy-meta/1",
             shape: grid.shape,
             dtype: "<i4",
             meta: grid.meta,
           };
-          await files[1].write(new TextEncoder().encode(prettyJson(sidecar, "") + "\n"));
+          await files[1].write(new TextEncoder().encode(prettyJson(meta, "") + "\n"));
         }
         // The sidecar first: whoever sees the .npy finds its metadata beside it.
         for (const f of [...files].reverse()) await f.commit();

@@ -7,7 +7,7 @@
  */
 
 import type { ImageBatch } from "../../backends/open.ts";
-import { AtomicFile } from "../io/atomic_write.ts";
+import { openOutput, type OutputFile } from "../io/output_file.ts";
 import { contactSheet, encodeImagePng, encodePixels } from "./png.ts";
 
 /**
@@ -71,9 +71,10 @@ export async function writeImages(
       files.push([path, () => encodeImagePng(images, i, scale)]);
     });
   }
-  // Create every temporary file first, so an unwritable target fails before any encoding.
-  const pending = await Promise.all(files.map(([path]) => AtomicFile.create(path)));
+  // Open every output first, so an unwritable target fails before any encoding.
+  const pending: OutputFile[] = [];
   try {
+    for (const [path] of files) pending.push(await openOutput(path));
     for (let i = 0; i < files.length; i++) await pending[i].write(files[i][1]());
     for (const file of pending) await file.commit();
   } catch (e) {

@@ -20,6 +20,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from errors import missing_dependencies, only_line  # noqa: E402
+from output_file import OutputError, output_file, write_error  # noqa: E402
 
 # kind -> (options besides --out, config file, weights file)
 KINDS = {
@@ -62,16 +63,9 @@ def load(opts: dict):
     return cfg.to_json(), {k: v.to(dtype) for k, v in weights.items()}
 
 
-def write_json_atomic(path: str, value: dict):
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(value, f, indent=2)
-            f.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+def write_json(path: str, value: dict):
+    with output_file(path) as f:
+        f.write((json.dumps(value, indent=2) + "\n").encode("utf-8"))
 
 
 def convert(opts: dict) -> dict:
@@ -80,10 +74,16 @@ def convert(opts: dict) -> dict:
     config, weights = load(opts)
     _, config_name, weights_name = KINDS[opts["kind"]]
     out = opts["out"]
-    os.makedirs(out, exist_ok=True)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise OutputError(f"cannot write {out}: it is not a directory (--out names the "
+                          f"directory for {config_name} + {weights_name})")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as err:
+        raise write_error(out, err) from None
     write_safetensors(os.path.join(out, weights_name), weights,
                       {"format": "pt", "source": os.path.basename(opts["input"])})
-    write_json_atomic(os.path.join(out, config_name), config)
+    write_json(os.path.join(out, config_name), config)
     return config
 
 

@@ -12,6 +12,8 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 
+from output_file import output_file
+
 MAX_HEADER = 100 << 20  # 100 MiB of JSON is far beyond any real model
 ITEMSIZE = {"F32": 4, "F16": 2, "BF16": 2}
 TORCH_TO_ST = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}
@@ -91,8 +93,9 @@ def read_safetensors(path: str) -> Dict[str, torch.Tensor]:
 
 def write_safetensors(path: str, tensors: Dict[str, torch.Tensor],
                       metadata: Optional[Dict[str, str]] = None):
-    """Write tensors (F32/F16/BF16, row-major) to path, atomically: a temporary file in the
-    same directory, renamed into place when complete (removed on failure)."""
+    """Write tensors (F32/F16/BF16, row-major) to path through output_file.py: a regular file
+    atomically (a temporary file beside it, renamed into place when complete, removed on
+    failure), a symlink's target likewise, a device or FIFO written through."""
     header, offset, blobs = {}, 0, []
     if metadata:
         header["__metadata__"] = metadata
@@ -110,15 +113,8 @@ def write_safetensors(path: str, tensors: Dict[str, torch.Tensor],
         blobs.append(data)
     raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
     raw += b" " * (-len(raw) % 8)
-    tmp = os.path.join(os.path.dirname(path) or ".",
-                       f".{os.path.basename(path)}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(struct.pack("<Q", len(raw)))
-            f.write(raw)
-            for blob in blobs:
-                f.write(blob)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with output_file(path) as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for blob in blobs:
+            f.write(blob)
