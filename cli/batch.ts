@@ -7,7 +7,7 @@
 
 import { join } from "node:path";
 import { intFlag, type OptionSpec, parseCommand, ValidationError } from "./flags/args.ts";
-import { installInterruptCleanup } from "./io/atomic_write.ts";
+import { installInterruptCleanup } from "./io/interrupt.ts";
 import { openOutput } from "./io/output_file.ts";
 import { openBackend } from "../backends/open.ts";
 import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags } from "./flags/backend_flags.ts";

@@ -14,7 +14,9 @@ import {
   parseCommand,
   parseGrid,
   ValidationError,
+  type Values,
 } from "./flags/args.ts";
+import { installInterruptCleanup } from "./io/interrupt.ts";
 import type { Io } from "./io/io.ts";
 
 /** Flags of `zipar convert`. */
@@ -75,16 +77,31 @@ export async function convertCommand(args: string[], io: Io): Promise<number> {
   if (typeof values.out !== "string" || values.out === "") {
     throw new ValidationError("--out DIR is required", "Pass --out DIR for the converted files.");
   }
+  const uninstall = installInterruptCleanup((signal) =>
+    io.writeStderr(`zipar: interrupted (${signal}), no output written\n`)
+  );
+  try {
+    return await convert(values, { from, input: positionals[0], out: values.out }, io);
+  } finally {
+    uninstall();
+  }
+}
+
+/** The conversion `convertCommand` checked the flags of. */
+async function convert(
+  values: Values,
+  { from, input, out }: { from: "llamagen" | "llamagen-vq"; input: string; out: string },
+  io: Io,
+): Promise<number> {
   const python = typeof values.python === "string" ? values.python : undefined;
-  const input = positionals[0];
   if (from === "llamagen-vq") {
     for (const flag of ["preset", "grid", "heads"]) {
       if (values[flag] !== undefined) {
         throw new ValidationError(`--${flag} does not apply to --from llamagen-vq`);
       }
     }
-    await convertLlamagenVq({ input, out: values.out, python });
-    io.writeStderr(`zipar: wrote ${values.out}/vq.json and vq.safetensors\n`);
+    await convertLlamagenVq({ input, out, python });
+    io.writeStderr(`zipar: wrote ${out}/vq.json and vq.safetensors\n`);
     return 0;
   }
   const grid = typeof values.grid === "string"
@@ -97,7 +114,7 @@ export async function convertCommand(args: string[], io: Io): Promise<number> {
   const preset = typeof values.preset === "string" ? values.preset : undefined;
   const config = await convertLlamagen({
     input,
-    out: values.out,
+    out,
     preset,
     grid,
     heads,
@@ -105,7 +122,7 @@ export async function convertCommand(args: string[], io: Io): Promise<number> {
     python,
   });
   io.writeStderr(
-    `zipar: wrote ${values.out}/model.safetensors and config.json (${config.preset ?? "custom"}, ` +
+    `zipar: wrote ${out}/model.safetensors and config.json (${config.preset ?? "custom"}, ` +
       `${config.layers} layers, dim ${config.dim}, grid ${JSON.stringify(config.grid)})\n`,
   );
   return 0;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { installInterruptCleanup } from "./io/atomic_write.ts";
+import { installInterruptCleanup } from "./io/interrupt.ts";
 import {
   choiceFlag,
   intFlag,

@@ -60,7 +60,7 @@ import {
   samplingFor,
 } from "./flags/sampling_flags.ts";
 import { runGeneration, stepProgress } from "./generation/run.ts";
-import { installInterruptCleanup } from "./io/atomic_write.ts";
+import { installInterruptCleanup } from "./io/interrupt.ts";
 import type { Io } from "./io/io.ts";
 import { stderrProgress } from "./io/progress.ts";
 

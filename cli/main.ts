@@ -1,6 +1,7 @@
 /**
  * The `zipar` command: dispatch to `plan`, `generate`, `inspect`, `demo`; one-line errors;
- * exit codes 0 ok, 1 runtime error, 2 usage error, 130 interrupted; a broken stdout pipe
+ * exit codes 0 ok, 1 runtime error, 2 usage error, 130 interrupted (SIGINT; 143 for SIGTERM,
+ * whose one owner is cli/io/interrupt.ts); a broken stdout pipe
  * (`zipar generate … | head -c 10`) ends the run quietly with 0.
  *
  * @module
@@ -15,6 +16,7 @@ import { demoCommand } from "./demo.ts";
 import { evalCommand } from "./eval.ts";
 import { generateCommand } from "./generate.ts";
 import { inspectCommand } from "./inspect.ts";
+import { installSignalOwner, interrupted } from "./io/interrupt.ts";
 import { denoIo, type Io, StdoutClosedError } from "./io/io.ts";
 import { planCommand } from "./plan.ts";
 import { VERSION } from "./generation/version.ts";
@@ -40,7 +42,7 @@ Options:
   -h, --help       show this help; 'zipar <command> --help' for a command
   -V, --version    print the version
 
-Exit codes: 0 ok, 1 runtime error, 2 usage error, 130 interrupted (SIGINT).
+Exit codes: 0 ok, 1 runtime error, 2 usage error, 130 interrupted (SIGINT; 143 SIGTERM).
 Environment: NO_COLOR turns colour off; ZIPAR_DEBUG=1 prints stack traces.
 `;
 
@@ -104,6 +106,7 @@ export async function main(args: string[], io: Io): Promise<number> {
 
 function report(e: unknown, io: Io): number {
   if (e instanceof StdoutClosedError) return 0;
+  if (interrupted()) return 1; // the signal's owner reports and exits; this is its fallout
   const debug = io.env("ZIPAR_DEBUG") === "1";
   const message = oneLine(e instanceof Error ? e.message : String(e));
   if (e instanceof ValidationError) {
@@ -123,5 +126,8 @@ function oneLine(text: string): string {
 }
 
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args, denoIo()));
+  const io = denoIo();
+  installSignalOwner(io);
+  const code = await main(Deno.args, io);
+  if (!interrupted()) Deno.exit(code); // else the owner exits once it has cleaned up
 }

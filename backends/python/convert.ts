@@ -11,6 +11,7 @@
 import { resolvePython } from "./interpreter.ts";
 import { fileURLToPath } from "node:url";
 import { INSTALL_HINT } from "./worker_process.ts";
+import { onInterrupt } from "../on_interrupt.ts";
 
 const CONVERT_SCRIPT = fileURLToPath(new URL("./worker/convert.py", import.meta.url));
 
@@ -76,25 +77,55 @@ export function convertLlamagenVq(options: ConvertVqOptions): Promise<Record<str
   return runConvert(["vq", options.input, "--out", options.out], options);
 }
 
+/** How long an interrupted converter may take to remove its temporary file. */
+const STOP_GRACE_MS = 3000;
+
+/**
+ * Stop the converter on an interrupt: SIGTERM (it unwinds and removes the temporary file it was
+ * writing), then SIGKILL if it is still there after {@linkcode STOP_GRACE_MS}.
+ */
+async function stopConverter(child: Deno.ChildProcess): Promise<void> {
+  const signal = (name: Deno.Signal) => {
+    try {
+      child.kill(name);
+    } catch { /* gone already */ }
+  };
+  signal("SIGTERM");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) =>
+    timer = setTimeout(() => resolve("late"), STOP_GRACE_MS)
+  );
+  if ((await Promise.race([child.status, late])) === "late") signal("SIGKILL");
+  clearTimeout(timer);
+}
+
 /** Run the converter; its stdout is the config JSON, its last stderr line the error. */
 async function runConvert(
   args: string[],
   options: { input: string; python?: string },
 ): Promise<Record<string, unknown>> {
   const python = resolvePython(options.python);
-  let output: Deno.CommandOutput;
+  let child: Deno.ChildProcess;
   try {
-    output = await new Deno.Command(python, {
+    child = new Deno.Command(python, {
       args: [CONVERT_SCRIPT, ...args],
       env: { PYTHONDONTWRITEBYTECODE: "1" },
+      stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).output();
+    }).spawn();
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new Error(`Python executable "${python}" not found: ${INSTALL_HINT}`);
     }
-    throw err;
+    throw new Error(`Cannot start "${python}": ${(err as Error).message}`);
+  }
+  const done = onInterrupt(() => stopConverter(child));
+  let output: Deno.CommandOutput;
+  try {
+    output = await child.output();
+  } finally {
+    done();
   }
   const stderr = new TextDecoder().decode(output.stderr).trim().split("\n");
   if (!output.success) {

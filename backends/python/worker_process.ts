@@ -11,6 +11,7 @@
 import { fileURLToPath } from "node:url";
 import { PYTHON_INSTALL_HINT, resolvePython } from "./interpreter.ts";
 import { encodeFrame, type Frame, FrameReader, PROTOCOL_VERSION } from "./protocol.ts";
+import { onInterrupt } from "../on_interrupt.ts";
 
 /** Path of the worker entry point. */
 export const WORKER_SCRIPT: string = fileURLToPath(new URL("./worker/main.py", import.meta.url));
@@ -37,7 +38,11 @@ export interface WorkerOptions {
   idleTimeoutMs?: number;
   /** Called with each stderr line of the worker. @default prints "[python] line" to stderr */
   onLog?: (line: string) => void;
-  /** Kill the worker and exit 130 on Ctrl-C. @default true */
+  /**
+   * Register the worker with backends/on_interrupt.ts, so that the signals' owner (the CLI)
+   * kills it on SIGINT or SIGTERM. The worker itself ignores both signals: a Ctrl-C that reaches
+   * the whole process group must not end it before the command has cleaned up. @default true
+   */
   handleSigint?: boolean;
 }
 
@@ -63,7 +68,7 @@ export interface SpawnOptions {
   args?: string[];
   /** Called with each stderr line of the worker. @default writes "[python] line" to stderr */
   onLog?: (line: string) => void;
-  /** Kill the worker and exit 130 on Ctrl-C. @default true */
+  /** Register the worker to be killed on an interrupt (backends/on_interrupt.ts). @default true */
   handleSigint?: boolean;
 }
 
@@ -85,7 +90,7 @@ export class WorkerProcess {
   readonly #frames: FrameReader;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #stderrDone: Promise<void>;
-  readonly #sigint: (() => void) | null;
+  readonly #unregister: (() => void) | null;
   readonly #status: Promise<Deno.CommandStatus>;
   #lastLine = "";
   #queue: Promise<unknown> = Promise.resolve();
@@ -109,11 +114,7 @@ export class WorkerProcess {
       }
       if (pending) this.#log(pending, onLog);
     })().catch(() => {});
-    this.#sigint = options.handleSigint === false ? null : () => {
-      this.kill();
-      Deno.exit(130);
-    };
-    if (this.#sigint) Deno.addSignalListener("SIGINT", this.#sigint);
+    this.#unregister = options.handleSigint === false ? null : onInterrupt(() => this.kill());
   }
 
   #log(line: string, onLog: (line: string) => void): void {
@@ -288,6 +289,6 @@ export class WorkerProcess {
     await this.#frames.cancel();
     await this.#status;
     await this.#stderrDone;
-    if (this.#sigint) Deno.removeSignalListener("SIGINT", this.#sigint);
+    this.#unregister?.();
   }
 }

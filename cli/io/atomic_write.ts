@@ -1,8 +1,8 @@
 /**
  * Atomic file output: write to a temporary file in the target's directory, then rename it over
  * the target. A failed or interrupted run (SIGINT, SIGTERM) leaves no partial file: failures
- * call {@linkcode AtomicFile.abort}, and {@linkcode installInterruptCleanup} removes every
- * temporary file still open when a signal arrives.
+ * call {@linkcode AtomicFile.abort}, and the signals' owner (cli/io/interrupt.ts) calls
+ * {@linkcode removePendingSync} for every temporary file still open when a signal arrives.
  *
  * @module
  */
@@ -167,31 +167,3 @@ export function pendingTemps(): string[] {
   return [...pending];
 }
 
-/**
- * On SIGINT or SIGTERM: remove pending temporary files, call `report`, exit 130 or 143.
- * Returns a function that uninstalls the handlers.
- *
- * @example
- * ```ts
- * import { installInterruptCleanup } from "./atomic_write.ts";
- * const uninstall = installInterruptCleanup(() => {});
- * uninstall();
- * ```
- */
-export function installInterruptCleanup(report: (signal: string) => void): () => void {
-  const handlers: [Deno.Signal, () => void][] = [];
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-    const handler = () => {
-      removePendingSync();
-      report(signal);
-      Deno.exit(code);
-    };
-    try {
-      Deno.addSignalListener(signal, handler);
-      handlers.push([signal, handler]);
-    } catch { /* signal not supported on this platform */ }
-  }
-  return () => {
-    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
-  };
-}

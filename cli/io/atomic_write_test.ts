@@ -1,10 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  AtomicFile,
-  installInterruptCleanup,
-  pendingTemps,
-  removePendingSync,
-} from "./atomic_write.ts";
+import { AtomicFile, pendingTemps, removePendingSync } from "./atomic_write.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "zipar_atomic_" });
@@ -68,6 +63,5 @@ Deno.test("removePendingSync() removes uncommitted temp files (the signal path)"
     await AtomicFile.create(`${dir}/a.json`);
     removePendingSync();
     assert.deepEqual(names(dir), []);
-    installInterruptCleanup(() => {})();
   });
 });

@@ -15,6 +15,7 @@ one line on stderr with exit code 1 (3 when torch is missing).
 
 import json
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -87,7 +88,17 @@ def convert(opts: dict) -> dict:
     return config
 
 
+def stop(signum, _frame):
+    """SIGTERM from the client (cli/io/interrupt.ts): unwind, so that output_file removes the
+    temporary file being written, and exit."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv) -> int:
+    # The client owns the signals (cli/io/interrupt.ts): a Ctrl-C reaching the whole process
+    # group is ignored here; the client sends SIGTERM when it is interrupted.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, stop)
     problem = missing_dependencies()
     if problem:
         print(problem, file=sys.stderr)

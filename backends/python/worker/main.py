@@ -7,6 +7,7 @@ request in one loop. See ../PROTOCOL.md.
 """
 
 import os
+import signal
 import sys
 import threading
 import time
@@ -28,6 +29,10 @@ def watch_parent():
 
 def main() -> int:
     """Handshake, then server.serve(hello, stdin, stdout)."""
+    # The client owns SIGINT and SIGTERM (cli/io/interrupt.ts): it kills this worker once it
+    # has cleaned up. A Ctrl-C reaching the whole process group must not end us first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     stdin = sys.stdin.buffer
     stdout = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed (even by C code) goes to stderr, never into the frames
