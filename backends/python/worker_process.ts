@@ -32,6 +32,11 @@ export interface WorkerOptions {
   dtype?: "float32" | "bfloat16" | "float16";
   /** CPU threads of the worker. @default 2 */
   threads?: number;
+  /**
+   * Limit for the interpreter's first answer to the hello (the worker acknowledges it before it
+   * imports torch), so that a program that is not the worker fails fast. @default 30000
+   */
+  startTimeoutMs?: number;
   /** Limit for start-up and for loading weights (the hello, `load_decoder`). @default 120000 */
   handshakeTimeoutMs?: number;
   /** Fail when the worker sends nothing for this long in a request; 0 = never. @default 600000 */
@@ -45,6 +50,9 @@ export interface WorkerOptions {
    */
   handleSigint?: boolean;
 }
+
+/** The default {@linkcode WorkerOptions.startTimeoutMs}. */
+export const START_TIMEOUT_MS = 30_000;
 
 /** The default {@linkcode WorkerOptions.handshakeTimeoutMs}. */
 export const HANDSHAKE_TIMEOUT_MS = 120_000;
@@ -74,14 +82,36 @@ export interface SpawnOptions {
 
 /** Options of one request. */
 export interface RequestOptions {
-  /** Fail (and kill the worker) when it sends nothing for this long; 0 = never. */
+  /**
+   * Fail (and kill the worker) when writing the request takes this long, or when the worker
+   * then sends nothing for this long; 0 = never.
+   */
   timeoutMs: number;
+  /** The limit for the first frame of the answer instead of `timeoutMs`. */
+  firstFrameTimeoutMs?: number;
   /** Called for each `progress` frame before the answer. */
   onProgress?: (header: Frame["header"]) => void;
 }
 
 function defaultLog(line: string): void {
   Deno.stderr.writeSync(new TextEncoder().encode(`[python] ${line}\n`));
+}
+
+/** How long `close()` waits for each part of a worker that does not go away. */
+const CLOSE_WAIT_MS = 3000;
+
+/** `promise`, or "timeout" after `ms` (never when ms ≤ 0). */
+async function deadline<T>(promise: Promise<T>, ms: number): Promise<T | "timeout"> {
+  if (!(ms > 0)) return await promise;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"timeout">((resolve) =>
+    timer = setTimeout(() => resolve("timeout"), ms)
+  );
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A running worker. Requests are serialised; after a crash every request fails the same way. */
@@ -92,6 +122,7 @@ export class WorkerProcess {
   readonly #stderrDone: Promise<void>;
   readonly #unregister: (() => void) | null;
   readonly #status: Promise<Deno.CommandStatus>;
+  readonly #python: string;
   #lastLine = "";
   #queue: Promise<unknown> = Promise.resolve();
   #failure: Error | null = null;
@@ -99,6 +130,7 @@ export class WorkerProcess {
 
   private constructor(child: Deno.ChildProcess, options: SpawnOptions) {
     this.#child = child;
+    this.#python = options.python;
     this.#status = child.status;
     this.#frames = new FrameReader(child.stdout);
     this.#writer = child.stdin.getWriter();
@@ -148,7 +180,8 @@ export class WorkerProcess {
         threads: options.threads ?? 2,
       };
       const timeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
-      const { header } = await process.request(hello, {}, { timeoutMs });
+      const firstFrameTimeoutMs = Math.min(options.startTimeoutMs ?? START_TIMEOUT_MS, timeoutMs);
+      const { header } = await process.request(hello, {}, { timeoutMs, firstFrameTimeoutMs });
       if (header.type !== "ready" || header.protocol !== PROTOCOL_VERSION) {
         throw new Error(
           `Python worker speaks protocol ${header.protocol}, this client ${PROTOCOL_VERSION}`,
@@ -203,13 +236,19 @@ export class WorkerProcess {
   ): Promise<Frame> {
     if (this.#failure) throw this.#failure;
     if (this.#closed) throw new Error("The Python worker is closed");
-    try {
-      await this.#writer.write(encodeFrame(header, arrays));
-    } catch {
-      // The worker is gone; reading its output tells why.
-    }
+    const what = header.type;
+    // A worker that stops reading would block this write forever once the pipe is full.
+    const written = await deadline(
+      this.#writer.write(encodeFrame(header, arrays)).catch(() => {
+        // The worker is gone; reading its output tells why.
+      }),
+      options.timeoutMs,
+    );
+    if (written === "timeout") throw this.#timedOut(what, options.timeoutMs);
+    let timeoutMs = options.firstFrameTimeoutMs ?? options.timeoutMs;
     while (true) {
-      const frame = await this.#read(options.timeoutMs, header.type);
+      const frame = await this.#read(timeoutMs, what);
+      timeoutMs = options.timeoutMs;
       if (frame.header.type === "progress") {
         options.onProgress?.(frame.header);
         continue;
@@ -222,24 +261,14 @@ export class WorkerProcess {
   }
 
   async #read(timeoutMs: number, what: string): Promise<Frame> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      if (timeoutMs > 0) timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
     let result: Frame | null | "timeout";
     try {
-      result = await Promise.race([this.#frames.read(), timeout]);
+      result = await deadline(this.#frames.read(), timeoutMs);
     } catch (err) {
       result = null;
       this.#lastLine ||= (err as Error).message;
-    } finally {
-      clearTimeout(timer);
     }
-    if (result === "timeout") {
-      this.kill();
-      const secs = (timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0);
-      throw this.#fail(`Python worker did not answer "${what}" within ${secs} s; killed it`);
-    }
+    if (result === "timeout") throw this.#timedOut(what, timeoutMs);
     if (result === null) {
       const status = await this.#settled(2000);
       const how = status === null
@@ -252,9 +281,18 @@ export class WorkerProcess {
     return result;
   }
 
+  /** Kill a worker that took longer than `timeoutMs` over `what`; the error to throw. */
+  #timedOut(what: string, timeoutMs: number): Error {
+    this.kill();
+    const secs = (timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0);
+    return this.#fail(`Python worker did not answer "${what}" within ${secs} s; killed it`);
+  }
+
   #fail(message: string): Error {
     const last = this.#lastLine ? `: ${this.#lastLine}` : "";
-    this.#failure = new Error(`${message}${last}`);
+    const who = `(interpreter ${this.#python}; is it a Python 3 with torch? Set --python or ` +
+      `ZIPAR_PYTHON)`;
+    this.#failure = new Error(`${message}${last} ${who}`);
     return this.#failure;
   }
 
@@ -277,18 +315,21 @@ export class WorkerProcess {
     }
   }
 
-  /** Ask the worker to exit, wait a little, kill it if needed, and release everything. */
+  /**
+   * Ask the worker to exit, wait a little, kill it if needed, and release everything. Bounded:
+   * a child the interpreter left holding the pipes is not waited for.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     if (!this.#failure) {
       await this.request({ type: "shutdown" }, {}, { timeoutMs: 5000 }).catch(() => {});
     }
     this.#closed = true;
-    if ((await this.#settled(3000)) === null) this.kill();
-    await this.#writer.close().catch(() => {});
-    await this.#frames.cancel();
-    await this.#status;
-    await this.#stderrDone;
+    if ((await this.#settled(CLOSE_WAIT_MS)) === null) this.kill();
+    await deadline(this.#writer.close().catch(() => {}), CLOSE_WAIT_MS);
+    await deadline(this.#frames.cancel().catch(() => {}), CLOSE_WAIT_MS);
+    await deadline(this.#status, CLOSE_WAIT_MS);
+    await deadline(this.#stderrDone, CLOSE_WAIT_MS);
     this.#unregister?.();
   }
 }

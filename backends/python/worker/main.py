@@ -45,6 +45,9 @@ def main() -> int:
         return 2
     if hello is None:
         return 0
+    # Answer at once, before torch is imported: the client gives a program that says nothing
+    # a short startTimeoutMs, and loading the model the longer handshake limit.
+    write_header(stdout, {"type": "progress", "stage": "started"})
     if hello.get("type") != "hello" or hello.get("protocol") != PROTOCOL_VERSION:
         write_header(stdout, {"type": "error", "message":
                               f"protocol mismatch: client speaks {hello.get('protocol')}, worker "
