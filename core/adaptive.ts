@@ -74,6 +74,8 @@ interface DraftCheck {
 
 /** Statistics of adaptive runs, over all images. */
 export interface AdaptiveStats {
+  /** passes[i]: the steps image i needed (its batch ran until its slowest image was done). */
+  passes: number[];
   /** acceptance[r]: accepted drafts / verifications of row r (null for row 0 or none). */
   acceptance: (number | null)[];
   /** Verifications over all rows and images. */
@@ -123,12 +125,7 @@ class AdaptiveSchedule implements Schedule {
     if (tracker.steps === 0) return prefillQueries(layout);
     const { height, width } = layout;
     const rows = this.#state(tracker);
-    // A drafting row below verifies through its proxy slot: that re-run is the correction.
-    const queries = completionQueries(
-      layout,
-      tracker,
-      (row) => rows[row + 1]?.phase === "drafting",
-    );
+    const queries: ImageQuery[] = [];
     for (let row = 0; row < height; row++) {
       const col = tracker.rowCount[row];
       const { phase } = rows[row];
@@ -157,7 +154,10 @@ class AdaptiveSchedule implements Schedule {
         });
       }
     }
-    return queries;
+    // A slot this step re-runs anyway (a drafting row's proxy slot, a replaced draft's slot)
+    // needs no separate correction.
+    const written = new Set(queries.map((q) => q.slot));
+    return completionQueries(layout, tracker, (_, slot) => written.has(slot)).concat(queries);
   }
 
   resolve(
@@ -228,7 +228,7 @@ class AdaptiveSchedule implements Schedule {
     return { row, col: 0, token: verdict.token, replace: true };
   }
 
-  /** Acceptance per row and the distribution of effective windows over `trackers`. */
+  /** Per-image steps, acceptance per row and the distribution of effective windows. */
   stats(trackers: Tracker[]): AdaptiveStats {
     const { height, width } = this.#layout;
     const ver = new Array(height).fill(0), acc = new Array(height).fill(0);
@@ -241,6 +241,7 @@ class AdaptiveSchedule implements Schedule {
       });
     }
     return {
+      passes: trackers.map((t) => t.steps),
       acceptance: ver.map((v, r) => (v > 0 ? acc[r] / v : null)),
       verifications: ver.reduce((a, b) => a + b, 0),
       accepted: acc.reduce((a, b) => a + b, 0),

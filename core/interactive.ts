@@ -51,10 +51,13 @@ export async function* runInteractive(
   const trackers = images.map(() => new Tracker(layout, schedule.window, { rewrites }));
   const stats = emptyStats(ctx, "interactive");
   const totalTokens = images.length * layout.height * layout.width;
+  const complete = schedule.complete
+    ? (t: Tracker) => schedule.complete!(t)
+    : (t: Tracker) => t.done;
   let totalDecoded = 0;
-  while (trackers.some((t) => !t.done)) {
+  while (trackers.some((t) => !complete(t))) {
     const t0 = now();
-    const perImage = nextQueries(schedule, trackers);
+    const perImage = nextQueries(schedule, trackers, complete);
     const queries = backendQueries(ctx, perImage, trackers);
     const t1 = now();
     const logits = await ctx.session.step(queries); // logits: [predicting queries, vocab]
@@ -96,10 +99,14 @@ export async function* runInteractive(
   };
 }
 
-/** The schedule's queries of the next step, per image; none for a finished image. */
-function nextQueries(schedule: Schedule, trackers: readonly Tracker[]): ImageQuery[][] {
+/** The schedule's queries of the next step, per image; none for a complete image. */
+function nextQueries(
+  schedule: Schedule,
+  trackers: readonly Tracker[],
+  complete: (t: Tracker) => boolean,
+): ImageQuery[][] {
   return trackers.map((tracker, i) => {
-    if (tracker.done) return [];
+    if (complete(tracker)) return [];
     const queries = schedule.nextStep(tracker);
     if (queries.length === 0) throw new Error(`Schedule ${schedule.name} stalled on image ${i}`);
     return queries;
@@ -115,7 +122,7 @@ function backendQueries(
   const { eolToken } = ctx.backend.info;
   return cfgQueries(perImage, ctx.cfgScale !== 1, (q, i) => ({
     slot: q.slot,
-    token: inputToken(q.input, trackers[i], eolToken),
+    token: q.draft ?? inputToken(q.input, trackers[i], eolToken),
     wantLogits: q.predicts !== null,
   }));
 }
@@ -149,6 +156,7 @@ function sample(
   const { vocab } = ctx.backend.info;
   let k = 0; // index of the predicting query across the step, as core/cfg laid them out
   return perImage.map((queries, i) => {
+    if (queries.length === 0) return [];
     // rows[j]: [vocab] for queries[j], or null when it predicts nothing
     const rows = queries.map((q) =>
       q.predicts ? guidedLogits(logits, k++, vocab, ctx.cfgScale) : null
@@ -158,7 +166,10 @@ function sample(
   });
 }
 
-/** Let every tracker referee and record its image's step; returns the tokens newly decoded. */
+/**
+ * Let every tracker referee and record its image's step; returns the tokens newly decoded. A
+ * complete image takes no part, so `tracker.steps` counts the steps its image needed.
+ */
 function apply(
   trackers: readonly Tracker[],
   perImage: readonly ImageQuery[][],
@@ -166,6 +177,7 @@ function apply(
 ): number {
   let decoded = 0;
   trackers.forEach((tracker, i) => {
+    if (perImage[i].length === 0) return;
     const before = tracker.decoded;
     tracker.applyStep(perImage[i], decodes[i]);
     decoded += tracker.decoded - before;

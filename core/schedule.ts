@@ -57,6 +57,11 @@ export interface ImageQuery {
   proxy: boolean;
   /** The cell decoded from this query's logits; null for writes without logits. */
   predicts: Cell | null;
+  /**
+   * A drafted token for this slot's own, not yet decoded, cell (speculative decoding, core/jacobi):
+   * written instead of `input`'s token, with `proxy` true; `input` then names the cell itself.
+   */
+  draft?: number;
 }
 
 /** Which decoded token stands in for (r − 1, W − 1) when row r starts early. */
@@ -122,6 +127,12 @@ export interface Schedule {
   ): CellDecode[];
   /** Schedule-specific statistics over the images' trackers, reported with the generation. */
   stats?(trackers: Tracker[]): unknown;
+  /**
+   * Whether the image needs no more steps (default: every token decoded, `tracker.done`). A
+   * schedule that re-verifies decoded tokens (core/adaptive_v2) is complete only once they are
+   * final.
+   */
+  complete?(tracker: Tracker): boolean;
 }
 
 /** What a schedule needs to sample one image's tokens. */
@@ -243,9 +254,9 @@ export function sampleEach(
 
 /**
  * Writes without logits that complete the slots of decoded tokens: the correction of every proxy
- * slot whose real token is now decoded (unless `skipCorrection(row)` says a query of the next
- * row rewrites it anyway), and, with EOL slots, the slot of (r, W − 1) once it is decoded (no
- * query predicts from it there).
+ * (or stale) slot whose real token is now decoded (unless `skipCorrection(row, slot)` says
+ * another query of the step rewrites it anyway), and, with EOL slots, the slot of (r, W − 1)
+ * once it is decoded (no query predicts from it there).
  *
  * @example
  * ```ts
@@ -262,15 +273,15 @@ export function sampleEach(
 export function completionQueries(
   layout: Layout,
   tracker: Tracker,
-  skipCorrection: (row: number) => boolean = () => false,
+  skipCorrection: (row: number, slot: number) => boolean = () => false,
 ): ImageQuery[] {
   const { height, width } = layout;
   const queries: ImageQuery[] = [];
   for (const slot of tracker.pendingProxies) {
     const cell = tracker.imageCellOf(slot)!;
     const row = Math.floor(cell / width);
-    if (tracker.tokens[cell] < 0 || skipCorrection(row)) continue;
-    const input = { kind: "cell", row, col: width - 1 } as const;
+    if (tracker.tokens[cell] < 0 || skipCorrection(row, slot)) continue;
+    const input = { kind: "cell", row, col: cell % width } as const;
     queries.push({ slot, input, proxy: false, predicts: null });
   }
   if (layout.eol) {

@@ -47,8 +47,9 @@ export interface CellDecode {
   /** The sampled token id. */
   token: number;
   /**
-   * Replace the row's newest token instead of decoding the next one (a rejected draft of the
-   * adaptive window). Needs a tracker created with `rewrites: true`.
+   * Replace the token already decoded at (row, col) instead of decoding the next one (a rejected
+   * draft, or a re-verified token). A slot that held the old token then holds a stale one and
+   * must be corrected before the generation ends. Needs a tracker created with `rewrites: true`.
    */
   replace?: boolean;
 }
@@ -59,6 +60,13 @@ export interface SlotWrite {
   slot: number;
   /** Whether the token written is a proxy for the slot's own, not yet decoded, cell. */
   proxy: boolean;
+  /**
+   * A drafted token for the slot's own cell (speculative decoding), written as its proxy. When the
+   * same step decodes that cell to this very token, later queries of the step saw the real token:
+   * the slot holds it (no correction needed), it counts as visible for the window rule, and the
+   * row may decode the next cell in the same step from it.
+   */
+  draft?: number;
 }
 
 /**
@@ -66,7 +74,12 @@ export interface SlotWrite {
  *
  * Window rule: token (r, c) may be decoded when (r, c − 1) is decoded and row r − 1 has decoded
  * columns 0 .. min(c + s, W) − 1. All decodes of a step are checked against the state before
- * the step, since tokens decoded in the same step cannot see each other.
+ * the step, since tokens decoded in the same step cannot see each other — except through a
+ * draft: a cell this step decodes to the token its slot was drafted with in this step
+ * ({@linkcode SlotWrite}'s `draft`) was visible to the step's later queries, so it counts for
+ * the row below and lets its own row decode the next cell in the same step (speculative
+ * Jacobi decoding). A token decoded at column c ≥ 1 must be predicted from a slot holding the
+ * current token of (r, c − 1).
  *
  * @example
  * ```ts
@@ -101,6 +114,8 @@ export class Tracker {
   steps = 0;
   /** Writes to a slot that already held a token (only with `rewrites: true`). */
   rewrites = 0;
+  /** Drafted slots whose cell the same step decoded to the draft (speculative decoding). */
+  draftsKept = 0;
   /** Whether written slots may be written again and drafts replaced (adaptive window). */
   readonly allowRewrites: boolean;
 
@@ -137,21 +152,25 @@ export class Tracker {
     return row === 0 || this.rowCount[row - 1] >= Math.min(col + window, width);
   }
 
-  /** Why (row, col) may not be decoded now, or null when it may. */
-  private refusal(row: number, col: number): string | null {
+  /**
+   * Why (row, col) may not be decoded now, or null when it may: with the row above's `visible`
+   * tokens (default: its decoded count) and the row's own `count` (default: its decoded count).
+   */
+  private refusal(row: number, col: number, visible = -1, count = -1): string | null {
     const { height, width } = this.layout;
     if (row < 0 || row >= height || col < 0 || col >= width) {
       return `Cannot decode token (${row}, ${col}): outside the ${height}×${width} grid`;
     }
-    if (col !== this.rowCount[row]) {
-      const count = this.rowCount[row];
+    if (count < 0) count = this.rowCount[row];
+    if (col !== count) {
       return `Cannot decode token (${row}, ${col}): row ${row} has ${count} tokens, so the next is column ${count}`;
     }
     const need = Math.min(col + this.window, width);
-    if (row > 0 && this.rowCount[row - 1] < need) {
-      return `Cannot decode token (${row}, ${col}): row ${row - 1} has only ${
-        this.rowCount[row - 1]
-      } tokens, window ${this.window} needs ${need}`;
+    const above = row > 0 ? (visible >= 0 ? visible : this.rowCount[row - 1]) : 0;
+    if (row > 0 && above < need) {
+      return `Cannot decode token (${row}, ${col}): row ${
+        row - 1
+      } has only ${above} tokens, window ${this.window} needs ${need}`;
     }
     return null;
   }
@@ -163,7 +182,8 @@ export class Tracker {
   applyStep(writes: readonly SlotWrite[], decodes: readonly CellDecode[]): void {
     const { width } = this.layout;
     const seenSlots = new Set<number>();
-    for (const { slot, proxy } of writes) {
+    let drafts: Map<number, number> | null = null; // slot → drafted token, this step
+    for (const { slot, proxy, draft } of writes) {
       checkInt("slot written", slot, 0, this.slots.length - 1);
       if (seenSlots.has(slot)) throw new Error(`Slot ${slot} written twice in one step`);
       seenSlots.add(slot);
@@ -182,28 +202,48 @@ export class Tracker {
       if (proxy && (cell === null || this.tokens[cell] >= 0)) {
         throw new Error(`Slot ${slot} holds a proxy though its real token is known`);
       }
+      if (draft !== undefined) {
+        if (!proxy) throw new Error(`Slot ${slot} written with a draft that is not a proxy`);
+        checkInt(`token drafted at slot ${slot}`, draft, 0, Infinity);
+        (drafts ??= new Map()).set(slot, draft);
+      }
     }
-    const seenRows = new Set<number>();
+    // This step's decodes by cell, for chains through drafts and replacements.
+    let stepTokens: Map<number, number> | null = null, replaced: Set<number> | null = null;
+    for (const { row, col, token, replace } of decodes) {
+      if (replace) (replaced ??= new Set()).add(row * width + col);
+      else if (drafts) (stepTokens ??= new Map()).set(row * width + col, token);
+    }
+    const counts = new Map<number, number>(); // row → tokens decoded in this step so far
     for (const { row, col, token, replace } of decodes) {
       if (replace) {
         if (!this.allowRewrites) {
           throw new Error(`Token (${row}, ${col}) replaced without rewrites`);
         }
-        if (col !== this.rowCount[row] - 1) {
-          throw new Error(`Cannot replace token (${row}, ${col}): it is not the newest of its row`);
+        if (!(col >= 0 && col < this.rowCount[row])) {
+          throw new Error(`Cannot replace token (${row}, ${col}): it is not decoded yet`);
         }
       } else {
-        const why = this.refusal(row, col);
+        const before = counts.get(row) ?? 0;
+        const why = before === 0
+          ? this.refusal(row, col, drafts ? this.#visible(row - 1, drafts, stepTokens) : -1)
+          : this.#chainRefusal(row, col, before, drafts, stepTokens);
         if (why) throw new Error(why);
+        counts.set(row, before + 1);
       }
-      if (seenRows.has(row)) throw new Error(`Row ${row} decoded twice in one step`);
-      seenRows.add(row);
       if (!(token >= 0) || !Number.isInteger(token)) { // hot path: name the cell only on failure
         checkInt(`token decoded at (${row}, ${col})`, token, 0, Infinity);
       }
       const predictor = predictorSlot(this.layout, row, col);
-      if (this.slots[predictor] === SlotState.Empty && !seenSlots.has(predictor)) {
+      const written = seenSlots.has(predictor);
+      if (this.slots[predictor] === SlotState.Empty && !written) {
         throw new Error(`Token (${row}, ${col}) decoded without a query at slot ${predictor}`);
+      }
+      if (col > 0 && (replaced || drafts || !written)) {
+        const stale = this.#staleInput(row, col, predictor, written, drafts, stepTokens, replaced);
+        if (stale) {
+          throw new Error(`Token (${row}, ${col}) predicted from slot ${predictor}, ${stale}`);
+        }
       }
     }
     for (const { slot, proxy } of writes) {
@@ -222,7 +262,87 @@ export class Tracker {
         this.decoded++;
       }
     }
+    if (drafts && stepTokens) {
+      for (const [slot, draft] of drafts) {
+        if (stepTokens.get(this.imageCellOf(slot)!) !== draft) continue;
+        this.slots[slot] = SlotState.Real; // the draft was the real token
+        this.pendingProxies.delete(slot);
+        this.draftsKept++;
+      }
+    }
+    if (replaced) {
+      for (const cell of replaced) {
+        const slot = this.slotOf(Math.floor(cell / width), cell % width);
+        if (this.slots[slot] !== SlotState.Real) continue;
+        this.slots[slot] = SlotState.Proxy; // it holds the replaced token: stale until rewritten
+        this.pendingProxies.add(slot);
+      }
+    }
     this.steps++;
+  }
+
+  /**
+   * Tokens of `row` visible to this step's later queries: those decoded before the step, then
+   * those this step decodes to the very token their slot was drafted with in this step.
+   */
+  #visible(
+    row: number,
+    drafts: Map<number, number>,
+    stepTokens: Map<number, number> | null,
+  ): number {
+    if (row < 0) return 0;
+    let n = this.rowCount[row];
+    if (!stepTokens) return n;
+    const { width } = this.layout;
+    while (n < width) {
+      const draft = drafts.get(this.slotOf(row, n));
+      if (draft === undefined || stepTokens.get(row * width + n) !== draft) break;
+      n++;
+    }
+    return n;
+  }
+
+  /** Why (row, col), the row's next token after `before` decoded in this step, may not be. */
+  #chainRefusal(
+    row: number,
+    col: number,
+    before: number,
+    drafts: Map<number, number> | null,
+    stepTokens: Map<number, number> | null,
+  ): string | null {
+    const { width } = this.layout;
+    const start = this.rowCount[row];
+    const draft = drafts?.get(this.slotOf(row, col - 1));
+    const chained = col === start + before && col < width && draft !== undefined &&
+      stepTokens?.get(row * width + col - 1) === draft;
+    if (!chained) {
+      // Without a draft chain a row decodes one token per step.
+      return this.refusal(row, col, -1, start) ??
+        `Row ${row} decoded twice in one step without a draft chain`;
+    }
+    return this.refusal(row, col, this.#visible(row - 1, drafts!, stepTokens), col);
+  }
+
+  /** Why the query at `predictor` did not hold the current token of (row, col − 1), or null. */
+  #staleInput(
+    row: number,
+    col: number,
+    predictor: number,
+    written: boolean,
+    drafts: Map<number, number> | null,
+    stepTokens: Map<number, number> | null,
+    replaced: Set<number> | null,
+  ): string | null {
+    const cell = row * this.layout.width + col - 1;
+    if (replaced?.has(cell)) return "whose token this step replaces";
+    const draft = drafts?.get(predictor);
+    if (draft !== undefined) {
+      return stepTokens?.get(cell) === draft ? null : "which holds a draft this step rejects";
+    }
+    if (!written && this.slots[predictor] !== SlotState.Real) {
+      return "which holds a stale or proxy token";
+    }
+    return null;
   }
 
   /** Throw unless every token is decoded and every proxy slot was corrected. */
