@@ -24,17 +24,21 @@ def load_tokenizer(path: str):
                               f"the model's tokenizer files into the directory") from None
 
 
-def load_pretrained(model_class, path: str, options, what: str):
+def load_pretrained(model_class, path: str, options, what: str, missing: bool = False):
     """model_class.from_pretrained(path) from local safetensors only (no hub, no pickles), in
-    the worker's dtype, moved to its device, in eval mode. `what` names the model in errors."""
+    the worker's dtype, moved to its device, in eval mode. `what` names the model in errors.
+    With `missing`, returns (model, the parameter names the file lacked): transformers fills
+    those with fresh random values and only warns, so a family checks them itself."""
     from transformers.utils import logging
     logging.disable_progress_bar()
     logging.set_verbosity_error()
     try:
-        model = model_class.from_pretrained(path, local_files_only=True, dtype=options.dtype,
-                                            use_safetensors=True)
+        model, info = model_class.from_pretrained(path, local_files_only=True,
+                                                  dtype=options.dtype, use_safetensors=True,
+                                                  output_loading_info=True)
     except Exception as err:  # noqa: BLE001 - every failure becomes one line
         raise CheckpointError(f"{path}: cannot load the {what} model ({first_line(err)}); it "
                               f"needs config.json and model.safetensors as transformers "
                               f"saves them") from None
-    return model.to(options.device).eval()
+    model = model.to(options.device).eval()
+    return (model, sorted(info.get("missing_keys", []))) if missing else model
