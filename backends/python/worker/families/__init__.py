@@ -15,7 +15,7 @@ from checkpoint import read_json
 from errors import CheckpointError
 from families.family import LoadOptions
 
-FAMILIES = ("llamagen", "janus")  # module names under families/, asked in order
+FAMILIES = ("llamagen", "janus", "emu3")  # module names under families/, asked in order
 DEFAULT = "llamagen"
 
 

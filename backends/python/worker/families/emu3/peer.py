@@ -1,0 +1,203 @@
+"""The peer reference for the Emu3 family: transformers' own `generate` on
+Emu3ForConditionalGeneration with the prefix constraint and classifier-free guidance of
+transformers' Emu3 image-generation example (docs/source/en/model_doc/emu3.md, transformers
+5.24), greedy, on a model directory. zipar's raster greedy grid must equal it token for token.
+
+The inputs are what Emu3Processor makes: `processor(text=[prompt],
+return_for_image_generation=True, ratio=…, image_area=…)` -> BOS + prompt + `<|image start|>`
++ "{H}*{W}" + `<|image token|>`, and the negative prompt `processor(text=[negative])` -> BOS +
+negative, passed as `negative_prompt_ids` with `guidance_scale` (transformers then runs
+UnbatchedClassifierFreeGuidanceLogitsProcessor: a separate unconditional forward). Emu3Processor
+itself cannot be built without PIL (its image processor), which the worker does not depend on,
+so its text steps and its size arithmetic (calculate_generate_size) are spelled out here.
+Written apart from families/emu3's session on purpose:
+an oracle that shared the family's code could not catch the family's mistakes.
+
+Usage (from worker/): python -m families.emu3.peer MODEL_DIR --prompt TEXT [--prompt TEXT …]
+                      [--cfg G] [--negative TEXT] [--image-area A] [--ratio R]
+                      -> JSON {"grids": [[H*W codebook ids], …], "inputIds": [[ids], …],
+                               "negativeIds": [[ids], …], "generated": [[ids], …]}
+                      python -m families.emu3.peer MODEL_DIR --decode TOKENS.json OUT.raw
+                      [--image-area A] [--ratio R]  (codebook grids [[H*W], …] -> RGB bytes
+                      [B, H*8, W*8, 3] by transformers' decode_image_tokens + postprocess)
+generate_ids() is also the bench's "transformers generate" row (the worker's
+transformers_generate request runs it on the loaded model).
+"""
+
+import argparse
+import json
+import sys
+from typing import List, Optional
+
+import numpy as np
+import torch
+
+NEGATIVE = ("lowres, bad anatomy, bad hands, text, error, missing fingers, extra digit, fewer "
+            "digits, cropped, worst quality, low quality, normal quality, jpeg artifacts, "
+            "signature, watermark, username, blurry.")  # transformers' Emu3 example
+
+
+def generate_size(ratio: str, image_area: int):
+    """Emu3Processor.calculate_generate_size(ratio, image_area, spatial_factor=8), spelled out
+    (transformers' processing_emu3 does not import without PIL)."""
+    width, height = map(int, ratio.split(":"))
+    current_area = width * height
+    target_ratio = (image_area / current_area) ** 0.5
+    token_height = int(round(height * target_ratio / 8))
+    token_width = int(round(width * target_ratio / 8))
+    return token_height, token_width
+
+
+def processor_ids(tokenizer, text: str, size=None) -> List[int]:
+    """Emu3Processor(text=[text], return_for_image_generation=size is not None)'s input ids."""
+    if size is not None:
+        height, width = size
+        text = f"{text}{tokenizer.boi_token}{height}*{width}{tokenizer.image_wrapper_token}"
+    return tokenizer([f"{tokenizer.bos_token}{text}"]).input_ids[0]
+
+
+def allowed_tokens(model, tokenizer, height: int, width: int):
+    """transformers' example prefix_allowed_tokens_fn for an H x W image."""
+    device = model.device
+    visual_tokens = model.vocabulary_mapping.image_tokens
+    image_wrapper_token_id = torch.tensor([tokenizer.image_wrapper_token_id], device=device)
+    eoi_token_id = torch.tensor([tokenizer.eoi_token_id], device=device)
+    eos_token_id = torch.tensor([tokenizer.eos_token_id], device=device)
+    pad_token_id = torch.tensor([tokenizer.pad_token_id], device=device)
+    eof_token_id = torch.tensor([tokenizer.eof_token_id], device=device)
+    eol_token_id = tokenizer.encode("<|extra_200|>", return_tensors="pt")[0]
+
+    def prefix_allowed_tokens_fn(batch_id, input_ids):
+        position = torch.nonzero(input_ids == image_wrapper_token_id, as_tuple=True)[0][0]
+        offset = input_ids.shape[0] - position
+        if offset % (width + 1) == 0:
+            return (eol_token_id,)
+        elif offset == (width + 1) * height + 1:
+            return (eof_token_id,)
+        elif offset == (width + 1) * height + 2:
+            return (eoi_token_id,)
+        elif offset == (width + 1) * height + 3:
+            return (eos_token_id,)
+        elif offset > (width + 1) * height + 3:
+            return (pad_token_id,)
+        else:
+            return visual_tokens
+    return prefix_allowed_tokens_fn
+
+
+def left_pad(ids: List[List[int]], pad_id: int, device):
+    longest = max(len(x) for x in ids)
+    padded = torch.tensor([[pad_id] * (longest - len(x)) + x for x in ids], device=device)
+    mask = torch.tensor([[0] * (longest - len(x)) + [1] * len(x) for x in ids], device=device)
+    return padded, mask
+
+
+@torch.no_grad()
+def generate_ids(model, tokenizer, input_ids: List[List[int]],
+                 negative_ids: Optional[List[List[int]]], height: int, width: int, cfg: float,
+                 sampling: Optional[dict] = None) -> np.ndarray:
+    """transformers' generate for a batch of prompts' ids (left-padded, as the processor pads
+    them) -> the generated ids [B, H*(W+1) + 3]: rows of visual tokens each ending in EOL, then
+    the end tokens. negative_ids: the negative prompts' ids (CFG when cfg != 1). sampling:
+    {temperature, topK, topP}; None or temperature 0 is greedy."""
+    sampling = sampling or {"temperature": 0}
+    temperature = float(sampling.get("temperature", 0))
+    options = {"do_sample": False}
+    if temperature > 0:
+        top_k, top_p = int(sampling.get("topK", 0)), float(sampling.get("topP", 1))
+        options = {"do_sample": True, "temperature": temperature,
+                   "top_k": top_k if top_k > 0 else None, "top_p": top_p}
+    device = model.device
+    ids, mask = left_pad(input_ids, tokenizer.pad_token_id, device)
+    if cfg != 1:
+        neg, neg_mask = left_pad(negative_ids, tokenizer.pad_token_id, device)
+        options.update(negative_prompt_ids=neg, negative_prompt_attention_mask=neg_mask)
+    out = model.generate(input_ids=ids, attention_mask=mask, guidance_scale=cfg,
+                         max_new_tokens=height * (width + 1) + 3,
+                         prefix_allowed_tokens_fn=allowed_tokens(model, tokenizer, height, width),
+                         **options)
+    return out[:, ids.shape[1]:].cpu().numpy()
+
+
+def to_grids(model, generated: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Generated ids [B, H*(W+1)+3] -> codebook grids [B, H, W] via transformers' bpe2img."""
+    rows = torch.as_tensor(generated[:, :height * (width + 1)]).view(-1, height, width + 1)
+    return model.vocabulary_mapping.convert_bpe2img(rows).numpy().astype(np.int32)
+
+
+def load(model_dir: str):
+    from transformers import AutoTokenizer, Emu3ForConditionalGeneration
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+    model = Emu3ForConditionalGeneration.from_pretrained(
+        model_dir, local_files_only=True, dtype=torch.float32).eval()
+    return model, AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+
+
+def peer(model_dir: str, prompts: List[str], cfg: float, negative: str, image_area: int,
+         ratio: str) -> dict:
+    """Each prompt alone (batch 1), as a user generating one image would."""
+    model, tokenizer = load(model_dir)
+    height, width = generate_size(ratio, image_area)
+    result = {"grids": [], "inputIds": [], "negativeIds": [], "generated": []}
+    for prompt in prompts:
+        ids = processor_ids(tokenizer, prompt, (height, width))
+        neg = processor_ids(tokenizer, negative)
+        generated = generate_ids(model, tokenizer, [ids], [neg], height, width, cfg)
+        result["grids"].append(to_grids(model, generated, height, width)[0].reshape(-1)
+                               .tolist())
+        result["generated"].append(generated[0].tolist())
+        result["inputIds"].append(ids)
+        result["negativeIds"].append(neg)
+    return result
+
+
+@torch.no_grad()
+def peer_pixels(model_dir: str, tokens: np.ndarray, image_area: int, ratio: str) -> np.ndarray:
+    """Codebook grids [B, H*W] -> RGB [B, H*8, W*8, 3] uint8: transformers' decode_image_tokens
+    on the text ids (rows + EOL, then the three end tokens, as generate returns them) and the
+    arithmetic of Emu3ImageProcessor.postprocess with the directory's mean and std."""
+    model, tokenizer = load(model_dir)
+    height, width = generate_size(ratio, image_area)
+    img2bpe = model.vocabulary_mapping.img2bpe_mapping_tensor
+    eol = tokenizer.convert_tokens_to_ids("<|extra_200|>")
+    rows = img2bpe[torch.as_tensor(tokens, dtype=torch.long)].view(-1, height, width).long()
+    rows = torch.cat([rows, torch.full((rows.shape[0], height, 1), eol)], dim=2)
+    ends = torch.tensor([tokenizer.eof_token_id, tokenizer.eoi_token_id,
+                         tokenizer.eos_token_id]).repeat(rows.shape[0], 1)
+    sequence = torch.cat([rows.view(rows.shape[0], -1), ends], dim=1)
+    x = model.decode_image_tokens(image_tokens=sequence, height=height, width=width).float()
+    with open(f"{model_dir}/preprocessor_config.json", encoding="utf-8") as f:
+        config = json.load(f)
+    mean = np.array(config["image_mean"]).reshape(1, 3, 1, 1)
+    std = np.array(config["image_std"]).reshape(1, 3, 1, 1)
+    pixels = np.clip((x.numpy() * std + mean) * 255, 0, 255).astype(np.uint8)
+    return pixels.transpose(0, 2, 3, 1)
+
+
+def main(argv) -> int:
+    parser = argparse.ArgumentParser(prog="python -m families.emu3.peer")
+    parser.add_argument("model")
+    parser.add_argument("--prompt", action="append")
+    parser.add_argument("--cfg", type=float, default=3.0)
+    parser.add_argument("--negative", default=NEGATIVE)
+    parser.add_argument("--image-area", type=int, default=518400)
+    parser.add_argument("--ratio", default="1:1")
+    parser.add_argument("--decode", nargs=2, metavar=("TOKENS_JSON", "OUT_RAW"))
+    args = parser.parse_args(argv)
+    if args.decode:
+        with open(args.decode[0], encoding="utf-8") as f:
+            tokens = np.asarray(json.load(f), dtype=np.int64)  # [B, H*W]
+        peer_pixels(args.model, tokens, args.image_area, args.ratio).tofile(args.decode[1])
+        return 0
+    if not args.prompt:
+        parser.error("give --prompt TEXT (or --decode)")
+    json.dump(peer(args.model, args.prompt, args.cfg, args.negative, args.image_area,
+                   args.ratio), sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
