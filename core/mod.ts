@@ -30,3 +30,5 @@ export * from "./plan.ts";
 export * from "./engine.ts";
 export * from "./verify.ts";
 export * from "./adaptive.ts";
+export * from "./jacobi.ts";
+export * from "./adaptive_v2.ts";
