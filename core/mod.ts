@@ -32,3 +32,4 @@ export * from "./verify.ts";
 export * from "./adaptive.ts";
 export * from "./jacobi.ts";
 export * from "./adaptive_v2.ts";
+export * from "./speculative_rows.ts";
