@@ -1,0 +1,144 @@
+/**
+ * Shared by the Emu3 tests: the tiny random Emu3 directories (worker/families/emu3/tiny.py),
+ * transformers' own generate with Emu3's prefix constraint and CFG as the peer
+ * (families/emu3/peer.py), the float64 no-cache reference, the step/allocation probe
+ * (worker/step_probe.py), and the real Python backend on an Emu3 directory.
+ *
+ * @module
+ */
+
+import type { Sequence } from "../../core/condition.ts";
+import type { EncodedPlan, PlanImage, Query } from "../../core/step.ts";
+import type { SamplingOptions } from "../../core/sampling.ts";
+import { openPythonBackend, type PythonBackend } from "./client.ts";
+import { promptReferenceLogits, tinyDirs } from "./hf_test_helpers.ts";
+import { PYTHON, runPython } from "./test_helpers.ts";
+
+/** Presets of tiny.py: 5×5 test model, 90×90 pass model, 32×32 mid-size bench model. */
+export type Emu3Preset = "test" | "pass" | "mid";
+/** Broken directories of tiny.py. */
+export type Emu3Broken = "no-tokenizer" | "other-family" | "no-decoder" | "bad-visual";
+
+const dirs = tinyDirs<Emu3Preset, Emu3Broken>("families.emu3.tiny", [
+  "no-tokenizer",
+  "other-family",
+  "no-decoder",
+  "bad-visual",
+]);
+
+/** The test preset's image_area (5×5 tokens of 8 px), for the peer. */
+export const TEST_IMAGE_AREA = 40 * 40;
+
+/** A tiny random Emu3 directory of `kind`, made once per test file. */
+export function tinyEmu3(kind: Emu3Preset | Emu3Broken = "test"): Promise<string> {
+  return dirs.dir(kind);
+}
+
+/** Remove every tiny directory of this file (call from its last test). */
+export function removeTinyEmu3(): Promise<void> {
+  return dirs.remove();
+}
+
+/** What the peer returns: per prompt the grid [H·W], the input ids and the generated ids. */
+export interface Emu3Peer {
+  grids: number[][];
+  inputIds: number[][];
+  negativeIds: number[][];
+  generated: number[][];
+}
+
+/** transformers' own greedy generate, each prompt alone (families/emu3/peer.py). */
+export async function peerGrids(
+  dir: string,
+  prompts: string[],
+  cfg: number,
+  options: { negative?: string; imageArea?: number } = {},
+): Promise<Emu3Peer> {
+  const args = [dir, ...prompts.flatMap((p) => ["--prompt", p]), "--cfg", String(cfg)];
+  args.push("--image-area", String(options.imageArea ?? TEST_IMAGE_AREA));
+  if (options.negative !== undefined) args.push("--negative", options.negative);
+  return JSON.parse(await runPython(PYTHON!, "families.emu3.peer", args));
+}
+
+/** RGB bytes [B, H·8, W·8, 3] of transformers' decode_image_tokens for grids [[H·W], …]. */
+export async function peerPixels(dir: string, grids: number[][]): Promise<Uint8Array> {
+  const path = await dirs.tempFile(".json");
+  await Deno.writeTextFile(path, JSON.stringify(grids));
+  await runPython(PYTHON!, "families.emu3.peer", [
+    dir,
+    "--decode",
+    path,
+    `${path}.raw`,
+    "--image-area",
+    String(TEST_IMAGE_AREA),
+  ]);
+  return await Deno.readFile(`${path}.raw`);
+}
+
+/** Logits of the no-cache float64 recompute for `steps`. */
+export async function referenceLogits(
+  dir: string,
+  sequences: Sequence[],
+  steps: readonly (readonly Query[])[],
+): Promise<Float64Array> {
+  return promptReferenceLogits(dir, sequences, steps, await dirs.tempFile(".json"));
+}
+
+/** What worker/step_probe.py reports of a planned run. */
+export interface StepProbe {
+  steps: number;
+  capacity: number;
+  sequences: number;
+  layerKeyBytes: number;
+  cacheBytes: number;
+  largestStepAllocation: number;
+  profiledSteps: [number, number];
+  stepMs: { firstQuarter: number; lastQuarter: number };
+  peakRssBytes: number;
+  cellsDecoded: number;
+}
+
+/** Run `plan` through planner.run_plan with the step/allocation probe on. */
+export async function probePlan(
+  dir: string,
+  spec: {
+    images: PlanImage[];
+    cfgScale: number;
+    sampling: Required<SamplingOptions>;
+    plan: EncodedPlan;
+    profile: [number, number];
+  },
+): Promise<StepProbe> {
+  const { plan } = spec;
+  const path = await dirs.tempFile(".json");
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      ...spec,
+      plan: {
+        height: plan.height,
+        width: plan.width,
+        stepStart: [...plan.stepStart],
+        slot: [...plan.slot],
+        input: [...plan.input],
+        predicts: [...plan.predicts],
+      },
+    }),
+  );
+  return JSON.parse(await runPython(PYTHON!, "step_probe", [dir, path]));
+}
+
+/** Open the Emu3 directory `dir` on the Python backend; the worker's stderr goes to `logs`. */
+export function openEmu3(
+  dir: string,
+  logs: string[] = [],
+  options: { grid?: string } = {},
+): Promise<PythonBackend> {
+  return openPythonBackend({
+    model: dir,
+    python: PYTHON!,
+    onLog: (line) => logs.push(line),
+    handleSigint: false,
+    ...options,
+  });
+}
