@@ -72,6 +72,8 @@ export const GENERATE_OPTIONS: OptionSpec = {
   window: { type: "string" },
   "min-window": { type: "string" },
   "max-window": { type: "string" },
+  draft: { type: "string" },
+  accept: { type: "string" },
   schedule: { type: "string" },
   proxy: { type: "string" },
   mode: { type: "string" },
@@ -95,9 +97,16 @@ ${CONDITION_USAGE}
 Generation:
   --seed S                 seed of the draws, 0..${MAX_SEED} (default: 0)
   --window s               window s in 1..W (required unless --schedule raster)
-  --schedule NAME          raster | ideal | paper | adaptive (default: ideal)
-  --min-window m           adaptive: draft a row's first token when the row above has m
-  --max-window M           adaptive: stop verifying once the row above has M (default: W)
+  --schedule NAME          raster | ideal | paper | adaptive | adaptive2 | sjd | ideal-sjd |
+                           paper-sjd (default: ideal); see README "Adaptive window" and
+                           "Speculative rows"
+  --min-window m           adaptive: draft a row's first token when the row above has m;
+                           adaptive2: decode every token when the row above has m more
+  --max-window M           adaptive, adaptive2: verify until the row above has M (default: W)
+  --draft L                sjd, ideal-sjd, paper-sjd: L draft tokens per Jacobi window
+                           (default: 4)
+  --accept RULE            adaptive2 and the sjd schedules: probabilistic (SJD's, default) |
+                           exact (raster's own draw: the grid raster would give)
   --proxy POLICY           proxy token for early rows: r-2 | r-1 (default: r-2)
   --mode MODE              auto | interactive | planned (default: auto)
 

@@ -268,10 +268,10 @@ export async function planCommand(args: string[], io: Io): Promise<number> {
   const layout = await planLayout(values);
   const [height, width] = layout.grid;
   const choice = scheduleChoice(values, width);
-  if (choice.schedule === "adaptive") {
+  if (!["raster", "ideal", "paper"].includes(choice.schedule)) {
     throw new ValidationError(
-      "zipar plan cannot count adaptive passes in advance: they depend on which drafts the model accepts",
-      "Run zipar generate --schedule adaptive --min-window m; it reports the passes it took.",
+      `zipar plan cannot count ${choice.schedule} passes in advance: they depend on which drafts the model accepts`,
+      `Run zipar generate --schedule ${choice.schedule} …; it reports the passes it took.`,
     );
   }
   const prefix = intFlag(values, "prefix", 1, 1 << 20, layout.prefix);

@@ -1,13 +1,18 @@
 /**
- * `--schedule`, `--window` and `--proxy`, shared by `zipar plan` and `zipar generate`: parsed,
+ * `--schedule`, `--window` and `--proxy` (and the speculative schedules' `--min-window`,
+ * `--max-window`, `--draft`, `--accept`), shared by `zipar plan` and `zipar generate`: parsed,
  * checked against the grid width, and turned into a core schedule.
  *
  * @module
  */
 
 import {
+  type Acceptance,
+  ACCEPTANCES,
   createAdaptiveSchedule,
+  createAdaptiveV2Schedule,
   createSchedule,
+  createSpeculativeRowsSchedule,
   type Layout,
   PROXY_POLICIES,
   type ProxyPolicy,
@@ -16,18 +21,44 @@ import {
 import { choiceFlag, intFlag, ValidationError, type Values } from "./args.ts";
 
 /** Schedule names on the command line. */
-export type ScheduleFlag = "raster" | "ideal" | "paper" | "adaptive";
-/** The schedule names, for argument parsing. */
+export type ScheduleFlag =
+  | "raster"
+  | "ideal"
+  | "paper"
+  | "adaptive"
+  | "adaptive2"
+  | "sjd"
+  | "ideal-sjd"
+  | "paper-sjd";
+/** The fixed schedules and the first-token adaptive window (what batch jobs take). */
 export const SCHEDULES: readonly ScheduleFlag[] = ["raster", "ideal", "paper", "adaptive"];
+/**
+ * Every schedule `zipar generate` takes: SCHEDULES, the re-verifying adaptive window
+ * (`adaptive2`), speculative Jacobi decoding (`sjd`) and ZipAR × SJD (`ideal-sjd`, `paper-sjd`).
+ */
+export const ALL_SCHEDULES: readonly ScheduleFlag[] = [
+  ...SCHEDULES,
+  "adaptive2",
+  "sjd",
+  "ideal-sjd",
+  "paper-sjd",
+];
+
+/** Draft tokens per Jacobi window when `--draft` is not given. */
+export const DEFAULT_DRAFT = 4;
 
 /** A resolved schedule choice. */
 export interface ScheduleChoice {
-  /** `raster`, `ideal`, `paper` or `adaptive`. */
+  /** `raster`, `ideal`, `paper`, `adaptive`, `adaptive2`, `sjd`, `ideal-sjd` or `paper-sjd`. */
   schedule: ScheduleFlag;
-  /** Window s (W for raster; the minimum window m for adaptive). */
+  /** Window s (W for raster and sjd; the minimum window m for adaptive and adaptive2). */
   window: number;
-  /** Adaptive only: verification is final once the row above has this many tokens. */
+  /** adaptive and adaptive2: verification is final once the row above has this many tokens. */
   maxWindow?: number;
+  /** sjd, ideal-sjd, paper-sjd: draft tokens per Jacobi window. */
+  draft?: number;
+  /** adaptive2 and the SJD schedules: the acceptance rule (core/jacobi). */
+  acceptance?: Acceptance;
   /** Proxy policy. */
   proxy: ProxyPolicy;
 }
@@ -45,41 +76,53 @@ export interface ScheduleChoice {
  * ```
  */
 export function scheduleChoice(values: Values, width: number): ScheduleChoice {
-  const schedule = choiceFlag(values, "schedule", SCHEDULES, "ideal");
+  const schedule = choiceFlag(values, "schedule", ALL_SCHEDULES, "ideal");
   const proxy = choiceFlag(values, "proxy", PROXY_POLICIES, "r-2");
-  if (schedule === "raster") {
-    if (values.window !== undefined) {
+  const adaptive = schedule === "adaptive" || schedule === "adaptive2";
+  const jacobi = schedule === "sjd" || schedule === "ideal-sjd" || schedule === "paper-sjd";
+  const only = (flag: string, ok: boolean, which: string) => {
+    if (values[flag] !== undefined && !ok) {
       throw new ValidationError(
-        "--window does not apply to --schedule raster",
-        "Drop --window, or pick --schedule ideal|paper.",
+        `--${flag} only applies to --schedule ${which}`,
+        "Drop it, or pick one of those schedules.",
       );
     }
-    return { schedule, window: width, proxy };
-  }
-  if (schedule === "adaptive") {
+  };
+  only("min-window", adaptive, "adaptive|adaptive2");
+  only("max-window", adaptive, "adaptive|adaptive2");
+  only("draft", jacobi, "sjd|ideal-sjd|paper-sjd");
+  only("accept", jacobi || schedule === "adaptive2", "adaptive2|sjd|ideal-sjd|paper-sjd");
+  const speculative = {
+    ...(jacobi ? { draft: intFlag(values, "draft", 1, 4096, DEFAULT_DRAFT) } : {}),
+    ...(jacobi || schedule === "adaptive2"
+      ? { acceptance: choiceFlag(values, "accept", ACCEPTANCES, "probabilistic") }
+      : {}),
+  };
+  if (schedule === "raster" || schedule === "sjd") {
     if (values.window !== undefined) {
       throw new ValidationError(
-        "--schedule adaptive takes --min-window, not --window",
+        `--window does not apply to --schedule ${schedule}`,
+        "Drop --window, or pick --schedule ideal|paper|ideal-sjd|paper-sjd.",
+      );
+    }
+    return { schedule, window: width, ...speculative, proxy };
+  }
+  if (adaptive) {
+    if (values.window !== undefined) {
+      throw new ValidationError(
+        `--schedule ${schedule} takes --min-window, not --window`,
         `Pass --min-window m (and optionally --max-window M) with 1 ≤ m ≤ M ≤ ${width}.`,
       );
     }
     if (values["min-window"] === undefined) {
       throw new ValidationError(
-        "--schedule adaptive needs --min-window",
+        `--schedule ${schedule} needs --min-window`,
         `Pass --min-window m with m in 1..${width} (the grid width).`,
       );
     }
     const window = intFlag(values, "min-window", 1, width, width);
     const maxWindow = intFlag(values, "max-window", window, width, width);
-    return { schedule, window, maxWindow, proxy };
-  }
-  for (const flag of ["min-window", "max-window"]) {
-    if (values[flag] !== undefined) {
-      throw new ValidationError(
-        `--${flag} only applies to --schedule adaptive`,
-        "Drop it, or pass --schedule adaptive.",
-      );
-    }
+    return { schedule, window, maxWindow, ...speculative, proxy };
   }
   if (values.window === undefined) {
     throw new ValidationError(
@@ -88,7 +131,7 @@ export function scheduleChoice(values: Values, width: number): ScheduleChoice {
     );
   }
   const window = intFlag(values, "window", 1, width, width);
-  return { schedule, window, proxy };
+  return { schedule, window, ...speculative, proxy };
 }
 
 /**
@@ -104,15 +147,34 @@ export function scheduleChoice(values: Values, width: number): ScheduleChoice {
  * ```
  */
 export function buildSchedule(layout: Layout, choice: ScheduleChoice): Schedule {
-  if (choice.schedule === "adaptive") {
-    const { window: minWindow, maxWindow, proxy } = choice;
-    return createAdaptiveSchedule(layout, { minWindow, maxWindow, proxy });
+  const { schedule, window, proxy, acceptance } = choice;
+  switch (schedule) {
+    case "adaptive":
+      return createAdaptiveSchedule(layout, {
+        minWindow: window,
+        maxWindow: choice.maxWindow,
+        proxy,
+      });
+    case "adaptive2":
+      return createAdaptiveV2Schedule(layout, {
+        minWindow: window,
+        maxWindow: choice.maxWindow,
+        proxy,
+        acceptance,
+      });
+    case "sjd":
+    case "ideal-sjd":
+    case "paper-sjd":
+      return createSpeculativeRowsSchedule(layout, {
+        draft: choice.draft ?? DEFAULT_DRAFT,
+        window: schedule === "sjd" ? layout.width : window,
+        variant: schedule === "paper-sjd" ? "paper" : "ideal",
+        proxy,
+        acceptance,
+      });
+    case "raster":
+      return createSchedule(layout, { kind: "raster", proxy });
+    default:
+      return createSchedule(layout, { window, variant: schedule, proxy });
   }
-  return choice.schedule === "raster"
-    ? createSchedule(layout, { kind: "raster", proxy: choice.proxy })
-    : createSchedule(layout, {
-      window: choice.window,
-      variant: choice.schedule as "ideal" | "paper",
-      proxy: choice.proxy,
-    });
 }

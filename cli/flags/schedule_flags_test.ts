@@ -59,3 +59,44 @@ Deno.test("scheduleChoice() reads --schedule adaptive with --min-window and --ma
     /only applies to --schedule adaptive/,
   );
 });
+
+Deno.test("scheduleChoice() reads the speculative schedules: adaptive2, sjd, ideal-sjd, paper-sjd", () => {
+  const layout = createLayout({ height: 14, width: 14 });
+  const build = (values: Record<string, string>) =>
+    buildSchedule(layout, scheduleChoice(values, 14)).name;
+  assert.equal(build({ schedule: "adaptive2", "min-window": "4" }), "adaptive2(m=4)");
+  assert.equal(
+    build({ schedule: "adaptive2", "min-window": "2", "max-window": "7", accept: "exact" }),
+    "adaptive2(m=2, max=7, exact)",
+  );
+  assert.equal(build({ schedule: "sjd" }), "sjd(L=4)");
+  assert.equal(build({ schedule: "sjd", draft: "8" }), "sjd(L=8)");
+  assert.equal(
+    build({ schedule: "paper-sjd", window: "7", draft: "2" }),
+    "zipar-sjd(paper, s=7, L=2)",
+  );
+  assert.equal(
+    build({ schedule: "ideal-sjd", window: "4", accept: "exact" }),
+    "zipar-sjd(ideal, s=4, L=4, exact)",
+  );
+  assert.deepEqual(scheduleChoice({ schedule: "sjd", draft: "3" }, 14), {
+    schedule: "sjd",
+    window: 14,
+    draft: 3,
+    acceptance: "probabilistic",
+    proxy: "r-2",
+  });
+  assert.throws(() => scheduleChoice({ schedule: "sjd", window: "4" }, 14), /does not apply/);
+  assert.throws(() => scheduleChoice({ schedule: "ideal-sjd" }, 14), /needs --window/);
+  assert.throws(() => scheduleChoice({ schedule: "adaptive2" }, 14), /needs --min-window/);
+  assert.throws(
+    () => scheduleChoice({ window: "4", draft: "2" }, 14),
+    /--draft only applies to --schedule sjd\|ideal-sjd\|paper-sjd/,
+  );
+  assert.throws(
+    () => scheduleChoice({ schedule: "adaptive", "min-window": "2", accept: "exact" }, 14),
+    /--accept only applies/,
+  );
+  assert.throws(() => scheduleChoice({ schedule: "sjd", draft: "0" }, 14), /--draft/);
+  assert.throws(() => scheduleChoice({ schedule: "sjd", accept: "loose" }, 14), /exact/);
+});
