@@ -1,6 +1,6 @@
 """A transformers decoder stack (Llama-like: embed_tokens, layers, norm, rotary_emb) driven by
-zipar's rows, masks and slot KV cache, for the Hugging Face families (Janus; Emu3 and
-Lumina-mGPT next).
+zipar's rows, masks and slot KV cache, for the Hugging Face families (Janus, Emu3,
+Lumina-mGPT's Chameleon).
 
 A step is a batch of rows, each writing one absolute position of one sequence (a prompt token
 of a condition block, or an image-part token). The rows are grouped by sequence ([U, m],
@@ -51,6 +51,11 @@ def _register():
 
 
 _register()
+
+
+def hidden_of(out) -> torch.Tensor:
+    """A decoder layer's hidden states: Llama's layers return them, Chameleon's a tuple."""
+    return out[0] if isinstance(out, tuple) else out
 
 
 class StepCache:
@@ -126,8 +131,9 @@ class HFDecoder:
         step_cache = StepCache(cache, ix)
         with self.slot_attention():
             for layer in self.layers:
-                h = layer(h, attention_mask=mask, position_ids=position_ids, cache=step_cache,
-                          use_cache=True, position_embeddings=position_embeddings)
+                h = hidden_of(layer(h, attention_mask=mask, position_ids=position_ids,
+                                    cache=step_cache, use_cache=True,
+                                    position_embeddings=position_embeddings))
         rows = h[ix.group, ix.rank]  # [n, hidden]
         return self.norm(rows[ix.want])
 
@@ -140,6 +146,6 @@ class HFDecoder:
         h, position_ids = x[None], positions[None]
         position_embeddings = self.rotary_emb(h, position_ids=position_ids)
         for layer in self.layers:
-            h = layer(h, attention_mask=mask, position_ids=position_ids, cache=None,
-                      use_cache=False, position_embeddings=position_embeddings)
+            h = hidden_of(layer(h, attention_mask=mask, position_ids=position_ids, cache=None,
+                                use_cache=False, position_embeddings=position_embeddings))
         return self.norm(h[0])
