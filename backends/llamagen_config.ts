@@ -25,13 +25,23 @@ export interface LlamagenConfig {
   layers: number;
   /** Attention heads; head_dim = dim / heads. */
   heads: number;
+  /**
+   * Key/value heads (LlamaGen's `n_kv_head`), dividing `heads`: query head h reads K/V head
+   * ⌊h / (heads / kvHeads)⌋. @default heads
+   */
+  kvHeads?: number;
   /** SwiGLU hidden width; a multiple of 4. */
   hidden: number;
   /** Image-token vocabulary size. */
   vocab: number;
-  /** Classes; class id numClasses is the null class (CFG). */
+  /** Classes 0..numClasses−1. */
   numClasses: number;
-  /** Conditioning slots (1 for class-conditional models). */
+  /**
+   * Whether the class table has the null class `numClasses` (CFG's unconditional row). A model
+   * trained with class dropout 0 has none, and cannot guide. @default true
+   */
+  nullClass?: boolean;
+  /** Conditioning slots: always 1 (the class token). */
   prefix: number;
   /** Token grid [H, W]. */
   grid: [number, number];
@@ -52,13 +62,31 @@ export const LLAMAGEN_PRESETS: Record<string, [number, number, number]> = {
   "GPT-3B": [24, 32, 3200],
 };
 
+/**
+ * The caps of a valid LlamaGen model directory, the same in the Python worker
+ * (worker/families/llamagen/config.py) and proven by the shared cases of
+ * fixtures/model_dirs/cases.json: checked before anything is allocated.
+ */
+export const LLAMAGEN_LIMITS = Object.freeze({
+  gridSide: 256, // grid H and W
+  layers: 256,
+  heads: 256,
+  dim: 16384,
+  hidden: 65536,
+  vocab: 1 << 20,
+  numClasses: 1 << 20,
+  /** KV cache of one sequence at float32: layers × 2 × slots × kvHeads·headDim × 4 bytes. */
+  kvCacheBytes: 2 ** 31,
+});
+
 /** LlamaGen's SwiGLU width: ⌊2·4·dim/3⌋ rounded up to a multiple of 256. */
 export function llamagenHidden(dim: number): number {
   return Math.ceil(Math.floor((2 * 4 * dim) / 3) / 256) * 256;
 }
 
 /**
- * Validate a parsed config.json; throws a one-line TypeError/RangeError naming the key.
+ * Validate a parsed config.json; throws a one-line TypeError/RangeError naming the key. The
+ * rules and their words are the Python worker's too (worker/families/llamagen/config.py).
  *
  * @example
  * ```ts
@@ -67,7 +95,8 @@ export function llamagenHidden(dim: number): number {
  * const c = parseLlamagenConfig({ format: "zipar-llamagen", formatVersion: 1, family: "llamagen",
  *   preset: "tiny", dim: 64, layers: 2, heads: 4, hidden: 256, vocab: 256, numClasses: 10,
  *   prefix: 1, grid: [8, 8], normEps: 1e-5, ropeBase: 10000, dtype: "float32" });
- * assert(c.dim / c.heads === 16);
+ * assert(c.dim / c.heads === 16 && c.kvHeads === 4 && c.nullClass === true);
+ * assert.throws(() => parseLlamagenConfig({ ...c, prefix: 2 }), /"prefix" must be 1/);
  * ```
  */
 export function parseLlamagenConfig(json: unknown, source = "config.json"): LlamagenConfig {
@@ -75,22 +104,23 @@ export function parseLlamagenConfig(json: unknown, source = "config.json"): Llam
     throw new TypeError(`${source}: expected a JSON object`);
   }
   const c = json as Record<string, unknown>;
+  const got = (key: string) => JSON.stringify(c[key]) ?? "nothing";
   const str = (key: string, allowed?: string[]) => {
     const v = c[key];
     if (typeof v !== "string" || (allowed && !allowed.includes(v))) {
       throw new TypeError(
         `${source}: "${key}" must be ${
           allowed ? allowed.map((a) => `"${a}"`).join(" or ") : "a string"
-        }, got ${JSON.stringify(v)}`,
+        }, got ${got(key)}`,
       );
     }
     return v;
   };
-  const int = (key: string, min: number, max = 1 << 24) => {
+  const int = (key: string, min: number, max: number) => {
     const v = c[key];
     if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
       throw new RangeError(
-        `${source}: "${key}" must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`,
+        `${source}: "${key}" must be an integer in ${min}..${max}, got ${got(key)}`,
       );
     }
     return v;
@@ -98,54 +128,84 @@ export function parseLlamagenConfig(json: unknown, source = "config.json"): Llam
   const pos = (key: string) => {
     const v = c[key];
     if (typeof v !== "number" || !(v > 0) || !Number.isFinite(v)) {
-      throw new RangeError(
-        `${source}: "${key}" must be a positive number, got ${JSON.stringify(v)}`,
-      );
+      throw new RangeError(`${source}: "${key}" must be a positive number, got ${got(key)}`);
     }
     return v;
   };
+  const L = LLAMAGEN_LIMITS;
   str("format", ["zipar-llamagen"]);
   if (c.formatVersion !== 1) {
-    throw new RangeError(
-      `${source}: "formatVersion" must be 1, got ${JSON.stringify(c.formatVersion)}`,
-    );
+    throw new RangeError(`${source}: "formatVersion" must be 1, got ${got("formatVersion")}`);
   }
   str("family", ["llamagen"]);
   const grid = c.grid;
   if (
     !Array.isArray(grid) || grid.length !== 2 ||
-    !grid.every((g) => Number.isInteger(g) && g >= 1 && g <= 4096)
+    !grid.every((g) => Number.isInteger(g) && g >= 1 && g <= L.gridSide)
   ) {
     throw new RangeError(
-      `${source}: "grid" must be [H, W] with integers in 1..4096, got ${JSON.stringify(grid)}`,
+      `${source}: "grid" must be [H, W] with integers in 1..${L.gridSide}, got ${got("grid")}`,
     );
+  }
+  if (c.prefix !== 1) {
+    throw new RangeError(
+      `${source}: "prefix" must be 1 (LlamaGen conditions on one class token), got ${
+        got("prefix")
+      }`,
+    );
+  }
+  const heads = int("heads", 1, L.heads);
+  const kvHeads = c.kvHeads === undefined ? heads : int("kvHeads", 1, heads);
+  if (c.nullClass !== undefined && typeof c.nullClass !== "boolean") {
+    throw new TypeError(`${source}: "nullClass" must be true or false, got ${got("nullClass")}`);
   }
   const config: LlamagenConfig = {
     format: "zipar-llamagen",
     formatVersion: 1,
     family: "llamagen",
-    preset: c.preset === null ? null : str("preset"),
-    dim: int("dim", 4),
-    layers: int("layers", 1, 1024),
-    heads: int("heads", 1, 1024),
-    hidden: int("hidden", 4),
-    vocab: int("vocab", 1),
-    numClasses: int("numClasses", 1),
-    prefix: int("prefix", 1, 1 << 16),
+    preset: c.preset === null || c.preset === undefined ? null : str("preset"),
+    dim: int("dim", 4, L.dim),
+    layers: int("layers", 1, L.layers),
+    heads,
+    kvHeads,
+    hidden: int("hidden", 4, L.hidden),
+    vocab: int("vocab", 1, L.vocab),
+    numClasses: int("numClasses", 1, L.numClasses),
+    nullClass: c.nullClass !== false,
+    prefix: 1,
     grid: [grid[0], grid[1]],
     normEps: pos("normEps"),
     ropeBase: pos("ropeBase"),
     dtype: str("dtype", ["float32", "float16", "bfloat16"]) as LlamagenConfig["dtype"],
   };
-  if (config.dim % (4 * config.heads) !== 0) {
+  if (config.dim % (4 * heads) !== 0) {
     throw new RangeError(
-      `${source}: "dim" ${config.dim} must be a multiple of 4·heads (${4 * config.heads})`,
+      `${source}: "dim" ${config.dim} must be a multiple of 4·heads (${4 * heads})`,
     );
+  }
+  if (heads % kvHeads !== 0) {
+    throw new RangeError(`${source}: "heads" ${heads} must be a multiple of "kvHeads" ${kvHeads}`);
   }
   if (config.hidden % 4 !== 0) {
     throw new RangeError(`${source}: "hidden" ${config.hidden} must be a multiple of 4`);
   }
+  const kvBytes = kvCacheBytes(config);
+  if (kvBytes > L.kvCacheBytes) {
+    throw new RangeError(
+      `${source}: the KV cache of one sequence would take ${kvBytes} bytes (layers × 2 × slots × ` +
+        `kvHeads·headDim × 4), more than the ${L.kvCacheBytes} zipar allows`,
+    );
+  }
   return config;
+}
+
+/** The KV cache of one sequence at float32, bytes: layers × 2 × slots × kvHeads·headDim × 4. */
+export function kvCacheBytes(
+  config: Pick<LlamagenConfig, "layers" | "dim" | "heads" | "kvHeads" | "prefix" | "grid">,
+): number {
+  const slots = config.prefix + config.grid[0] * config.grid[1];
+  const kvDim = ((config.kvHeads ?? config.heads) * config.dim) / config.heads;
+  return config.layers * 2 * slots * kvDim * 4;
 }
 
 /**
@@ -157,18 +217,29 @@ export function parseLlamagenConfig(json: unknown, source = "config.json"): Llam
  * import { llamagenShapes } from "./llamagen_config.ts";
  * const s = llamagenShapes({ dim: 8, layers: 1, hidden: 32, vocab: 16, numClasses: 3 });
  * assert(s.get("layers.0.attention.wqkv.weight")![0] === 24);
+ * // Grouped KV heads: 2 query heads of 4 share one K/V head; no null class row.
+ * const g = llamagenShapes({ dim: 8, layers: 1, hidden: 32, vocab: 16, numClasses: 3, heads: 2,
+ *   kvHeads: 1, nullClass: false });
+ * assert.deepEqual(g.get("layers.0.attention.wqkv.weight"), [16, 8]);
+ * assert.deepEqual(g.get("cls_embedding.embedding_table.weight"), [3, 8]);
  * ```
  */
 export function llamagenShapes(
-  config: Pick<LlamagenConfig, "dim" | "layers" | "hidden" | "vocab" | "numClasses">,
+  config:
+    & Pick<LlamagenConfig, "dim" | "layers" | "hidden" | "vocab" | "numClasses">
+    & Partial<Pick<LlamagenConfig, "heads" | "kvHeads" | "nullClass">>,
 ): Map<string, number[]> {
   const { dim, layers, hidden, vocab, numClasses } = config;
+  const heads = config.heads ?? 1, kvHeads = config.kvHeads ?? heads;
+  const kvDim = (kvHeads * dim) / heads; // LlamaGen's n_kv_head · head_dim
   const shapes = new Map<string, number[]>();
-  shapes.set("cls_embedding.embedding_table.weight", [numClasses + 1, dim]);
+  const classRows = numClasses + (config.nullClass === false ? 0 : 1);
+  shapes.set("cls_embedding.embedding_table.weight", [classRows, dim]);
   shapes.set("tok_embeddings.weight", [vocab, dim]);
   for (let l = 0; l < layers; l++) {
     const p = `layers.${l}.`;
-    shapes.set(p + "attention.wqkv.weight", [3 * dim, dim]);
+    // wqkv rows: q [dim], then k [kvDim], then v [kvDim]
+    shapes.set(p + "attention.wqkv.weight", [dim + 2 * kvDim, dim]);
     shapes.set(p + "attention.wo.weight", [dim, dim]);
     shapes.set(p + "feed_forward.w1.weight", [hidden, dim]);
     shapes.set(p + "feed_forward.w3.weight", [hidden, dim]);

@@ -8,6 +8,7 @@
  */
 
 import { join } from "node:path";
+import { parseBoundedJson } from "./bounded_json.ts";
 import type { Tensor } from "./safetensors_format.ts";
 import { readExpectedTensorsFile } from "./safetensors_reader.ts";
 
@@ -44,14 +45,34 @@ export async function readModelFiles(
   weightsFile: string,
 ): Promise<ModelFiles> {
   const configPath = join(dir, configFile), weightsPath = join(dir, weightsFile);
-  const text = await readOrExplain(configPath, Deno.readTextFile);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new SyntaxError(`${configPath}: not valid JSON (${(e as Error).message})`);
+  const info = await Deno.stat(dir).catch(() => null);
+  if (info?.isFile) throw new Error(notADirectory(dir, configFile, weightsFile));
+  const text = await readOrExplain(configPath, readConfigText);
+  return { configPath, json: parseBoundedJson(text, configPath), weightsPath };
+}
+
+/** Largest config file read, bytes (worker/checkpoint.py reads no more either). */
+export const MAX_CONFIG_BYTES = 16 << 20;
+
+async function readConfigText(path: string): Promise<string> {
+  const info = await Deno.stat(path);
+  if (!info.isFile) throw new Error("not a regular file");
+  if (info.size > MAX_CONFIG_BYTES) {
+    throw new Error(`${info.size} bytes, more than a config's ${MAX_CONFIG_BYTES}`);
   }
-  return { configPath, json, weightsPath };
+  return await Deno.readTextFile(path);
+}
+
+/** The error for a model "directory" that is a file: a checkpoint to convert, most likely. */
+function notADirectory(path: string, configFile: string, weightsFile: string): string {
+  const vq = configFile === "vq.json";
+  const what = vq ? "a VQ directory" : "a model directory";
+  const from = vq ? "llamagen-vq" : "llamagen";
+  if (/\.(pt|pth|bin|ckpt)$/i.test(path)) {
+    return `${path} is a PyTorch checkpoint, not ${what} (${configFile} + ${weightsFile}): ` +
+      `convert it first: zipar convert --from ${from} ${path} --out DIR, then pass DIR`;
+  }
+  return `${path} is a file, not ${what} (${configFile} + ${weightsFile})`;
 }
 
 /**

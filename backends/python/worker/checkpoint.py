@@ -4,12 +4,12 @@ check every family runs before a weight is used. Errors are one line naming the 
 and the expected shape, worded like backends/safetensors.ts so both backends say the same.
 """
 
-import json
 import os
 from typing import Dict, List, Tuple
 
 import torch
 
+from bounded_json import parse_json
 from errors import CheckpointError, first_line
 from protocol import log
 from safetensors_io import load_tensor, read_header
@@ -51,13 +51,23 @@ def unwrap_state_dict(obj, path: str) -> Weights:
     return state
 
 
+MAX_CONFIG_BYTES = 16 << 20  # backends/model_dir.ts reads no larger config either
+
+
 def read_json(path: str):
-    """A parsed JSON file; a missing, unreadable or invalid file is one line."""
+    """A parsed JSON file; a missing, unreadable, oversized, too deep or invalid file is one
+    line."""
     try:
+        if os.path.getsize(path) > MAX_CONFIG_BYTES:
+            raise CheckpointError(f"{path}: {os.path.getsize(path)} bytes, more than a config's "
+                                  f"{MAX_CONFIG_BYTES}")
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            text = f.read()
     except (OSError, ValueError) as err:
+        if isinstance(err, CheckpointError):
+            raise
         raise CheckpointError(f"{path}: {first_line(err)}") from None
+    return parse_json(text, path)
 
 
 def model_files(path: str, config_name: str, weights_name: str,

@@ -5,6 +5,7 @@ File: u64 LE header length N, N bytes of JSON {name: {dtype, shape, data_offsets
 """
 
 import json
+import math
 import os
 import struct
 from typing import Dict, Optional
@@ -12,60 +13,97 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 
+from bounded_json import json_depth, no_constant, stringify
 from output_file import output_file
 
-MAX_HEADER = 100 << 20  # 100 MiB of JSON is far beyond any real model
+MAX_HEADER = 100_000_000  # backends/safetensors_format.ts's MAX_HEADER_BYTES
+MAX_HEADER_DEPTH = 3  # object -> tensor entry -> shape / data_offsets list
+MAX_SAFE_INTEGER = 2 ** 53 - 1  # what JavaScript reads exactly: both readers take the same
 ITEMSIZE = {"F32": 4, "F16": 2, "BF16": 2}
 TORCH_TO_ST = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}
+REEXPORT = "re-export it with safetensors' save_file or `zipar convert`"
+TRUNCATED = "the file is truncated: copy or download it again"
 
 
 class SafetensorsError(ValueError):
     pass
 
 
+def _is_index(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_SAFE_INTEGER
+
+
 def read_header(path: str):
-    """-> (entries: {name: (dtype, shape, begin, end)}, data_start, file_size)."""
+    """-> (entries: {name: (dtype, shape, begin, end)}, data_start, file_size).
+
+    The checks and words of backends/safetensors_format.ts, before any tensor is read: the header
+    length is capped and fits the file, the JSON nests at most 3 levels, every tensor has a known
+    dtype, a shape whose exact product x item size equals its byte span, a span inside the file,
+    no two spans overlap, and __metadata__ maps strings to strings.
+    """
+    def fail(why: str):
+        raise SafetensorsError(f"{path}: {why}")
+
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         head = f.read(8)
         if len(head) < 8:
-            raise SafetensorsError(f"{path}: not a safetensors file (shorter than 8 bytes)")
+            fail(f"file is {size} bytes, too short for a header length ({TRUNCATED})")
         (n,) = struct.unpack("<Q", head)
-        if n > MAX_HEADER or n > size - 8:
-            raise SafetensorsError(f"{path}: header length {n} is larger than the limit "
-                                   f"{MAX_HEADER} or the file ({size} bytes): truncated or corrupt")
+        if n > MAX_HEADER:
+            fail(f"header length {n} exceeds {MAX_HEADER} bytes: not a safetensors file?")
+        if 8 + n > size:
+            fail(f"header length {n} runs past the end of the file ({size} bytes): {TRUNCATED}")
         raw = f.read(n)
     try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise SafetensorsError(f"{path}: header is not valid JSON ({err})") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        fail(f"header is not valid UTF-8 JSON ({err}): {REEXPORT}")
+    if json_depth(text, MAX_HEADER_DEPTH) > MAX_HEADER_DEPTH:
+        fail(f"header JSON nests more than {MAX_HEADER_DEPTH} levels deep, as no safetensors "
+             f"header does: {REEXPORT}")
+    try:
+        header = json.loads(text, parse_constant=no_constant)
+    except ValueError as err:
+        fail(f"header is not valid UTF-8 JSON ({err}): {REEXPORT}")
     if not isinstance(header, dict):
-        raise SafetensorsError(f"{path}: header is not a JSON object")
+        fail(f"header is not a JSON object: {REEXPORT}")
     data_start, data_size = 8 + n, size - 8 - n
     entries = {}
     for name, entry in header.items():
         if name == "__metadata__":
+            if not isinstance(entry, dict):
+                fail(f"__metadata__ is not an object of strings: {REEXPORT}")
+            for k, v in entry.items():
+                if not isinstance(v, str):
+                    fail(f"__metadata__.{k} is {stringify(v)}, not a string: {REEXPORT}")
             continue
         if not isinstance(entry, dict):
-            raise SafetensorsError(f"{path}: entry {name} is not an object")
+            fail(f"tensor {name}: entry is not an object: {REEXPORT}")
         dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-        if dtype not in ITEMSIZE:
-            raise SafetensorsError(f"{path}: tensor {name} has dtype {dtype}; "
-                                   f"supported: {', '.join(ITEMSIZE)}")
-        if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
-            raise SafetensorsError(f"{path}: tensor {name} has an invalid shape {shape}")
+        if not isinstance(dtype, str) or dtype not in ITEMSIZE:
+            fail(f"tensor {name}: unsupported dtype {stringify(dtype)} (F32, F16, BF16): "
+                 f"convert it with `zipar convert`")
+        if not isinstance(shape, list) or not all(_is_index(d) for d in shape):
+            fail(f"tensor {name}: shape {stringify(shape)} is not a list of integers ≥ 0: "
+                 f"{REEXPORT}")
         if (not isinstance(offsets, list) or len(offsets) != 2
-                or not all(isinstance(o, int) for o in offsets)):
-            raise SafetensorsError(f"{path}: tensor {name} has invalid data_offsets {offsets}")
+                or not all(_is_index(o) for o in offsets) or offsets[0] > offsets[1]):
+            fail(f"tensor {name}: data_offsets {stringify(offsets)} is not [begin, end]: "
+                 f"{REEXPORT}")
         begin, end = offsets
-        count = int(np.prod(shape, dtype=np.int64)) if shape else 1
-        if not 0 <= begin <= end <= data_size:
-            raise SafetensorsError(f"{path}: tensor {name} data [{begin}, {end}) lies outside "
-                                   f"the {data_size}-byte buffer (truncated file?)")
-        if end - begin != count * ITEMSIZE[dtype]:
-            raise SafetensorsError(f"{path}: tensor {name} has {end - begin} bytes, its shape "
-                                   f"{shape} and dtype {dtype} need {count * ITEMSIZE[dtype]}")
+        if end > data_size:
+            fail(f"tensor {name}: data ends at {end}, past the data section ({data_size} bytes): "
+                 f"{TRUNCATED}")
+        want = math.prod(shape) * ITEMSIZE[dtype]  # exact: [2^32, 2^32] must not wrap to 0
+        if want != end - begin:
+            fail(f"tensor {name}: shape [{','.join(map(str, shape))}] × {dtype} is {want} bytes, "
+                 f"offsets span {end - begin}: {REEXPORT}")
         entries[name] = (dtype, shape, begin, end)
+    spans = sorted(((e[2], e[3], k) for k, e in entries.items() if e[3] > e[2]))
+    for (_, end0, a), (begin1, _, b) in zip(spans, spans[1:]):
+        if begin1 < end0:
+            fail(f"tensors {a} and {b} overlap: {REEXPORT}")
     return entries, data_start, size
 
 

@@ -1,11 +1,13 @@
 """LlamaGen c2i GPT config (LLAMAGEN.md): presets, config.json (format zipar-llamagen), the
 expected tensors, and the config of a .pt checkpoint inferred from its shapes."""
 
+import math
 import os
 import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
+from bounded_json import stringify
 from errors import CheckpointError
 
 # Presets: name -> (layers, heads, dim).
@@ -24,6 +26,16 @@ def preset_hidden(dim: int) -> int:
     return (hidden + 255) // 256 * 256
 
 
+# The caps of a valid model directory: backends/llamagen_config.ts's LLAMAGEN_LIMITS, proven
+# equal by the shared cases of fixtures/model_dirs/cases.json. Checked before allocating.
+LIMITS = {
+    "gridSide": 256, "layers": 256, "heads": 256, "dim": 16384, "hidden": 65536,
+    "vocab": 1 << 20, "numClasses": 1 << 20,
+    "kvCacheBytes": 2 ** 31,  # one sequence's KV cache at float32
+}
+DTYPES = ("float32", "float16", "bfloat16")
+
+
 @dataclass
 class ModelConfig:
     dim: int  # model width
@@ -39,35 +51,50 @@ class ModelConfig:
     rope_base: float = 10000.0  # RoPE base
     preset: Optional[str] = None  # preset name or None
     dtype: str = "float32"  # dtype of the stored weights
+    kv_heads: Optional[int] = None  # K/V heads (LlamaGen's n_kv_head), None = heads
+    null_class: bool = True  # the class table has the null class row (class dropout > 0)
 
     @property
     def head_dim(self) -> int:
         return self.dim // self.heads
 
     @property
+    def n_kv_heads(self) -> int:
+        return self.kv_heads or self.heads
+
+    @property
+    def kv_dim(self) -> int:
+        return self.n_kv_heads * self.head_dim
+
+    @property
     def num_slots(self) -> int:
         return self.prefix + self.height * self.width
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "format": "zipar-llamagen", "formatVersion": 1, "family": "llamagen",
             "preset": self.preset, "dim": self.dim, "layers": self.layers, "heads": self.heads,
             "hidden": self.hidden, "vocab": self.vocab, "numClasses": self.num_classes,
             "prefix": self.prefix, "grid": [self.height, self.width], "normEps": self.norm_eps,
             "ropeBase": self.rope_base, "dtype": self.dtype,
         }
+        if self.n_kv_heads != self.heads:
+            out["kvHeads"] = self.n_kv_heads
+        if not self.null_class:
+            out["nullClass"] = False
+        return out
 
 
 def expected_shapes(cfg: ModelConfig) -> Dict[str, List[int]]:
     """State-dict key -> shape, in LlamaGen's names."""
     d, h = cfg.dim, cfg.hidden
     shapes = {
-        "cls_embedding.embedding_table.weight": [cfg.num_classes + 1, d],
+        "cls_embedding.embedding_table.weight": [cfg.num_classes + int(cfg.null_class), d],
         "tok_embeddings.weight": [cfg.vocab, d],
     }
     for layer in range(cfg.layers):
         p = f"layers.{layer}."
-        shapes[p + "attention.wqkv.weight"] = [3 * d, d]
+        shapes[p + "attention.wqkv.weight"] = [d + 2 * cfg.kv_dim, d]  # q, then k, then v
         shapes[p + "attention.wo.weight"] = [d, d]
         shapes[p + "feed_forward.w1.weight"] = [h, d]
         shapes[p + "feed_forward.w3.weight"] = [h, d]
@@ -80,9 +107,10 @@ def expected_shapes(cfg: ModelConfig) -> Dict[str, List[int]]:
 
 
 def parse_grid(grid) -> Optional[Tuple[int, int]]:
+    """A grid flag ("16x16", "16") -> (H, W); None stays None."""
     if grid is None:
         return None
-    if isinstance(grid, (list, tuple)) and len(grid) == 2:
+    if isinstance(grid, (list, tuple)) and len(grid) == 2 and all(_is_int(g) for g in grid):
         return int(grid[0]), int(grid[1])
     m = re.fullmatch(r"(\d+)(?:x(\d+))?", str(grid))
     if not m:
@@ -94,36 +122,94 @@ def is_llamagen_config(raw) -> bool:
     return isinstance(raw, dict) and raw.get("format") == "zipar-llamagen"
 
 
-def config_from_json(raw: dict, path: str) -> ModelConfig:
-    if not is_llamagen_config(raw) or raw.get("family") != "llamagen":
-        raise CheckpointError(f"{path}: not a zipar-llamagen config (format/family fields)")
-    if raw.get("formatVersion") != 1:
-        raise CheckpointError(f"{path}: formatVersion {raw.get('formatVersion')} unsupported "
-                              f"(this worker reads 1)")
-    try:
-        grid = parse_grid(raw["grid"])
-        cfg = ModelConfig(
-            dim=int(raw["dim"]), layers=int(raw["layers"]), heads=int(raw["heads"]),
-            hidden=int(raw["hidden"]), vocab=int(raw["vocab"]),
-            num_classes=int(raw["numClasses"]), height=grid[0], width=grid[1],
-            prefix=int(raw.get("prefix", 1)), norm_eps=float(raw.get("normEps", 1e-5)),
-            rope_base=float(raw.get("ropeBase", 10000)), preset=raw.get("preset"),
-            dtype=str(raw.get("dtype", "float32")))
-    except KeyError as err:
-        raise CheckpointError(f"{path}: missing field {err}") from None
+def _is_int(v) -> bool:
+    """An integer as JSON has it: 3 or 3.0 (JavaScript cannot tell them apart), not True."""
+    return (isinstance(v, int) and not isinstance(v, bool)) or \
+        (isinstance(v, float) and math.isfinite(v) and v.is_integer())
+
+
+def _got(raw: dict, key: str) -> str:
+    return stringify(raw[key]) if key in raw else "nothing"
+
+
+def config_from_json(raw, path: str) -> ModelConfig:
+    """Validate a parsed config.json: the rules and words of backends/llamagen_config.ts."""
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{path}: expected a JSON object")
+    L = LIMITS
+
+    def fail(message: str):
+        raise CheckpointError(f"{path}: {message}")
+
+    def string(key: str, allowed=None) -> str:
+        v = raw.get(key)
+        if not isinstance(v, str) or (allowed and v not in allowed):
+            what = " or ".join(f'"{a}"' for a in allowed) if allowed else "a string"
+            fail(f'"{key}" must be {what}, got {_got(raw, key)}')
+        return v
+
+    def integer(key: str, lo: int, hi: int) -> int:
+        v = raw.get(key)
+        if not _is_int(v) or not lo <= v <= hi:
+            fail(f'"{key}" must be an integer in {lo}..{hi}, got {_got(raw, key)}')
+        return int(v)
+
+    def positive(key: str) -> float:
+        v = raw.get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < math.inf:
+            fail(f'"{key}" must be a positive number, got {_got(raw, key)}')
+        return float(v)
+
+    string("format", ["zipar-llamagen"])
+    if not _is_int(raw.get("formatVersion")) or raw.get("formatVersion") != 1:
+        fail(f'"formatVersion" must be 1, got {_got(raw, "formatVersion")}')
+    string("family", ["llamagen"])
+    grid = raw.get("grid")
+    if (not isinstance(grid, list) or len(grid) != 2
+            or not all(_is_int(g) and 1 <= g <= L["gridSide"] for g in grid)):
+        fail(f'"grid" must be [H, W] with integers in 1..{L["gridSide"]}, got {_got(raw, "grid")}')
+    if not _is_int(raw.get("prefix")) or raw.get("prefix") != 1:
+        fail(f'"prefix" must be 1 (LlamaGen conditions on one class token), got '
+             f'{_got(raw, "prefix")}')
+    heads = integer("heads", 1, L["heads"])
+    kv_heads = heads if raw.get("kvHeads") is None and "kvHeads" not in raw \
+        else integer("kvHeads", 1, heads)
+    null_class = raw.get("nullClass", True)
+    if not isinstance(null_class, bool):
+        fail(f'"nullClass" must be true or false, got {_got(raw, "nullClass")}')
+    preset = raw.get("preset")
+    cfg = ModelConfig(
+        preset=None if preset is None else string("preset"),
+        dim=integer("dim", 4, L["dim"]), layers=integer("layers", 1, L["layers"]), heads=heads,
+        kv_heads=kv_heads, hidden=integer("hidden", 4, L["hidden"]),
+        vocab=integer("vocab", 1, L["vocab"]),
+        num_classes=integer("numClasses", 1, L["numClasses"]), null_class=null_class,
+        height=int(grid[0]), width=int(grid[1]), prefix=1,
+        norm_eps=positive("normEps"), rope_base=positive("ropeBase"),
+        dtype=string("dtype", DTYPES))
     check_config(cfg, path)
     return cfg
 
 
 def check_config(cfg: ModelConfig, path: str):
-    for name in ("dim", "layers", "heads", "hidden", "vocab", "num_classes", "height", "width"):
-        if getattr(cfg, name) < 1:
-            raise CheckpointError(f"{path}: {name} must be >= 1, got {getattr(cfg, name)}")
-    if cfg.prefix != 1:
-        raise CheckpointError(f"{path}: LlamaGen c2i has prefix 1, got {cfg.prefix}")
-    if cfg.dim % cfg.heads or (cfg.dim // cfg.heads) % 4:
-        raise CheckpointError(f"{path}: dim {cfg.dim} / heads {cfg.heads} must give a head_dim "
-                              f"divisible by 4 (2D RoPE)")
+    """The rules between fields, for configs read from JSON or inferred from a .pt."""
+    def fail(message: str):
+        raise CheckpointError(f"{path}: {message}")
+    if cfg.dim % (4 * cfg.heads):
+        fail(f'"dim" {cfg.dim} must be a multiple of 4·heads ({4 * cfg.heads})')
+    if cfg.heads % cfg.n_kv_heads:
+        fail(f'"heads" {cfg.heads} must be a multiple of "kvHeads" {cfg.n_kv_heads}')
+    if cfg.hidden % 4:
+        fail(f'"hidden" {cfg.hidden} must be a multiple of 4')
+    kv_bytes = kv_cache_bytes(cfg)
+    if kv_bytes > LIMITS["kvCacheBytes"]:
+        fail(f"the KV cache of one sequence would take {kv_bytes} bytes (layers × 2 × slots × "
+             f"kvHeads·headDim × 4), more than the {LIMITS['kvCacheBytes']} zipar allows")
+
+
+def kv_cache_bytes(cfg: ModelConfig) -> int:
+    """One sequence's KV cache at float32: layers x 2 x slots x kvHeads*headDim x 4 bytes."""
+    return cfg.layers * 2 * cfg.num_slots * cfg.kv_dim * 4
 
 
 def infer_config(shapes: Dict[str, list], path: str, preset: Optional[str],
