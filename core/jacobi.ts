@@ -27,8 +27,8 @@
  * @module
  */
 
-import { cellKey, subKey, uniform } from "./random.ts";
-import { probabilities, sample } from "./sampling.ts";
+import { cellKey, gumbel, subKey, uniform } from "./random.ts";
+import { probabilities, sample, type Sampling } from "./sampling.ts";
 import type { ResolveContext } from "./schedule.ts";
 import { verifyDraft } from "./verify.ts";
 
@@ -122,12 +122,18 @@ export class Drafts {
   readonly source: (Float32Array | null)[];
   /** redraws: [H·W], times each cell's draft was drawn (keys of uncoupled redraws). */
   readonly redraws: Int32Array;
+  /**
+   * noise[cell]: the Gumbel noise of the cell's own key over the vocabulary, kept while the
+   * cell is undecoded so coupled redraws and the cell's raster draw need not recompute it.
+   */
+  readonly noise: (Float32Array | null)[];
 
   /** Empty drafts for `cells` cells. */
   constructor(cells: number) {
     this.token = new Int32Array(cells).fill(-1);
     this.source = new Array(cells).fill(null);
     this.redraws = new Int32Array(cells);
+    this.noise = new Array(cells).fill(null);
   }
 
   /** Set the draft of `cell`. */
@@ -140,7 +146,87 @@ export class Drafts {
   clear(cell: number): void {
     this.token[cell] = -1;
     this.source[cell] = null;
+    this.noise[cell] = null;
   }
+}
+
+/** Whether every token is kept at a temperature > 0: the draws' fast path (core/sampling). */
+function keepsAll(sampling: Sampling): boolean {
+  return sampling.temperature > 0 && sampling.topK === 0 && sampling.topP === 1;
+}
+
+/**
+ * core/sampling's `sample(logits, key)`, with the key's Gumbel noise over the vocabulary taken
+ * from (and kept in) `drafts.noise[index]` when every token is kept: the same token, computed
+ * once per cell instead of once per draw.
+ */
+function drawWithNoise(
+  drafts: Drafts,
+  index: number,
+  logits: Float32Array,
+  key: number,
+  sampling: Sampling,
+): number {
+  if (!keepsAll(sampling)) return sample(logits, key, sampling);
+  let noise = drafts.noise[index];
+  if (!noise || noise.length !== logits.length) {
+    noise = new Float32Array(logits.length);
+    for (let v = 0; v < noise.length; v++) noise[v] = gumbel(key, v);
+    drafts.noise[index] = noise;
+  }
+  const t = sampling.temperature;
+  let best = 0, bestScore = -Infinity;
+  for (let v = 0; v < logits.length; v++) {
+    const score = logits[v] / t + noise[v]; // as sample(): float64 sum of the same terms
+    if (score > bestScore) {
+      bestScore = score;
+      best = v;
+    }
+  }
+  return best;
+}
+
+/**
+ * The raster draw of a cell from `logits`: sample with its own key (cellKey), using the noise
+ * `drafts` keeps for it (`index`: the cell's index in `drafts`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Drafts, rasterDraw } from "./jacobi.ts";
+ * import { cellKey } from "./random.ts";
+ * import { resolveSampling, sample } from "./sampling.ts";
+ * const ctx = { sampling: resolveSampling(), seed: 5, index: 1 };
+ * const logits = new Float32Array([0.3, 1.1, 0.2]);
+ * const token = rasterDraw(new Drafts(4), 2, logits, { row: 0, col: 2, ctx });
+ * assert.equal(token, sample(logits, cellKey(5, 1, 0, 2), ctx.sampling));
+ * ```
+ */
+export function rasterDraw(
+  drafts: Drafts,
+  index: number,
+  logits: Float32Array,
+  cell: DrawCell,
+): number {
+  const { row, col, ctx } = cell;
+  return drawWithNoise(drafts, index, logits, cellKey(ctx.seed, ctx.index, row, col), ctx.sampling);
+}
+
+/**
+ * probabilities(logits, sampling)[x] without the vector, with exactly its arithmetic, when every
+ * token is kept (else null).
+ */
+function probabilityOf(logits: Float32Array, x: number, sampling: Sampling): number | null {
+  if (!keepsAll(sampling)) return null;
+  const t = sampling.temperature;
+  let max = -Infinity;
+  for (let v = 0; v < logits.length; v++) {
+    const z = logits[v] / t;
+    if (z > max) max = z;
+  }
+  let total = 0;
+  for (let v = 0; v < logits.length; v++) total += Math.exp(logits[v] / t - max);
+  return Math.exp(logits[x] / t - max) / total;
 }
 
 /** Where a cell is and whose draws it uses. */
@@ -156,7 +242,8 @@ export interface DrawCell {
 /**
  * Check token `x` at a cell, drawn from `source` (guided logits; null = a point mass at x),
  * against the new guided logits `logits` with rule `acceptance` (module doc). Returns whether x
- * stands and the cell's token.
+ * stands and the cell's token. `drafts` (the image's drafts and the cell's index there) lends
+ * the exact rule the cell's cached noise.
  *
  * @example
  * ```ts
@@ -177,12 +264,22 @@ export function verifyCell(
   logits: Float32Array,
   cell: DrawCell,
   acceptance: Acceptance,
+  drafts?: { drafts: Drafts; index: number },
 ): { accepted: boolean; token: number } {
   const { row, col, ctx } = cell;
   const key = cellKey(ctx.seed, ctx.index, row, col);
   if (acceptance === "exact") {
-    const token = sample(logits, key, ctx.sampling);
+    const token = drafts
+      ? drawWithNoise(drafts.drafts, drafts.index, logits, key, ctx.sampling)
+      : sample(logits, key, ctx.sampling);
     return { accepted: token === x, token };
+  }
+  // Fast path: the acceptance test needs p_new(x) and p_old(x) only (core/verify's test).
+  const accept = subKey(key, ACCEPT_STREAM);
+  const newX = probabilityOf(logits, x, ctx.sampling);
+  const oldX = source ? probabilityOf(source, x, ctx.sampling) : 1;
+  if (newX !== null && oldX !== null && uniform(accept, 0) * oldX < newX) {
+    return { accepted: true, token: x };
   }
   const pNew = probabilities(logits, ctx.sampling);
   let pOld: Float64Array;
@@ -191,7 +288,7 @@ export function verifyCell(
     pOld = new Float64Array(logits.length);
     pOld[x] = 1;
   }
-  return verifyDraft(x, pOld, pNew, subKey(key, ACCEPT_STREAM));
+  return verifyDraft(x, pOld, pNew, accept);
 }
 
 /**
@@ -220,9 +317,10 @@ export function drawDraft(
   coupled: boolean,
 ): number {
   const { row, col, ctx } = cell;
-  let key = cellKey(ctx.seed, ctx.index, row, col);
-  if (!coupled) key = subKey(key, DRAFT_STREAM + drafts.redraws[index]);
-  const token = sample(logits, key, ctx.sampling);
+  const key = cellKey(ctx.seed, ctx.index, row, col);
+  const token = coupled
+    ? drawWithNoise(drafts, index, logits, key, ctx.sampling)
+    : sample(logits, subKey(key, DRAFT_STREAM + drafts.redraws[index]), ctx.sampling);
   drafts.set(index, token, logits);
   drafts.redraws[index]++;
   return token;

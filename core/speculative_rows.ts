@@ -47,11 +47,10 @@ import {
   Drafts,
   drawDraft,
   initialDraft,
+  rasterDraw,
   verifyCell,
 } from "./jacobi.ts";
 import { type Layout, slotOf } from "./layout.ts";
-import { cellKey } from "./random.ts";
-import { sample } from "./sampling.ts";
 import {
   completionQueries,
   firstTokenQuery,
@@ -334,10 +333,11 @@ class SpeculativeRowsSchedule implements Schedule {
               p,
               at,
               acceptance,
+              { drafts, index: cell },
             ));
             if (accepted) state.accepted++;
           } else {
-            token = sample(p, cellKey(ctx.seed, ctx.index, row, col), ctx.sampling);
+            token = rasterDraw(drafts, cell, p, at);
           }
           decodes.push({ row, col, token });
           state.rowTokens++;
