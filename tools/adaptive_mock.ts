@@ -1,7 +1,8 @@
 /**
- * Fixed windows vs the adaptive window on the mock model, in one run: mean passes per image and
- * agreement with raster decoding of the same seeds (the mock's "quality": with right reach b,
- * any window s ≥ b + 1 reproduces raster exactly).
+ * Fixed windows vs the adaptive windows (v1: first token; v2: every token) and speculative
+ * Jacobi decoding on the mock model, in one run: mean passes per image and agreement with raster
+ * decoding of the same seeds (the mock's "quality": with right reach b, any window s ≥ b + 1
+ * reproduces raster exactly; `exact` acceptance reproduces raster's draws by construction).
  *
  *   deno run tools/adaptive_mock.ts [--images 200] [--reach 3] [--grid 16]
  */
@@ -9,7 +10,9 @@ import { parseArgs } from "node:util";
 import { MockBackend } from "../backends/mock/mock.ts";
 import {
   createAdaptiveSchedule,
+  createAdaptiveV2Schedule,
   createSchedule,
+  createSpeculativeRowsSchedule,
   generate,
   layoutOf,
   type Schedule,
@@ -53,6 +56,33 @@ const settings: [string, Schedule][] = [
   ...[1, 2, 3].map((m) =>
     [`adaptive m=${m}`, createAdaptiveSchedule(layout, { minWindow: m })] as [string, Schedule]
   ),
+  ...[1, 2, 3].map((m) =>
+    [`adaptive2 m=${m}`, createAdaptiveV2Schedule(layout, { minWindow: m })] as [string, Schedule]
+  ),
+  ...[1, 2].map((m) =>
+    [
+      `adaptive2 m=${m}, final, exact`,
+      createAdaptiveV2Schedule(layout, { minWindow: m, trigger: "final", acceptance: "exact" }),
+    ] as [string, Schedule]
+  ),
+  ...[2, 4].map((draft) =>
+    [`sjd L=${draft}`, createSpeculativeRowsSchedule(layout, { draft })] as [string, Schedule]
+  ),
+  ...[2, 4].map((draft) =>
+    [
+      `ideal-sjd s=${reach + 1} L=${draft}`,
+      createSpeculativeRowsSchedule(layout, { draft, window: reach + 1 }),
+    ] as [string, Schedule]
+  ),
+  [`sjd L=4, exact`, createSpeculativeRowsSchedule(layout, { draft: 4, acceptance: "exact" })],
+  [
+    `ideal-sjd s=${reach + 1} L=4, exact`,
+    createSpeculativeRowsSchedule(layout, { draft: 4, window: reach + 1, acceptance: "exact" }),
+  ],
+  [
+    `ideal-sjd s=2 L=4, exact`,
+    createSpeculativeRowsSchedule(layout, { draft: 4, window: 2, acceptance: "exact" }),
+  ],
 ];
 console.log(
   `mock ${side}×${side}, vocab 16, right reach b=${reach} (exact for s ≥ ${
