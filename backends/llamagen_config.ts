@@ -199,13 +199,27 @@ export function parseLlamagenConfig(json: unknown, source = "config.json"): Llam
   return config;
 }
 
+/**
+ * Width of one slot's K (or V) over all K/V heads: kvHeads · headDim (= dim without grouping).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { kvDimOf } from "./llamagen_config.ts";
+ * assert.equal(kvDimOf({ dim: 64, heads: 4, kvHeads: 2 }), 32);
+ * assert.equal(kvDimOf({ dim: 64, heads: 4 }), 64);
+ * ```
+ */
+export function kvDimOf(config: Pick<LlamagenConfig, "dim" | "heads" | "kvHeads">): number {
+  return ((config.kvHeads ?? config.heads) * config.dim) / config.heads;
+}
+
 /** The KV cache of one sequence at float32, bytes: layers × 2 × slots × kvHeads·headDim × 4. */
 export function kvCacheBytes(
   config: Pick<LlamagenConfig, "layers" | "dim" | "heads" | "kvHeads" | "prefix" | "grid">,
 ): number {
   const slots = config.prefix + config.grid[0] * config.grid[1];
-  const kvDim = ((config.kvHeads ?? config.heads) * config.dim) / config.heads;
-  return config.layers * 2 * slots * kvDim * 4;
+  return config.layers * 2 * slots * kvDimOf(config) * 4;
 }
 
 /**

@@ -94,6 +94,8 @@ export function referenceLogits(
 ): Float64Array[] {
   const { dim, heads, hidden, vocab, normEps: eps } = config;
   const d = dim / heads;
+  const kvHeads = config.kvHeads ?? heads, kvDim = kvHeads * d;
+  const rep = heads / kvHeads; // query head h reads K/V head ⌊h / rep⌋ (repeat_interleave)
   const w = (name: string) => weights.get(name)!.data;
   // Writes in step order, with what each one sees.
   const writes: Write[] = [];
@@ -131,31 +133,32 @@ export function referenceLogits(
     x.forEach((xi, i) => {
       const qkv = matvec(
         w(p + "attention.wqkv.weight"),
-        3 * dim,
+        dim + 2 * kvDim,
         dim,
         rmsnorm(xi, w(p + "attention_norm.weight"), eps),
       );
-      const q = qkv.slice(0, dim), k = qkv.slice(dim, 2 * dim);
+      const q = qkv.slice(0, dim), k = qkv.slice(dim, dim + kvDim);
       applyRope(q, angles[i], heads);
-      applyRope(k, angles[i], heads);
+      applyRope(k, angles[i], kvHeads);
       qs.push(q);
       ks.push(k);
-      vs.push(qkv.slice(2 * dim));
+      vs.push(qkv.slice(dim + kvDim));
     });
     x = x.map((xi, i) => {
       const out = new Float64Array(dim);
       const visible = writes[i].visible;
       for (let h = 0; h < heads; h++) {
+        const kv = Math.floor(h / rep) * d; // this head's K/V head
         const scores = visible.map((j) => {
           let s = 0;
-          for (let e = 0; e < d; e++) s += qs[i][h * d + e] * ks[j][h * d + e];
+          for (let e = 0; e < d; e++) s += qs[i][h * d + e] * ks[j][kv + e];
           return s * scale;
         });
         const max = Math.max(...scores);
         const ex = scores.map((s) => Math.exp(s - max));
         const total = ex.reduce((a, b) => a + b, 0);
         visible.forEach((j, n) => {
-          for (let e = 0; e < d; e++) out[h * d + e] += (ex[n] / total) * vs[j][h * d + e];
+          for (let e = 0; e < d; e++) out[h * d + e] += (ex[n] / total) * vs[j][kv + e];
         });
       }
       const h1 = matvec(w(p + "attention.wo.weight"), dim, dim, out).map((v, e) => v + xi[e]);

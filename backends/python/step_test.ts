@@ -105,6 +105,17 @@ Deno.test({
 });
 
 Deno.test({
+  name: "step() logits equal a no-cache recompute with grouped K/V heads (n_kv_head < n_head)",
+  ...PYTHON_TESTS,
+  async fn() {
+    for (const options of [{ kind: "raster" as const }, { window: 2 }]) {
+      const diff = await maxDiffToReference(options, "gqa");
+      assert.ok(diff < 1e-4, `${options.window ?? "raster"}: max abs diff ${diff}`);
+    }
+  },
+});
+
+Deno.test({
   name: "step() rejects a bad query with a one-line error and keeps the session usable",
   ...PYTHON_TESTS,
   async fn() {

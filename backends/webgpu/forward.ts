@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { LlamagenConfig } from "../llamagen_config.ts";
+import { kvDimOf, type LlamagenConfig } from "../llamagen_config.ts";
 import type { Kernels } from "./kernels.ts";
 import { matmulLaunch, type MatmulOptions } from "./matmul.ts";
 import type { Chunk, GpuWeights } from "./weights.ts";
@@ -19,15 +19,15 @@ export interface Activations {
   conds: GPUBuffer; // [seqs] i32
   x: GPUBuffer; // [M, dim] residual stream
   n: GPUBuffer; // [M, dim] normed
-  qkv: GPUBuffer; // [M, 3·dim]
+  qkv: GPUBuffer; // [M, dim + 2·kvDim]
   q: GPUBuffer; // [M, dim] rotated queries
   att: GPUBuffer; // [M, dim] attention output
   a: GPUBuffer; // [M, hidden] w1 output, then the gate
   b: GPUBuffer; // [M, hidden] w3 output
   nl: GPUBuffer; // [L, dim] final-normed rows that want logits
   logits: GPUBuffer; // [L, vocab]
-  kc: GPUBuffer[]; // per layer [seqs, slots, dim]
-  vc: GPUBuffer[]; // per layer [seqs, slots, dim]
+  kc: GPUBuffer[]; // per layer [seqs, slots, kvDim]
+  vc: GPUBuffer[]; // per layer [seqs, slots, kvDim]
   written: GPUBuffer; // [seqs, slots] u32
 }
 
@@ -46,6 +46,8 @@ export class Forward {
   ) {
     const { dim, hidden, heads, vocab } = config;
     const headDim = dim / heads;
+    const kvDim = kvDimOf(config); // grouped K/V heads: kvHeads · headDim
+    const group = dim / kvDim; // query heads per K/V head
     const slots = config.prefix + config.grid[0] * config.grid[1];
     const hw = config.grid[0] * config.grid[1];
     const add = (d: Dispatch) => this.#dispatches.push(d);
@@ -125,7 +127,7 @@ export class Forward {
     weights.layers.forEach((layer, l) => {
       const p = `layers.${l}`;
       rmsnorm(`${p}.attention_norm`, layer.attentionNorm, act.n, false);
-      matmul(`${p}.wqkv`, act.n, layer.wqkv, dim, act.qkv, 3 * dim, false);
+      matmul(`${p}.wqkv`, act.n, layer.wqkv, dim, act.qkv, dim + 2 * kvDim, false);
       const rope = kernels.bindGroup("ropeKv", `${p}.rope_kv`, [
         act.params,
         act.queries,
@@ -136,7 +138,12 @@ export class Forward {
         act.vc[l],
         act.written,
       ]);
-      const ropePipeline = kernels.pipeline("ropeKv", { DIM: dim, HD: headDim, SLOTS: slots });
+      const ropePipeline = kernels.pipeline("ropeKv", {
+        DIM: dim,
+        KVDIM: kvDim,
+        HD: headDim,
+        SLOTS: slots,
+      });
       add((pass, m) => {
         pass.setPipeline(ropePipeline);
         pass.setBindGroup(0, rope);
@@ -153,6 +160,8 @@ export class Forward {
       ]);
       const attentionPipeline = kernels.pipeline("attention", {
         DIM: dim,
+        KVDIM: kvDim,
+        GROUP: group,
         HD: headDim,
         SLOTS: slots,
         SCALE: { f32: 1 / Math.sqrt(headDim) },

@@ -12,42 +12,48 @@ import { tinyConfig, writeRandomModel } from "./random_weights.ts";
 import { maxAbsDiff, scheduleSteps } from "./test_helpers.ts";
 import { sequencesFor } from "../../core/condition.ts";
 
-Deno.test({
-  name: "Python and WebGPU backends give the same ZipAR step logits on the same weights",
-  ...needs("Python vs WebGPU logit parity", ["python", "webgpu"]),
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "zipar-parity-" });
-    const config = tinyConfig();
-    try {
-      await writeRandomModel(dir, config, 21);
-      const { weights } = await loadLlamagen(dir);
-      const webgpu = await createWebgpuBackend(config, weights);
-      const python = await openPythonBackend({
-        model: dir,
-        python: PYTHON!,
-        onLog: () => {},
-        handleSigint: false,
-      });
+for (
+  const [what, config] of [
+    ["", tinyConfig()],
+    [" with grouped K/V heads", tinyConfig({ kvHeads: 2 })],
+  ] as const
+) {
+  Deno.test({
+    name: `Python and WebGPU backends give the same ZipAR step logits on the same weights${what}`,
+    ...needs("Python vs WebGPU logit parity", ["python", "webgpu"]),
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const dir = await Deno.makeTempDir({ prefix: "zipar-parity-" });
       try {
-        const conditions = sequencesFor([7], true);
-        const { steps } = scheduleSteps(config, 2, { window: 3, variant: "ideal" });
-        const a = await webgpu.open(conditions), b = await python.open(conditions);
-        let worst = 0;
-        for (const queries of steps) {
-          worst = Math.max(worst, maxAbsDiff(await a.step(queries), await b.step(queries)));
+        await writeRandomModel(dir, config, 21);
+        const { weights } = await loadLlamagen(dir);
+        const webgpu = await createWebgpuBackend(config, weights);
+        const python = await openPythonBackend({
+          model: dir,
+          python: PYTHON!,
+          onLog: () => {},
+          handleSigint: false,
+        });
+        try {
+          const conditions = sequencesFor([7], true);
+          const { steps } = scheduleSteps(config, 2, { window: 3, variant: "ideal" });
+          const a = await webgpu.open(conditions), b = await python.open(conditions);
+          let worst = 0;
+          for (const queries of steps) {
+            worst = Math.max(worst, maxAbsDiff(await a.step(queries), await b.step(queries)));
+          }
+          await a.close();
+          await b.close();
+          console.log(`python vs webgpu: max abs logit diff ${worst.toExponential(2)}`);
+          assert(worst < 1e-3, `max abs diff ${worst}`);
+        } finally {
+          await python.close();
+          await webgpu.close();
         }
-        await a.close();
-        await b.close();
-        console.log(`python vs webgpu: max abs logit diff ${worst.toExponential(2)}`);
-        assert(worst < 1e-3, `max abs diff ${worst}`);
       } finally {
-        await python.close();
-        await webgpu.close();
+        await Deno.remove(dir, { recursive: true });
       }
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-});
+    },
+  });
+}

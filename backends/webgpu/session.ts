@@ -9,7 +9,7 @@
 
 import { resolveSampling } from "../../core/sampling.ts";
 import type { PlanRun, Query, Session } from "../../core/step.ts";
-import type { LlamagenConfig } from "../llamagen_config.ts";
+import { kvDimOf, type LlamagenConfig } from "../llamagen_config.ts";
 import { type Gpu, readBack, storageBuffer, uniformBuffer, withErrorScope } from "./device.ts";
 import { packPlan, packStep, PARAMS_INTS, QUERY_INTS } from "./device_queries.ts";
 import { type Activations, Forward } from "./forward.ts";
@@ -51,7 +51,7 @@ export class WebgpuSession implements Session {
     this.#model = model;
     this.#seqs = conditions.length;
     this.#slots = config.prefix + config.grid[0] * config.grid[1];
-    const cacheBytes = this.#seqs * this.#slots * config.dim * 4;
+    const cacheBytes = this.#seqs * this.#slots * kvDimOf(config) * 4; // [seqs, slots, kvDim]
     const limit = device.limits.maxStorageBufferBindingSize;
     if (cacheBytes > limit) {
       throw new RangeError(
@@ -87,7 +87,8 @@ export class WebgpuSession implements Session {
       cells: grow(cap.cells, Math.max(need.cells, 1)),
     };
     const limit = device.limits.maxStorageBufferBindingSize;
-    const widest = Math.max(3 * config.dim, config.hidden) * 4;
+    const qkvWidth = config.dim + 2 * kvDimOf(config);
+    const widest = Math.max(qkvWidth, config.hidden) * 4;
     if (next.l * config.vocab * 4 > limit || next.m * widest > limit) {
       throw new RangeError(
         `A step of ${need.m} queries (${need.l} with logits) exceeds this device's ${limit}-byte storage binding`,
@@ -102,7 +103,7 @@ export class WebgpuSession implements Session {
       grid: make("grid", next.cells * 4),
       x: make("x", next.m * dim * 4),
       n: make("n", next.m * dim * 4),
-      qkv: make("qkv", next.m * 3 * dim * 4),
+      qkv: make("qkv", next.m * qkvWidth * 4),
       q: make("q", next.m * dim * 4),
       att: make("att", next.m * dim * 4),
       a: make("a", next.m * hidden * 4),

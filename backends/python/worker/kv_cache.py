@@ -60,22 +60,31 @@ class SlotKVCache:
 
     def attend(self, layer: int, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                ix: StepIndex, hidden: torch.Tensor) -> torch.Tensor:
-        """q, k, v: [n, heads, head_dim] (RoPE applied) -> out: [n, heads * head_dim].
+        """q: [n, heads, head_dim], k, v: [n, kv_heads, head_dim] (RoPE applied) ->
+        out: [n, heads * head_dim].
 
-        Writes k, v at the step's positions, then attends; scores and softmax in float32.
+        Writes k, v at the step's positions, then attends; scores and softmax in float32. With
+        grouped K/V heads (kv_heads = the cache's heads < heads), query head h reads K/V head
+        h // rep, rep = heads / kv_heads, as LlamaGen's repeat_interleave: the rep query heads
+        of a K/V head are folded into its query rows, so K/V are never copied.
         """
         n, heads, hd = q.shape
+        kv_heads = k.shape[1]
+        rep = heads // kv_heads
         ck, cv = self.k[layer], self.v[layer]
-        # Scatter rows: cache viewed as [seqs*heads*capacity, hd].
-        ck.view(-1, hd).index_copy_(0, ix.rows, k.reshape(n * heads, hd))
-        cv.view(-1, hd).index_copy_(0, ix.rows, v.reshape(n * heads, hd))
-        keys = ck if ix.useq is None else ck[ix.useq]  # [U, heads, capacity, hd]
+        # Scatter rows: cache viewed as [seqs*kv_heads*capacity, hd].
+        ck.view(-1, hd).index_copy_(0, ix.rows, k.reshape(n * kv_heads, hd))
+        cv.view(-1, hd).index_copy_(0, ix.rows, v.reshape(n * kv_heads, hd))
+        keys = ck if ix.useq is None else ck[ix.useq]  # [U, kv_heads, capacity, hd]
         values = cv if ix.useq is None else cv[ix.useq]
-        qp = q.new_zeros(ix.num_groups, ix.width, heads, hd)
+        u, m = ix.num_groups, ix.width
+        qp = q.new_zeros(u, m, heads, hd)
         qp[ix.group, ix.rank] = q
-        qp = qp.transpose(1, 2)  # [U, heads, m, hd]
+        qp = qp.transpose(1, 2).reshape(u, kv_heads, rep * m, hd)  # [U, kv_heads, rep*m, hd]
+        if rep > 1:
+            hidden = hidden.repeat(1, 1, rep, 1)  # [U, 1, rep*m, C]
         scores = torch.matmul(qp, keys.transpose(-1, -2)).float() * (1.0 / (hd ** 0.5))
-        scores = scores.masked_fill(hidden, torch.finfo(torch.float32).min)  # [U, heads, m, C]
+        scores = scores.masked_fill(hidden, torch.finfo(torch.float32).min)  # [U, kvh, rep*m, C]
         probs = torch.softmax(scores, dim=-1).to(values.dtype)
-        out = torch.matmul(probs, values).transpose(1, 2)  # [U, m, heads, hd]
+        out = torch.matmul(probs, values).reshape(u, heads, m, hd).transpose(1, 2)  # [U, m, h, hd]
         return out[ix.group, ix.rank].reshape(n, heads * hd)

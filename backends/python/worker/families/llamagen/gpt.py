@@ -1,5 +1,6 @@
 """The LlamaGen c2i GPT forward (LLAMAGEN.md): class and token embeddings, 2D RoPE, RMSNorm,
-SwiGLU, and the cached multi-query step over the shared slot KV cache (kv_cache.py).
+SwiGLU, grouped K/V heads (n_kv_head), and the cached multi-query step over the shared slot KV
+cache (kv_cache.py).
 
 A step is a batch of queries, each writing one slot of one sequence; all write their K/V
 first, then each attends to the written slots <= its own (unwritten slots masked, never zeros).
@@ -61,7 +62,7 @@ class LlamaGenGPT:
 
     def new_cache(self, num_seqs: int) -> SlotKVCache:
         cfg = self.cfg
-        return SlotKVCache(cfg.layers, num_seqs, cfg.heads, cfg.head_dim, cfg.num_slots,
+        return SlotKVCache(cfg.layers, num_seqs, cfg.n_kv_heads, cfg.head_dim, cfg.num_slots,
                            self.dtype, self.device)
 
     def embed(self, token: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
@@ -73,14 +74,15 @@ class LlamaGenGPT:
     def step(self, cache: SlotKVCache, x: torch.Tensor, ix: StepIndex) -> torch.Tensor:
         """x: [n, dim] input embeddings -> logits: [len(want), vocab] float32."""
         cfg, w = self.cfg, self.w
-        n, heads, hd = x.shape[0], cfg.heads, cfg.head_dim
+        n, heads, hd, kvh = x.shape[0], cfg.heads, cfg.head_dim, cfg.n_kv_heads
         cos, sin = self.cos[ix.slot], self.sin[ix.slot]  # [n, D/2]
         hidden_mask = cache.mark_written(ix)  # [U, 1, m, S]
         for layer in range(cfg.layers):
             p = f"layers.{layer}."
             h = rms_norm(x, w[p + "attention_norm.weight"], cfg.norm_eps)
-            qkv = F.linear(h, w[p + "attention.wqkv.weight"])  # [n, 3*dim]
-            q, k, v = qkv.view(n, 3, heads, hd).unbind(1)  # each [n, heads, hd]
+            qkv = F.linear(h, w[p + "attention.wqkv.weight"])  # [n, dim + 2*kv_dim]
+            q, k, v = qkv.split([heads * hd, kvh * hd, kvh * hd], dim=-1)
+            q, k, v = q.view(n, heads, hd), k.view(n, kvh, hd), v.view(n, kvh, hd)
             q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
             out = cache.attend(layer, q, k, v, ix, hidden_mask)  # [n, dim]
             x = x + F.linear(out, w[p + "attention.wo.weight"])

@@ -59,7 +59,13 @@ def forward_events(cfg, w, cond, events):
         p = f"layers.{layer}."
         h = rms(x, w[p + "attention_norm.weight"], cfg.norm_eps)
         qkv = h @ w[p + "attention.wqkv.weight"].T
-        q, k, v = (qkv[:, i * d:(i + 1) * d].reshape(e, cfg.heads, hd) for i in range(3))
+        kv = cfg.kv_dim
+        q = qkv[:, :d].reshape(e, cfg.heads, hd)
+        k = qkv[:, d:d + kv].reshape(e, cfg.n_kv_heads, hd)
+        v = qkv[:, d + kv:].reshape(e, cfg.n_kv_heads, hd)
+        # Grouped K/V heads: query head h reads K/V head h // rep (LlamaGen's repeat_interleave)
+        rep = cfg.heads // cfg.n_kv_heads
+        k, v = np.repeat(k, rep, axis=1), np.repeat(v, rep, axis=1)
         q, k = rope(q, angles, prefix), rope(k, angles, prefix)
         scores = np.einsum("ihd,jhd->hij", q, k) / np.sqrt(hd)
         scores = np.where(visible[None], scores, -np.inf)

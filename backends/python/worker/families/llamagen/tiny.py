@@ -4,6 +4,7 @@ Usage (from worker/): python -m families.llamagen.tiny gpt OUT_DIR [--seed N] [-
                       python -m families.llamagen.tiny vq VQ_DIR OUT_DIR
 
 gpt: OUT_DIR/{model,module,state_dict,top}.pt, OUT_DIR/st/ (config.json + model.safetensors),
+     OUT_DIR/gqa/ and gqa.pt (grouped K/V heads: 4 query heads over 2),
      and broken files: wrong_shape.pt, missing_key.pt, evil.pt, truncated/ (safetensors cut
      short). With --bench only OUT_DIR/bench/: a mid-sized model (6 layers, dim 384, vocab
      16384, 16x16 grid) for timing.
@@ -26,6 +27,8 @@ from .vq import load_vq_directory
 
 TINY = ModelConfig(dim=64, layers=2, heads=4, hidden=128, vocab=256, num_classes=10,
                    height=8, width=8)
+TINY_GQA = ModelConfig(dim=64, layers=2, heads=4, kv_heads=2, hidden=128, vocab=256,
+                       num_classes=10, height=8, width=8)  # 4 query heads over 2 K/V heads
 BENCH = ModelConfig(dim=384, layers=6, heads=6, hidden=1024, vocab=16384, num_classes=1000,
                     height=16, width=16)
 
@@ -86,6 +89,9 @@ def write_gpt(out: str, seed: int, bench: bool):
         "top.pt": lambda s: s,
     }, ("layers.1.attention.wo.weight", torch.zeros(64, 32)), "layers.1.feed_forward.w3.weight")
     write_dir(os.path.join(out, "st"), TINY, w)
+    gqa = tiny_weights(TINY_GQA, seed + 1)
+    write_dir(os.path.join(out, "gqa"), TINY_GQA, gqa)
+    torch.save({"model": gqa}, os.path.join(out, "gqa.pt"))
     write_dir(os.path.join(out, "truncated"), TINY, w)
     path = os.path.join(out, "truncated", "model.safetensors")
     with open(path, "r+b") as f:
