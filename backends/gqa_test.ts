@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { classOf, sequencesFor } from "../core/condition.ts";
-import { type LlamagenConfig, type LlamagenWeights } from "./llamagen_config.ts";
+import type { LlamagenConfig, LlamagenWeights } from "./llamagen_config.ts";
 import { referenceLogits } from "./llamagen_reference.ts";
 import { openPythonBackend } from "./python/client.ts";
 import { writeSafetensors } from "./safetensors.ts";
