@@ -11,7 +11,7 @@ positions and the condition-block expansion.
 
 Usage (from worker/): python -m prompt_reference MODEL STEPS.json OUT.f64
 STEPS.json: {"sequences": [{condition, unconditional}, ...],
-             "steps": [[[seq, slot, token, want], ...], ...]}
+             "steps": [[[seq, slot, token, want], ...], ...], "grid"?: "HxW" (as a hello's)}
 """
 
 import json
@@ -72,9 +72,10 @@ def reference_logits(family, sequences, steps) -> np.ndarray:
 
 def main(argv):
     model, steps_path, out = argv[:3]
-    family = families.load_family(model, LoadOptions(torch.device("cpu"), torch.float64))
     with open(steps_path, encoding="utf-8") as f:
         spec = json.load(f)
+    options = LoadOptions(torch.device("cpu"), torch.float64, grid=spec.get("grid"))
+    family = families.load_family(model, options)
     logits = reference_logits(family, spec["sequences"], spec["steps"])
     logits.astype("<f8").tofile(out)
 

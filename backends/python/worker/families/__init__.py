@@ -15,7 +15,8 @@ from checkpoint import read_json
 from errors import CheckpointError
 from families.family import LoadOptions
 
-FAMILIES = ("llamagen", "janus", "emu3")  # module names under families/, asked in order
+# Module names under families/, asked in order.
+FAMILIES = ("llamagen", "janus", "emu3", "lumina")
 DEFAULT = "llamagen"
 
 
