@@ -1,0 +1,150 @@
+/**
+ * Shared by the Lumina-mGPT tests: the tiny random directories (worker/families/lumina/tiny.py),
+ * the peers on transformers' own Chameleon (families/lumina/peer.py: Lumina's sampling loop on
+ * `generate`, and one full forward of the model), the float64 no-cache recompute
+ * (worker/prompt_reference.py), the float64 VQGAN reference (families/lumina/vqgan_reference.py)
+ * and the real Python backend on a Lumina directory.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { Sequence } from "../../core/condition.ts";
+import type { Query } from "../../core/step.ts";
+import { openPythonBackend, type PythonBackend } from "./client.ts";
+import { PYTHON, runPython } from "./test_helpers.ts";
+
+/** Tiny model presets of tiny.py, and the broken directories it writes. */
+export type LuminaPreset = "test" | "pass" | "mid";
+/** Broken directories of tiny.py. */
+export type LuminaBroken = "no-tokenizer" | "other-family" | "no-vqgan" | "no-image-tokens";
+
+/** The size each preset's directory name ends in: test 4x4 (64 px), pass 48x48, mid 24x24. */
+const SIZE: Record<LuminaPreset, number> = { test: 64, pass: 768, mid: 384 };
+
+const made = new Map<string, Promise<string>>();
+let root: Promise<string> | null = null;
+
+/** The temporary folder of this file's tiny directories. */
+export function tinyRoot(): Promise<string> {
+  root ??= Deno.makeTempDir({ prefix: "zipar-lumina-" });
+  return root;
+}
+
+/** A tiny random Lumina directory of `preset` (or a broken one), made once per test file. */
+export function tinyLumina(preset: LuminaPreset | LuminaBroken = "test"): Promise<string> {
+  let dir = made.get(preset);
+  if (!dir) {
+    dir = (async () => {
+      const broken = !(preset in SIZE);
+      const name = broken ? `${preset}-64` : `${preset}-${SIZE[preset as LuminaPreset]}`;
+      const out = join(await tinyRoot(), name);
+      await runPython(
+        PYTHON!,
+        "families.lumina.tiny",
+        broken ? [out, "--broken", preset] : [out, "--preset", preset],
+      );
+      return out;
+    })();
+    made.set(preset, dir);
+  }
+  return dir;
+}
+
+/** Remove every tiny directory of this file (call from its last test). */
+export async function removeTinyLumina(): Promise<void> {
+  if (root) await Deno.remove(await root, { recursive: true });
+  root = null;
+  made.clear();
+}
+
+/** Lumina's greedy sampling loop on transformers' generate, each prompt alone: grids [H·W]. */
+export async function peerGrids(
+  dir: string,
+  grid: string,
+  prompts: string[],
+  cfg: number,
+): Promise<{ grids: number[][]; inputIds: number[][] }> {
+  const args = [dir, "--grid", grid, ...prompts.flatMap((p) => ["--prompt", p]), "--cfg", `${cfg}`];
+  return JSON.parse(await runPython(PYTHON!, "families.lumina.peer", args));
+}
+
+/**
+ * One full forward of transformers' Chameleon over a whole raster sequence (the prompt's block,
+ * or with `unconditional` the header alone, then the rows of `codes` with their EOLs): the
+ * logits [H·W, V] predicting each cell, raster order.
+ */
+export async function peerForwardLogits(
+  dir: string,
+  grid: string,
+  prompt: string,
+  codes: readonly number[],
+  unconditional: boolean,
+): Promise<Float64Array> {
+  const path = await Deno.makeTempFile({ dir: await tinyRoot(), suffix: ".json" });
+  await Deno.writeTextFile(path, JSON.stringify(codes));
+  const args = [dir, "--grid", grid, "--prompt", prompt, "--logits", path, `${path}.f64`];
+  await runPython(
+    PYTHON!,
+    "families.lumina.peer",
+    unconditional ? [...args, "--unconditional"] : args,
+  );
+  return new Float64Array((await Deno.readFile(`${path}.f64`)).buffer);
+}
+
+/**
+ * Logits of the no-cache float64 recompute for `steps` ([seq, slot, token, want] queries) on the
+ * model opened with `grid`.
+ */
+export async function referenceLogits(
+  dir: string,
+  grid: string,
+  sequences: Sequence[],
+  steps: readonly (readonly Query[])[],
+): Promise<Float64Array> {
+  const spec = {
+    grid,
+    sequences,
+    steps: steps.map((s) => s.map((q) => [q.seq, q.slot, q.token, q.wantLogits ? 1 : 0])),
+  };
+  const path = await Deno.makeTempFile({ dir: await tinyRoot(), suffix: ".json" });
+  await Deno.writeTextFile(path, JSON.stringify(spec));
+  await runPython(PYTHON!, "prompt_reference", [dir, path, `${path}.f64`]);
+  return new Float64Array((await Deno.readFile(`${path}.f64`)).buffer);
+}
+
+/** The float64 reference decoder's output [B, 3, H·16, W·16] for codes [B][H][W]. */
+export async function referenceDecode(dir: string, codes: number[][][]): Promise<Float64Array> {
+  const path = await Deno.makeTempFile({ dir: await tinyRoot(), suffix: ".json" });
+  await Deno.writeTextFile(path, JSON.stringify(codes));
+  await runPython(PYTHON!, "families.lumina.vqgan_reference", [
+    join(dir, "vqgan.ckpt"),
+    join(dir, "vqgan.yaml"),
+    path,
+    `${path}.f64`,
+  ]);
+  return new Float64Array((await Deno.readFile(`${path}.f64`)).buffer);
+}
+
+/** Open the Lumina directory `dir` on the Python backend; the worker's stderr goes to `logs`. */
+export function openLumina(
+  dir: string,
+  options: { grid?: string; logs?: string[] } = {},
+): Promise<PythonBackend> {
+  const logs = options.logs ?? [];
+  return openPythonBackend({
+    model: dir,
+    python: PYTHON!,
+    onLog: (line) => logs.push(line),
+    handleSigint: false,
+    ...(options.grid ? { grid: options.grid } : {}),
+  });
+}
+
+/** Max |a − b| over two equally long arrays. */
+export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`lengths ${a.length} and ${b.length} differ`);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
