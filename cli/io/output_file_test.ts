@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { openOutput } from "./output_file.ts";
 import { pendingTemps } from "./atomic_write.ts";
-import { deviceNode, readFifo } from "./test_nodes.ts";
+import { deviceNode, readFifo, unixSocket } from "./test_nodes.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "zipar_output_" });
@@ -101,12 +101,9 @@ Deno.test("openOutput() refuses directories and sockets, names causes in one lin
   await withDir(async (dir) => {
     await assert.rejects(() => openOutput(dir), /it is a directory/);
     const socket = join(dir, "s.sock");
-    const listener = Deno.listen({ transport: "unix", path: socket });
-    try {
-      await assert.rejects(() => openOutput(socket), /it is a socket; write to a regular file/);
-    } finally {
-      listener.close();
-    }
+    await unixSocket(socket);
+    await assert.rejects(() => openOutput(socket), /it is a socket; write to a regular file/);
+    assert.equal((await Deno.lstat(socket)).isSocket, true);
     await assert.rejects(
       () => openOutput(join(dir, "no", "such", "a.json")),
       /cannot write .*a\.json: directory .*such does not exist$/,

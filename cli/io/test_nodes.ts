@@ -1,5 +1,5 @@
 /**
- * Odd output targets for tests: device nodes and FIFOs. As root, a test gets private copies of
+ * Odd output targets for tests: device nodes, FIFOs and unix sockets. As root, a test gets private copies of
  * `/dev/null` and `/dev/full` (mknod in its own directory), so a regression that renames over
  * the node cannot delete the machine's real devices; otherwise the real ones, which a non-root
  * process cannot replace anyway.
@@ -51,4 +51,19 @@ export function readFifo(path: string): FifoReader {
       return null;
     },
   };
+}
+
+/**
+ * A unix socket node at `path`, bound by a short `python3` (Deno's own `Deno.listen` on a unix
+ * path needs net permission, which the test task does not grant). The node stays after the
+ * binder exits, as a socket file does.
+ */
+export async function unixSocket(path: string): Promise<void> {
+  const made = await new Deno.Command("python3", {
+    args: ["-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", path],
+    stderr: "piped",
+  }).output();
+  if (!made.success) {
+    throw new Error(`python3 could not bind ${path}: ${new TextDecoder().decode(made.stderr)}`);
+  }
 }
