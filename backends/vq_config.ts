@@ -87,6 +87,66 @@ export function vqScale(config: Pick<VqConfig, "chMult">): number {
 }
 
 /**
+ * Most tokens of one image a VQ decoder takes: the attention of its coarsest level is over all
+ * H·W positions (quadratic), 64×64 = 1024×1024 pixels for VQ-16. The Python worker's decoder
+ * (worker/families/llamagen/vq_config.py) has the same cap; WebGPU's device limits are lower.
+ */
+export const MAX_VQ_POSITIONS = 4096;
+
+/** Largest activation of one image's decode, bytes at float32. */
+export const MAX_VQ_ACTIVATION_BYTES = 2 ** 31;
+
+/** The largest activation of one image's decode of an h × w grid, in floats. */
+export function vqLargestActivation(
+  config: Pick<VqConfig, "ch" | "chMult" | "numResBlocks" | "codebookDim" | "zChannels">,
+  h: number,
+  w: number,
+): number {
+  const levels = vqLevels(config);
+  let hw = h * w;
+  let largest = Math.max(config.codebookDim, config.zChannels, levels[0].cin) * hw;
+  for (const level of levels) {
+    largest = Math.max(largest, Math.max(level.cin, level.cout) * hw);
+    if (level.upsample) hw *= 4;
+    largest = Math.max(largest, level.cout * hw);
+  }
+  return largest;
+}
+
+/**
+ * Throw a one-line RangeError when an h × w grid is more than a VQ decoder takes, before
+ * anything is allocated: more than {@linkcode MAX_VQ_POSITIONS} tokens, or an activation over
+ * {@linkcode MAX_VQ_ACTIVATION_BYTES}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkVqGridSize, VQ16_CONFIG } from "./vq_config.ts";
+ * checkVqGridSize(VQ16_CONFIG, 24, 24);
+ * assert.throws(() => checkVqGridSize(VQ16_CONFIG, 1024, 1024), /1048576 attention positions/);
+ * ```
+ */
+export function checkVqGridSize(
+  config: Pick<VqConfig, "ch" | "chMult" | "numResBlocks" | "codebookDim" | "zChannels">,
+  h: number,
+  w: number,
+): void {
+  if (h * w > MAX_VQ_POSITIONS) {
+    throw new RangeError(
+      `A ${h}×${w} grid has ${h * w} attention positions; the VQ decoder takes at most ` +
+        `${MAX_VQ_POSITIONS} (64×64 tokens): decode a smaller grid`,
+    );
+  }
+  const bytes = vqLargestActivation(config, h, w) * 4;
+  if (bytes > MAX_VQ_ACTIVATION_BYTES) {
+    throw new RangeError(
+      `A ${h}×${w} grid needs a ${bytes}-byte activation per image, more than the ` +
+        `${MAX_VQ_ACTIVATION_BYTES} the VQ decoder allows: decode a smaller grid`,
+    );
+  }
+}
+
+/**
  * Validate a parsed vq.json; missing keys take the official VQ-16 values. Throws a one-line
  * TypeError/RangeError naming the key.
  *

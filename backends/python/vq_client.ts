@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { VqConfig } from "../vq_config.ts";
+import { checkVqGridSize, type VqConfig } from "../vq_config.ts";
 import { checkVqTokens } from "../webgpu/vq_decoder.ts";
 import { IDLE_TIMEOUT_MS, type WorkerOptions, WorkerProcess } from "./worker_process.ts";
 
@@ -123,6 +123,7 @@ export class WorkerDecoder implements PythonVqDecoder {
     shape: readonly [number, number, number],
   ): Promise<Uint8Array> {
     checkVqTokens(this.config, tokens, shape);
+    checkVqGridSize(this.config, shape[1], shape[2]);
     const [b, h, w] = shape, s = this.scale;
     const perImage = h * s * w * s * 3;
     if (b * perImage > MAX_OUTPUT_BYTES) {

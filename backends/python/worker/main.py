@@ -18,6 +18,9 @@ from errors import missing_dependencies  # noqa: E402
 from protocol import PROTOCOL_VERSION, ProtocolError, read_hello, write_header  # noqa: E402
 
 
+FRAMES = None  # the frame stream (the original stdout), once main() has set it up
+
+
 def watch_parent():
     """Exit when the client dies (we are re-parented), so no worker is ever orphaned."""
     parent = os.getppid()
@@ -33,8 +36,9 @@ def main() -> int:
     # has cleaned up. A Ctrl-C reaching the whole process group must not end us first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    global FRAMES
     stdin = sys.stdin.buffer
-    stdout = os.fdopen(os.dup(1), "wb")
+    FRAMES = stdout = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed (even by C code) goes to stderr, never into the frames
     sys.stdout = sys.stderr
     threading.Thread(target=watch_parent, daemon=True).start()
@@ -62,8 +66,23 @@ def main() -> int:
     return server.serve(hello, stdin, stdout)
 
 
-if __name__ == "__main__":
+def guarded_main() -> int:
+    """main(), with anything unexpected reported as one error frame, not a traceback (unless
+    ZIPAR_DEBUG=1, which also prints it)."""
     try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.exit(130)
+        return main()
+    except Exception as err:  # noqa: BLE001 - the client shows one line
+        if os.environ.get("ZIPAR_DEBUG") == "1":
+            import traceback
+            traceback.print_exc(file=sys.stderr)
+        from errors import first_line
+        try:
+            frames = FRAMES or os.fdopen(os.dup(1), "wb")
+            write_header(frames, {"type": "error", "message": first_line(err)})
+        except OSError:
+            pass
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(guarded_main())

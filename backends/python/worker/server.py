@@ -1,6 +1,7 @@
 """The worker's one request loop: load what the hello names (a model and/or an image decoder),
 then answer each request through one dispatch table until shutdown or end of input."""
 
+import os
 import sys
 import time
 import traceback
@@ -19,6 +20,19 @@ from raster import generate_raster
 from sampler import sample
 
 EXPECTED = (ValueError,)  # CheckpointError, SafetensorsError, ProtocolError are ValueErrors
+DEBUG = os.environ.get("ZIPAR_DEBUG") == "1"  # tracebacks on stderr; else one line, always
+
+
+def failure_line(err: BaseException) -> str:
+    """The one line an error frame carries: an expected error's message, else `Type: message`
+    (the traceback only on stderr, and only with ZIPAR_DEBUG=1)."""
+    if DEBUG:
+        traceback.print_exc(file=sys.stderr)
+    if isinstance(err, MemoryError):
+        return "out of memory (MemoryError): use a smaller batch, grid or model"
+    if isinstance(err, RecursionError):
+        return "input nested too deeply (RecursionError)"
+    return only_line(err) if isinstance(err, EXPECTED) else first_line(err)
 
 
 class Worker:
@@ -63,8 +77,11 @@ class Worker:
 def load_options(hello: dict) -> LoadOptions:
     device = pick_device(hello.get("device") or "cpu")
     dtype = pick_dtype(hello.get("dtype") or "float32")
+    threads = hello.get("threads", 2)
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 1024:
+        raise ValueError(f"threads must be an integer in 1..1024, got {threads!r}")
     if device.type == "cpu":
-        torch.set_num_threads(int(hello.get("threads") or 2))
+        torch.set_num_threads(threads)
     return LoadOptions(device, dtype, hello.get("preset"), hello.get("grid"), hello.get("heads"))
 
 
@@ -79,8 +96,8 @@ def serve(hello: dict, stdin, stdout) -> int:
             else None
         worker = Worker(options, family, reply)
         decoder = worker.load_decoder(0, hello["decoder"]) if hello.get("decoder") else None
-    except EXPECTED as err:
-        reply({"type": "error", "message": only_line(err)})
+    except Exception as err:  # noqa: BLE001 - every failure of the hello is one line
+        reply({"type": "error", "message": failure_line(err)})
         return 1
     reply({"type": "ready", "protocol": PROTOCOL_VERSION,
            "info": family.info if family else None, "config": family.config if family else None,
@@ -101,11 +118,8 @@ def serve(hello: dict, stdin, stdout) -> int:
                 log(f"unknown request {kind}")
                 raise ValueError(f"unknown request type {kind}")
             handler(worker, header, arrays)
-        except EXPECTED as err:
-            reply({"type": "error", "message": only_line(err)})
-        except Exception as err:  # noqa: BLE001 - report, keep serving
-            traceback.print_exc(file=sys.stderr)
-            reply({"type": "error", "message": first_line(err)})
+        except Exception as err:  # noqa: BLE001 - report in one line, keep serving
+            reply({"type": "error", "message": failure_line(err)})
 
 
 # --- generation -------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from checkpoint import load_safetensors_checked, model_files, read_json, read_pt
 from devices import probe
 from errors import CheckpointError
 
-from .vq_config import VqConfig, infer_vq_config, parse_vq_config, vq_levels, vq_scale, vq_shapes
+from .vq_config import (VqConfig, check_vq_grid, infer_vq_config, parse_vq_config, vq_levels,
+                        vq_scale, vq_shapes)
 
 KIND = "llamagen-vq16"
 Weights = Dict[str, torch.Tensor]
@@ -104,6 +105,7 @@ class VqDecoder:
     def decode(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens: [B, H, W] int (validated) -> pixels [B, H*s, W*s, 3] uint8 on the CPU."""
         b, h, w = tokens.shape
+        check_vq_grid(self.cfg, h, w)  # before anything is allocated
         s, chunk = self.scale, self.images_per_forward(h, w)
         out = torch.empty((b, h * s, w * s, 3), dtype=torch.uint8)
         for first in range(0, b, chunk):

@@ -53,6 +53,38 @@ def vq_scale(cfg: VqConfig) -> int:
     return 2 ** (len(cfg.ch_mult) - 1)
 
 
+# backends/vq_config.ts: the coarsest level attends over all H*W positions (quadratic), and no
+# activation of one image may pass 2 GiB at float32. Checked before anything is allocated.
+MAX_VQ_POSITIONS = 4096
+MAX_VQ_ACTIVATION_BYTES = 2 ** 31
+
+
+def largest_activation(cfg: VqConfig, h: int, w: int) -> int:
+    """The largest activation of one image's decode of an h x w grid, in floats."""
+    levels = vq_levels(cfg)
+    hw = h * w
+    largest = max(cfg.codebook_dim, cfg.z_channels, levels[0].cin) * hw
+    for level in levels:
+        largest = max(largest, max(level.cin, level.cout) * hw)
+        if level.upsample:
+            hw *= 4
+        largest = max(largest, level.cout * hw)
+    return largest
+
+
+def check_vq_grid(cfg: VqConfig, h: int, w: int):
+    """A one-line error when an h x w grid is more than the decoder takes."""
+    if h * w > MAX_VQ_POSITIONS:
+        raise CheckpointError(f"A {h}×{w} grid has {h * w} attention positions; the VQ decoder "
+                              f"takes at most {MAX_VQ_POSITIONS} (64×64 tokens): decode a "
+                              f"smaller grid")
+    size = largest_activation(cfg, h, w) * 4
+    if size > MAX_VQ_ACTIVATION_BYTES:
+        raise CheckpointError(f"A {h}×{w} grid needs a {size}-byte activation per image, more "
+                              f"than the {MAX_VQ_ACTIVATION_BYTES} the VQ decoder allows: decode "
+                              f"a smaller grid")
+
+
 def _int(raw: dict, key: str, lo: int, hi: int, source: str) -> int:
     v = raw[key]
     ok = isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer()
