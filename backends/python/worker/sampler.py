@@ -1,28 +1,31 @@
 """Device sampling, exactly core/sampling.ts + core/random.ts on the same logits.
 
-torch 1.13 has no uint32: hashes live in int64 tensors masked to 32 bits, and 32-bit products
-are split into 16-bit halves so that no int64 product reaches 2^63.
+The keyed Gumbel draw in 32-bit wrapping arithmetic: hashes live in int32 tensors (torch's
+integer multiply wraps mod 2^32), and the logical shifts of fmix32 are arithmetic shifts masked
+to the bits a logical shift keeps. A uniform has 23 random bits, so its Gumbel value is one of
+2^23 numbers: gumbel_table() holds them all, computed once per device per process with the
+definition itself (float64 logs on the CPU, rounded to float32), and a draw is a gather. Until
+a CPU device has drawn as many values as the table holds, it computes them directly (the
+same float64 formula), so short runs never pay for the table; CUDA always uses the table, built
+on the CPU, so its draws are the CPU's bit for bit. Tests: backends/python/generate_test.ts
+(the worker's draws are core/sampling's tokens).
 """
+
+from typing import Dict, Tuple
 
 import torch
 
 M32 = 0xFFFFFFFF
 GOLDEN = 0x9E3779B9
+UNIFORM_BITS = 23  # core/random: uniform = (2·(bits >> 9) + 1) / 2^24
 
 
-def mul32(a: torch.Tensor, b: int) -> torch.Tensor:
-    """(a * b) mod 2^32 for a: int64 tensor in [0, 2^32), b: constant in [0, 2^32)."""
-    low = a * (b & 0xFFFF)  # < 2^48
-    high = ((a * (b >> 16)) & 0xFFFF) << 16  # < 2^32
-    return (low + high) & M32
+def i32(x: int) -> int:
+    """A u32 constant as the int32 with the same bits."""
+    return x - (1 << 32) if x >= 1 << 31 else x
 
 
-def fmix32(h: torch.Tensor) -> torch.Tensor:
-    h = h ^ (h >> 16)
-    h = mul32(h, 0x85EBCA6B)
-    h = h ^ (h >> 13)
-    h = mul32(h, 0xC2B2AE35)
-    return h ^ (h >> 16)
+C1, C2, GOLDEN_I32 = i32(0x85EBCA6B), i32(0xC2B2AE35), i32(GOLDEN)
 
 
 def fmix32_int(h: int) -> int:
@@ -40,12 +43,80 @@ def cell_key(seed: int, image: int, row: int, col: int) -> int:
     return fmix32_int((h ^ col) & M32)
 
 
+def to_i32(keys: torch.Tensor) -> torch.Tensor:
+    """keys: int64 in [0, 2^32) -> int32 with the same 32 bits."""
+    return (((keys & M32) ^ (1 << 31)) - (1 << 31)).to(torch.int32)
+
+
+def fmix32_(h: torch.Tensor) -> torch.Tensor:
+    """MurmurHash3's finaliser on an int32 tensor, in place (u32 bits, wrapping)."""
+    t = torch.empty_like(h)
+    h ^= torch.bitwise_right_shift(h, 16, out=t).bitwise_and_(0xFFFF)
+    h *= C1
+    h ^= torch.bitwise_right_shift(h, 13, out=t).bitwise_and_(0x7FFFF)
+    h *= C2
+    h ^= torch.bitwise_right_shift(h, 16, out=t).bitwise_and_(0xFFFF)
+    return h
+
+
+_ODD: Dict[Tuple[str, int], torch.Tensor] = {}  # (device, vocab) -> v * GOLDEN, int32 [vocab]
+
+
+def vocab_terms(vocab: int, device: torch.device) -> torch.Tensor:
+    """v * GOLDEN mod 2^32 for v < vocab, int32 [vocab]; cached per device and vocabulary."""
+    key = (str(device), vocab)
+    if key not in _ODD:
+        v = torch.arange(vocab, dtype=torch.int64)
+        _ODD[key] = to_i32(v * GOLDEN).to(device)
+    return _ODD[key]
+
+
+def uniform_index(keys: torch.Tensor, terms: torch.Tensor) -> torch.Tensor:
+    """keys: [q] int32, terms: [q, k] or [k] int32 vocabulary terms -> the 23 uniform bits
+    (bits >> 9) of every draw, int64 [q, k]."""
+    h = keys[:, None] + terms  # [q, k] int32, wraps: key + v*GOLDEN mod 2^32
+    fmix32_(h)
+    return torch.bitwise_right_shift(h, 9).bitwise_and_((1 << UNIFORM_BITS) - 1).long()
+
+
+def gumbel_of_index(index: torch.Tensor) -> torch.Tensor:
+    """The definition: -log(-log((2i + 1) / 2^24)) in float64, rounded to float32."""
+    u = (2 * index.double() + 1) / 16777216.0  # exact, never 0 or 1
+    return (-torch.log(-torch.log(u))).float()
+
+
+_TABLE: Dict[str, torch.Tensor] = {}  # device -> float32 [2^23]
+_DRAWN: Dict[str, int] = {}  # device -> values computed directly so far
+
+
+def gumbel_table(device: torch.device) -> torch.Tensor:
+    """float32 [2^23]: the Gumbel value of every uniform, built on the CPU once per device."""
+    key = str(device)
+    if key not in _TABLE:
+        cpu = _TABLE.get("cpu")
+        if cpu is None:
+            cpu = gumbel_of_index(torch.arange(1 << UNIFORM_BITS, dtype=torch.int64))
+            _TABLE["cpu"] = cpu
+        _TABLE[key] = cpu.to(device)
+    return _TABLE[key]
+
+
+def gumbel_i32(keys: torch.Tensor, terms: torch.Tensor) -> torch.Tensor:
+    """keys: [q] int32, terms: vocabulary terms [k] or [q, k] -> Gumbel noise [q, k] float32."""
+    index = uniform_index(keys, terms)
+    device = index.device
+    key = str(device)
+    if key not in _TABLE and device.type == "cpu":
+        drawn = _DRAWN.get(key, 0) + index.numel()
+        _DRAWN[key] = drawn
+        if drawn < 1 << UNIFORM_BITS:  # not yet worth the table (2^23 values)
+            return gumbel_of_index(index)
+    return gumbel_table(device)[index]
+
+
 def gumbel(keys: torch.Tensor, vocab: int) -> torch.Tensor:
-    """keys: [q] int64 -> Gumbel noise [q, vocab], rounded to float32 then held in float64."""
-    v = torch.arange(vocab, dtype=torch.int64, device=keys.device)
-    bits = fmix32((keys[:, None] + v[None, :] * GOLDEN) & M32)  # [q, vocab]
-    u = (2 * (bits >> 9) + 1).double() / 16777216.0  # exact in float32, never 0 or 1
-    return (-torch.log(-torch.log(u))).float().double()
+    """keys: [q] int64 (u32 values) -> Gumbel noise [q, vocab] float32."""
+    return gumbel_i32(to_i32(keys), vocab_terms(vocab, keys.device))
 
 
 def mix_cfg(cond: torch.Tensor, uncond: torch.Tensor, scale: float) -> torch.Tensor:
@@ -57,15 +128,15 @@ def mix_cfg(cond: torch.Tensor, uncond: torch.Tensor, scale: float) -> torch.Ten
 
 
 def kept_mask(logits: torch.Tensor, z: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
-    """logits: [q, vocab] float32, z: logits/T float64 -> kept: [q, vocab] bool."""
-    vocab = logits.shape[-1]
+    """logits: [q, n] float32, z: logits/T float64 -> kept: [q, n] bool."""
+    n = logits.shape[-1]
     keep = torch.ones_like(logits, dtype=torch.bool)
-    if 0 < top_k < vocab:
+    if 0 < top_k < n:
         threshold = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # [q, 1]
         keep = logits >= threshold
     if top_p < 1:
         zk = z.masked_fill(~keep, float("-inf"))
-        zs, order = torch.sort(zk, dim=-1, descending=True)  # [q, vocab]
+        zs, order = torch.sort(zk, dim=-1, descending=True)  # [q, n]
         e = torch.exp(zs - zs[:, :1])
         q = e / e.sum(-1, keepdim=True)
         before = torch.cumsum(q, dim=-1) - q  # mass strictly ahead in sorted order
@@ -77,13 +148,40 @@ def kept_mask(logits: torch.Tensor, z: torch.Tensor, top_k: int, top_p: float) -
     return keep
 
 
+def top_k_candidates(logits: torch.Tensor, top_k: int):
+    """The top-k tokens in ascending index order, when exactly k tokens reach the k-th largest
+    logit in every row (no tie at the threshold): cand: [q, k] int64; else None. Checked on the
+    host, so never while a CUDA graph is being captured."""
+    if logits.is_cuda and torch.cuda.is_current_stream_capturing():
+        return None
+    values, cand = torch.topk(logits, top_k, dim=-1)  # [q, k]
+    if int((logits >= values[:, -1:]).sum()) != logits.shape[0] * top_k:
+        return None
+    return cand.sort(dim=-1).values
+
+
 def sample(logits: torch.Tensor, keys: torch.Tensor, temperature: float, top_k: int,
            top_p: float) -> torch.Tensor:
-    """logits: [q, vocab] float32, keys: [q] int64 -> tokens [q] int64."""
+    """logits: [q, vocab] float32, keys: [q] int64 -> tokens [q] int64.
+
+    Top-k first: when the k kept tokens are known exactly, only they are hashed, scaled and
+    ranked (the draw of a token does not depend on the others). Scores z + gumbel in float64,
+    as core/sampling; argmax takes the lowest index on ties (candidates are in index order).
+    """
     if temperature == 0:
         return torch.argmax(logits, dim=-1)
+    vocab = logits.shape[-1]
+    k32 = to_i32(keys)
+    cand = top_k_candidates(logits, top_k) if 0 < top_k < vocab else None
+    if cand is not None:
+        sub = logits.gather(-1, cand)  # [q, k]
+        z = sub.double() / temperature
+        scores = z + gumbel_i32(k32, vocab_terms(vocab, logits.device)[cand]).double()
+        if top_p < 1:
+            scores = scores.masked_fill(~kept_mask(sub, z, 0, top_p), float("-inf"))
+        return cand.gather(-1, torch.argmax(scores, dim=-1, keepdim=True))[:, 0]
     z = logits.double() / temperature
-    scores = z + gumbel(keys, logits.shape[-1])
+    scores = z + gumbel_i32(k32, vocab_terms(vocab, logits.device)).double()
     if top_k > 0 or top_p < 1:
         scores = scores.masked_fill(~kept_mask(logits, z, top_k, top_p), float("-inf"))
     return torch.argmax(scores, dim=-1)
