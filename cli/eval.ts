@@ -50,7 +50,10 @@ per token under the model in raster order (beside the others only: it favours bl
   --backend NAME     auto | webgpu | python (default: auto)
   --python PATH      python interpreter for the python backend
   --per-class N      samples per class and setting (default: 50)
-  --settings LIST    comma-separated: raster, ideal:S, paper:S, ideal:S:r-1, adaptive:M[:MAX]
+  --settings LIST    comma-separated: raster, ideal:S, paper:S, ideal:S:r-1, adaptive:M[:MAX],
+                     adaptive2:M[:MAX], sjd:L, ideal-sjd:S:L, paper-sjd:S:L; the last four
+                     take options after the numbers: exact, final (adaptive2), above,
+                     uncoupled (the sjd ones) — see README "Choosing a window"
                      (default: ${DEFAULT_SETTINGS})
   --cfg G            classifier-free guidance scale (default: 2)
   --seed S           seed (default: 0)
@@ -60,6 +63,16 @@ per token under the model in raster order (beside the others only: it favours bl
   -q, --quiet        no progress on stderr
   -h, --help         show this help
 `;
+
+/**
+ * The steps a generation's images needed in all: the sum of `scheduleStats.passes` when the
+ * schedule reports them per image (a reactive schedule), else `passes` for each of `count`.
+ */
+function perImagePasses(scheduleStats: unknown, count: number, passes: number): number {
+  const list = (scheduleStats as { passes?: unknown } | undefined)?.passes;
+  if (Array.isArray(list) && list.length === count) return list.reduce((a, b) => a + b, 0);
+  return passes * count;
+}
 
 /** Run `zipar eval`; returns the exit code. */
 export async function evalCommand(args: string[], io: Io): Promise<number> {
@@ -124,7 +137,7 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
     });
     for (const setting of settings) {
       const grids = new Int32Array(images.length * cells);
-      let wall = 0, passes = 0, runs = 0, rasterPasses = 0;
+      let wall = 0, passes = 0, imagePasses = 0, runs = 0, rasterPasses = 0;
       const progress = stderrProgress(io, { quiet: values.quiet === true });
       for (let start = 0; start < images.length; start += batch) {
         const part = images.slice(start, start + batch);
@@ -137,6 +150,7 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
         wall += performance.now() - t0;
         grids.set(g.grids, start * cells);
         passes += g.stats.passes;
+        imagePasses += perImagePasses(g.stats.scheduleStats, part.length, g.stats.passes);
         rasterPasses = g.stats.rasterPasses;
         runs++;
       }
@@ -151,14 +165,17 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
       rows.push({
         setting: setting.label,
         images: images.length,
-        passes: passes / runs,
+        passes: imagePasses / images.length,
+        batchPasses: passes / runs,
         rasterPasses,
         msPerImage: wall / images.length,
         ...s,
         bitsPerToken: bits,
       });
       log(
-        `zipar eval: ${setting.label}: ${(passes / runs).toFixed(1)} passes, accuracy ${
+        `zipar eval: ${setting.label}: ${
+          (imagePasses / images.length).toFixed(1)
+        } passes per image (${(passes / runs).toFixed(1)} per batch), accuracy ${
           (s.accuracy * 100).toFixed(1)
         }%, FD ${s.fd.toFixed(2)}, ${(wall / 1000).toFixed(1)} s`,
       );

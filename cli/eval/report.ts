@@ -11,8 +11,16 @@ export interface EvalRow {
   setting: string;
   /** Images scored. */
   images: number;
-  /** Mean forward passes per generation (per batch); null for the floor. */
+  /**
+   * Mean forward passes per image: the steps each image needed (what it costs alone); null for
+   * the floor.
+   */
   passes: number | null;
+  /**
+   * Mean forward passes per batch: a batch runs until its slowest image is done, so this is what
+   * the timed runs took (the same as `passes` for fixed windows); null for the floor.
+   */
+  batchPasses?: number | null;
   /** Raster passes of the grid; null for the floor. */
   rasterPasses: number | null;
   /** Wall time per image, ms; null for the floor. */
@@ -33,7 +41,9 @@ export interface EvalRow {
  * import assert from "node:assert/strict";
  * import { renderEval } from "./report.ts";
  * const row = { setting: "ideal:4", images: 10, passes: 66, rasterPasses: 196, msPerImage: 9.87, accuracy: 0.5, fd: 12.3456, bitsPerToken: null };
- * assert.equal(renderEval([row], "csv").split("\n")[1], "ideal:4,10,66 / 196,9.9,50.0,12.35,—");
+ * assert.equal(renderEval([row], "csv").split("\n")[1], "ideal:4,10,66 / 196,—,9.9,50.0,12.35,—");
+ * const batched = { ...row, passes: 60.25, batchPasses: 71 };
+ * assert.equal(renderEval([batched], "csv").split("\n")[1], "ideal:4,10,60.3 / 196,71,9.9,50.0,12.35,—");
  * ```
  */
 export function renderEval(rows: EvalRow[], format: "md" | "json" | "csv"): string {
@@ -43,6 +53,7 @@ export function renderEval(rows: EvalRow[], format: "md" | "json" | "csv"): stri
     r.setting,
     String(r.images),
     r.passes === null ? "—" : `${fmt(r.passes, r.passes % 1 ? 1 : 0)} / ${r.rasterPasses}`,
+    r.batchPasses == null ? "—" : fmt(r.batchPasses, r.batchPasses % 1 ? 1 : 0),
     fmt(r.msPerImage, 1),
     fmt(r.accuracy * 100, 1),
     fmt(r.fd, 2),
@@ -52,6 +63,7 @@ export function renderEval(rows: EvalRow[], format: "md" | "json" | "csv"): stri
     "setting",
     "images",
     "passes / raster",
+    "batch passes",
     "ms/image",
     "accuracy %",
     "FD",
