@@ -166,4 +166,3 @@ export function removePendingSync(): void {
 export function pendingTemps(): string[] {
   return [...pending];
 }
-
