@@ -19,9 +19,11 @@ export const SAMPLING_OPTIONS: OptionSpec = {
 
 /** The sampling flags' help lines. */
 export const SAMPLING_USAGE = `Sampling (defaults: the model family's, else these):
-  --cfg G                  classifier-free guidance scale, 1 = off (default: 1; Janus 5)
+  --cfg G                  classifier-free guidance scale, 1 = off (default: 1; Janus 5,
+                           Emu3 3, Lumina-mGPT 3)
   --temperature T          softmax temperature, 0 = greedy (default: 1)
-  --top-k K                keep the K most likely tokens, 0 = all (default: 0)
+  --top-k K                keep the K most likely tokens, 0 = all (default: 0; Lumina-mGPT
+                           2000)
   --top-p P                keep the smallest set with mass ≥ P, 1 = all (default: 1)`;
 
 /**
