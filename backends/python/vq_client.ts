@@ -123,7 +123,9 @@ export class WorkerDecoder implements PythonVqDecoder {
     shape: readonly [number, number, number],
   ): Promise<Uint8Array> {
     checkVqTokens(this.config, tokens, shape);
-    checkVqGridSize(this.config, shape[1], shape[2]);
+    // VQ-16's size model; the model families' decoders (Janus, Emu3, Chameleon) have other
+    // configs and refuse sizes in the worker.
+    if (this.kind === "llamagen-vq16") checkVqGridSize(this.config, shape[1], shape[2]);
     const [b, h, w] = shape, s = this.scale;
     const perImage = h * s * w * s * 3;
     if (b * perImage > MAX_OUTPUT_BYTES) {
