@@ -1,12 +1,20 @@
 /**
  * `zipar batch JOBS.jsonl --out-dir DIR`: run many generation jobs, one grid file per job,
- * resumable (finished outputs are skipped), shardable (`--shard i/n`), with a summary.
+ * resumable (finished outputs are skipped), shardable (`--shard i/n`, or `--shard auto` from a
+ * Slurm array's or a Kubernetes Indexed Job's environment), with a summary;
+ * `zipar batch JOBS.jsonl --collect DIR` merges the shards' summaries.
  *
  * @module
  */
 
 import { join } from "node:path";
-import { intFlag, type OptionSpec, parseCommand, ValidationError } from "./flags/args.ts";
+import {
+  intFlag,
+  type OptionSpec,
+  parseCommand,
+  ValidationError,
+  type Values,
+} from "./flags/args.ts";
 import { installInterruptCleanup } from "./io/interrupt.ts";
 import { openOutput } from "./io/output_file.ts";
 import { openBackend } from "../backends/open.ts";
@@ -17,6 +25,8 @@ import { type JobOutcome, runJobs, type RunTotals } from "./batch/run.ts";
 import { prettyJson } from "./formats/grid_json.ts";
 import type { Io } from "./io/io.ts";
 import { type JobEntry, modelError, parseJobs, parseShard } from "./batch/jobs.ts";
+import { ShardEnvError, shardFromEnv, unshardedWarning } from "./batch/shard_env.ts";
+import { collectBatch } from "./batch/collect_dir.ts";
 import { stderrProgress } from "./io/progress.ts";
 import { VERSION } from "./generation/version.ts";
 import { readTextInput } from "./io/text_file.ts";
@@ -25,6 +35,8 @@ import { readTextInput } from "./io/text_file.ts";
 export const BATCH_OPTIONS: OptionSpec = {
   "out-dir": { type: "string", short: "o" },
   shard: { type: "string" },
+  "shard-count": { type: "string" },
+  collect: { type: "string" },
   "max-batch": { type: "string" },
   strict: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
@@ -34,6 +46,7 @@ export const BATCH_OPTIONS: OptionSpec = {
 
 /** `zipar batch --help`. */
 export const BATCH_USAGE = `Usage: zipar batch JOBS.jsonl --out-dir DIR [options]
+       zipar batch JOBS.jsonl --collect DIR [--shard-count N] [--quiet]
 
 Run the generation jobs of a JSON Lines file (- for stdin), one grid file per job under DIR.
 Images of jobs with the same schedule, window, proxy, cfg and sampling share generate() calls.
@@ -42,7 +55,17 @@ A rerun skips the jobs whose output is already complete, so an interrupted run r
 Options:
   -o, --out-dir DIR        output directory, created if missing (required)
   --shard i/n              run only the jobs whose index (among non-blank lines, from 0)
-                           is i modulo n, e.g. --shard $SLURM_ARRAY_TASK_ID/8
+                           is i modulo n
+  --shard auto             take i/n from the scheduler: a Slurm array task (task MIN+k*STEP
+                           of COUNT is shard k/COUNT) or a Kubernetes Indexed Job's
+                           JOB_COMPLETION_INDEX (needs --shard-count). Never the default:
+                           without --shard every job runs (a warning inside an array)
+  --shard-count N          with --shard auto: N shards, and the task id (SLURM_ARRAY_TASK_ID
+                           or JOB_COMPLETION_INDEX) is the shard index, so resubmitted
+                           tasks 2 and 5 alone (an array of 2,5) run shards 2 and 5 of N
+  --collect DIR            merge DIR's shard summaries into DIR/summary.json (no generation):
+                           jobs done, failed and missing, and the shards to rerun; exit 1
+                           while any job failed or is missing
   --max-batch N            most images per generate() call (default: 16)
   --strict                 any bad job line is a usage error (exit 2) before generating
   -q, --quiet              no progress, failures or summary line on stderr
@@ -64,6 +87,9 @@ Job line (only "name" is required):
 Writes DIR/<name>.json or DIR/<name>.npy (+ .npy.json) atomically, and DIR/summary.json
 (DIR/summary.shard-i-of-n.json with --shard). Exit 0 when every job is done or skipped,
 1 when any failed, 2 on usage errors.
+
+On a cluster: one zipar batch per GPU, the scheduler fans out (examples/slurm_array.sh,
+examples/k8s_indexed_job.yaml); shards share DIR, reruns resume, then --collect DIR.
 `;
 
 /** Largest job file read (64 MiB). */
@@ -81,6 +107,70 @@ function strictError(file: string, bad: JobEntry[]): ValidationError {
   );
 }
 
+/** The shard of `--shard i/n` or `--shard auto` (+ `--shard-count`), or null for every job. */
+function shardOf(
+  values: Values,
+  shardCount: number | undefined,
+  io: Io,
+): { shard: [number, number] | null; shardSource: string } {
+  const raw = values.shard;
+  if (raw !== "auto" && shardCount !== undefined) {
+    throw new ValidationError(
+      "--shard-count applies with --shard auto (or --collect)",
+      "Give --shard auto --shard-count N, or --shard i/n alone.",
+    );
+  }
+  if (typeof raw !== "string") {
+    const warning = unshardedWarning(Deno.env.toObject());
+    if (warning && values.quiet !== true) io.writeStderr(`zipar: warning: ${warning}\n`);
+    return { shard: null, shardSource: "" };
+  }
+  if (raw === "auto") {
+    try {
+      const found = shardFromEnv(Deno.env.toObject(), shardCount);
+      return { shard: [found.index, found.count], shardSource: found.source };
+    } catch (e) {
+      if (e instanceof ShardEnvError) throw new ValidationError(e.message, e.hint);
+      throw e;
+    }
+  }
+  const shard = parseShard(raw);
+  if (!shard) {
+    throw new ValidationError(
+      `--shard must be i/n with 0 ≤ i < n, or auto, got '${raw}'`,
+      "Example: --shard 0/4 for the first of 4 shards.",
+    );
+  }
+  return { shard, shardSource: "--shard" };
+}
+
+/** `zipar batch JOBS --collect DIR`. */
+async function collectCommand(
+  jobsPath: string,
+  values: Values,
+  io: Io,
+  shardCount: number | undefined,
+): Promise<number> {
+  const generating = ["out-dir", "shard", "max-batch", "strict", ...Object.keys(BACKEND_OPTIONS)];
+  const extra = generating.find((k) => values[k] !== undefined);
+  if (extra !== undefined) {
+    throw new ValidationError(
+      `--collect does not take --${extra}: it only reads DIR`,
+      "Give JOBS.jsonl --collect DIR, with --shard-count N and --quiet if you like.",
+    );
+  }
+  const dir = values.collect as string;
+  if (dir === "") throw new ValidationError("--collect needs a directory");
+  return await collectBatch({
+    jobsText: await readJobsText(jobsPath, io),
+    jobsFile: jobsPath === "-" ? "stdin" : jobsPath,
+    dir,
+    shardCount,
+    quiet: values.quiet === true,
+    io,
+  });
+}
+
 /** Run `zipar batch`; returns the exit code. */
 export async function batchCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommand(args, BATCH_OPTIONS, 1);
@@ -90,21 +180,14 @@ export async function batchCommand(args: string[], io: Io): Promise<number> {
   }
   const jobsPath = positionals[0];
   if (jobsPath === undefined) throw new ValidationError("missing the job file (JOBS.jsonl)");
+  const shardCount = intFlag(values, "shard-count", 1, 999_999);
+  if (typeof values.collect === "string") return collectCommand(jobsPath, values, io, shardCount);
   const outDir = values["out-dir"];
   if (typeof outDir !== "string" || outDir === "") {
     throw new ValidationError("--out-dir DIR is required");
   }
   const spec = backendFlags(values);
-  let shard: [number, number] | null = null;
-  if (typeof values.shard === "string") {
-    shard = parseShard(values.shard);
-    if (!shard) {
-      throw new ValidationError(
-        `--shard must be i/n with 0 ≤ i < n, got '${values.shard}'`,
-        "Example: --shard 0/4 for the first of 4 shards.",
-      );
-    }
-  }
+  const { shard, shardSource } = shardOf(values, shardCount, io);
   const maxBatch = intFlag(values, "max-batch", 1, 1 << 16, 16);
   const quiet = values.quiet === true, strict = values.strict === true;
   const file = jobsPath === "-" ? "stdin" : jobsPath;
@@ -183,6 +266,7 @@ export async function batchCommand(args: string[], io: Io): Promise<number> {
     jobsFile: file,
     outDir,
     shard: shard ? { index: shard[0], count: shard[1] } : null,
+    shardFrom: shard ? shardSource : null,
     backend: backend.name,
     model: backend.info.name,
     maxBatch,
