@@ -90,9 +90,9 @@ export type ImageDecoderSpec =
    * codebook, decoded in TypeScript), else the model family's decoder in the Python worker
    * (Janus's VQ, LlamaGen's VQ-16 beside the GPT), started with `python`.
    */
-  | { kind: "model"; dir: string; python?: string }
+  | { kind: "model"; dir: string; python?: string; threads?: number }
   /** A LlamaGen VQ-16 decoder (vq.json + vq.safetensors, or a `.pt`) on WebGPU or in Python. */
-  | { kind: "vq"; path: string; backend: "webgpu" | "python"; python?: string };
+  | { kind: "vq"; path: string; backend: "webgpu" | "python"; python?: string; threads?: number };
 
 /** An open image decoder. */
 export interface ImageDecoder {
@@ -124,7 +124,11 @@ export async function openImageDecoder(spec: ImageDecoderSpec): Promise<ImageDec
   const config = await readJsonObject(join(spec.dir, "config.json"));
   if (!(await hasWorkerDecoder(spec.dir, config))) return await openModelDecoder(spec.dir, config);
   // The family's decoder lives with the model in the worker: load the model, keep its decoder.
-  const backend = await openPythonBackend({ model: spec.dir, python: spec.python });
+  const backend = await openPythonBackend({
+    model: spec.dir,
+    python: spec.python,
+    threads: spec.threads,
+  });
   try {
     const decoder = await backend.openDecoder({ model: true });
     return { ...workerImageDecoder(decoder, backend.info.family), close: () => backend.close() };
@@ -249,7 +253,7 @@ async function openVqDecoder(
 ): Promise<ImageDecoder> {
   const decoder = spec.backend === "webgpu"
     ? await openWebgpuVqDecoder({ dir: spec.path })
-    : await openPythonVqDecoder({ dir: spec.path, python: spec.python });
+    : await openPythonVqDecoder({ dir: spec.path, python: spec.python, threads: spec.threads });
   return vqImageDecoder(decoder, spec.backend);
 }
 

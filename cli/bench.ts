@@ -215,6 +215,7 @@ export async function benchCommand(args: string[], io: Io): Promise<number> {
       repeat,
       warmup: 1,
       loadMs: Math.round(loadMs * 10) / 10,
+      ...workerOf(backend),
       results: summarize(settings, { batch, height: info.height, width: info.width }),
     };
   } finally {
@@ -227,6 +228,14 @@ export async function benchCommand(args: string[], io: Io): Promise<number> {
     : renderMarkdown(report);
   await io.writeStdout(new TextEncoder().encode(text));
   return 0;
+}
+
+/** A Python backend's worker details for the report (`--threads` and all), else nothing. */
+function workerOf(backend: { name: string }): Pick<BenchReport, "worker"> {
+  const worker = (backend as Partial<PythonBackend>).worker;
+  if (backend.name !== "python" || !worker) return {};
+  const { torch, device, dtype, threads } = worker;
+  return { worker: { torch, device, dtype, threads } };
 }
 
 function checkWindows(windows: number[], width: number): void {

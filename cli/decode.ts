@@ -15,6 +15,7 @@ import {
   ValidationError,
   type Values,
 } from "./flags/args.ts";
+import { threadsFlag } from "./flags/backend_flags.ts";
 import { readGrid } from "./formats/grid_file.ts";
 import { type ImageDecoder, type ImageDecoderSpec, openImageDecoder } from "../backends/open.ts";
 import type { Io } from "./io/io.ts";
@@ -26,6 +27,7 @@ export const DECODE_OPTIONS: OptionSpec = {
   vq: { type: "string" },
   backend: { type: "string" },
   python: { type: "string" },
+  threads: { type: "string" },
   out: { type: "string", short: "o" },
   sheet: { type: "boolean" },
   columns: { type: "string" },
@@ -44,6 +46,8 @@ Decode token grids (JSON or .npy, '-' for stdin) to PNG images.
   --vq PATH          a LlamaGen VQ-16 decoder (directory with vq.json + vq.safetensors)
   --backend NAME     webgpu | python: where the VQ decoder runs (default: webgpu)
   --python PATH      python interpreter for --backend python
+  --threads N        torch CPU threads of the python worker (default: OMP_NUM_THREADS, else
+                     torch's: one per core)
   -o, --out FILE     output PNG; a batch writes FILE_000.png, FILE_001.png, … or fills a
                      printf-style pattern (img_%03d.png)
   --sheet            write the whole batch as one contact sheet instead
@@ -67,9 +71,14 @@ export function decoderSpec(values: Values): ImageDecoderSpec {
     );
   }
   const python = typeof values.python === "string" ? values.python : undefined;
-  if (typeof model === "string") return { kind: "model", dir: model, python };
+  const threads = threadsFlag(values);
+  const worker = { python, ...(threads !== undefined ? { threads } : {}) };
+  if (typeof model === "string") return { kind: "model", dir: model, ...worker };
   const backend = choiceFlag(values, "backend", ["webgpu", "python"] as const, "webgpu");
-  return { kind: "vq", path: vq as string, backend, python };
+  if (backend === "webgpu" && threads !== undefined) {
+    throw new ValidationError("--threads applies to the python backend, not webgpu");
+  }
+  return { kind: "vq", path: vq as string, backend, ...worker };
 }
 
 /** Run `zipar decode`; returns the exit code. */

@@ -9,6 +9,7 @@
 import { countSteps, layoutOf } from "../core/mod.ts";
 import { openImageDecoder } from "../backends/open.ts";
 import { choiceFlag, intFlag, numberFlag, type OptionSpec, parseCommand } from "./flags/args.ts";
+import { threadsFlag } from "./flags/backend_flags.ts";
 import { buildSchedule } from "./flags/schedule_flags.ts";
 import { writeImages } from "./formats/png_files.ts";
 import { DEMO_MODEL, openDemoBackend } from "./generation/demo_backend.ts";
@@ -22,6 +23,7 @@ export const DEMO_OPTIONS: OptionSpec = {
   backend: { type: "string" },
   model: { type: "string" },
   python: { type: "string" },
+  threads: { type: "string" },
   "per-class": { type: "string" },
   window: { type: "string" },
   schedule: { type: "string" },
@@ -42,6 +44,8 @@ and print forward passes vs raster and wall time.
   --backend NAME     auto | webgpu | python (default: auto = WebGPU, else Python with torch)
   --model DIR        model directory (default: the shipped fixtures/demo)
   --python PATH      python interpreter for the python backend
+  --threads N        torch CPU threads of the python backend (default: OMP_NUM_THREADS, else
+                     torch's: one per core)
   --per-class N      images per class (default: 8)
   --window s         ZipAR window, 1..14 (default: 7)
   --schedule NAME    ideal | paper (default: paper: on the demo model, paper s=7 matches
@@ -75,7 +79,8 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
   }
   const loadStart = performance.now();
   const python = values.python as string | undefined;
-  const backend = await openDemoBackend({ choice, model, python, env: io.env });
+  const threads = threadsFlag(values);
+  const backend = await openDemoBackend({ choice, model, python, threads, env: io.env });
   const decoder = await openImageDecoder({ kind: "model", dir: model });
   const loadMs = performance.now() - loadStart;
   try {

@@ -16,6 +16,7 @@ import { type EvalRow, renderEval } from "./eval/report.ts";
 import { scoreGrids, type Scorer } from "./eval/score.ts";
 import { DEFAULT_SETTINGS, parseSettings } from "./eval/settings.ts";
 import { choiceFlag, intFlag, numberFlag, type OptionSpec, parseCommand } from "./flags/args.ts";
+import { threadsFlag } from "./flags/backend_flags.ts";
 import { DEMO_MODEL, openDemoBackend } from "./generation/demo_backend.ts";
 import { perClassImages } from "./generation/images.ts";
 import { runGeneration, stepProgress } from "./generation/run.ts";
@@ -27,6 +28,7 @@ export const EVAL_OPTIONS: OptionSpec = {
   model: { type: "string" },
   backend: { type: "string" },
   python: { type: "string" },
+  threads: { type: "string" },
   "per-class": { type: "string" },
   settings: { type: "string" },
   cfg: { type: "string" },
@@ -49,6 +51,8 @@ per token under the model in raster order (beside the others only: it favours bl
   --model DIR        model directory with classifier.* and test_slice.json (default: the demo)
   --backend NAME     auto | webgpu | python (default: auto)
   --python PATH      python interpreter for the python backend
+  --threads N        torch CPU threads of the python backend (default: OMP_NUM_THREADS, else
+                     torch's: one per core)
   --per-class N      samples per class and setting (default: 50)
   --settings LIST    comma-separated: raster, ideal:S, paper:S, ideal:S:r-1, adaptive:M[:MAX],
                      adaptive2:M[:MAX], sjd:L, ideal-sjd:S:L, paper-sjd:S:L; the last four
@@ -109,7 +113,14 @@ export async function evalCommand(args: string[], io: Io): Promise<number> {
   };
   const slice = JSON.parse(await Deno.readTextFile(`${model}/test_slice.json`));
   const python = values.python as string | undefined;
-  const backend = await openDemoBackend({ choice: backendChoice, model, python, env: io.env });
+  const threads = threadsFlag(values);
+  const backend = await openDemoBackend({
+    choice: backendChoice,
+    model,
+    python,
+    threads,
+    env: io.env,
+  });
   const decoder = await openImageDecoder({ kind: "model", dir: model });
   try {
     const scorer: Scorer = { classifier: await loadFmnistClassifier(model), decoder, reference };

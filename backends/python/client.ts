@@ -49,6 +49,8 @@ export interface PythonWorkerInfo {
   device: string;
   /** Dtype of weights and activations. */
   dtype: string;
+  /** Torch's intra-op CPU threads (`torch.get_num_threads()` after the hello). */
+  threads: number;
 }
 
 /** The Python backend, with a few extras for tests and benchmarks. */
@@ -132,6 +134,7 @@ class PythonBackendImpl implements PythonBackend {
       torch: String(ready.torch),
       device: String(ready.device),
       dtype: String(ready.dtype),
+      threads: Number(ready.threads),
     };
     this.#timeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.#loadTimeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;

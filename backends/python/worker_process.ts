@@ -30,7 +30,10 @@ export interface WorkerOptions {
    * @default "float32"
    */
   dtype?: "float32" | "bfloat16" | "float16";
-  /** CPU threads of the worker. @default 2 */
+  /**
+   * Torch's intra-op CPU threads in the worker (`torch.set_num_threads`). @default torch's own
+   * choice: `OMP_NUM_THREADS` when set, else one per physical core
+   */
   threads?: number;
   /**
    * Limit for the interpreter's first answer to the hello (the worker acknowledges it before it
@@ -177,7 +180,7 @@ export class WorkerProcess {
         ...load,
         device: options.device ?? "cpu",
         dtype: options.dtype ?? "float32",
-        threads: options.threads ?? 2,
+        threads: options.threads ?? null,
       };
       const timeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
       const firstFrameTimeoutMs = Math.min(options.startTimeoutMs ?? START_TIMEOUT_MS, timeoutMs);

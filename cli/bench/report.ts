@@ -75,6 +75,8 @@ export interface BenchReport {
   warmup: number;
   /** Time to open the backend (load the model), ms; not in any run's time. */
   loadMs: number;
+  /** The Python worker's torch version, device, dtype and torch CPU threads (python only). */
+  worker?: { torch: string; device: string; dtype: string; threads: number };
   results: BenchResult[];
 }
 
@@ -159,7 +161,11 @@ export function renderMarkdown(report: BenchReport): string {
   const head =
     `zipar bench: backend ${backend}, model ${model} (${grid[0]}×${grid[1]}, vocab ${vocab}), ` +
     `batch ${batch}, cfg ${cfg}, mode ${mode}, ${repeat} timed runs per setting after ${warmup} warm-up, ` +
-    `interleaved; model load ${f(loadMs, 1)} ms (not timed below)`;
+    `interleaved; model load ${f(loadMs, 1)} ms (not timed below)` +
+    (report.worker
+      ? `; torch ${report.worker.torch} on ${report.worker.device} ${report.worker.dtype}, ` +
+        `${report.worker.threads} CPU threads`
+      : "");
   const header = [
     "setting",
     "passes",

@@ -73,6 +73,13 @@ Deno.test("renderMarkdown() prints a heading and an aligned table with a row per
   assert.equal(new Set(lines.slice(2).map((l) => l.length)).size, 1);
 });
 
+Deno.test("renderMarkdown() names the Python worker's torch, device, dtype and threads", () => {
+  assert.doesNotMatch(renderMarkdown(report()).split("\n")[0], /threads/);
+  const worker = { torch: "2.13.0", device: "cpu", dtype: "float32", threads: 1 };
+  const head = renderMarkdown({ ...report(), backend: "python", worker }).split("\n")[0];
+  assert.match(head, /; torch 2\.13\.0 on cpu float32, 1 CPU threads$/);
+});
+
 Deno.test("renderCsv() prints a header and one row per setting", () => {
   const lines = renderCsv(report()).trimEnd().split("\n");
   assert.equal(lines.length, 3);

@@ -1,8 +1,8 @@
 /**
  * The backend flags of `zipar generate`, `zipar batch` and `zipar bench`, parsed in one place:
  * `--backend`, the mock model's `--grid`, `--vocab`, `--num-classes`, `--prefix`, `--eol`,
- * `--reach-*`, `--sharpness`, `--model-seed`, and `--model`, `--python`, `--device`, `--dtype`
- * for real models, turned into a {@linkcode BackendSpec} for backends/open.ts.
+ * `--reach-*`, `--sharpness`, `--model-seed`, and `--model`, `--python`, `--device`, `--dtype`,
+ * `--threads` for real models, turned into a {@linkcode BackendSpec} for backends/open.ts.
  *
  * @module
  */
@@ -38,7 +38,12 @@ export const BACKEND_OPTIONS: OptionSpec = {
   python: { type: "string" },
   device: { type: "string" },
   dtype: { type: "string" },
+  threads: { type: "string" },
 };
+
+/** `--threads N`'s help line, for every command that runs the Python worker. */
+export const THREADS_HELP =
+  "--threads N              torch CPU threads (python; default OMP_NUM_THREADS, else torch's)";
 
 /** The backend flags' help lines, one block for every command that takes them. */
 export const BACKEND_USAGE = `Backend:
@@ -61,7 +66,8 @@ Real models (--backend python | webgpu):
   --model PATH             model weights / config (required)
   --python PATH            python interpreter (python backend)
   --device DEV             e.g. cuda, cpu (python backend)
-  --dtype TYPE             e.g. float32, bfloat16 (python backend)`;
+  --dtype TYPE             e.g. float32, bfloat16 (python backend)
+  ${THREADS_HELP}`;
 
 /** Flags of the mock model only. */
 const MOCK_FLAGS = [
@@ -78,7 +84,23 @@ const MOCK_FLAGS = [
   "text",
 ];
 /** Flags of the Python backend only. */
-const PYTHON_FLAGS = ["python", "device", "dtype"];
+const PYTHON_FLAGS = ["python", "device", "dtype", "threads"];
+
+/**
+ * `--threads N`: torch's intra-op CPU threads in the Python worker, or undefined for torch's
+ * own choice (which honours `OMP_NUM_THREADS`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { threadsFlag } from "./backend_flags.ts";
+ * assert.equal(threadsFlag({ threads: "1" }), 1);
+ * assert.equal(threadsFlag({}), undefined);
+ * ```
+ */
+export function threadsFlag(values: Values): number | undefined {
+  return intFlag(values, "threads", 1, 1024);
+}
 
 /**
  * Read the backend flags. Flags of another backend than the chosen one are usage errors.
@@ -136,6 +158,7 @@ export function backendFlags(values: Values): BackendSpec {
     // Passed on as given: the worker checks them and names the values it takes in one line.
     device: opt("device") as PythonBackendOptions["device"],
     dtype: opt("dtype") as PythonBackendOptions["dtype"],
+    ...(values.threads !== undefined ? { threads: threadsFlag(values) } : {}),
   };
 }
 

@@ -50,6 +50,32 @@ Deno.test("backendFlags() needs --model for real backends and passes their optio
   );
 });
 
+Deno.test("backendFlags() passes --threads to the Python worker only when given", () => {
+  const spec = backendFlags({ backend: "python", model: "m", threads: "3" });
+  assert(spec.backend === "python");
+  assert.equal(spec.threads, 3);
+  const unset = backendFlags({ backend: "python", model: "m" });
+  assert(unset.backend === "python" && !("threads" in unset));
+  for (
+    const [values, message] of [
+      [
+        { backend: "python", model: "m", threads: "0" },
+        /^--threads must be an integer in 1\.\.1024/,
+      ],
+      [
+        { backend: "webgpu", model: "m", threads: "2" },
+        /^--threads does not apply to --backend webgpu$/,
+      ],
+      [{ threads: "2" }, /^--threads applies to --backend python\|webgpu, not mock$/],
+    ] as [Record<string, string>, RegExp][]
+  ) {
+    assert.throws(
+      () => backendFlags(values),
+      (e) => e instanceof ValidationError && message.test(e.message),
+    );
+  }
+});
+
 Deno.test("backendFlags() refuses flags of another backend and bad values as usage errors", () => {
   const cases: [Record<string, string | boolean>, RegExp][] = [
     [{ backend: "webgpu" }, /^--backend webgpu needs --model PATH$/],

@@ -25,6 +25,8 @@ export interface DemoBackendOptions {
   model: string;
   /** `--python`: the only interpreter to try. */
   python?: string;
+  /** `--threads`: torch CPU threads of a Python worker; torch's own choice when absent. */
+  threads?: number;
   /** The environment (ZIPAR_PYTHON). */
   env: (name: string) => string | undefined;
 }
@@ -42,14 +44,14 @@ export interface DemoBackendOptions {
  * ```
  */
 export function demoBackendSpecs(options: DemoBackendOptions): BackendSpec[] {
-  const { choice, model, python, env } = options;
+  const { choice, model, python, env, threads } = options;
   const specs: BackendSpec[] = choice === "python" ? [] : [{ backend: "webgpu", model }];
   if (choice === "webgpu") return specs;
   const candidates = python
     ? [python]
     : [env("ZIPAR_PYTHON"), venvPython(), "python3", "/usr/bin/python3"];
   for (const exe of new Set(candidates.filter((c): c is string => !!c))) {
-    specs.push({ backend: "python", model, python: exe });
+    specs.push({ backend: "python", model, python: exe, ...(threads ? { threads } : {}) });
   }
   return specs;
 }

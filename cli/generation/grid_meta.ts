@@ -160,6 +160,13 @@ export function gridMeta(input: GridMetaInput): Record<string, unknown> {
     passes: run.passes,
     rasterPasses: run.rasterPasses,
     wallMs: Math.round(run.wallMs * 10) / 10,
+    ...workerThreads(input.backend),
     ...(run.scheduleStats !== undefined ? { scheduleStats: run.scheduleStats } : {}),
   };
+}
+
+/** `{threads}`: the Python worker's torch CPU threads the run had (they bear on wallMs). */
+function workerThreads(backend: GridMetaInput["backend"]): { threads?: number } {
+  const threads = (backend as { worker?: { threads?: unknown } }).worker?.threads;
+  return typeof threads === "number" && Number.isInteger(threads) ? { threads } : {};
 }

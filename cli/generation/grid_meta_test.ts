@@ -80,3 +80,13 @@ Deno.test("gridMeta() puts the caller's fields after the model's and drops what 
   assert.equal("maxWindow" in meta, false);
   assert.equal("scheduleStats" in meta, false);
 });
+
+Deno.test("gridMeta() records a Python worker's torch threads after the wall time", () => {
+  const backend = Object.assign(new MockBackend({ height: 2, width: 3 }), {
+    worker: { threads: 3 },
+  });
+  const entries = Object.entries(gridMeta({ ...INPUT, backend }));
+  const at = entries.findIndex(([k]) => k === "wallMs");
+  assert.deepEqual(entries[at + 1], ["threads", 3]);
+  assert.equal("threads" in gridMeta(INPUT), false);
+});

@@ -77,10 +77,13 @@ class Worker:
 def load_options(hello: dict) -> LoadOptions:
     device = pick_device(hello.get("device") or "cpu")
     dtype = pick_dtype(hello.get("dtype") or "float32")
-    threads = hello.get("threads", 2)
-    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 1024:
-        raise ValueError(f"threads must be an integer in 1..1024, got {threads!r}")
-    if device.type == "cpu":
+    # threads: given = torch.set_num_threads(threads) (intra-op CPU threads, also used by the
+    # host-side work of a CUDA worker); absent or null = torch's own choice, which honours
+    # OMP_NUM_THREADS and is otherwise one thread per physical core.
+    threads = hello.get("threads")
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 1024:
+            raise ValueError(f"threads must be an integer in 1..1024, got {threads!r}")
         torch.set_num_threads(threads)
     return LoadOptions(device, dtype, hello.get("preset"), hello.get("grid"), hello.get("heads"))
 
@@ -102,7 +105,7 @@ def serve(hello: dict, stdin, stdout) -> int:
     reply({"type": "ready", "protocol": PROTOCOL_VERSION,
            "info": family.info if family else None, "config": family.config if family else None,
            "decoder": decoder, "torch": torch.__version__, "device": str(options.device),
-           "dtype": options.dtype_name})
+           "dtype": options.dtype_name, "threads": torch.get_num_threads()})
     while True:
         frame = read_frame(stdin)
         if frame is None:

@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { benchCommand } from "../../cli/bench.ts";
+import { memoryIo } from "../../cli/io/io.ts";
+import { openTiny, PYTHON, PYTHON_TESTS, removeTinyModels, tinyModels } from "./test_helpers.ts";
+
+/** Open the tiny model with OMP_NUM_THREADS set to `omp` (or unset) for the worker's start. */
+async function threadsWith(omp: string | undefined, threads?: number): Promise<number> {
+  const saved = Deno.env.get("OMP_NUM_THREADS");
+  if (omp === undefined) Deno.env.delete("OMP_NUM_THREADS");
+  else Deno.env.set("OMP_NUM_THREADS", omp);
+  try {
+    const backend = await openTiny(threads === undefined ? {} : { threads });
+    await backend.close();
+    return backend.worker.threads;
+  } finally {
+    if (saved === undefined) Deno.env.delete("OMP_NUM_THREADS");
+    else Deno.env.set("OMP_NUM_THREADS", saved);
+  }
+}
+
+Deno.test({
+  name: "--threads sets torch's threads; without it the worker keeps OMP_NUM_THREADS",
+  ...PYTHON_TESTS,
+  fn: async () => {
+    // torch caps OMP_NUM_THREADS at the cores it sees, never set_num_threads.
+    assert.equal(await threadsWith("1"), 1, "OMP_NUM_THREADS=1, no --threads");
+    assert.equal(await threadsWith("1", 3), 3, "--threads 3 wins over OMP_NUM_THREADS=1");
+    assert.equal(await threadsWith(undefined, 1), 1, "--threads 1");
+  },
+});
+
+Deno.test({
+  name: "zipar bench --threads 1 records the worker's threads in its JSON and table",
+  ...PYTHON_TESTS,
+  fn: async () => {
+    const model = join(await tinyModels(), "st");
+    const args = ["--backend", "python", "--model", model, "--python", PYTHON!, "--threads", "1"];
+    const io = memoryIo();
+    const code = await benchCommand([
+      ...args,
+      "--windows",
+      "4",
+      "--repeat",
+      "1",
+      "--format",
+      "json",
+    ], io);
+    assert.equal(code, 0);
+    const report = JSON.parse(io.stdoutText());
+    assert.equal(report.worker.threads, 1);
+    assert.equal(report.worker.device, "cpu");
+    await removeTinyModels();
+  },
+});
