@@ -1,6 +1,6 @@
 /**
  * The one way a test asks for a runtime it needs: a python with torch + numpy (the Python
- * backend) or a WebGPU adapter. A test that lacks one is skipped through `ignore:` with a loud
+ * backend), a WebGPU adapter, or Slurm's daemons and clients (the live Slurm test). A test that lacks one is skipped through `ignore:` with a loud
  * reason on stderr; with `ZIPAR_REQUIRE_ALL=1` (CI) nothing is skipped: a missing runtime fails
  * the test file instead.
  *
@@ -16,7 +16,7 @@ import { findTorchPython, PYTHON_INSTALL_HINT } from "./python/interpreter.ts";
 import { hasWebgpuAdapter, NO_ADAPTER } from "./webgpu/device.ts";
 
 /** A runtime a test can need. */
-export type Runtime = "python" | "webgpu";
+export type Runtime = "python" | "webgpu" | "slurm";
 
 /** Whether every runtime is required (CI sets ZIPAR_REQUIRE_ALL=1): then nothing skips. */
 export const REQUIRE_ALL: boolean = Deno.env.get("ZIPAR_REQUIRE_ALL") === "1";
@@ -27,14 +27,43 @@ export const PYTHON: string | null = await findTorchPython();
 /** Whether a WebGPU adapter exists. */
 export const HAS_WEBGPU: boolean = await hasWebgpuAdapter();
 
+/** Slurm's and munge's programs the live Slurm test runs (.ci/packages.txt: slurm-wlm, munge). */
+export const SLURM_PROGRAMS = [
+  "munged",
+  "slurmctld",
+  "slurmd",
+  "sbatch",
+  "scancel",
+  "scontrol",
+  "sinfo",
+] as const;
+
+/** Whether every one of {@linkcode SLURM_PROGRAMS} is on PATH or in /usr/sbin (asked through sh). */
+export const HAS_SLURM: boolean = await new Deno.Command("sh", {
+  args: [
+    "-c",
+    `PATH="$PATH:/usr/sbin:/sbin"; for p in ${
+      SLURM_PROGRAMS.join(" ")
+    }; do command -v "$p" >/dev/null || exit 1; done`,
+  ],
+  stdout: "null",
+  stderr: "null",
+}).output().then((r) => r.success, () => false);
+
 const WHY: Record<Runtime, string> = {
   python: `no python with torch + numpy (${PYTHON_INSTALL_HINT})`,
   webgpu: NO_ADAPTER,
+  slurm: `no Slurm (${SLURM_PROGRAMS.join(", ")}): apt-get install slurm-wlm munge`,
 };
 
 /** The runtimes of `runtimes` that this machine lacks. */
 export function missingRuntimes(runtimes: readonly Runtime[]): Runtime[] {
-  return runtimes.filter((r) => (r === "python" ? PYTHON === null : !HAS_WEBGPU));
+  const have: Record<Runtime, boolean> = {
+    python: PYTHON !== null,
+    webgpu: HAS_WEBGPU,
+    slurm: HAS_SLURM,
+  };
+  return runtimes.filter((r) => !have[r]);
 }
 
 const warned = new Set<string>();
