@@ -1,0 +1,200 @@
+/**
+ * `zipar batch` under a live Slurm: a one-node cluster (test_slurm.ts) runs
+ * examples/slurm_array.sh as it stands — a 4-task array of the real `zipar batch --shard auto`
+ * over 40 mock jobs, one fake GPU each, and the collect job after it (`afterany`). Every
+ * output must equal an unsharded run's. A second run cancels one task mid-run (`scancel`),
+ * sees the collect job fail naming that shard, resubmits just that task
+ * (`sbatch --array=2`) and checks that it resumed: the outputs written before the cancel are
+ * skipped, the rest done, and the whole equals the unsharded run.
+ */
+
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { needs } from "../../backends/test_runtimes.ts";
+import { readGrid } from "../formats/grid_file.ts";
+import { memoryIo } from "../io/io.ts";
+import { type SlurmCluster, startSlurm, waitFor } from "./test_slurm.ts";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+const SCRIPT = join(ROOT, "examples", "slurm_array.sh");
+const SHARDS = 4, JOBS = 40, KILLED = 2;
+const BACKEND = ["--grid", "64x64", "--max-batch", "4"];
+
+/** 40 jobs; shard 2's (index ≡ 2 mod 4) have 4 images, so it runs long enough to cancel. */
+function jobLines(): string {
+  return Array.from({ length: JOBS }, (_, k) =>
+    JSON.stringify({
+      name: `j${String(k).padStart(2, "0")}`,
+      class: k % 10,
+      seed: k,
+      count: k % SHARDS === KILLED ? 4 : 1,
+      ...(k % 2 ? { window: 8 } : { schedule: "raster" }),
+      format: k % 5 === 0 ? "npy" : "json",
+    })).join("\n") + "\n";
+}
+
+const outputNames = (dir: string) =>
+  [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => !n.startsWith("summary")).sort();
+const shardNames = (k: number) =>
+  Array.from({ length: JOBS }, (_, j) => j).filter((j) => j % SHARDS === k)
+    .map((j) => `j${String(j).padStart(2, "0")}`);
+
+/** Every grid of `dir`: shape, tokens, metadata without the wall time. */
+async function grids(dir: string): Promise<Map<string, unknown>> {
+  const got = new Map<string, unknown>();
+  for (const name of outputNames(dir).filter((n) => !n.endsWith(".npy.json"))) {
+    const { grid } = await readGrid(join(dir, name), memoryIo());
+    const { wallMs: _, ...meta } = grid.meta;
+    got.set(name, { shape: grid.shape, tokens: [...grid.tokens], meta });
+  }
+  return got;
+}
+
+async function zipar(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(ROOT, "cli/main.ts"), "batch", ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+const FINAL = /^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|PREEMPTED|BOOT_FAIL)/;
+
+async function finished(cluster: SlurmCluster, id: string, what: string): Promise<string> {
+  let state: string | null = null;
+  await waitFor(async () => FINAL.test(state = await cluster.jobState(id) ?? ""), what, 45_000);
+  return state!;
+}
+
+async function logsOf(dir: string): Promise<string> {
+  const logs = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".log"));
+  const texts = await Promise.all(logs.map((e) => Deno.readTextFile(join(dir, e.name))));
+  return logs.map((e, k) => `--- ${e.name}\n${texts[k]}`).join("\n");
+}
+
+Deno.test({
+  name:
+    "examples/slurm_array.sh on a live Slurm: 4 shards equal one run; a cancelled shard resumes",
+  ...needs("the live Slurm test", ["slurm"]),
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "zipar_slurm_" });
+    let cluster: SlurmCluster | null = null;
+    try {
+      const jobs = join(dir, "jobs.jsonl");
+      await Deno.writeTextFile(jobs, jobLines());
+      // The unsharded reference runs while the cluster starts.
+      const [ref, started] = await Promise.all([
+        zipar([jobs, "--out-dir", join(dir, "ref"), ...BACKEND, "--quiet"]),
+        startSlurm(join(dir, "slurm")),
+      ]);
+      cluster = started;
+      assert.equal(ref.code, 0, ref.stderr);
+      const expected = await grids(join(dir, "ref"));
+      assert.equal(expected.size, JOBS);
+
+      // The script as a user runs it; deno must be on the jobs' PATH (sbatch exports ours).
+      const env = (out: string) => ({
+        PATH: `${dirname(Deno.execPath())}:${cluster!.env.PATH}`,
+        NO_COLOR: "1",
+        ZIPAR_HOME: ROOT,
+        ZIPAR_JOBS: jobs,
+        ZIPAR_OUT: join(dir, out),
+        ZIPAR_SHARDS: String(SHARDS),
+        ZIPAR_ARGS: BACKEND.join(" "),
+      });
+      const submit = async (out: string, args: string[] = []) => {
+        const r = await cluster!.run("bash", [SCRIPT, ...args], { env: env(out), cwd: dir });
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        const m = /submitted array (\d+) \(4 shards\) and collect job (\d+)/.exec(r.stdout);
+        assert.ok(m, r.stdout);
+        return { array: m[1], collect: m[2] };
+      };
+
+      // Run 1: the whole flow, untouched.
+      const first = await submit("run1");
+      assert.equal(await finished(cluster, first.collect, "the collect job"), "COMPLETED");
+      for (let k = 0; k < SHARDS; k++) {
+        assert.equal(await cluster.jobState(`${first.array}_${k}`), "COMPLETED");
+        const s = JSON.parse(
+          await Deno.readTextFile(join(dir, "run1", `summary.shard-${k}-of-${SHARDS}.json`)),
+        );
+        assert.deepEqual([s.shard, s.shardFrom], [
+          { index: k, count: SHARDS },
+          `SLURM_ARRAY_TASK_ID=${k}`,
+        ]);
+        assert.deepEqual(s.outputs.map((o: { name: string }) => o.name), shardNames(k));
+      }
+      const summary = JSON.parse(await Deno.readTextFile(join(dir, "run1", "summary.json")));
+      assert.deepEqual(
+        [summary.jobs, summary.done, summary.failed, summary.missing, summary.collected.shards],
+        [JOBS, JOBS, 0, 0, SHARDS],
+      );
+      assert.deepEqual(outputNames(join(dir, "run1")), outputNames(join(dir, "ref")));
+      assert.deepEqual(await grids(join(dir, "run1")), expected);
+
+      // Run 2: cancel task 2 once it has written an output; the collect job then fails.
+      const second = await submit("run2");
+      const out2 = join(dir, "run2");
+      const written = () =>
+        exists(out2)
+          ? shardNames(KILLED).filter((n) =>
+            exists(join(out2, `${n}.json`)) || exists(join(out2, `${n}.npy`))
+          )
+          : [];
+      await waitFor(() => Promise.resolve(written().length > 0), "shard 2's first output", 30_000);
+      const cancel = await cluster.run("scancel", [`${second.array}_${KILLED}`]);
+      assert.equal(cancel.code, 0, cancel.stderr);
+      assert.equal(await finished(cluster, second.collect, "the second collect job"), "FAILED");
+      assert.equal(await cluster.jobState(`${second.array}_${KILLED}`), "CANCELLED");
+      const partial = written().length;
+      assert.ok(partial >= 1 && partial < JOBS / SHARDS, `cancelled after ${partial} outputs`);
+      const broken = JSON.parse(await Deno.readTextFile(join(out2, "summary.json")));
+      assert.deepEqual(
+        [broken.missing, broken.collected.missingShards],
+        [JOBS / SHARDS, [KILLED]], // unreported outputs count as missing: the rerun checks them
+      );
+      assert.ok(!exists(join(out2, `summary.shard-${KILLED}-of-${SHARDS}.json`)));
+      assert.match(await logsOf(dir), /in shards 2 of 4: rerun them/);
+
+      // Resubmit task 2 alone, as the collect log says: it resumes.
+      const again = await cluster.run(
+        "sbatch",
+        ["--parsable", `--array=${KILLED}`, SCRIPT],
+        { env: env("run2"), cwd: dir },
+      );
+      assert.equal(again.code, 0, again.stderr);
+      const task = `${again.stdout.trim().split(";")[0]}_${KILLED}`;
+      assert.equal(await finished(cluster, task, "the resubmitted task"), "COMPLETED");
+      const resumed = JSON.parse(
+        await Deno.readTextFile(join(out2, `summary.shard-${KILLED}-of-${SHARDS}.json`)),
+      );
+      assert.deepEqual(
+        [resumed.shardFrom, resumed.skipped, resumed.done, resumed.failed],
+        [`SLURM_ARRAY_TASK_ID=${KILLED}`, partial, JOBS / SHARDS - partial, 0],
+      );
+      const collect = await zipar([jobs, "--collect", out2]);
+      assert.equal(collect.code, 0, collect.stderr);
+      assert.match(collect.stderr, /collect 40 jobs: 40 complete .* 0 missing/);
+      assert.deepEqual(outputNames(out2), outputNames(join(dir, "ref"))); // no temp files left
+      assert.deepEqual(await grids(out2), expected);
+    } catch (e) {
+      const logs = await logsOf(dir).catch(() => "");
+      throw new Error(`${(e as Error).message}\njob logs:\n${logs.slice(-4000)}`, { cause: e });
+    } finally {
+      await cluster?.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
