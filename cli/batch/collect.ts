@@ -68,8 +68,11 @@ export interface Collected {
   };
   /** Failed jobs. */
   failures: { line: number; name: string | null; reason: string }[];
-  /** Missing jobs, with their shard when the count is known. */
-  missingJobs: { line: number; name: string | null; shard: number | null }[];
+  /**
+   * Missing jobs, with their shard when the count is known, and whether the output is there
+   * anyway (written by a shard killed before its summary: the rerun checks and skips it).
+   */
+  missingJobs: { line: number; name: string | null; shard: number | null; written: boolean }[];
   /** Complete jobs. */
   outputs: { line: number; name: string; status: "done" | "skipped" }[];
 }
@@ -207,7 +210,8 @@ export function mergeSummaries(
       out.missing++;
       const shard = shards === null ? null : entry.index % shards;
       if (shard !== null) missingShards.add(shard);
-      out.missingJobs.push({ line: entry.line, name: entry.name, shard });
+      const written = present(jobFiles(entry.job!));
+      out.missingJobs.push({ line: entry.line, name: entry.name, shard, written });
     }
   }
   out.collected.missingShards = [...missingShards].sort((a, b) => a - b);

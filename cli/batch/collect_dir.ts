@@ -108,9 +108,11 @@ export function collectReport(c: Collected, jobsFile: string, summaryPath: strin
   if (c.missing > 0) {
     const { shards, missingShards } = c.collected;
     const names = c.missingJobs.slice(0, 3).map((m) => m.name ?? `line ${m.line}`).join(", ");
+    const written = c.missingJobs.filter((m) => m.written).length;
+    const unreported = written > 0 ? `; ${written} written but unreported, rechecked on rerun` : "";
     const jobs = `${c.missing} ${c.missing === 1 ? "job" : "jobs"} missing (${names}${
       c.missing > 3 ? ", …" : ""
-    })`;
+    }${unreported})`;
     if (shards === null) lines.push(`zipar: ${jobs}: rerun the batch (it resumes)`);
     else {
       const list = shardRanges(missingShards);

@@ -100,9 +100,9 @@ Deno.test("mergeSummaries() reports the jobs of a shard with no summary as missi
   const got = mergeSummaries(entries, sources, all);
   assert.deepEqual([got.done, got.failed, got.missing], [2, 1, 3]);
   assert.deepEqual(got.missingJobs, [
-    { line: 1, name: "a", shard: 0 },
-    { line: 3, name: "c", shard: 2 },
-    { line: 5, name: "d", shard: 0 },
+    { line: 1, name: "a", shard: 0, written: true },
+    { line: 3, name: "c", shard: 2, written: true },
+    { line: 5, name: "d", shard: 0, written: true },
   ]);
   assert.deepEqual(got.collected.missingShards, [0, 2]);
   // Without any shard summary the count comes from --shard-count, else it is unknown.
@@ -132,7 +132,12 @@ Deno.test("mergeSummaries() takes the newest report of a job and checks that its
   }
   // A report of "a" complete whose file is gone: missing, so its shard reruns.
   const gone = mergeSummaries(entries, [newer], (files) => !files.includes("a.json"));
-  assert.ok(gone.missingJobs.some((m) => m.name === "a"));
+  assert.deepEqual(gone.missingJobs.find((m) => m.name === "a"), {
+    line: 1,
+    name: "a",
+    shard: 0,
+    written: false,
+  });
   // c is npy: both of its files must exist.
   const c = src(
     "summary.shard-0-of-1.json",

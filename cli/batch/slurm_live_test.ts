@@ -157,6 +157,10 @@ Deno.test({
         [JOBS / SHARDS, [KILLED]], // unreported outputs count as missing: the rerun checks them
       );
       assert.ok(!exists(join(out2, `summary.shard-${KILLED}-of-${SHARDS}.json`)));
+      assert.equal(
+        broken.missingJobs.filter((m: { written: boolean }) => m.written).length,
+        partial,
+      );
       assert.match(await logsOf(dir), /in shards 2 of 4: rerun them/);
 
       // Resubmit task 2 alone, as the collect log says: it resumes.

@@ -49,16 +49,24 @@ export interface RunOptions {
 const decoder = new TextDecoder();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Run `program` with `env` over the current environment. */
+/** What a cluster's commands keep of our environment: no SLURM_* or ZIPAR_* leaks in. */
+const KEPT = ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR", "LANG"];
+
+/** Run `program` with `env` over the few variables of {@linkcode KEPT}. */
 export async function runProgram(
   program: string,
   args: string[],
   env: Record<string, string>,
   cwd?: string,
 ): Promise<Ran> {
+  const kept = KEPT.flatMap((k) => {
+    const v = Deno.env.get(k);
+    return v === undefined ? [] : [[k, v]];
+  });
   const out = await new Deno.Command(program, {
     args,
-    env,
+    env: { ...Object.fromEntries(kept), ...env },
+    clearEnv: true,
     cwd,
     stdin: "null",
     stdout: "piped",
@@ -117,8 +125,7 @@ export async function startSlurm(dir: string): Promise<SlurmCluster> {
   }
   await Deno.chmod(join(dir, "munge"), 0o755);
   const base = { PATH: `${Deno.env.get("PATH") ?? "/usr/bin:/bin"}:/usr/sbin:/sbin` };
-  const host = await runProgram("hostname", ["-s"], base);
-  const node = host.stdout.trim() || "localhost";
+  const node = Deno.hostname().split(".")[0] || "localhost"; // Slurm's short name
   // A key of our own: this cluster needs no other's and works where /etc/munge has none.
   const key = join(dir, "munge", "munge.key");
   await Deno.writeFile(key, crypto.getRandomValues(new Uint8Array(1024)), { mode: 0o600 });
@@ -142,6 +149,7 @@ export async function startSlurm(dir: string): Promise<SlurmCluster> {
     const child = new Deno.Command(program, {
       args,
       env,
+      clearEnv: true,
       stdin: "null",
       stdout: "null",
       stderr: "null",
