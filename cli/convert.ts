@@ -27,7 +27,10 @@ export const CONVERT_OPTIONS: OptionSpec = {
   grid: { type: "string" },
   heads: { type: "string" },
   dtype: { type: "string" },
+  weights: { type: "string" },
+  "num-classes": { type: "string" },
   python: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -38,7 +41,9 @@ export const CONVERT_USAGE =
 Convert an official LlamaGen checkpoint to DIR/model.safetensors + DIR/config.json (GPT), or
 DIR/vq.safetensors + DIR/vq.json (VQ-16 decoder), the files the WebGPU and Python backends load.
 Checkpoints are loaded with torch.load(..., weights_only=True) only: a pickle that would run code
-is refused. Needs Python with torch (set --python or ZIPAR_PYTHON).
+is refused. Training checkpoints of LlamaGen's train_c2i.py (model, optimizer, steps, args, ema)
+load too: their args give the preset, grid and num_classes. Needs Python with torch (set
+--python or ZIPAR_PYTHON).
 
   --from KIND        llamagen (c2i_*.pt GPT) | llamagen-vq (vq_ds16_c2i.pt)
   -o, --out DIR      output directory (created when missing; files written atomically)
@@ -46,7 +51,10 @@ is refused. Needs Python with torch (set --python or ZIPAR_PYTHON).
   --grid HxW         token grid (default: 16x16 for *_256.pt, 24x24 for *_384.pt)
   --heads N          attention heads, for sizes of no preset
   --dtype TYPE       float32 | bfloat16 | float16 weights written (default: float32)
+  --weights WHICH    model | ema: the state dict of a training checkpoint (default: model)
+  --num-classes N    classes (default: the checkpoint's args, else class-table rows - 1)
   --python PATH      python interpreter with torch
+  -q, --quiet        no notes or summary on stderr
   -h, --help         show this help
 
 Examples:
@@ -95,13 +103,13 @@ async function convert(
 ): Promise<number> {
   const python = typeof values.python === "string" ? values.python : undefined;
   if (from === "llamagen-vq") {
-    for (const flag of ["preset", "grid", "heads"]) {
+    for (const flag of ["preset", "grid", "heads", "weights", "num-classes"]) {
       if (values[flag] !== undefined) {
         throw new ValidationError(`--${flag} does not apply to --from llamagen-vq`);
       }
     }
     await convertLlamagenVq({ input, out, python });
-    io.writeStderr(`zipar: wrote ${out}/vq.json and vq.safetensors\n`);
+    if (!values.quiet) io.writeStderr(`zipar: wrote ${out}/vq.json and vq.safetensors\n`);
     return 0;
   }
   const grid = typeof values.grid === "string"
@@ -112,6 +120,13 @@ async function convert(
     ? undefined
     : choiceFlag(values, "dtype", ["float32", "bfloat16", "float16"] as const, "float32");
   const preset = typeof values.preset === "string" ? values.preset : undefined;
+  const weights = values.weights === undefined
+    ? undefined
+    : choiceFlag(values, "weights", ["model", "ema"] as const, "model");
+  const numClasses = values["num-classes"] === undefined
+    ? undefined
+    : intFlag(values, "num-classes", 1, 1 << 20, 1);
+  const quiet = values.quiet === true;
   const config = await convertLlamagen({
     input,
     out,
@@ -119,8 +134,12 @@ async function convert(
     grid,
     heads,
     dtype,
+    weights,
+    numClasses,
     python,
+    onNote: (line) => quiet || io.writeStderr(`zipar: ${line}\n`),
   });
+  if (quiet) return 0;
   io.writeStderr(
     `zipar: wrote ${out}/model.safetensors and config.json (${config.preset ?? "custom"}, ` +
       `${config.layers} layers, dim ${config.dim}, grid ${JSON.stringify(config.grid)})\n`,

@@ -29,8 +29,14 @@ export interface ConvertOptions {
   heads?: number;
   /** Weight dtype written. @default "float32" */
   dtype?: "float32" | "float16" | "bfloat16";
+  /** Which state dict of a training checkpoint: `model`, or its EMA copy. @default "model" */
+  weights?: "model" | "ema";
+  /** Classes; else the checkpoint's training args, else its class table's rows − 1. */
+  numClasses?: number;
   /** Python executable. @default env ZIPAR_PYTHON, else "python3" */
   python?: string;
+  /** Called with each `note:` line of the converter (which num_classes it used, …). */
+  onNote?: (line: string) => void;
 }
 
 /**
@@ -48,6 +54,8 @@ export function convertLlamagen(options: ConvertOptions): Promise<Record<string,
   if (options.grid) args.push("--grid", options.grid);
   if (options.heads) args.push("--heads", String(options.heads));
   if (options.dtype) args.push("--dtype", options.dtype);
+  if (options.weights) args.push("--weights", options.weights);
+  if (options.numClasses) args.push("--num-classes", String(options.numClasses));
   return runConvert(args, options);
 }
 
@@ -99,10 +107,13 @@ async function stopConverter(child: Deno.ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Run the converter; its stdout is the config JSON, its last stderr line the error. */
+/**
+ * Run the converter; its stdout is the config JSON, its last stderr line the error, its
+ * `note:` lines go to `onNote`.
+ */
 async function runConvert(
   args: string[],
-  options: { input: string; python?: string },
+  options: { input: string; python?: string; onNote?: (line: string) => void },
 ): Promise<Record<string, unknown>> {
   const python = resolvePython(options.python);
   let child: Deno.ChildProcess;
@@ -128,6 +139,7 @@ async function runConvert(
     done();
   }
   const stderr = new TextDecoder().decode(output.stderr).trim().split("\n");
+  for (const line of stderr) if (line.startsWith("note: ")) options.onNote?.(line);
   if (!output.success) {
     throw new Error(`Cannot convert ${options.input}: ${stderr.at(-1) || `exit ${output.code}`}`);
   }

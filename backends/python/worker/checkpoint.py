@@ -1,6 +1,6 @@
-"""The one checkpoint loader: `.pt` files (torch.load with weights_only=True, never executing
-pickled code), model directories (a JSON config + a safetensors file), and the key and shape
-check every family runs before a weight is used. Errors are one line naming the file, the key
+"""The one checkpoint loader: `.pt` files (pt_file.py: torch.load with weights_only=True, never
+executing pickled code), model directories (a JSON config + a safetensors file), and the key and
+shape check every family runs before a weight is used. Errors are one line naming the file, the key
 and the expected shape, worded like backends/safetensors.ts so both backends say the same.
 """
 
@@ -12,43 +12,17 @@ import torch
 from bounded_json import parse_json
 from errors import CheckpointError, first_line
 from protocol import log
+from pt_file import read_pt_args
 from safetensors_io import load_tensor, read_header
 
 Weights = Dict[str, torch.Tensor]
 Shapes = Dict[str, List[int]]
 
 
-def read_pt(path: str) -> Weights:
-    """The state dict of a .pt file, under model / module / state_dict or at top level.
-
-    Refuses a pickle that holds anything but tensors and plain data (weights_only=True).
-    """
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - every failure becomes one line
-        text = first_line(err)
-        if "weights only" in text.lower() or "Unpickl" in text:
-            raise CheckpointError(f"{path}: refusing to load: the pickle holds objects other "
-                                  f"than tensors ({text})") from None
-        raise CheckpointError(f"{path}: cannot read checkpoint ({text})") from None
-    return unwrap_state_dict(obj, path)
-
-
-def unwrap_state_dict(obj, path: str) -> Weights:
-    """The state dict under model / module / state_dict, or at top level."""
-    if not isinstance(obj, dict):
-        raise CheckpointError(f"{path}: checkpoint holds a {type(obj).__name__}, not a dict")
-    for key in ("model", "module", "state_dict"):
-        if isinstance(obj.get(key), dict):
-            obj = obj[key]
-            break
-    state = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
-    if not state:
-        raise CheckpointError(f"{path}: no tensors under model, module, state_dict or top level")
-    for prefix in ("module.", "_orig_mod."):
-        if all(k.startswith(prefix) for k in state):
-            state = {k[len(prefix):]: v for k, v in state.items()}
-    return state
+def read_pt(path: str, weights: str = "model") -> Weights:
+    """The state dict of a .pt file (pt_file.py: never executing pickled code), under model /
+    module / state_dict or at top level; `weights="ema"` picks a training checkpoint's EMA."""
+    return read_pt_args(path, weights)[0]
 
 
 MAX_CONFIG_BYTES = 16 << 20  # backends/model_dir.ts reads no larger config either

@@ -1,13 +1,17 @@
 """Convert LlamaGen checkpoints to zipar directories, the formats both backends load.
 
 Usage: python convert.py gpt IN.pt --out DIR [--preset GPT-B] [--grid 16x16] [--heads N]
-                         [--dtype float32|float16|bfloat16]
+                         [--dtype float32|float16|bfloat16] [--weights model|ema]
+                         [--num-classes N]
        python convert.py vq IN.pt --out DIR
 
-gpt: a c2i GPT .pt -> DIR/model.safetensors + DIR/config.json (zipar-llamagen).
+gpt: a c2i GPT .pt -> DIR/model.safetensors + DIR/config.json (zipar-llamagen); a training
+     checkpoint (model, optimizer, steps, args, ema) gives its `model` or (--weights ema) its
+     `ema` state dict, and its args the preset, grid and num_classes.
 vq:  the VQ-16 tokenizer (vq_ds16_c2i.pt) -> DIR/vq.safetensors (decoder tensors only, float32)
      + DIR/vq.json (config inferred from the shapes).
-Checkpoints are read with torch.load(weights_only=True) only, every key and shape checked.
+Checkpoints are read with torch.load(weights_only=True) only (pt_file.py), every key and shape
+checked; notes (which num_classes was used) are `note:` lines on stderr.
 Each file is written to a temporary name in DIR and renamed into place, weights first and config
 last, so DIR never holds a half-written model. Prints the config as JSON on stdout; errors are
 one line on stderr with exit code 1 (3 when torch is missing).
@@ -20,15 +24,17 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from errors import missing_dependencies, only_line  # noqa: E402
+from errors import first_line, missing_dependencies, only_line, printable  # noqa: E402
 from output_file import OutputError, output_file, write_error  # noqa: E402
 
 # kind -> (options besides --out, config file, weights file)
 KINDS = {
-    "gpt": (("--preset", "--grid", "--heads", "--dtype"), "config.json", "model.safetensors"),
+    "gpt": (("--preset", "--grid", "--heads", "--dtype", "--weights", "--num-classes"),
+            "config.json", "model.safetensors"),
     "vq": ((), "vq.json", "vq.safetensors"),
 }
-USAGE = "usage: convert.py gpt|vq IN.pt --out DIR [--preset P] [--grid HxW] [--heads N] [--dtype D]"
+USAGE = ("usage: convert.py gpt|vq IN.pt --out DIR [--preset P] [--grid HxW] [--heads N] "
+         "[--dtype D] [--weights model|ema] [--num-classes N]")
 
 
 def parse_args(argv) -> dict:
@@ -41,8 +47,8 @@ def parse_args(argv) -> dict:
     allowed = ("--out",) + KINDS[argv[0]][0]
     for flag, value in zip(rest[::2], rest[1::2]):
         if flag not in allowed:
-            raise ValueError(f"unknown option {flag} for convert.py {argv[0]}")
-        opts[flag[2:]] = value
+            raise ValueError(f"unknown option {printable(flag)} for convert.py {argv[0]}")
+        opts[flag[2:].replace("-", "_")] = value
     if "out" not in opts:
         raise ValueError("--out DIR is required")
     return opts
@@ -58,10 +64,22 @@ def load(opts: dict):
         cfg, weights = load_vq_pt(opts["input"])
         return cfg.to_json(), weights
     dtype = pick_dtype(opts.get("dtype", "float32"))
-    heads = int(opts["heads"]) if "heads" in opts else None
-    cfg, weights = load_pt(opts["input"], opts.get("preset"), heads, opts.get("grid"))
+    heads = count_option(opts, "heads")
+    cfg, weights = load_pt(opts["input"], opts.get("preset"), heads, opts.get("grid"),
+                           opts.get("weights", "model"), count_option(opts, "num_classes"))
     cfg.dtype = opts.get("dtype", "float32")
     return cfg.to_json(), {k: v.to(dtype) for k, v in weights.items()}
+
+
+def count_option(opts: dict, name: str):
+    """A positive integer option, or None when absent."""
+    if name not in opts:
+        return None
+    value = opts[name]
+    if not value.isdigit() or not 1 <= int(value) <= 1 << 20:
+        raise ValueError(f"--{name.replace('_', '-')} must be an integer in 1..{1 << 20}, got "
+                         f"{printable(value)}")
+    return int(value)
 
 
 def write_json(path: str, value: dict):
@@ -106,7 +124,10 @@ def main(argv) -> int:
     try:
         config = convert(parse_args(argv))
     except (ValueError, OSError) as err:
-        print(only_line(err), file=sys.stderr)
+        print(printable(only_line(err)), file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 - never a traceback: one line naming the type
+        print(printable(first_line(err)), file=sys.stderr)
         return 1
     print(json.dumps(config))
     return 0

@@ -18,6 +18,13 @@ def first_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0] if text else ''}".strip()
 
 
+def printable(text: str) -> str:
+    """text with control characters (ESC, NUL, CR, ...) escaped as \\xNN, so that an error line
+    never carries terminal escapes or a line break from a file, a flag or a library."""
+    return "".join(ch if ch.isprintable() else
+                   (f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}") for ch in text)
+
+
 def only_line(err: BaseException) -> str:
     """The first line of an expected error's message (its type name when it has none)."""
     text = str(err).strip().splitlines()

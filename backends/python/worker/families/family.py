@@ -38,6 +38,8 @@ class LoadOptions:
     preset: Optional[str] = None  # LlamaGen .pt: preset name (GPT-B …), inferred when None
     grid: Optional[str] = None  # LlamaGen .pt: grid such as "16x16", else from the file name
     heads: Optional[int] = None  # LlamaGen .pt of no preset: attention heads
+    weights: Optional[str] = None  # LlamaGen training .pt: "model" (default) or "ema"
+    num_classes: Optional[int] = None  # LlamaGen .pt: classes, else its args or table rows - 1
 
     @property
     def dtype_name(self) -> str:

@@ -11,11 +11,12 @@ from typing import Dict, List, Tuple
 
 import torch
 
-from checkpoint import (load_safetensors_checked, model_files, read_json, read_pt,
-                        select_checked)
+from checkpoint import load_safetensors_checked, model_files, read_json, select_checked
 from devices import probe
 from errors import CheckpointError
 from families.family import LoadOptions
+from protocol import log
+from pt_file import read_pt_args
 
 from .config import ModelConfig, config_from_json, expected_shapes, infer_config, \
     is_llamagen_config
@@ -37,10 +38,15 @@ def load_directory(path: str) -> Tuple[ModelConfig, Dict[str, torch.Tensor]]:
     return cfg, load_safetensors_checked(weights_path, expected_shapes(cfg))
 
 
-def load_pt(path: str, preset=None, heads=None, grid=None):
-    """A .pt under model / module / state_dict or at top level; the config from its shapes."""
-    state = read_pt(path)
-    cfg = infer_config({k: list(v.shape) for k, v in state.items()}, path, preset, heads, grid)
+def load_pt(path: str, preset=None, heads=None, grid=None, weights="model", num_classes=None,
+            note=log):
+    """A .pt under model / module / state_dict or at top level (`weights="ema"`: a training
+    checkpoint's EMA weights); the config from its shapes and training args. `note` gets the
+    one line that says where num_classes came from."""
+    state, args = read_pt_args(path, weights)
+    cfg, said = infer_config({k: list(v.shape) for k, v in state.items()}, path, preset, heads,
+                             grid, num_classes, args)
+    note(said)
     weights = select_checked(state, expected_shapes(cfg), path)
     dtypes = {v.dtype for v in weights.values()}
     cfg.dtype = "float32" if torch.float32 in dtypes or not dtypes else str(dtypes.pop())[6:]
@@ -55,7 +61,8 @@ def load_weights(path: str, options: LoadOptions) -> Tuple[ModelConfig, Dict[str
         raise CheckpointError(f"{path}: no such file or directory")
     if path.endswith(".safetensors"):
         return load_directory(os.path.dirname(path) or ".")
-    return load_pt(path, options.preset, options.heads, options.grid)
+    return load_pt(path, options.preset, options.heads, options.grid, options.weights or "model",
+                   options.num_classes)
 
 
 def inspect(path: str, options: LoadOptions) -> Tuple[dict, float]:
@@ -79,6 +86,9 @@ class LlamaGen:
     def conditions_for(self, images: List[dict], cfg_scale: float) -> List[int]:
         """Images' classes, then (CFG) the null class once per image."""
         conditions = [int(im["condition"]) for im in images]
+        if cfg_scale != 1 and not self.cfg.null_class:
+            raise ValueError(f"{self.path}: the model has no null-class row (trained without "
+                             f"class dropout), so it cannot do CFG: pass --cfg 1")
         return conditions + [self.cfg.num_classes] * len(images) if cfg_scale != 1 \
             else conditions
 

@@ -213,18 +213,29 @@ def kv_cache_bytes(cfg: ModelConfig) -> int:
 
 
 def infer_config(shapes: Dict[str, list], path: str, preset: Optional[str],
-                 heads: Optional[int], grid) -> ModelConfig:
-    """The config of a .pt checkpoint (no config.json) from its tensor shapes; heads from the
-    preset (named or matched by layers and dim), the grid from the file name's _256 / _384."""
-    def shape(key):
+                 heads: Optional[int], grid, num_classes: Optional[int] = None,
+                 args: Optional[dict] = None) -> Tuple[ModelConfig, str]:
+    """The config of a .pt checkpoint (no config.json) from its tensor shapes, and a note on where
+    num_classes came from. A training checkpoint's `args` (LlamaGen's train_c2i.py) give the
+    preset (gpt_model), the grid (image_size / downsample_size) and num_classes; flags win. Else
+    heads come from the preset (named or matched by layers and dim), the grid from the file
+    name's _256 / _384, and num_classes from the class table (its rows - 1: a null-class row)."""
+    args = args or {}
+
+    def shape(key, rank=2):
         if key not in shapes:
             raise CheckpointError(f"{path}: missing tensor {key}; is this a LlamaGen c2i GPT?")
+        if len(shapes[key]) != rank:
+            raise CheckpointError(f"{path}: tensor {key} has shape {_dims(shapes[key])}, a "
+                                  f"LlamaGen c2i GPT's has {rank} dimensions")
         return list(shapes[key])
     vocab, dim = shape("tok_embeddings.weight")
-    num_classes = shape("cls_embedding.embedding_table.weight")[0] - 1
+    rows = shape("cls_embedding.embedding_table.weight")[0]
     layer_ids = {int(m.group(1)) for k in shapes for m in [re.match(r"layers\.(\d+)\.", k)] if m}
     layers = max(layer_ids) + 1 if layer_ids else 0
     hidden = shape("layers.0.feed_forward.w1.weight")[0] if layers else preset_hidden(dim)
+    if preset is None and args.get("gpt_model") in PRESETS:
+        preset = args["gpt_model"]
     if preset is not None:
         if preset not in PRESETS:
             raise CheckpointError(f"unknown preset {preset}; known: {', '.join(PRESETS)}")
@@ -236,18 +247,68 @@ def infer_config(shapes: Dict[str, list], path: str, preset: Optional[str],
     if heads is None:
         match = [n for n, (l, _, d) in PRESETS.items() if (l, d) == (layers, dim)]
         if not match:
-            raise CheckpointError(f"{path}: {layers} layers of dim {dim} match no preset; "
-                                  f"pass the number of heads")
+            raise CheckpointError(f"{path}: {layers} layers of dim {dim} match no preset: pass "
+                                  f"--heads N and --grid HxW, or convert it first (zipar convert "
+                                  f"--from llamagen {os.path.basename(path)} --heads N --grid HxW "
+                                  f"--out DIR)")
         preset = match[0]
         heads = PRESETS[preset][1]
-    size = parse_grid(grid)
+    size = parse_grid(grid) or grid_of_args(args) or grid_of_name(path)
     if size is None:
-        name = os.path.basename(path)
-        size = (16, 16) if "_256" in name else (24, 24) if "_384" in name else None
-        if size is None:
-            raise CheckpointError(f"{path}: cannot infer the grid from the file name "
-                                  f"(no _256 or _384): pass a grid such as 16x16")
+        raise CheckpointError(f"{path}: cannot infer the grid from the file name "
+                              f"(no _256 or _384): pass a grid such as 16x16")
+    count, null_class, note = class_count(rows, num_classes, args, path)
     cfg = ModelConfig(dim=dim, layers=layers, heads=int(heads), hidden=hidden, vocab=vocab,
-                      num_classes=num_classes, height=size[0], width=size[1], preset=preset)
+                      num_classes=count, null_class=null_class, height=size[0], width=size[1],
+                      preset=preset, kv_heads=kv_heads_of(shapes, dim, int(heads), layers))
     check_config(cfg, path)
-    return cfg
+    return cfg, note
+
+
+def _dims(shape) -> str:
+    return f"[{','.join(str(d) for d in shape)}]"
+
+
+def grid_of_name(path: str) -> Optional[Tuple[int, int]]:
+    name = os.path.basename(path)
+    return (16, 16) if "_256" in name else (24, 24) if "_384" in name else None
+
+
+def grid_of_args(args: dict) -> Optional[Tuple[int, int]]:
+    """image_size / downsample_size of LlamaGen's training args (downsample 16 by default)."""
+    size, down = args.get("image_size"), args.get("downsample_size", 16)
+    if not (_is_int(size) and _is_int(down) and down > 0 and size % down == 0
+            and 1 <= size // down <= LIMITS["gridSide"]):
+        return None
+    return int(size // down), int(size // down)
+
+
+def kv_heads_of(shapes: Dict[str, list], dim: int, heads: int, layers: int) -> Optional[int]:
+    """K/V heads from the fused wqkv rows (dim + 2 * kv_heads * head_dim); None = heads."""
+    qkv = shapes.get("layers.0.attention.wqkv.weight") if layers else None
+    if not qkv or dim % heads:
+        return None
+    kv_dim, odd = divmod(qkv[0] - dim, 2)
+    kv_heads, rest = divmod(kv_dim, dim // heads)
+    ok = not odd and not rest and 1 <= kv_heads < heads and heads % kv_heads == 0
+    return kv_heads if ok else None
+
+
+def class_count(rows: int, flag: Optional[int], args: dict, path: str) -> Tuple[int, bool, str]:
+    """-> (num_classes, null_class, note). The class table has num_classes rows, plus the null
+    class's row when the model was trained with class dropout (CFG): --num-classes, else the
+    training args' num_classes, else rows - 1 (the official checkpoints all have the null row)."""
+    if flag is not None:
+        count, source = int(flag), "--num-classes"
+    elif _is_int(args.get("num_classes")) and args["num_classes"] >= 1:
+        count, source = int(args["num_classes"]), "the checkpoint's training args"
+    else:
+        return rows - 1, True, (f"note: num_classes = {rows - 1} (the class table's {rows} rows "
+                                f"less the null class; pass --num-classes N if it has none)")
+    if rows not in (count, count + 1):
+        raise CheckpointError(f"{path}: num_classes {count} (from {source}) does not fit the "
+                              f"class table's {rows} rows (num_classes, or num_classes + 1 with "
+                              f"the null class)")
+    null = rows == count + 1
+    tail = "and a null-class row for CFG" if null else "and no null-class row (no CFG: --cfg 1)"
+    return count, null, f"note: num_classes = {count} (from {source}), {tail}"

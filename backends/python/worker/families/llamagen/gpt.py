@@ -102,10 +102,11 @@ class LlamaGenSession(FamilySession):
         conditions = [int(c) for c in conditions]
         if not conditions:
             raise ValueError("a session needs at least one sequence")
+        top = cfg.num_classes if cfg.null_class else cfg.num_classes - 1
         for c in conditions:
-            if c < 0 or c > cfg.num_classes:
-                raise ValueError(f"class id {c} is outside 0..{cfg.num_classes} "
-                                 f"({cfg.num_classes} = null class)")
+            if c < 0 or c > top:
+                null = f" ({cfg.num_classes} = null class)" if cfg.null_class else ""
+                raise ValueError(f"class id {c} is outside 0..{top}{null}")
         super().__init__(conditions, model.new_cache(len(conditions)), cfg.num_slots)
         self.model = model
         self.cond = torch.tensor(conditions, dtype=torch.int64, device=model.device)  # [seqs]

@@ -5,18 +5,23 @@ Usage (from worker/): python -m families.llamagen.tiny gpt OUT_DIR [--seed N] [-
 
 gpt: OUT_DIR/{model,module,state_dict,top}.pt, OUT_DIR/st/ (config.json + model.safetensors),
      OUT_DIR/gqa/ and gqa.pt (grouped K/V heads: 4 query heads over 2),
-     and broken files: wrong_shape.pt, missing_key.pt, evil.pt, truncated/ (safetensors cut
-     short). With --bench only OUT_DIR/bench/: a mid-sized model (6 layers, dim 384, vocab
-     16384, 16x16 grid) for timing.
+     training checkpoints as LlamaGen's train_c2i.py saves them (model, optimizer, steps,
+     args as an argparse.Namespace, ema): train.pt (args name 10 classes, image 128 / 16 = an
+     8x8 grid; ema = other weights), train_nodrop.pt (10 classes, no null-class row),
+     and broken files: wrong_shape.pt, missing_key.pt, evil.pt, evil_args.pt (the code in a
+     Namespace attribute), truncated/ (safetensors cut short). With --bench only
+     OUT_DIR/bench/: a mid-sized model (6 layers, dim 384, vocab 16384, 16x16 grid) for timing.
 vq:  from a VQ directory's weights (backends/webgpu/vq_random_weights.ts; the same numbers)
      OUT_DIR/model.pt ({"model": state, "steps": 0} plus an encoder tensor the decoder
      ignores), module.pt, top.pt, and wrong_shape.pt, missing_key.pt, evil.pt.
 evil.pt is a pickle that would run code when unpickled: weights_only must refuse it unread.
 """
 
+import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 
 import torch
 
@@ -77,6 +82,32 @@ def write_layouts(out: str, w, layouts, misshape, drop: str):
     torch.save({"model": Evil(os.path.join(out, "PWNED"))}, os.path.join(out, "evil.pt"))
 
 
+def train_args(**extra) -> argparse.Namespace:
+    """The args of LlamaGen's train_c2i.py (a few of them), for a tiny non-preset model."""
+    return argparse.Namespace(gpt_model="GPT-tiny", gpt_type="c2i", vocab_size=256, ema=True,
+                              cls_token_num=1, image_size=128, downsample_size=16,
+                              num_classes=10, results_dir="results", lr=1e-4, **extra)
+
+
+def training_checkpoint(w, ema, args) -> dict:
+    """What train_c2i.py saves: model, optimizer (AdamW state), steps, args, and ema."""
+    state = {i: {"step": torch.tensor(7.0), "exp_avg": torch.zeros(2)} for i in range(2)}
+    groups = [{"lr": 1e-4, "betas": (0.9, 0.95), "weight_decay": 5e-2, "params": [0, 1]}]
+    out = {"model": w, "optimizer": {"state": state, "param_groups": groups}, "steps": 7,
+           "args": args}
+    return out if ema is None else dict(out, ema=ema)
+
+
+def write_training(out: str, w, seed: int):
+    torch.save(training_checkpoint(w, tiny_weights(TINY, seed + 2), train_args()),
+               os.path.join(out, "train.pt"))
+    nodrop = replace(TINY, null_class=False)
+    torch.save(training_checkpoint(tiny_weights(nodrop, seed + 3), None, train_args()),
+               os.path.join(out, "train_nodrop.pt"))
+    evil = train_args(note=Evil(os.path.join(out, "PWNED")))
+    torch.save(training_checkpoint(w, None, evil), os.path.join(out, "evil_args.pt"))
+
+
 def write_gpt(out: str, seed: int, bench: bool):
     if bench:
         write_dir(os.path.join(out, "bench"), BENCH, tiny_weights(BENCH, seed))
@@ -89,6 +120,7 @@ def write_gpt(out: str, seed: int, bench: bool):
         "top.pt": lambda s: s,
     }, ("layers.1.attention.wo.weight", torch.zeros(64, 32)), "layers.1.feed_forward.w3.weight")
     write_dir(os.path.join(out, "st"), TINY, w)
+    write_training(out, w, seed)
     gqa = tiny_weights(TINY_GQA, seed + 1)
     write_dir(os.path.join(out, "gqa"), TINY_GQA, gqa)
     torch.save({"model": gqa}, os.path.join(out, "gqa.pt"))
