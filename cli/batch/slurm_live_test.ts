@@ -1,8 +1,10 @@
 /**
  * `zipar batch` under a live Slurm: a one-node cluster (test_slurm.ts) runs
  * examples/slurm_array.sh as it stands — a 4-task array of the real `zipar batch --shard auto`
- * over 40 mock jobs, one fake GPU each, and the collect job after it (`afterany`). Every
- * output must equal an unsharded run's. A second run cancels one task mid-run (`scancel`),
+ * over 40 mock jobs, one fake GPU each, and the collect job after it (`afterany`). Task 2 is
+ * requeued mid-run (`scontrol requeue`, what preemption does; the cluster allows it only for
+ * `sbatch --requeue` jobs) and must resume; every output must equal an unsharded run's. A
+ * second run cancels one task mid-run (`scancel`),
  * sees the collect job fail naming that shard, resubmits just that task
  * (`sbatch --array=2`) and checks that it resumed: the outputs written before the cancel are
  * skipped, the rest done, and the whole equals the unsharded run.
@@ -35,6 +37,14 @@ function jobLines(): string {
 
 const outputNames = (dir: string) =>
   [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => !n.startsWith("summary")).sort();
+const read = async (path: string) => JSON.parse(await Deno.readTextFile(path));
+/** The jobs of the shard that gets killed whose output is in `dir`. */
+const written = (dir: string) =>
+  exists(dir)
+    ? shardNames(KILLED).filter((n) =>
+      exists(join(dir, `${n}.json`)) || exists(join(dir, `${n}.npy`))
+    )
+    : [];
 const shardNames = (k: number) =>
   Array.from({ length: JOBS }, (_, j) => j).filter((j) => j % SHARDS === k)
     .map((j) => `j${String(j).padStart(2, "0")}`);
@@ -113,9 +123,24 @@ Deno.test({
         return { array: m[1], collect: m[2] };
       };
 
-      // Run 1: the whole flow, untouched.
+      // Run 1: the whole flow; task 2 is preempted (requeued) once it has written an output.
       const first = await submit("run1");
+      const out1 = join(dir, "run1");
+      await waitFor(() => Promise.resolve(written(out1).length > 0), "shard 2's output", 30_000);
+      const task2 = `${first.array}_${KILLED}`;
+      const requeue = await cluster.run("scontrol", ["requeue", task2]);
+      assert.equal(requeue.code, 0, requeue.stderr);
+      await waitFor(async () => await cluster!.jobState(task2) === "PENDING", "the requeue");
+      const before = written(out1).length;
+      assert.ok(before >= 1 && before < JOBS / SHARDS, `requeued after ${before} outputs`);
       assert.equal(await finished(cluster, first.collect, "the collect job"), "COMPLETED");
+      const restarts = await cluster.run("scontrol", ["-o", "show", "job", task2]);
+      assert.match(restarts.stdout, /Restarts=1 /);
+      const preempted = await read(join(out1, `summary.shard-${KILLED}-of-${SHARDS}.json`));
+      assert.deepEqual([preempted.skipped, preempted.done], [before, JOBS / SHARDS - before]);
+      // --open-mode=append: the killed run's last words and the rerun's summary in one log.
+      const log = await Deno.readTextFile(join(dir, `zipar-${first.array}_${KILLED}.log`));
+      assert.match(log, /interrupted \(SIGTERM\); finished outputs are kept[^]*batch 10 jobs: /);
       for (let k = 0; k < SHARDS; k++) {
         assert.equal(await cluster.jobState(`${first.array}_${k}`), "COMPLETED");
         const s = JSON.parse(
@@ -129,27 +154,23 @@ Deno.test({
       }
       const summary = JSON.parse(await Deno.readTextFile(join(dir, "run1", "summary.json")));
       assert.deepEqual(
-        [summary.jobs, summary.done, summary.failed, summary.missing, summary.collected.shards],
-        [JOBS, JOBS, 0, 0, SHARDS],
+        [summary.jobs, summary.done, summary.skipped, summary.failed, summary.missing],
+        [JOBS, JOBS - before, before, 0, 0],
       );
+      assert.deepEqual(summary.collected.summaries.length, SHARDS);
+      assert.equal(summary.collected.shards, SHARDS);
       assert.deepEqual(outputNames(join(dir, "run1")), outputNames(join(dir, "ref")));
       assert.deepEqual(await grids(join(dir, "run1")), expected);
 
       // Run 2: cancel task 2 once it has written an output; the collect job then fails.
       const second = await submit("run2");
       const out2 = join(dir, "run2");
-      const written = () =>
-        exists(out2)
-          ? shardNames(KILLED).filter((n) =>
-            exists(join(out2, `${n}.json`)) || exists(join(out2, `${n}.npy`))
-          )
-          : [];
-      await waitFor(() => Promise.resolve(written().length > 0), "shard 2's first output", 30_000);
+      await waitFor(() => Promise.resolve(written(out2).length > 0), "shard 2's output", 30_000);
       const cancel = await cluster.run("scancel", [`${second.array}_${KILLED}`]);
       assert.equal(cancel.code, 0, cancel.stderr);
       assert.equal(await finished(cluster, second.collect, "the second collect job"), "FAILED");
       assert.equal(await cluster.jobState(`${second.array}_${KILLED}`), "CANCELLED");
-      const partial = written().length;
+      const partial = written(out2).length;
       assert.ok(partial >= 1 && partial < JOBS / SHARDS, `cancelled after ${partial} outputs`);
       const broken = JSON.parse(await Deno.readTextFile(join(out2, "summary.json")));
       assert.deepEqual(

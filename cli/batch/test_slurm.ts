@@ -3,7 +3,8 @@
  * pid, log and seed files in the directory: nothing creates /run/munge here), slurmctld and
  * slurmd on free ports, state and spool in the directory, no cgroups
  * (`proctrack/linuxproc`, `task/none`), 16 CPUs and 4 file-less-device "GPUs" declared so
- * `--gres=gpu:1 --cpus-per-task=4` tasks run four at a time. Needs root (slurmd runs jobs as
+ * `--gres=gpu:1 --cpus-per-task=4` tasks run four at a time; requeue (what preemption does)
+ * only for jobs submitted with `--requeue`, after ~6 s. Needs root (slurmd runs jobs as
  * their user) and the `slurm` runtime of backends/test_runtimes.ts. {@linkcode SlurmCluster.stop}
  * cancels what is queued and stops the three daemons it started, by their PIDs.
  *
@@ -92,7 +93,8 @@ SlurmdPort=${ports[1]}
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
-AuthInfo=socket=${dir}/munge/socket
+# cred_expire: a requeued job waits cred_expire + 1 s before it may start again (default 120).
+AuthInfo=socket=${dir}/munge/socket,cred_expire=5
 CredType=cred/munge
 StateSaveLocation=${dir}/state
 SlurmdSpoolDir=${dir}/spool
@@ -103,6 +105,9 @@ SlurmdLogFile=${dir}/slurmd.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SchedulerType=sched/builtin
+SchedulerParameters=sched_interval=1
+# Only jobs that ask for it (sbatch --requeue) may be requeued, as on many production clusters.
+JobRequeue=0
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 GresTypes=gpu
