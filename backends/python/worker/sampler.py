@@ -7,11 +7,14 @@ to the bits a logical shift keeps. A uniform has 23 random bits, so its Gumbel v
 definition itself (float64 logs on the CPU, rounded to float32), and a draw is a gather. Until
 a CPU device has drawn as many values as the table holds, it computes them directly (the
 same float64 formula), so short runs never pay for the table; CUDA always uses the table, built
-on the CPU, so its draws are the CPU's bit for bit. Tests: backends/python/generate_test.ts
-(the worker's draws are core/sampling's tokens).
+on the CPU, so its draws are the CPU's bit for bit. On the CPU, keyed_argmax hashes every
+column but scores exactly only the few that can win (bucket bounds of the Gumbel value), which
+brings the draw to the cost of softmax + multinomial (sampler_bench.py). Tests:
+backends/python/generate_test.ts (the worker's draws are core/sampling's tokens) and
+sampler_test.ts (the pruned argmax is the full one).
 """
 
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 
@@ -114,6 +117,83 @@ def gumbel_i32(keys: torch.Tensor, terms: torch.Tensor) -> torch.Tensor:
     return gumbel_table(device)[index]
 
 
+PRUNE_STATS = {"columns": 0, "scored": 0}  # keyed_argmax's pruned calls (sampler_check)
+BUCKET_BITS = 12  # prune_bounds: one bucket per top 12 of the 23 uniform bits
+_BOUNDS: Dict[str, Tuple[torch.Tensor, torch.Tensor]] = {}  # device -> (lower, upper) [4096]
+
+
+def prune_bounds(device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+    """float32 [2^12] each: the least and the greatest Gumbel value (the definition's float32
+    values) of the uniforms whose top 12 bits are the bucket; the Gumbel value rises with the
+    uniform, so they are the values at the bucket's first and last index."""
+    key = str(device)
+    if key not in _BOUNDS:
+        shift = UNIFORM_BITS - BUCKET_BITS
+        first = torch.arange(1 << BUCKET_BITS, dtype=torch.int64) << shift
+        _BOUNDS[key] = (gumbel_of_index(first).to(device),
+                        gumbel_of_index(first + (1 << shift) - 1).to(device))
+    return _BOUNDS[key]
+
+
+def keyed_argmax(values: torch.Tensor, temperature: float, keys: torch.Tensor,
+                 terms: torch.Tensor, ids: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """The token of the largest values/T + gumbel (float64 sums; on ties the lowest token) ->
+    int64 [q]; values: [q, n] float32, keys: [q] int32, terms: [n] or [q, n] int32, ids: the
+    token of each column [q, n] int64 (top-k candidates, any order), else the column itself.
+
+    On the CPU (every value finite), only the columns that can win get exact Gumbel values: a
+    bucket's float32 bounds (prune_bounds) give each column a score interval, and a column
+    whose upper end is below the best lower end of its row cannot be the argmax. The intervals
+    are computed in float32 and widened by eps, far more than float32's rounding (2^-23
+    relative on |z| + 17), so the pruning never drops the exact argmax or a tie of it; the few
+    columns left are scored as the definition. Few [q, n] temporaries, reused in place (fresh
+    large buffers cost page faults). CUDA, and values with infinities or NaNs, take every
+    column through the Gumbel table.
+    """
+    q, n = values.shape
+    if values.is_cuda or values.numel() == 0:
+        return _keyed_argmax_full(values, temperature, keys, terms, ids)
+    low_z, high_z = values.aminmax(dim=-1)  # [q] each; NaN propagates
+    magnitude = torch.maximum(low_z.abs(), high_z.abs()) / temperature  # [q]
+    if not bool(torch.isfinite(magnitude).all()):
+        return _keyed_argmax_full(values, temperature, keys, terms, ids)
+    h = keys[:, None] + terms  # [q, n] int32, wraps
+    fmix32_(h)
+    h = torch.bitwise_right_shift(h, 9, out=h).bitwise_and_((1 << UNIFORM_BITS) - 1)  # index
+    bucket = torch.bitwise_right_shift(h, UNIFORM_BITS - BUCKET_BITS).view(-1)  # [q*n] int32
+    lower, upper = prune_bounds(values.device)
+    zf = values if temperature == 1 else values / temperature  # [q, n] float32
+    eps = ((magnitude + 17.0) * 4e-6)[:, None]  # [q, 1]
+    bound = lower.index_select(0, bucket).view(q, n).add_(zf)  # lower ends
+    best_low = bound.amax(dim=-1, keepdim=True) - eps  # [q, 1]
+    torch.index_select(upper, 0, bucket, out=bound.view(-1))
+    bound.add_(zf).add_(eps)  # upper ends
+    rows, cols = torch.nonzero(bound >= best_low, as_tuple=True)  # [c] each
+    PRUNE_STATS["columns"] += q * n
+    PRUNE_STATS["scored"] += int(rows.numel())
+    scores = values[rows, cols].double() / temperature + \
+        gumbel_of_index(h[rows, cols].long()).double()  # [c], as the definition
+    top = torch.full((q,), float("-inf"), dtype=torch.float64).scatter_reduce(
+        0, rows, scores, "amax")  # [q]
+    token = cols if ids is None else ids[rows, cols]  # [c]
+    none = torch.iinfo(torch.int64).max
+    winner = torch.where(scores == top[rows], token, torch.full_like(token, none))
+    return torch.full((q,), none, dtype=torch.int64).scatter_reduce(0, rows, winner, "amin")
+
+
+def _keyed_argmax_full(values: torch.Tensor, temperature: float, keys: torch.Tensor,
+                       terms: torch.Tensor, ids: Optional[torch.Tensor]) -> torch.Tensor:
+    scores = values.double() / temperature + gumbel_i32(keys, terms).double()  # [q, n]
+    if ids is None:
+        return torch.argmax(scores, dim=-1)
+    # NaN scores are never equal to the max: treat them as torch.argmax does, the largest.
+    nan = torch.isnan(scores)
+    scores = scores.masked_fill(nan, float("inf")) if bool(nan.any()) else scores
+    top = scores.amax(dim=-1, keepdim=True)
+    none = torch.iinfo(torch.int64).max
+    return torch.where(scores == top, ids, torch.full_like(ids, none)).amin(dim=-1)
+
+
 def gumbel(keys: torch.Tensor, vocab: int) -> torch.Tensor:
     """keys: [q] int64 (u32 values) -> Gumbel noise [q, vocab] float32."""
     return gumbel_i32(to_i32(keys), vocab_terms(vocab, keys.device))
@@ -148,16 +228,18 @@ def kept_mask(logits: torch.Tensor, z: torch.Tensor, top_k: int, top_p: float) -
     return keep
 
 
-def top_k_candidates(logits: torch.Tensor, top_k: int):
-    """The top-k tokens in ascending index order, when exactly k tokens reach the k-th largest
-    logit in every row (no tie at the threshold): cand: [q, k] int64; else None. Checked on the
-    host, so never while a CUDA graph is being captured."""
+def top_k_candidates(logits: torch.Tensor, top_k: int, ordered: bool = True):
+    """The top-k tokens (in ascending index order when `ordered`), when exactly k tokens reach
+    the k-th largest logit in every row — the (k+1)-th is smaller, no tie at the threshold:
+    cand: [q, k] int64; else None. Needs k < vocab. Checked on the host, so never while a CUDA
+    graph is being captured."""
     if logits.is_cuda and torch.cuda.is_current_stream_capturing():
         return None
-    values, cand = torch.topk(logits, top_k, dim=-1)  # [q, k]
-    if int((logits >= values[:, -1:]).sum()) != logits.shape[0] * top_k:
+    values, cand = torch.topk(logits, top_k + 1, dim=-1)  # [q, k+1], descending
+    if not bool((values[:, top_k - 1] > values[:, top_k]).all()) or \
+            bool(torch.isnan(values[:, :top_k]).any()):  # a NaN logit is never kept
         return None
-    return cand.sort(dim=-1).values
+    return cand[:, :top_k].sort(dim=-1).values if ordered else cand[:, :top_k]
 
 
 def sample(logits: torch.Tensor, keys: torch.Tensor, temperature: float, top_k: int,
@@ -172,14 +254,18 @@ def sample(logits: torch.Tensor, keys: torch.Tensor, temperature: float, top_k: 
         return torch.argmax(logits, dim=-1)
     vocab = logits.shape[-1]
     k32 = to_i32(keys)
-    cand = top_k_candidates(logits, top_k) if 0 < top_k < vocab else None
+    cand = top_k_candidates(logits, top_k, ordered=top_p < 1) if 0 < top_k < vocab else None
     if cand is not None:
         sub = logits.gather(-1, cand)  # [q, k]
+        terms = vocab_terms(vocab, logits.device)[cand]
+        if top_p == 1:
+            return keyed_argmax(sub, temperature, k32, terms, ids=cand)
         z = sub.double() / temperature
-        scores = z + gumbel_i32(k32, vocab_terms(vocab, logits.device)[cand]).double()
-        if top_p < 1:
-            scores = scores.masked_fill(~kept_mask(sub, z, 0, top_p), float("-inf"))
+        scores = z + gumbel_i32(k32, terms).double()
+        scores = scores.masked_fill(~kept_mask(sub, z, 0, top_p), float("-inf"))
         return cand.gather(-1, torch.argmax(scores, dim=-1, keepdim=True))[:, 0]
+    if top_k <= 0 and top_p == 1:
+        return keyed_argmax(logits, temperature, k32, vocab_terms(vocab, logits.device))
     z = logits.double() / temperature
     scores = z + gumbel_i32(k32, vocab_terms(vocab, logits.device)).double()
     if top_k > 0 or top_p < 1:
