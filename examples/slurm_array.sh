@@ -40,8 +40,11 @@ export ZIPAR_JOBS="${ZIPAR_JOBS:-jobs.jsonl}"
 export ZIPAR_OUT="${ZIPAR_OUT:-out}"
 export ZIPAR_SHARDS="${ZIPAR_SHARDS:-8}"
 export ZIPAR_ARGS="${ZIPAR_ARGS:---backend python --model models/gpt-l --device cuda --max-batch 32}"
-# The project's venv (deno task setup makes it): the Python worker's torch and transformers.
-export ZIPAR_PYTHON="${ZIPAR_PYTHON:-$ZIPAR_HOME/.venv/bin/python}"
+# The Python worker runs in the checkout's venv (deno task setup makes it: torch, transformers);
+# Slurm sets CUDA_VISIBLE_DEVICES to the task's one GPU, so --device cuda is that GPU.
+if [ -z "${ZIPAR_PYTHON:-}" ] && [ -x "$ZIPAR_HOME/.venv/bin/python" ]; then
+  export ZIPAR_PYTHON="$ZIPAR_HOME/.venv/bin/python"
+fi
 
 zipar() {
   if [ -n "${ZIPAR:-}" ]; then
@@ -67,6 +70,7 @@ if [ "${1:-}" = collect ]; then
   exit
 fi
 
+echo "zipar: task ${SLURM_ARRAY_TASK_ID:-?} of array ${SLURM_ARRAY_JOB_ID:-?} on $(hostname), GPU ${CUDA_VISIBLE_DEVICES:-none}, restart ${SLURM_RESTART_COUNT:-0}" >&2
 # One array task: one GPU, one shard. exec: Slurm's SIGTERM (preemption, scancel, time limit)
 # reaches zipar itself, which keeps every finished output and removes its temporary files.
 # shellcheck disable=SC2086 # ZIPAR_ARGS is a list of flags

@@ -138,9 +138,22 @@ Deno.test({
       assert.match(restarts.stdout, /Restarts=1 /);
       const preempted = await read(join(out1, `summary.shard-${KILLED}-of-${SHARDS}.json`));
       assert.deepEqual([preempted.skipped, preempted.done], [before, JOBS / SHARDS - before]);
+      // One GPU per task (--gres=gpu:1): the four first starts ran at once on four GPUs.
+      const gpus = new Set<string>();
+      for (let k = 0; k < SHARDS; k++) {
+        const text = await Deno.readTextFile(join(dir, `zipar-${first.array}_${k}.log`));
+        const m = new RegExp(`task ${k} of array ${first.array} on \\S+, GPU (\\d+), restart 0`)
+          .exec(text);
+        assert.ok(m, text);
+        gpus.add(m[1]);
+      }
+      assert.deepEqual([...gpus].sort(), ["0", "1", "2", "3"]);
       // --open-mode=append: the killed run's last words and the rerun's summary in one log.
       const log = await Deno.readTextFile(join(dir, `zipar-${first.array}_${KILLED}.log`));
-      assert.match(log, /interrupted \(SIGTERM\); finished outputs are kept[^]*batch 10 jobs: /);
+      assert.match(
+        log,
+        /restart 0\n[^]*interrupted \(SIGTERM\); finished outputs are kept[^]*restart 1\n[^]*batch 10 jobs: /,
+      );
       for (let k = 0; k < SHARDS; k++) {
         assert.equal(await cluster.jobState(`${first.array}_${k}`), "COMPLETED");
         const s = JSON.parse(
