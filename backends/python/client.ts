@@ -37,6 +37,10 @@ export interface PythonBackendOptions extends WorkerOptions {
   grid?: string;
   /** Attention heads for `.pt` files of no preset (tiny test models). */
   heads?: number;
+  /** The state dict of a LlamaGen training checkpoint: `model`, or its EMA copy. */
+  weights?: "model" | "ema";
+  /** Classes of a `.pt`; else its training args, else its class table's rows − 1. */
+  numClasses?: number;
 }
 
 /** What the worker reported at start-up besides {@linkcode ModelInfo}. */
@@ -108,6 +112,8 @@ export async function openPythonBackend(options: PythonBackendOptions): Promise<
     preset: options.preset ?? null,
     grid: options.grid ?? null,
     heads: options.heads ?? null,
+    weights: options.weights ?? null,
+    numClasses: options.numClasses ?? null,
   });
   return new PythonBackendImpl(process, ready, options);
 }

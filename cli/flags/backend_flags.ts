@@ -39,6 +39,8 @@ export const BACKEND_OPTIONS: OptionSpec = {
   device: { type: "string" },
   dtype: { type: "string" },
   threads: { type: "string" },
+  heads: { type: "string" },
+  weights: { type: "string" },
 };
 
 /** `--threads N`'s help line, for every command that runs the Python worker. */
@@ -67,7 +69,13 @@ Real models (--backend python | webgpu):
   --python PATH            python interpreter (python backend)
   --device DEV             e.g. cuda, cpu (python backend)
   --dtype TYPE             e.g. float32, bfloat16 (python backend)
-  ${THREADS_HELP}`;
+  ${THREADS_HELP}
+
+A LlamaGen .pt checkpoint (--backend python; webgpu needs \`zipar convert\` first):
+  --grid HxW               token grid (default: its training args, else _256 / _384 in the name)
+  --heads N                attention heads, for sizes of no preset
+  --num-classes N          classes (default: its training args, else class-table rows - 1)
+  --weights model|ema      state dict of a training checkpoint (default: model)`;
 
 /** Flags of the mock model only. */
 const MOCK_FLAGS = [
@@ -85,6 +93,8 @@ const MOCK_FLAGS = [
 ];
 /** Flags of the Python backend only. */
 const PYTHON_FLAGS = ["python", "device", "dtype", "threads"];
+/** Flags of a LlamaGen `.pt` on the Python backend (`grid`, `num-classes`: the mock's too). */
+const PT_FLAGS = ["grid", "heads", "num-classes", "weights"];
 
 /**
  * `--threads N`: torch's intra-op CPU threads in the Python worker, or undefined for torch's
@@ -118,7 +128,7 @@ export function backendFlags(values: Values): BackendSpec {
   const backend = choiceFlag(values, "backend", BACKENDS, "mock");
   const given = (names: string[]) => names.find((n) => values[n] !== undefined);
   if (backend === "mock") {
-    const wrong = given(["model", ...PYTHON_FLAGS]);
+    const wrong = given(["model", ...PYTHON_FLAGS, "heads", "weights"]);
     if (wrong) throw new ValidationError(`--${wrong} applies to --backend python|webgpu, not mock`);
     const [height, width] = parseGrid("--grid", (values.grid as string | undefined) ?? "16x16");
     const vocab = intFlag(values, "vocab", 1, 1 << 20, 64);
@@ -141,13 +151,24 @@ export function backendFlags(values: Values): BackendSpec {
       },
     };
   }
-  const wrong = given(backend === "webgpu" ? [...MOCK_FLAGS, ...PYTHON_FLAGS] : MOCK_FLAGS);
+  const wrong = given(
+    backend === "webgpu"
+      ? [...MOCK_FLAGS, ...PYTHON_FLAGS, ...PT_FLAGS]
+      : MOCK_FLAGS.filter((f) => !PT_FLAGS.includes(f)),
+  );
   if (wrong) throw new ValidationError(`--${wrong} does not apply to --backend ${backend}`);
   const model = values.model;
   if (typeof model !== "string" || model === "") {
     throw new ValidationError(`--backend ${backend} needs --model PATH`);
   }
   if (backend === "webgpu") return { backend, model };
+  const pt = given(PT_FLAGS);
+  if (pt && isDirectory(model)) {
+    throw new ValidationError(
+      `--${pt} applies to a LlamaGen .pt checkpoint, not to the model directory ${model}`,
+      "Its config.json fixes the grid, heads and classes; drop the flag.",
+    );
+  }
   const opt = (
     name: string,
   ) => (typeof values[name] === "string" ? values[name] as string : undefined);
@@ -159,7 +180,40 @@ export function backendFlags(values: Values): BackendSpec {
     device: opt("device") as PythonBackendOptions["device"],
     dtype: opt("dtype") as PythonBackendOptions["dtype"],
     ...(values.threads !== undefined ? { threads: threadsFlag(values) } : {}),
+    ...ptFlags(values),
+    // --quiet: the worker's `note:` lines (which num_classes a .pt used, …) stay unsaid.
+    ...(values.quiet === true ? { onLog: quietLog } : {}),
   };
+}
+
+/** The worker's stderr under `--quiet`: everything but its `note:` lines. */
+function quietLog(line: string): void {
+  if (!line.startsWith("note:")) {
+    Deno.stderr.writeSync(new TextEncoder().encode(`[python] ${line}\n`));
+  }
+}
+
+/** Whether `path` is a directory (false when it is anything else or missing). */
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** `--grid`, `--heads`, `--num-classes`, `--weights` for a `.pt` checkpoint, when given. */
+function ptFlags(values: Values): Partial<PythonBackendOptions> {
+  const out: Partial<PythonBackendOptions> = {};
+  if (typeof values.grid === "string") out.grid = parseGrid("--grid", values.grid).join("x");
+  if (values.heads !== undefined) out.heads = intFlag(values, "heads", 1, 1024);
+  if (values["num-classes"] !== undefined) {
+    out.numClasses = intFlag(values, "num-classes", 1, 1 << 20);
+  }
+  if (values.weights !== undefined) {
+    out.weights = choiceFlag(values, "weights", ["model", "ema"] as const, "model");
+  }
+  return out;
 }
 
 /**

@@ -85,7 +85,8 @@ def load_options(hello: dict) -> LoadOptions:
         if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 1024:
             raise ValueError(f"threads must be an integer in 1..1024, got {threads!r}")
         torch.set_num_threads(threads)
-    return LoadOptions(device, dtype, hello.get("preset"), hello.get("grid"), hello.get("heads"))
+    return LoadOptions(device, dtype, hello.get("preset"), hello.get("grid"), hello.get("heads"),
+                       hello.get("weights"), hello.get("numClasses"))
 
 
 def serve(hello: dict, stdin, stdout) -> int:

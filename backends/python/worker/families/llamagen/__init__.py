@@ -86,9 +86,8 @@ class LlamaGen:
     def conditions_for(self, images: List[dict], cfg_scale: float) -> List[int]:
         """Images' classes, then (CFG) the null class once per image."""
         conditions = [int(im["condition"]) for im in images]
-        if cfg_scale != 1 and not self.cfg.null_class:
-            raise ValueError(f"{self.path}: the model has no null-class row (trained without "
-                             f"class dropout), so it cannot do CFG: pass --cfg 1")
+        if cfg_scale != 1:
+            self.check_null_class()
         return conditions + [self.cfg.num_classes] * len(images) if cfg_scale != 1 \
             else conditions
 
@@ -104,7 +103,16 @@ class LlamaGen:
         if isinstance(condition, bool) or not isinstance(condition, int):
             raise ValueError(f"LlamaGen conditions on class ids, not {type(condition).__name__}s "
                              f"(a prompt needs a text-to-image model)")
-        return self.cfg.num_classes if sequence.get("unconditional") else condition
+        if sequence.get("unconditional"):
+            self.check_null_class()
+            return self.cfg.num_classes
+        return condition
+
+    def check_null_class(self):
+        """CFG's unconditional half needs the null class's row in the class table."""
+        if not self.cfg.null_class:
+            raise ValueError(f"{self.path}: the model has no null-class row (trained without "
+                             f"class dropout), so it cannot do CFG: pass --cfg 1")
 
     def decoder(self, options: LoadOptions) -> VqDecoder:
         """The VQ directory beside the GPT (DIR/vq.json + DIR/vq.safetensors)."""
