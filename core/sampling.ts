@@ -15,7 +15,7 @@
  */
 
 import { checkInt, checkNumber } from "./check.ts";
-import { gumbel } from "./random.ts";
+import { randomBits } from "./random.ts";
 
 /** Sampling settings. */
 export interface SamplingOptions {
@@ -157,35 +157,121 @@ export function keptTokens(
   for (let v = 0; v < vocab; v++) z[v] = logits[v] / t;
   let threshold = -Infinity;
   if (sampling.topK > 0 && sampling.topK < vocab) threshold = kthLargest(logits, sampling.topK);
-  let kept: number[] = [];
-  for (let v = 0; v < vocab; v++) if (logits[v] >= threshold) kept.push(v);
-  if (sampling.topP < 1) {
-    let max = -Infinity;
-    for (const v of kept) if (z[v] > max) max = z[v];
-    let total = 0;
-    const q = new Map<number, number>();
-    for (const v of kept) {
-      const e = Math.exp(z[v] - max);
-      q.set(v, e);
-      total += e;
-    }
-    const order = [...kept].sort((a, b) => z[b] - z[a] || a - b);
-    const keep = new Set<number>();
-    let mass = 0; // mass of tokens strictly more likely than the current group
-    for (let i = 0; i < order.length;) {
-      if (mass >= sampling.topP) break;
-      let j = i, groupMass = 0;
-      while (j < order.length && z[order[j]] === z[order[i]]) {
-        keep.add(order[j]);
-        groupMass += q.get(order[j])! / total;
-        j++;
-      }
-      mass += groupMass;
-      i = j;
-    }
-    kept = kept.filter((v) => keep.has(v));
+  const all = new Int32Array(vocab);
+  let count = 0;
+  for (let v = 0; v < vocab; v++) if (logits[v] >= threshold) all[count++] = v;
+  const kept = all.subarray(0, count);
+  if (sampling.topP >= 1) return { kept: kept.slice(), z };
+  let max = -Infinity, nan = false;
+  for (const v of kept) {
+    if (z[v] > max) max = z[v];
+    else if (z[v] !== z[v]) nan = true;
   }
-  return { kept: Int32Array.from(kept), z };
+  let total = 0;
+  const q = new Float64Array(vocab); // exp(z - max) of kept tokens, summed in index order
+  for (const v of kept) {
+    const e = Math.exp(z[v] - max);
+    q[v] = e;
+    total += e;
+  }
+  if (!nan && Number.isFinite(max)) {
+    const cut = nucleusCut(kept, z, max, total, sampling.topP);
+    return { kept: kept.filter((v) => z[v] >= cut), z };
+  }
+  const order = Array.from(kept).sort((a, b) => z[b] - z[a] || a - b);
+  const keep = new Uint8Array(vocab);
+  let mass = 0; // mass of tokens strictly more likely than the current group
+  for (let i = 0; i < order.length;) {
+    if (mass >= sampling.topP) break;
+    let j = i, groupMass = 0;
+    while (j < order.length && z[order[j]] === z[order[i]]) {
+      keep[order[j]] = 1;
+      groupMass += q[order[j]] / total;
+      j++;
+    }
+    mass += groupMass;
+    i = j;
+  }
+  return { kept: kept.filter((v) => keep[v] === 1), z };
+}
+
+/**
+ * The z of the last tie group top-p keeps: groups of equal z in descending order, each adding
+ * its tokens' exp(z − max) / total in turn, until the mass before a group reaches p. A group's
+ * mass depends on its z and size only, so sorted z values (a native numeric sort) give the
+ * same sums as the tokens sorted by (z, index); needs finite max and no NaN.
+ */
+function nucleusCut(
+  kept: Int32Array,
+  z: Float64Array,
+  max: number,
+  total: number,
+  topP: number,
+): number {
+  const zs = new Float64Array(kept.length);
+  for (let i = 0; i < kept.length; i++) zs[i] = z[kept[i]];
+  zs.sort(); // ascending: walk from the end
+  let mass = 0, cut = zs[zs.length - 1];
+  for (let i = zs.length - 1; i >= 0;) {
+    if (mass >= topP) break;
+    let j = i, groupMass = 0;
+    while (j >= 0 && zs[j] === zs[i]) {
+      groupMass += Math.exp(zs[j] - max) / total;
+      j--;
+    }
+    mass += groupMass;
+    cut = zs[i];
+    i = j;
+  }
+  return cut;
+}
+
+/** Bits of the Gumbel buckets: a bucket holds the uniforms of equal top 12 of 23 bits. */
+const BUCKET_SHIFT = 11;
+let upperBounds: Float64Array | null = null;
+
+/**
+ * The largest Gumbel value (core/random's float32 value) of each bucket of uniforms: the
+ * value at the bucket's last index, as the Gumbel value rises with the uniform. [4096].
+ */
+function gumbelUpperBounds(): Float64Array {
+  if (upperBounds) return upperBounds;
+  upperBounds = new Float64Array(1 << (23 - BUCKET_SHIFT));
+  for (let b = 0; b < upperBounds.length; b++) {
+    const i = (b << BUCKET_SHIFT) | ((1 << BUCKET_SHIFT) - 1);
+    upperBounds[b] = Math.fround(-Math.log(-Math.log((2 * i + 1) / 16777216)));
+  }
+  return upperBounds;
+}
+
+/**
+ * The lowest v of `tokens` (all of 0..n-1 when null) maximising `logits[v] / t + gumbel(key,
+ * v)`, summed in float64 as the definition. A token is hashed always, but its two logs are
+ * skipped when even its bucket's largest Gumbel value cannot lift it above the best score so
+ * far: that score cannot win nor tie the lowest index, so the token is the one the full loop
+ * picks.
+ */
+function gumbelArgmax(
+  logits: ArrayLike<number>,
+  t: number,
+  key: number,
+  tokens: Int32Array | null,
+): number {
+  const bound = gumbelUpperBounds();
+  const n = tokens ? tokens.length : logits.length;
+  let best = tokens ? tokens[0] : 0, bestScore = -Infinity;
+  for (let j = 0; j < n; j++) {
+    const v = tokens ? tokens[j] : j;
+    const z = logits[v] / t;
+    const bits = randomBits(key, v) >>> 9; // core/random's uniform = (2·bits + 1) / 2^24
+    if (z + bound[bits >>> BUCKET_SHIFT] <= bestScore) continue;
+    const score = z + Math.fround(-Math.log(-Math.log((2 * bits + 1) / 16777216)));
+    if (score > bestScore) {
+      bestScore = score;
+      best = v;
+    }
+  }
+  return best;
 }
 
 /**
@@ -202,29 +288,12 @@ export function keptTokens(
 export function sample(logits: Float32Array, key: number, sampling: Sampling): number {
   if (logits.length === 0) throw new TypeError("Cannot sample from empty logits");
   if (sampling.temperature === 0) return argmax(logits);
+  // Fast path: every token is kept.
   if (sampling.topK === 0 && sampling.topP === 1) {
-    // Fast path: every token is kept.
-    const t = sampling.temperature;
-    let best = 0, bestScore = -Infinity;
-    for (let v = 0; v < logits.length; v++) {
-      const score = logits[v] / t + gumbel(key, v);
-      if (score > bestScore) {
-        bestScore = score;
-        best = v;
-      }
-    }
-    return best;
+    return gumbelArgmax(logits, sampling.temperature, key, null);
   }
   const { kept, z } = keptTokens(logits, sampling);
-  let best = kept[0], bestScore = -Infinity;
-  for (const v of kept) {
-    const score = z[v] + gumbel(key, v);
-    if (score > bestScore) {
-      bestScore = score;
-      best = v;
-    }
-  }
-  return best;
+  return gumbelArgmax(z, 1, key, kept);
 }
 
 /**

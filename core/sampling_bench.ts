@@ -1,6 +1,8 @@
 /**
  * sample() over a LlamaGen-sized vocabulary (16,384): the fast path (T = 1, nothing cut), top-k,
- * top-p, and CFG mixing before the draw. Per call = one token of one image:
+ * top-p, and CFG mixing before the draw, beside a plain sampler (softmax + one uniform through
+ * the CDF, what a non-keyed loop costs; not zipar's definition). Per call = one token of one
+ * image:
  *   deno bench core/sampling_bench.ts
  */
 import { mixCfg, resolveSampling, sample } from "./sampling.ts";
@@ -20,6 +22,27 @@ function logits(seed: number): Float32Array {
 
 const cond = logits(1), uncond = logits(2);
 let key = 0;
+
+/** softmax + inverse CDF with one uniform: the plain per-token cost. */
+function plainSample(row: Float32Array, u: number): number {
+  let max = -Infinity;
+  for (let v = 0; v < row.length; v++) if (row[v] > max) max = row[v];
+  const p = new Float64Array(row.length);
+  let total = 0;
+  for (let v = 0; v < row.length; v++) total += p[v] = Math.exp(row[v] - max);
+  let acc = 0;
+  const target = u * total;
+  for (let v = 0; v < row.length; v++) if ((acc += p[v]) > target) return v;
+  return row.length - 1;
+}
+
+Deno.bench({
+  name: `plain softmax + inverse CDF, vocab ${VOCAB} (not keyed)`,
+  group: "sample",
+  fn: () => {
+    plainSample(cond, (key++ % 997) / 997);
+  },
+});
 
 for (
   const [name, options] of [
