@@ -70,7 +70,7 @@ if [ "${1:-}" = collect ]; then
   exit
 fi
 
-echo "zipar: task ${SLURM_ARRAY_TASK_ID:-?} of array ${SLURM_ARRAY_JOB_ID:-?} on $(hostname), GPU ${CUDA_VISIBLE_DEVICES:-none}, restart ${SLURM_RESTART_COUNT:-0}" >&2
+echo "zipar: task ${SLURM_ARRAY_TASK_ID:-?} of array ${SLURM_ARRAY_JOB_ID:-?} on ${HOSTNAME:-?}, GPU ${CUDA_VISIBLE_DEVICES:-none}, restart ${SLURM_RESTART_COUNT:-0}" >&2
 # One array task: one GPU, one shard. exec: Slurm's SIGTERM (preemption, scancel, time limit)
 # reaches zipar itself, which keeps every finished output and removes its temporary files.
 # shellcheck disable=SC2086 # ZIPAR_ARGS is a list of flags

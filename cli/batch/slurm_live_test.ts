@@ -220,7 +220,13 @@ Deno.test({
       assert.deepEqual(await grids(out2), expected);
     } catch (e) {
       const logs = await logsOf(dir).catch(() => "");
-      throw new Error(`${(e as Error).message}\njob logs:\n${logs.slice(-4000)}`, { cause: e });
+      const ctld = await Deno.readTextFile(join(dir, "slurm", "slurmctld.log")).catch(() => "");
+      throw new Error(
+        `${(e as Error).message}\njob logs:\n${logs.slice(-4000)}\nslurmctld.log:\n${
+          ctld.slice(-2000)
+        }`,
+        { cause: e },
+      );
     } finally {
       await cluster?.stop();
       await Deno.remove(dir, { recursive: true });

@@ -48,6 +48,11 @@ export interface RunOptions {
 }
 
 const decoder = new TextDecoder();
+/** A busy controller's answers, worth asking again (a loaded box: the suite runs beside us). */
+const TRANSIENT =
+  /Socket timed out|Unable to contact slurm controller|Zero Bytes were transmitted|Connection refused|temporarily unavailable/i;
+/** Clients safe to repeat (not sbatch: a timed-out submission may still have been queued). */
+const RETRIED = new Set(["scontrol", "squeue", "sinfo", "scancel"]);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What a cluster's commands keep of our environment: no SLURM_* or ZIPAR_* leaks in. */
@@ -162,8 +167,14 @@ export async function startSlurm(dir: string): Promise<SlurmCluster> {
     daemons.push(child);
     return child;
   };
-  const run = (program: string, args: string[], options: RunOptions = {}) =>
-    runProgram(program, args, { ...env, ...options.env }, options.cwd);
+  const run = async (program: string, args: string[], options: RunOptions = {}) => {
+    for (let attempt = 1;; attempt++) {
+      const r = await runProgram(program, args, { ...env, ...options.env }, options.cwd);
+      const retry = RETRIED.has(program) && attempt < 5 && TRANSIENT.test(r.stderr);
+      if (r.code === 0 || !retry) return r;
+      await sleep(300);
+    }
+  };
   const jobState = async (id: string) => {
     const shown = await run("scontrol", ["-o", "show", "job", id]);
     return /JobState=(\S+)/.exec(shown.stdout)?.[1] ?? null;
