@@ -17,6 +17,7 @@ import {
 } from "./flags/args.ts";
 import { installInterruptCleanup } from "./io/interrupt.ts";
 import { openOutput } from "./io/output_file.ts";
+import { printable } from "./io/printable.ts";
 import { openBackend } from "../backends/open.ts";
 import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags } from "./flags/backend_flags.ts";
 import { backendMeta } from "./generation/grid_meta.ts";
@@ -122,7 +123,7 @@ function shardOf(
   }
   if (typeof raw !== "string") {
     const warning = unshardedWarning(Deno.env.toObject());
-    if (warning && values.quiet !== true) io.writeStderr(`zipar: warning: ${warning}\n`);
+    if (warning && values.quiet !== true) io.writeStderr(`zipar: warning: ${printable(warning)}\n`);
     return { shard: null, shardSource: "" };
   }
   if (raw === "auto") {
@@ -298,7 +299,9 @@ export async function batchCommand(args: string[], io: Io): Promise<number> {
     await out.abort();
   }
   if (!quiet) {
-    for (const f of summary.failures) io.writeStderr(`zipar: ${file}:${f.line}: ${f.reason}\n`);
+    for (const f of summary.failures) {
+      io.writeStderr(printable(`zipar: ${file}:${f.line}: ${f.reason}`) + "\n");
+    }
     const secs = totals.generateMs / 1000;
     io.writeStderr(
       `zipar: batch ${summary.jobs} jobs: ${summary.done} done, ${summary.skipped} skipped, ${summary.failed} failed; ${totals.images} images in ${

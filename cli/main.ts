@@ -18,6 +18,7 @@ import { generateCommand } from "./generate.ts";
 import { inspectCommand } from "./inspect.ts";
 import { installSignalOwner, interrupted } from "./io/interrupt.ts";
 import { denoIo, type Io, StdoutClosedError } from "./io/io.ts";
+import { printable } from "./io/printable.ts";
 import { planCommand } from "./plan.ts";
 import { VERSION } from "./generation/version.ts";
 
@@ -111,7 +112,9 @@ function report(e: unknown, io: Io): number {
   const message = oneLine(e instanceof Error ? e.message : String(e));
   if (e instanceof ValidationError) {
     io.writeStderr(
-      `zipar: ${message.replace(/\.$/, "")}. ${e.hint ?? "Run 'zipar --help' for usage."}\n`,
+      `zipar: ${message.replace(/\.$/, "")}. ${
+        oneLine(e.hint ?? "Run 'zipar --help' for usage.")
+      }\n`,
     );
     if (debug) io.writeStderr(`${e.stack}\n`);
     return 2;
@@ -121,8 +124,10 @@ function report(e: unknown, io: Io): number {
   return 1;
 }
 
+/** One line, its control characters escaped (cli/io/printable.ts). */
 function oneLine(text: string): string {
-  return text.split("\n").map((s) => s.trim()).filter(Boolean).join(" ") || "unknown error";
+  const line = text.split("\n").map((s) => s.trim()).filter(Boolean).join(" ");
+  return printable(line) || "unknown error";
 }
 
 if (import.meta.main) {
