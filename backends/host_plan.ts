@@ -9,7 +9,7 @@
  * @module
  */
 
-import { cfgQueries, guidedLogits, type ImageWrite } from "../core/cfg.ts";
+import { cfgGuides, cfgQueries, guidedLogits, type ImageWrite } from "../core/cfg.ts";
 import { cellKey } from "../core/random.ts";
 import { resolveSampling, sample } from "../core/sampling.ts";
 import {
@@ -52,7 +52,7 @@ export async function runPlanOnHost(
   run: PlanRun,
   onProgress?: (stepsDone: number) => void,
 ): Promise<Int32Array> {
-  const { plan, images, cfgScale, progressEvery } = run;
+  const { plan, images, cfgScale, progressEvery, cfgInterval = -1 } = run;
   const sampling = resolveSampling(run.sampling);
   const { vocab, eolToken } = info;
   const cells = plan.height * plan.width;
@@ -83,7 +83,8 @@ export async function runPlanOnHost(
     wanted.forEach(({ image, cell }, k) => {
       const row = Math.floor(cell / plan.width), col = cell % plan.width;
       const key = cellKey(images[image].seed, images[image].index, row, col);
-      grid[image * cells + cell] = sample(guidedLogits(logits, k, vocab, cfgScale), key, sampling);
+      const mixed = guidedLogits(logits, k, vocab, cfgScale, cfgGuides(cell, cfgInterval));
+      grid[image * cells + cell] = sample(mixed, key, sampling);
     });
     if (onProgress && progressEvery > 0 && (j + 1) % progressEvery === 0) onProgress(j + 1);
   }

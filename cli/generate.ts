@@ -68,6 +68,7 @@ import { stderrProgress } from "./io/progress.ts";
 export const GENERATE_OPTIONS: OptionSpec = {
   ...CONDITION_OPTIONS,
   ...SAMPLING_OPTIONS,
+  "cfg-interval": { type: "string" },
   seed: { type: "string" },
   window: { type: "string" },
   "min-window": { type: "string" },
@@ -111,6 +112,8 @@ Generation:
   --mode MODE              auto | interactive | planned (default: auto)
 
 ${SAMPLING_USAGE}
+  --cfg-interval N         LlamaGen's cfg_interval: guide only the first N + 2 tokens in
+                           raster order, whatever the schedule (default: -1 = all)
 
 Output:
   -o, --out FILE|-         .json or .npy file (written atomically), or - for stdout;
@@ -156,6 +159,8 @@ export interface GenerateRequest {
   seed: number;
   /** The sampling flags given; the model family's defaults fill in the others. */
   sampling: SamplingFlags;
+  /** `--cfg-interval`: LlamaGen's cfg_interval (core/cfg's `cfgGuides`), −1 = every token. */
+  cfgInterval: number;
   /** How the engine drives the backend. */
   mode: GenerateMode;
   /** A file, `-` for stdout, or null when the PNG alone is the output. */
@@ -210,6 +215,7 @@ export async function parseGenerate(values: Values, io: Io): Promise<GenerateReq
   const scheduleFor = (width: number) => scheduleChoice(values, width);
   scheduleFor(knownWidth(spec) ?? MAX_SIDE);
   const sampling = samplingFlags(values);
+  const cfgInterval = intFlag(values, "cfg-interval", -1, MAX_SEED, -1);
   const seed = intFlag(values, "seed", 0, MAX_SEED, 0);
   const mode = choiceFlag(values, "mode", ["auto", "interactive", "planned"] as const, "auto");
   const explicitFormat = choiceFlag(values, "format", GRID_FORMATS);
@@ -247,6 +253,7 @@ export async function parseGenerate(values: Values, io: Io): Promise<GenerateReq
     conditions,
     seed,
     sampling,
+    cfgInterval,
     mode,
     out,
     format,
@@ -281,6 +288,7 @@ export async function runGenerate(
     images: run.images,
     schedule: run.schedule,
     cfgScale: cfg,
+    cfgInterval: request.cfgInterval,
     sampling: { temperature, topK, topP },
     mode: request.mode,
   }, { onStep: stepProgress(progress) });

@@ -55,9 +55,32 @@ export function cfgQueries<T = ImageWrite>(
 }
 
 /**
+ * Whether the token at raster index `cell` (r·W + c) is guided under LlamaGen's `cfg_interval`
+ * (its sample_c2i.py `--cfg-interval`): −1 guides every token; N ≥ 0 guides the first N + 2
+ * tokens in raster order — the prefill's token and the N + 1 decode steps i ≤ N of its loop
+ * (`if cfg_interval > -1 and i > cfg_interval: cfg_flag = False`) — and takes the conditional
+ * logits alone after that. Under ZipAR the rule keeps the cell's raster index, whatever step
+ * decodes it, so raster and ZipAR guide the same cells.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cfgGuides } from "./cfg.ts";
+ * assert.equal(cfgGuides(575, -1), true); // the default: every token
+ * assert.deepEqual([0, 1, 2].map((cell) => cfgGuides(cell, 0)), [true, true, false]);
+ * const width = 16; // cell (1, 3) of a 16-wide grid is raster index 19: guided from N = 18
+ * assert.deepEqual([cfgGuides(1 * width + 3, 18), cfgGuides(1 * width + 3, 17)], [true, false]);
+ * ```
+ */
+export function cfgGuides(cell: number, cfgInterval: number): boolean {
+  return cfgInterval < 0 || cell <= cfgInterval + 1;
+}
+
+/**
  * The guided logits of the `k`-th predicting write of a step built by {@linkcode cfgQueries}:
  * its conditional row, or `u + g·(c − u)` of its conditional and unconditional rows when
- * `cfgScale !== 1`. `logits: [rows, vocab]` as `Session.step` returned them.
+ * `cfgScale !== 1` and `guided` (see {@linkcode cfgGuides}); an unguided write with CFG takes
+ * its conditional row as is. `logits: [rows, vocab]` as `Session.step` returned them.
  *
  * @example
  * ```ts
@@ -66,6 +89,7 @@ export function cfgQueries<T = ImageWrite>(
  * // Two predicting writes with CFG, vocab 2: rows [c0, u0, c1, u1].
  * const logits = new Float32Array([3, 0, 1, 0, 5, 5, 4, 6]);
  * assert.deepEqual([...guidedLogits(logits, 1, 2, 2)], [6, 4]); // 4 + 2·(5 − 4), 6 + 2·(5 − 6)
+ * assert.deepEqual([...guidedLogits(logits, 1, 2, 2, false)], [5, 5]); // past cfg_interval: c1
  * assert.deepEqual([...guidedLogits(logits, 1, 2, 1)], [1, 0]); // no CFG: one row per write
  * ```
  */
@@ -74,9 +98,11 @@ export function guidedLogits(
   k: number,
   vocab: number,
   cfgScale: number,
+  guided = true,
 ): Float32Array {
   if (cfgScale === 1) return logits.subarray(k * vocab, (k + 1) * vocab);
   const cond = logits.subarray(2 * k * vocab, (2 * k + 1) * vocab);
+  if (!guided) return cond;
   const uncond = logits.subarray((2 * k + 1) * vocab, (2 * k + 2) * vocab);
   return mixCfg(cond, uncond, cfgScale);
 }

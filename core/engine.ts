@@ -64,10 +64,12 @@ export async function* generateStream(
   backend: Backend,
   options: GenerateOptions,
 ): AsyncGenerator<GenerateEvent, void, undefined> {
-  const { images, schedule, cfgScale = 1, mode = "auto", progressEvery = 16 } = options;
+  const { images, schedule, cfgScale = 1, cfgInterval = -1, mode = "auto" } = options;
+  const { progressEvery = 16 } = options;
   const now = options.now ?? (() => performance.now());
   const sampling = resolveSampling(options.sampling);
   checkCfgScale(cfgScale);
+  checkInt("cfgInterval", cfgInterval, -1, MAX_SEED);
   const info = backend.info;
   checkImages(images, info);
   const layout = layoutOf(info);
@@ -75,11 +77,15 @@ export async function* generateStream(
   const start = now();
   const session = await backend.open(sequencesFor(images.map((im) => im.condition), cfg));
   try {
-    const canPlan = schedule.fixed && typeof session.runPlan === "function";
+    // A plan runner that does not know cfg_interval would guide every token: run interactive.
+    const canPlan = schedule.fixed && typeof session.runPlan === "function" &&
+      (cfgInterval < 0 || cfgScale === 1 || session.plansCfgInterval === true);
     if (mode === "planned" && !canPlan) {
       throw new TypeError(
         schedule.fixed
-          ? `Backend ${backend.name} cannot run plans: use interactive mode`
+          ? `Backend ${backend.name} cannot run plans${
+            cfgInterval >= 0 ? " with a CFG interval" : ""
+          }: use interactive mode`
           : `Schedule ${schedule.name} reacts to model outputs: use interactive mode`,
       );
     }
@@ -91,6 +97,7 @@ export async function* generateStream(
       layout,
       sampling,
       cfgScale,
+      cfgInterval,
       start,
       now,
       progressEvery,

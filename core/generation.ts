@@ -21,6 +21,11 @@ export interface GenerateOptions {
   schedule: Schedule;
   /** Classifier-free guidance scale; 1 = none. @default 1 */
   cfgScale?: number;
+  /**
+   * LlamaGen's `cfg_interval`: −1 guides every token, N ≥ 0 the first N + 2 in raster order
+   * (core/cfg's `cfgGuides`), whatever the schedule. @default -1
+   */
+  cfgInterval?: number;
   /** Temperature, top-k, top-p. @default { temperature: 1, topK: 0, topP: 1 } */
   sampling?: SamplingOptions;
   /** `auto` plans when the schedule is fixed and the backend can run plans. @default "auto" */
@@ -106,6 +111,8 @@ export interface RunContext {
   sampling: Sampling;
   /** CFG scale; 1 = no unconditional sequences. */
   cfgScale: number;
+  /** LlamaGen's `cfg_interval` (core/cfg's `cfgGuides`); −1 = every token guided. */
+  cfgInterval: number;
   /** Clock reading when the generation started, ms. */
   start: number;
   /** The clock, ms. */

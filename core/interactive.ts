@@ -19,7 +19,7 @@
  * @module
  */
 
-import { cfgQueries, guidedLogits } from "./cfg.ts";
+import { cfgGuides, cfgQueries, guidedLogits } from "./cfg.ts";
 import { countTokens, emptyStats, type GenerateEvent, type RunContext } from "./generation.ts";
 import type { ImageQuery, Schedule, TokenInput } from "./schedule.ts";
 import { type Query, QUERY_TOKEN_CONDITION } from "./step.ts";
@@ -154,13 +154,16 @@ function sample(
 ): CellDecode[][] {
   const { images, schedule } = ctx.options;
   const { vocab } = ctx.backend.info;
+  const { width } = ctx.layout;
   let k = 0; // index of the predicting query across the step, as core/cfg laid them out
   return perImage.map((queries, i) => {
     if (queries.length === 0) return [];
     // rows[j]: [vocab] for queries[j], or null when it predicts nothing
-    const rows = queries.map((q) =>
-      q.predicts ? guidedLogits(logits, k++, vocab, ctx.cfgScale) : null
-    );
+    const rows = queries.map((q) => {
+      if (!q.predicts) return null;
+      const guided = cfgGuides(q.predicts.row * width + q.predicts.col, ctx.cfgInterval);
+      return guidedLogits(logits, k++, vocab, ctx.cfgScale, guided);
+    });
     const { seed, index } = images[i];
     return schedule.resolve(trackers[i], queries, rows, { sampling: ctx.sampling, seed, index });
   });

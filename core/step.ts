@@ -211,6 +211,11 @@ export interface PlanRun {
   images: PlanImage[];
   /** CFG scale; 1 = no unconditional sequences. */
   cfgScale: number;
+  /**
+   * LlamaGen's `cfg_interval` (core/cfg's `cfgGuides`): −1 or absent guides every token. Only
+   * sessions with `plansCfgInterval` get a run with N ≥ 0.
+   */
+  cfgInterval?: number;
   /** Temperature, top-k, top-p (core/sampling). */
   sampling: { temperature: number; topK: number; topP: number };
   /** Report progress every this many steps (0 = only at the end). */
@@ -224,6 +229,8 @@ export interface Session {
    * order.
    */
   step(queries: readonly Query[]): Promise<Float32Array>;
+  /** Whether `runPlan` honours `PlanRun.cfgInterval` (else the engine runs such CFG interactive). */
+  readonly plansCfgInterval?: boolean;
   /**
    * Planned mode, when the backend supports it: run the whole plan, sampling on the device.
    * Returns grids: [images, H, W]. `onProgress(stepsDone)` is called as steps complete.

@@ -171,6 +171,8 @@ export class MockBackend implements Backend {
 
 /** A mock session: per-sequence slot contents, like a KV cache. */
 class MockSession implements Session {
+  /** runPlanOnHost (backends/host_plan.ts) guides per cell by `PlanRun.cfgInterval`. */
+  readonly plansCfgInterval = true;
   readonly #model: MockBackend;
   readonly #conditions: readonly number[];
   /** slots: [seqs, numSlots], token written or −2 when empty. */

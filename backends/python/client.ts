@@ -63,11 +63,15 @@ export interface PythonBackend extends Backend {
   readonly worker: PythonWorkerInfo;
   /** Worker process id. */
   readonly pid: number;
-  /** A plain raster loop inside the worker (test oracle): grids [images, H, W]. */
+  /**
+   * A plain raster loop inside the worker (test oracle): grids [images, H, W]. `cfgInterval`:
+   * LlamaGen's (core/cfg's `cfgGuides`), −1 = every token guided.
+   */
   rasterInWorker(
     images: PlanImage[],
     cfgScale: number,
     sampling: Required<SamplingOptions>,
+    cfgInterval?: number,
   ): Promise<Int32Array>;
   /**
    * The family's peer loop in the worker — transformers' own generate for Hugging Face families
@@ -167,8 +171,9 @@ class PythonBackendImpl implements PythonBackend {
     images: PlanImage[],
     cfgScale: number,
     sampling: Required<SamplingOptions>,
+    cfgInterval = -1,
   ): Promise<Int32Array> {
-    const request = { type: "raster", images, cfgScale, sampling };
+    const request = { type: "raster", images, cfgScale, cfgInterval, sampling };
     const { arrays } = await this.#process.request(request, {}, { timeoutMs: this.#timeoutMs });
     return arrays.grids as Int32Array;
   }
@@ -224,6 +229,8 @@ class PythonBackendImpl implements PythonBackend {
 }
 
 class PythonSession implements Session {
+  /** worker/planner.py guides per cell by the plan's `cfgInterval`. */
+  readonly plansCfgInterval = true;
   readonly #process: WorkerProcess;
   readonly #id: number;
   readonly #vocab: number;
@@ -271,6 +278,7 @@ class PythonSession implements Session {
       width: plan.width,
       images: run.images,
       cfgScale: run.cfgScale,
+      cfgInterval: run.cfgInterval ?? -1,
       sampling: run.sampling,
       progressEvery: run.progressEvery,
     };

@@ -82,6 +82,16 @@ def prepare_step(session: FamilySession, arrays: dict, j: int, b: int,
     return StepWork(seq, slot, want, ix, inp, nw, img, cell, keys[img, cell])
 
 
+def keep_guided(mixed: torch.Tensor, cond: torch.Tensor, cell: torch.Tensor,
+                interval: int) -> torch.Tensor:
+    """LlamaGen's cfg_interval (core/cfg.ts cfgGuides): the rows whose cell's raster index is
+    past interval + 1 take their conditional logits as is; -1 keeps every row guided.
+    mixed, cond: [n, vocab]; cell: [n] raster indices r*W + c."""
+    if interval < 0:
+        return mixed
+    return torch.where((cell <= interval + 1)[:, None], mixed, cond)
+
+
 def draw_keys(images: List[dict], cells: int, width: int, device) -> torch.Tensor:
     """keys: [B, H*W] draw key of every cell, hashed on the host with Python ints."""
     return torch.tensor([[cell_key(int(im["seed"]), int(im["index"]), c // width, c % width)
@@ -98,7 +108,7 @@ def run_plan(family, session: FamilySession, plan: dict, arrays: dict,
     height, width = int(plan["height"]), int(plan["width"])
     check_plan(info, session.num_slots, step_start, slot, inp, predicts, height, width)
     images: List[dict] = plan["images"]
-    scale = float(plan["cfgScale"])
+    scale, interval = float(plan["cfgScale"]), int(plan.get("cfgInterval", -1))
     sampling = plan["sampling"]
     temperature, top_k = float(sampling["temperature"]), int(sampling["topK"])
     top_p, every = float(sampling["topP"]), int(plan.get("progressEvery", 0))
@@ -122,6 +132,8 @@ def run_plan(family, session: FamilySession, plan: dict, arrays: dict,
         if w.nw:
             logits = logits.view(halves, b, w.nw, -1)
             mixed = mix_cfg(logits[0], logits[-1], scale).reshape(b * w.nw, -1)  # [B*nw, vocab]
+            if scale != 1:
+                mixed = keep_guided(mixed, logits[0].reshape(b * w.nw, -1), w.cell, interval)
             grid[w.img, w.cell] = sample(mixed, w.keys, temperature, top_k, top_p)
         if every > 0 and (j + 1) % every == 0 and j + 1 < len(work):
             if device.type == "cuda":

@@ -9,7 +9,7 @@ has one).
 import numpy as np
 import torch
 
-from planner import draw_keys
+from planner import draw_keys, keep_guided
 from sampler import mix_cfg, sample
 
 CONDITION_TOKEN = -1  # core/step.ts
@@ -21,6 +21,7 @@ def generate_raster(family, request: dict) -> np.ndarray:
     info = family.info
     height, width, prefix, eol = info["height"], info["width"], info["prefix"], info["eolToken"]
     images, scale = request["images"], float(request["cfgScale"])
+    interval = int(request.get("cfgInterval", -1))  # LlamaGen's cfg_interval (core/cfg.ts)
     s = request["sampling"]
     temperature, top_k, top_p = float(s["temperature"]), int(s["topK"]), float(s["topP"])
     b = len(images)
@@ -46,6 +47,8 @@ def generate_raster(family, request: dict) -> np.ndarray:
         logits = session.forward(qseq, qslot, torch.as_tensor(qtoken).to(device), qwant)
         halves = logits.view(seqs // b, b, -1)  # [halves, B, vocab]
         mixed = mix_cfg(halves[0], halves[-1], scale)
+        if scale != 1:
+            mixed = keep_guided(mixed, halves[0], torch.full((b,), cell, device=device), interval)
         tokens = sample(mixed, keys[:, cell], temperature, top_k, top_p).cpu().numpy()  # [B]
         grid[:, cell] = tokens
         token = np.tile(tokens, seqs // b).astype(np.int64)
