@@ -3,6 +3,7 @@
 # array task, all writing into one output directory; then a collect job merges the summaries.
 #
 #   bash examples/slurm_array.sh [SBATCH OPTIONS]    # from the zipar checkout: submits both
+#   bash examples/slurm_array.sh --array=2,5         # later: just shards 2 and 5, and a collect
 #
 # submits, in effect (the options you give go to both sbatch calls, e.g. --partition=gpu):
 #
@@ -14,8 +15,9 @@
 # - preemption or a node failure: --requeue below puts the task back in the queue and the rerun
 #   resumes where the killed one stopped;
 # - a cancelled, timed-out or failed task: the collect job (afterany: it runs whatever the
-#   array's outcome) exits 1 and names the shards with missing jobs; resubmit just those,
-#   `sbatch --array=2,5 examples/slurm_array.sh`, then collect again.
+#   array's outcome) exits 1 and its log ends with the command that resubmits just the shards
+#   with missing jobs, and a collect after them (`bash examples/slurm_array.sh --array=2,5` with
+#   these settings: sbatch takes the last --array given).
 #
 # Settings (environment variables, read at submission and passed on to the jobs):
 #   ZIPAR_JOBS    job file (JSON Lines)                 default: jobs.jsonl
@@ -56,18 +58,32 @@ zipar() {
 
 if [ -z "${SLURM_JOB_ID:-}" ]; then
   # Not in a job yet: submit the array, then the collect job that waits for all of it.
+  ZIPAR_SCRIPT="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+  export ZIPAR_SCRIPT
   array=$(sbatch --parsable --array="0-$((ZIPAR_SHARDS - 1))" "$@" "$0")
   array=${array%%;*}
   collect=$(sbatch --parsable --dependency="afterany:$array" --gres=none --cpus-per-task=1 \
     --mem=4G --time=00:30:00 --no-requeue --output="zipar-collect-%j.log" "$@" "$0" collect)
-  echo "zipar: submitted array $array ($ZIPAR_SHARDS shards) and collect job ${collect%%;*}"
+  echo "zipar: submitted array $array (--shard-count $ZIPAR_SHARDS) and collect job ${collect%%;*}"
   exit 0
 fi
 
 if [ "${1:-}" = collect ]; then
-  # Exit 1 (job FAILED) while any job failed or is missing; its log names the shards to rerun.
-  zipar batch "$ZIPAR_JOBS" --collect "$ZIPAR_OUT" --shard-count "$ZIPAR_SHARDS"
-  exit
+  # Exit 1 (job FAILED) while any job failed or is missing, with the shards to rerun.
+  status=0
+  report=$(zipar batch "$ZIPAR_JOBS" --collect "$ZIPAR_OUT" --shard-count "$ZIPAR_SHARDS" 2>&1) ||
+    status=$?
+  echo "$report" >&2
+  shards=$(sed -n 's/.* in shards \([0-9,-]*\) of [0-9]*:.*/\1/p' <<<"$report")
+  if [ -n "$shards" ]; then
+    printf 'zipar: resubmit: ' >&2
+    for v in ZIPAR_HOME ZIPAR_JOBS ZIPAR_OUT ZIPAR_SHARDS ZIPAR_ARGS; do
+      printf '%s=%q ' "$v" "${!v}" >&2
+    done
+    printf 'bash %q --array=%s\n' "${ZIPAR_SCRIPT:-$ZIPAR_HOME/examples/slurm_array.sh}" \
+      "$shards" >&2
+  fi
+  exit "$status"
 fi
 
 echo "zipar: task ${SLURM_ARRAY_TASK_ID:-?} of array ${SLURM_ARRAY_JOB_ID:-?} on ${HOSTNAME:-?}, GPU ${CUDA_VISIBLE_DEVICES:-none}, restart ${SLURM_RESTART_COUNT:-0}" >&2

@@ -51,7 +51,7 @@ Deno.test("examples/slurm_array.sh submits the array and an afterany collect job
   await withBin(async (bin) => {
     const r = await script(["--partition=gpu"], { ZIPAR_SHARDS: "4" }, bin);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "zipar: submitted array 41 (4 shards) and collect job 42\n");
+    assert.equal(r.stdout, "zipar: submitted array 41 (--shard-count 4) and collect job 42\n");
     const [array, collect] = (await Deno.readTextFile(join(bin, "calls"))).trim().split("\n");
     assert.match(array, /^--parsable --array=0-3 --partition=gpu \S+slurm_array\.sh ?$/);
     assert.match(
@@ -93,9 +93,46 @@ Deno.test("examples/slurm_array.sh runs zipar batch flags that parse, one shard 
 
     const c = await script(["collect"], { SLURM_JOB_ID: "200", ZIPAR_SHARDS: "4" }, bin);
     assert.equal(c.code, 0, c.stderr);
-    const argv = c.stdout.trimEnd().split("\n");
+    const argv = c.stderr.trimEnd().split("\n"); // collect's report goes to the job's log
     const { values } = parseCommand(argv.slice(1), BATCH_OPTIONS, 1);
     assert.deepEqual(Object.keys(values).sort(), ["collect", "shard-count"]);
+  });
+});
+
+Deno.test("examples/slurm_array.sh collect ends a failed collect with the resubmit command", async () => {
+  await withBin(async (bin) => {
+    const fake = join(bin, "fake_zipar");
+    await Deno.writeTextFile(
+      fake,
+      `#!/bin/sh\necho "zipar: 3 jobs missing (j2, j5, j7), in shards 2,5-7 of 8: rerun them (they resume): ..." >&2\nexit 1\n`,
+    );
+    await Deno.chmod(fake, 0o755);
+    const env = {
+      SLURM_JOB_ID: "300",
+      ZIPAR: fake,
+      ZIPAR_SHARDS: "8",
+      ZIPAR_ARGS: "--grid 8x8 --max-batch 4",
+      ZIPAR_HOME: "/opt/zi par",
+      ZIPAR_SCRIPT: "/opt/zi par/examples/slurm_array.sh",
+    };
+    const r = await script(["collect"], env, bin);
+    assert.equal(r.code, 1, r.stderr);
+    const line = /^zipar: resubmit: (.+)$/m.exec(r.stderr)?.[1];
+    assert.equal(
+      line,
+      "ZIPAR_HOME=/opt/zi\\ par ZIPAR_JOBS=jobs.jsonl ZIPAR_OUT=out ZIPAR_SHARDS=8 " +
+        "ZIPAR_ARGS=--grid\\ 8x8\\ --max-batch\\ 4 bash /opt/zi\\ par/examples/slurm_array.sh --array=2,5-7",
+    );
+    // The line is a shell command: bash reads the settings back exactly.
+    const echo = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        line!.replace(/ bash .*$/, "") +
+        ' sh -c \'printf "%s|" "$ZIPAR_HOME" "$ZIPAR_ARGS"\'',
+      ],
+      stdout: "piped",
+    }).output();
+    assert.equal(decoder.decode(echo.stdout), "/opt/zi par|--grid 8x8 --max-batch 4|");
   });
 });
 

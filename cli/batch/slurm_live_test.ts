@@ -5,9 +5,10 @@
  * requeued mid-run (`scontrol requeue`, what preemption does; the cluster allows it only for
  * `sbatch --requeue` jobs) and must resume; every output must equal an unsharded run's. A
  * second run cancels one task mid-run (`scancel`),
- * sees the collect job fail naming that shard, resubmits just that task
- * (`sbatch --array=2`) and checks that it resumed: the outputs written before the cancel are
- * skipped, the rest done, and the whole equals the unsharded run.
+ * sees the collect job fail naming that shard, runs the resubmit command its log ends with
+ * (`bash examples/slurm_array.sh --array=2`: shard 2 and a collect) and checks that it resumed:
+ * the outputs written before the cancel are skipped, the rest done, and the whole equals the
+ * unsharded run.
  */
 
 import assert from "node:assert/strict";
@@ -118,7 +119,7 @@ Deno.test({
       const submit = async (out: string, args: string[] = []) => {
         const r = await cluster!.run("bash", [SCRIPT, ...args], { env: env(out), cwd: dir });
         assert.equal(r.code, 0, r.stdout + r.stderr);
-        const m = /submitted array (\d+) \(4 shards\) and collect job (\d+)/.exec(r.stdout);
+        const m = /submitted array (\d+) \(--shard-count 4\) and collect job (\d+)/.exec(r.stdout);
         assert.ok(m, r.stdout);
         return { array: m[1], collect: m[2] };
       };
@@ -197,25 +198,29 @@ Deno.test({
       );
       assert.match(await logsOf(dir), /in shards 2 of 4: rerun them/);
 
-      // Resubmit task 2 alone, as the collect log says: it resumes.
-      const again = await cluster.run(
-        "sbatch",
-        ["--parsable", `--array=${KILLED}`, SCRIPT],
-        { env: env("run2"), cwd: dir },
-      );
+      // Resubmit shard 2 alone with the command the collect job's log ends with (it carries the
+      // settings: none of ours are passed), which also queues a collect after it: it resumes.
+      const collectLog = await Deno.readTextFile(join(dir, `zipar-collect-${second.collect}.log`));
+      const line = /^zipar: resubmit: (.+)$/m.exec(collectLog)?.[1];
+      assert.ok(line, collectLog);
+      assert.match(line, /ZIPAR_SHARDS=4 .*bash \S+slurm_array\.sh --array=2$/);
+      const { PATH } = env("run2");
+      const again = await cluster.run("bash", ["-c", line], { env: { PATH }, cwd: dir });
       assert.equal(again.code, 0, again.stderr);
-      const task = `${again.stdout.trim().split(";")[0]}_${KILLED}`;
-      assert.equal(await finished(cluster, task, "the resubmitted task"), "COMPLETED");
-      const resumed = JSON.parse(
-        await Deno.readTextFile(join(out2, `summary.shard-${KILLED}-of-${SHARDS}.json`)),
+      const third = /submitted array (\d+) \(--shard-count 4\) and collect job (\d+)/.exec(
+        again.stdout,
       );
+      assert.ok(third, again.stdout);
+      assert.equal(await finished(cluster, third[2], "the third collect job"), "COMPLETED");
+      assert.equal(await cluster.jobState(`${third[1]}_${KILLED}`), "COMPLETED");
+      const resumed = await read(join(out2, `summary.shard-${KILLED}-of-${SHARDS}.json`));
       assert.deepEqual(
         [resumed.shardFrom, resumed.skipped, resumed.done, resumed.failed],
         [`SLURM_ARRAY_TASK_ID=${KILLED}`, partial, JOBS / SHARDS - partial, 0],
       );
-      const collect = await zipar([jobs, "--collect", out2]);
-      assert.equal(collect.code, 0, collect.stderr);
-      assert.match(collect.stderr, /collect 40 jobs: 40 complete .* 0 missing/);
+      const healed = await read(join(out2, "summary.json"));
+      assert.deepEqual([healed.jobs, healed.failed, healed.missing], [JOBS, 0, 0]);
+      assert.equal(healed.done + healed.skipped, JOBS);
       assert.deepEqual(outputNames(out2), outputNames(join(dir, "ref"))); // no temp files left
       assert.deepEqual(await grids(out2), expected);
     } catch (e) {
