@@ -6,6 +6,7 @@ byte-level tokenizer carrying Emu3's special tokens, so `from_pretrained(DIR,
 local_files_only=True)` works with no hub access.
 
 Usage (from worker/): python -m families.emu3.tiny OUT_DIR [--preset test|pass|mid] [--seed N]
+                                                    [--side N]
                       python -m families.emu3.tiny OUT_DIR --broken KIND
   test: 5x5 grid (image_area 1600), 64 visual tokens, 2 layers of width 32 (peer, batch and
         parity tests)
@@ -13,6 +14,8 @@ Usage (from worker/): python -m families.emu3.tiny OUT_DIR [--preset test|pass|m
         width 256 (head dim 64, 2 K/V heads), context 9216 (pass counts, the 90x90 memory probe)
   mid:  32x32 grid, 32768 visual tokens, 8 layers of width 512, 4:1 grouped-query attention
         (the CPU benchmark)
+  --side N: the preset's model generating an N x N grid (image_area (8N)^2; the CPU bench's
+        16x16 mid model), within its context
   --broken no-tokenizer:   the test model without its tokenizer files
   --broken other-family:   a config.json of another transformers family (llama)
   --broken no-decoder:     the test model whose safetensors lack the VQ decoder's weights
@@ -27,7 +30,7 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -136,12 +139,17 @@ def write_processor_files(out: str, p: Preset):
             json.dump(content, f, indent=2)
 
 
-def write_model(out: str, preset: str = "test", seed: int = 0):
+def write_model(out: str, preset: str = "test", seed: int = 0, side: int = 0):
     from transformers import Emu3ForConditionalGeneration, GenerationConfig
     from transformers.utils import logging
 
     logging.disable_progress_bar()
     p = PRESETS[preset]
+    if side:
+        if side * (side + 1) + 64 > p.context:
+            raise SystemExit(f"--side {side}: {side}x{side} + EOL does not fit the {preset} "
+                             f"preset's context {p.context}; take a smaller side")
+        p = replace(p, side=side, image_area=True)
     tokenizer = make_tokenizer(p.codebook)
     config, ids = make_config(p, tokenizer)
     torch.manual_seed(seed)
@@ -200,12 +208,13 @@ def main(argv) -> int:
     parser.add_argument("out")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="test")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--side", type=int, default=0)
     parser.add_argument("--broken", choices=BROKEN)
     args = parser.parse_args(argv)
     if args.broken:
         write_broken(args.out, args.broken)
     else:
-        write_model(args.out, args.preset, args.seed)
+        write_model(args.out, args.preset, args.seed, args.side)
     return 0
 
 
