@@ -84,7 +84,7 @@ class Lumina:
         return LuminaSession(self, sequences)
 
     def decoder(self, options: LoadOptions) -> LuminaDecoder:
-        return LuminaDecoder(self.path, self.vq_config, options.device)
+        return LuminaDecoder(self.path, self.vq_config, options.device, self.context)
 
     def transformers_generate(self, images: List[dict], cfg_scale: float, sampling: dict):
         """Lumina-mGPT's sampling rules on transformers' generate (peer.py), each image alone

@@ -28,6 +28,7 @@ from protocol import log
 from .vqgan import Vqgan, VqganConfig
 
 KIND = "chameleon-vqgan"
+HEADER = 3  # image start, height and width tokens (prompts.PromptRules.header)
 FOLDERS = ("", "tokenizer")
 ACTIVATION_BUDGET = {"cpu": 1 << 30, "cuda": 4 << 30}  # bytes of the largest activation
 LIVE = 4  # activations of the finest level alive at once (input, two convs, the sum)
@@ -124,8 +125,10 @@ def load_vqgan(path: str, vq_config: dict, device: torch.device) -> Vqgan:
 class LuminaDecoder:
     kind = KIND
 
-    def __init__(self, path: str, vq_config: dict, device: torch.device):
+    def __init__(self, path: str, vq_config: dict, device: torch.device,
+                 context: Optional[int] = None):
         self.vqgan = load_vqgan(path, vq_config, device)
+        self.context = context  # the model's: the grids it can generate fit in it
         cfg = self.vqgan.cfg
         self.device = device
         self.scale = cfg.scale
@@ -142,6 +145,11 @@ class LuminaDecoder:
     def decode(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens: [B, H, W] codes -> pixels [B, H·s, W·s, 3] uint8 on the CPU."""
         b, h, w = tokens.shape
+        if self.context is not None and h * (w + 1) + HEADER >= self.context:
+            raise ValueError(f"a {h}x{w} grid needs {h * (w + 1) + HEADER} positions with its "
+                             f"EOLs and image header, more than the model's context "
+                             f"{self.context}: Lumina-mGPT cannot have made it; decode a grid "
+                             f"this model generated")
         chunk = self.images_per_forward(h, w)
         if chunk < 1:
             raise ValueError(f"a {h}x{w} grid decodes to {h * self.scale}x{w * self.scale} px, "
