@@ -90,9 +90,19 @@ export type ImageDecoderSpec =
    * codebook, decoded in TypeScript), else the model family's decoder in the Python worker
    * (Janus's VQ, LlamaGen's VQ-16 beside the GPT), started with `python`.
    */
-  | { kind: "model"; dir: string; python?: string; threads?: number }
+  | { kind: "model"; dir: string; python?: string; threads?: number; onLog?: WorkerLog }
   /** A LlamaGen VQ-16 decoder (vq.json + vq.safetensors, or a `.pt`) on WebGPU or in Python. */
-  | { kind: "vq"; path: string; backend: "webgpu" | "python"; python?: string; threads?: number };
+  | {
+    kind: "vq";
+    path: string;
+    backend: "webgpu" | "python";
+    python?: string;
+    threads?: number;
+    onLog?: WorkerLog;
+  };
+
+/** The Python worker's stderr lines, when they should not go to stderr as `[python] line`. */
+export type WorkerLog = (line: string) => void;
 
 /** An open image decoder. */
 export interface ImageDecoder {
@@ -128,6 +138,7 @@ export async function openImageDecoder(spec: ImageDecoderSpec): Promise<ImageDec
     model: spec.dir,
     python: spec.python,
     threads: spec.threads,
+    ...(spec.onLog ? { onLog: spec.onLog } : {}),
   });
   try {
     const decoder = await backend.openDecoder({ model: true });
@@ -253,7 +264,12 @@ async function openVqDecoder(
 ): Promise<ImageDecoder> {
   const decoder = spec.backend === "webgpu"
     ? await openWebgpuVqDecoder({ dir: spec.path })
-    : await openPythonVqDecoder({ dir: spec.path, python: spec.python, threads: spec.threads });
+    : await openPythonVqDecoder({
+      dir: spec.path,
+      python: spec.python,
+      threads: spec.threads,
+      ...(spec.onLog ? { onLog: spec.onLog } : {}),
+    });
   return vqImageDecoder(decoder, spec.backend);
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import {
   intFlag,
   type OptionSpec,
@@ -16,6 +16,7 @@ import {
   type Values,
 } from "./flags/args.ts";
 import { installInterruptCleanup } from "./io/interrupt.ts";
+import { writeError } from "./io/atomic_write.ts";
 import { openOutput } from "./io/output_file.ts";
 import { printable } from "./io/printable.ts";
 import { openBackend } from "../backends/open.ts";
@@ -202,7 +203,10 @@ export async function batchCommand(args: string[], io: Io): Promise<number> {
     );
   }
   await Deno.mkdir(outDir, { recursive: true }).catch((e) => {
-    throw new Error(`cannot create --out-dir ${outDir}: ${(e as Error).message}`);
+    const { message } = writeError(join(outDir, "summary.json"), e, dirname(resolve(outDir)));
+    throw new Error(
+      `cannot create --out-dir ${outDir}: ${message.replace(/^cannot write .*?: /, "")}`,
+    );
   });
 
   const started = performance.now();

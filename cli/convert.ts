@@ -127,6 +127,7 @@ async function convert(
     ? undefined
     : intFlag(values, "num-classes", 1, 1 << 20, 1);
   const quiet = values.quiet === true;
+  const notes: string[] = []; // said once the conversion succeeded: a failure is one line
   const config = await convertLlamagen({
     input,
     out,
@@ -137,9 +138,10 @@ async function convert(
     weights,
     numClasses,
     python,
-    onNote: (line) => quiet || io.writeStderr(`zipar: ${line}\n`),
+    onNote: (line) => notes.push(line),
   });
   if (quiet) return 0;
+  for (const line of notes) io.writeStderr(`zipar: ${line}\n`);
   io.writeStderr(
     `zipar: wrote ${out}/model.safetensors and config.json (${config.preset ?? "custom"}, ` +
       `${config.layers} layers, dim ${config.dim}, grid ${JSON.stringify(config.grid)})\n`,

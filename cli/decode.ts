@@ -19,6 +19,7 @@ import { threadsFlag } from "./flags/backend_flags.ts";
 import { readGrid } from "./formats/grid_file.ts";
 import { type ImageDecoder, type ImageDecoderSpec, openImageDecoder } from "../backends/open.ts";
 import type { Io } from "./io/io.ts";
+import { quietWorkerLog } from "./io/quiet_log.ts";
 import { writeImages } from "./formats/png_files.ts";
 
 /** Flags of `zipar decode`. */
@@ -72,9 +73,15 @@ export function decoderSpec(values: Values): ImageDecoderSpec {
   }
   const python = typeof values.python === "string" ? values.python : undefined;
   const threads = threadsFlag(values);
-  const worker = { python, ...(threads !== undefined ? { threads } : {}) };
-  if (typeof model === "string") return { kind: "model", dir: model, ...worker };
+  const worker = {
+    python,
+    ...(threads !== undefined ? { threads } : {}),
+    // --quiet: the worker's `note:` lines (tensors a checkpoint has that it does not use) too
+    ...(values.quiet === true ? { onLog: quietWorkerLog } : {}),
+  };
+  // Checked with --model too, where the model's own decoder decides where it runs.
   const backend = choiceFlag(values, "backend", ["webgpu", "python"] as const, "webgpu");
+  if (typeof model === "string") return { kind: "model", dir: model, ...worker };
   if (backend === "webgpu" && threads !== undefined) {
     throw new ValidationError("--threads applies to the python backend, not webgpu");
   }

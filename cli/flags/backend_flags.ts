@@ -19,6 +19,7 @@ import {
   ValidationError,
   type Values,
 } from "./args.ts";
+import { quietWorkerLog } from "../io/quiet_log.ts";
 
 /** The backend flags' declarations. */
 export const BACKEND_OPTIONS: OptionSpec = {
@@ -182,15 +183,8 @@ export function backendFlags(values: Values): BackendSpec {
     ...(values.threads !== undefined ? { threads: threadsFlag(values) } : {}),
     ...ptFlags(values),
     // --quiet: the worker's `note:` lines (which num_classes a .pt used, …) stay unsaid.
-    ...(values.quiet === true ? { onLog: quietLog } : {}),
+    ...(values.quiet === true ? { onLog: quietWorkerLog } : {}),
   };
-}
-
-/** The worker's stderr under `--quiet`: everything but its `note:` lines. */
-function quietLog(line: string): void {
-  if (!line.startsWith("note:")) {
-    Deno.stderr.writeSync(new TextEncoder().encode(`[python] ${line}\n`));
-  }
 }
 
 /** Whether `path` is a directory (false when it is anything else or missing). */

@@ -50,11 +50,23 @@ export function writeError(path: string, e: unknown, dir = dirname(resolve(path)
     ENAMETOOLONG: "the file name is too long",
   };
   let cause = code !== undefined ? causes[code] : undefined;
+  if (code === "ENOENT" && isDirectory(dir)) {
+    cause = `${dir} does not let files be created in it (No such file or directory)`;
+  }
   if (e instanceof Deno.errors.NotCapable) {
     cause = "zipar was started without write permission (deno run --allow-write)";
   }
   cause ??= String((e as Error)?.message ?? e).split("\n")[0].replace(/ \(os error \d+\).*$/, "");
   return new Error(`cannot write ${path}: ${cause}`);
+}
+
+/** Whether `path` is an existing directory (it may still refuse new files: /proc, /sys). */
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
 }
 
 /**

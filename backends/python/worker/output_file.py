@@ -36,6 +36,8 @@ class OutputError(OSError):
 def write_error(path: str, err: OSError, directory: str = None) -> OutputError:
     directory = directory or os.path.dirname(os.path.abspath(path))
     cause = CAUSES.get(err.errno, err.strerror or str(err)).format(dir=directory)
+    if err.errno == errno.ENOENT and os.path.isdir(directory):  # /proc, /sys: no new files
+        cause = f"{directory} does not let files be created in it (No such file or directory)"
     return OutputError(f"cannot write {path}: {cause}")
 
 
