@@ -82,6 +82,20 @@ Deno.test({
         noPreset.stderr,
         /match no preset: pass --heads N and --grid HxW, or convert it first/,
       );
+      // The same file of no preset with --heads and --grid: it runs.
+      const out = join(models, "pt-grid.json");
+      const sized = await generate(
+        join(models, "model.pt"),
+        "--heads",
+        "4",
+        "--grid",
+        "8x8",
+        "--out",
+        out,
+        "--quiet",
+      );
+      assert.equal(sized.code, 0, sized.stderr);
+      assert.deepEqual(JSON.parse(await Deno.readTextFile(out)).shape, [1, 8, 8]);
       const dir = await generate(join(models, "st"), "--grid", "8x8");
       assert.equal(dir.code, 2);
       assert.match(
