@@ -36,6 +36,12 @@ export interface WorkerOptions {
    */
   threads?: number;
   /**
+   * CUDA-graph replay of planned steps (worker/step_graphs.py): "auto" = on CUDA for LlamaGen,
+   * "off" = never, "static" = the graph path's static buffers run eagerly (CPU tests).
+   * @default "auto"
+   */
+  cudaGraphs?: "auto" | "off" | "static";
+  /**
    * Limit for the interpreter's first answer to the hello (the worker acknowledges it before it
    * imports torch), so that a program that is not the worker fails fast. @default 30000
    */
@@ -181,6 +187,7 @@ export class WorkerProcess {
         device: options.device ?? "cpu",
         dtype: options.dtype ?? "float32",
         threads: options.threads ?? null,
+        cudaGraphs: options.cudaGraphs ?? "auto",
       };
       const timeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
       const firstFrameTimeoutMs = Math.min(options.startTimeoutMs ?? START_TIMEOUT_MS, timeoutMs);

@@ -13,10 +13,12 @@ keeps the engine's one prefix slot as a "condition block": it writes the prompt 
 s + offset[seq] with offset[seq] = L[seq] - 1. Capacity is then max(L) - 1 + slots.
 """
 
+import os
 from typing import Optional, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from step_index import StepIndex, build_index
 
@@ -34,6 +36,10 @@ class SlotKVCache:
         self.offset = np.zeros(num_seqs, dtype=np.int64) if offset is None \
             else np.asarray(offset, dtype=np.int64)
         self.position_ids = torch.arange(capacity, device=device)  # [capacity]
+        self.true = torch.ones((), dtype=torch.bool, device=device)
+        # torch's fused attention with the slot mask on CUDA (ZIPAR_SDPA=1: on the CPU too,
+        # for tests); the explicit float32 softmax elsewhere.
+        self.sdpa = device.type == "cuda" or os.environ.get("ZIPAR_SDPA") == "1"
 
     def reset(self):
         self.written.zero_()
@@ -52,7 +58,7 @@ class SlotKVCache:
     def mark_written(self, ix: StepIndex) -> torch.Tensor:
         """Mark the step's positions written -> hidden: [U, 1, m, capacity] bool, the
         positions each query may not see (unwritten, or after its own)."""
-        self.written[ix.seq, ix.pos] = True
+        self.written.index_put_((ix.seq, ix.pos), self.true)  # a device True: graph-safe
         written = self.written if ix.useq is None else self.written[ix.useq]  # [U, capacity]
         visible = written[:, None, :] & (self.position_ids[None, None, :]
                                          <= ix.pos_pad[:, :, None])  # [U, m, capacity]
@@ -83,6 +89,10 @@ class SlotKVCache:
         qp = qp.transpose(1, 2).reshape(u, kv_heads, rep * m, hd)  # [U, kv_heads, rep*m, hd]
         if rep > 1:
             hidden = hidden.repeat(1, 1, rep, 1)  # [U, 1, rep*m, C]
+        if self.sdpa:  # padding rows see nothing (NaN or 0 there); they are dropped below
+            out = F.scaled_dot_product_attention(qp, keys, values, attn_mask=~hidden)
+            out = out.reshape(u, heads, m, hd).transpose(1, 2)  # [U, m, heads, hd]
+            return out[ix.group, ix.rank].reshape(n, heads * hd)
         scores = torch.matmul(qp, keys.transpose(-1, -2)).float() * (1.0 / (hd ** 0.5))
         scores = scores.masked_fill(hidden, torch.finfo(torch.float32).min)  # [U, kvh, rep*m, C]
         probs = torch.softmax(scores, dim=-1).to(values.dtype)

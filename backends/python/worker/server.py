@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 import families
+import step_graphs
 from devices import pick_device, pick_dtype
 from errors import first_line, only_line
 from families.family import FamilySession, LoadOptions
@@ -85,6 +86,7 @@ def load_options(hello: dict) -> LoadOptions:
         if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 1024:
             raise ValueError(f"threads must be an integer in 1..1024, got {threads!r}")
         torch.set_num_threads(threads)
+    step_graphs.set_mode(hello.get("cudaGraphs"))
     return LoadOptions(device, dtype, hello.get("preset"), hello.get("grid"), hello.get("heads"),
                        hello.get("weights"), hello.get("numClasses"))
 
@@ -106,7 +108,8 @@ def serve(hello: dict, stdin, stdout) -> int:
     reply({"type": "ready", "protocol": PROTOCOL_VERSION,
            "info": family.info if family else None, "config": family.config if family else None,
            "decoder": decoder, "torch": torch.__version__, "device": str(options.device),
-           "dtype": options.dtype_name, "threads": torch.get_num_threads()})
+           "dtype": options.dtype_name, "threads": torch.get_num_threads(),
+           "cudaGraphs": step_graphs.mode()})
     while True:
         frame = read_frame(stdin)
         if frame is None:
@@ -142,6 +145,7 @@ def close_session(worker: Worker, header, arrays):
     worker.reply({"type": "closed"})
 
 
+@torch.inference_mode()
 def step(worker: Worker, header, arrays):
     logits = worker.session(header).step(arrays["seq"], arrays["slot"], arrays["token"],
                                          arrays["want"].astype(bool))
@@ -149,13 +153,17 @@ def step(worker: Worker, header, arrays):
                  {"logits": logits.astype(np.float32)})
 
 
+@torch.inference_mode()
 def plan(worker: Worker, header, arrays):
     session = worker.session(header)
 
     def progress(done: int):
         worker.reply({"type": "progress", "stepsDone": done})
+    before = dict(step_graphs.STATS)
     grids = run_plan(worker.model(), session, header, arrays, progress)
-    worker.reply({"type": "grids", "shape": list(grids.shape)}, {"grids": grids})
+    steps = {k: v - before[k] for k, v in step_graphs.STATS.items()}  # captured, replayed, eager
+    worker.reply({"type": "grids", "shape": list(grids.shape), "graphSteps": steps},
+                 {"grids": grids})
 
 
 # --- test oracles -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from families.family import FamilySession
 from kv_cache import SlotKVCache
+from step_graphs import StepGraphs
 from step_index import StepIndex
 
 from .config import ModelConfig
@@ -57,6 +58,10 @@ class LlamaGenGPT:
     def __init__(self, cfg: ModelConfig, weights: Dict[str, torch.Tensor], device, dtype):
         self.cfg, self.device, self.dtype = cfg, device, dtype
         self.w = {k: v.to(device=device, dtype=dtype) for k, v in weights.items()}
+        # Logits in float32 whatever the weights' dtype: the head's weights kept in float32.
+        out = weights["output.weight"]
+        self.head = self.w["output.weight"] if dtype == torch.float32 \
+            else out.to(device=device, dtype=torch.float32)
         cos, sin = rope_table(cfg)
         self.cos, self.sin = cos.to(device), sin.to(device)  # [num_slots, D/2] float32
 
@@ -91,7 +96,7 @@ class LlamaGenGPT:
             x = x + F.linear(gate * F.linear(h, w[p + "feed_forward.w3.weight"]),
                              w[p + "feed_forward.w2.weight"])
         last = rms_norm(x[ix.want], w["norm.weight"], cfg.norm_eps)
-        return F.linear(last, w["output.weight"]).float()  # [w, vocab]
+        return F.linear(last.float(), self.head)  # [w, vocab] float32
 
 
 class LlamaGenSession(FamilySession):
@@ -110,6 +115,7 @@ class LlamaGenSession(FamilySession):
         super().__init__(conditions, model.new_cache(len(conditions)), cfg.num_slots)
         self.model = model
         self.cond = torch.tensor(conditions, dtype=torch.int64, device=model.device)  # [seqs]
+        self.graphs = StepGraphs(self.run_step)  # planned steps: CUDA graphs (step_graphs.py)
 
     def check_queries(self, seq: np.ndarray, slot: np.ndarray, token: np.ndarray):
         cfg = self.model.cfg
@@ -122,6 +128,13 @@ class LlamaGenSession(FamilySession):
 
     def forward(self, seq: np.ndarray, slot: np.ndarray, token: torch.Tensor,
                 want: np.ndarray, index: Optional[StepIndex] = None) -> torch.Tensor:
-        ix = index if index is not None else self.index(seq, slot, want)
+        """A planned step (index built ahead) may replay a CUDA graph; interactive steps and
+        the raster oracle run eagerly. The forward reads only tensors, never the host arrays,
+        so a graph captured for one step serves every step of its shape."""
+        if index is None:
+            return self.run_step(token, self.index(seq, slot, want))
+        return self.graphs.run(token, index)
+
+    def run_step(self, token: torch.Tensor, ix: StepIndex) -> torch.Tensor:
         x = self.model.embed(token, self.cond[ix.seq])  # [n, dim]
         return self.model.step(self.cache, x, ix)
