@@ -24,7 +24,7 @@ const { values: args } = parseArgs({
   args: Deno.args,
   options: {
     device: { type: "string", default: "cpu" },
-    threads: { type: "string", default: "2" },
+    threads: { type: "string" }, // default: OMP_NUM_THREADS, else torch's own choice
     big: { type: "string" },
   },
 });
@@ -35,7 +35,7 @@ async function open(model: string, extra = {}): Promise<PythonBackend> {
     model,
     python: PYTHON!,
     device: args.device as "cpu" | "cuda",
-    threads: Number(args.threads),
+    ...(args.threads ? { threads: Number(args.threads) } : {}),
     onLog: () => {},
     ...extra,
   });
@@ -127,7 +127,9 @@ async function stepScaling(backend: PythonBackend): Promise<void> {
 }
 
 const tiny = await open(join(await tinyModels(), "st"));
-console.log(`torch ${tiny.worker.torch}, device ${tiny.worker.device}, threads ${args.threads}`);
+console.log(
+  `torch ${tiny.worker.torch}, device ${tiny.worker.device}, threads ${tiny.worker.threads}`,
+);
 await roundTrips(tiny);
 await tiny.close();
 
