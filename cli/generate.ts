@@ -272,7 +272,9 @@ export function resolveForModel(request: GenerateRequest, info: ModelInfo): Gene
   const choice = request.scheduleFor(info.width);
   const schedule = buildSchedule(layoutOf(info), choice);
   const images = cycleConditions(conditions, batch, request.seed);
-  return { choice, schedule, images, sampling: samplingFor(request.sampling, info.defaults) };
+  const sampling: SamplingMeta = samplingFor(request.sampling, info.defaults);
+  if (request.cfgInterval >= 0) sampling.cfgInterval = request.cfgInterval;
+  return { choice, schedule, images, sampling };
 }
 
 /** Run the generation, with a progress line on a terminal's stderr. */

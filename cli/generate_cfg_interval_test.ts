@@ -21,6 +21,7 @@ Deno.test("zipar generate --cfg-interval N gives LlamaGen's grid whatever the sc
       assert.equal(await main([...args, ...flags], io), 0, io.stderrText());
       const grid = JSON.parse(await Deno.readTextFile(out));
       assert.deepEqual(grid.tokens.flat(3), [...official], schedule.join(" "));
+      assert.equal(grid.meta.sampling.cfgInterval, 7);
     }
     const io = memoryIo();
     const bad = ["generate", "--cfg-interval=-2", "--schedule", "raster", "--out", "-"];

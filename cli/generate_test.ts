@@ -131,9 +131,14 @@ Deno.test("generateCommand() rejects bad flag combinations as usage errors", asy
       /--device does not apply to --backend webgpu/,
     ],
     [
-      ["--window", "4", "--backend", "python", "--model", "m", "--grid", "4x4"],
+      ["--window", "4", "--backend", "python", "--model", "m", "--vocab", "8"],
+      /--vocab does not apply/,
+    ],
+    [
+      ["--window", "4", "--backend", "webgpu", "--model", "m", "--grid", "4x4"],
       /--grid does not apply/,
     ],
+    [["--window", "4", "--cfg-interval", "x"], /--cfg-interval must be an integer in -1\.\./],
     [["--window", "4", "--backend", "tpu"], /mock, python, webgpu/],
     [["--window", "4", "--cfg=-1"], /--cfg must be a number/],
     [["--window", "4", "--top-p", "0"], /--top-p must be a number in \(0, 1\]/],

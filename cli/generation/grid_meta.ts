@@ -42,6 +42,8 @@ export interface SamplingMeta {
   topP: number;
   /** Classifier-free guidance scale; 1 = off. */
   cfg: number;
+  /** `--cfg-interval`: LlamaGen's cfg_interval, recorded when given (absent = every token). */
+  cfgInterval?: number;
 }
 
 /** What {@linkcode gridMeta} records. */
