@@ -194,11 +194,6 @@ def _keyed_argmax_full(values: torch.Tensor, temperature: float, keys: torch.Ten
     return torch.where(scores == top, ids, torch.full_like(ids, none)).amin(dim=-1)
 
 
-def gumbel(keys: torch.Tensor, vocab: int) -> torch.Tensor:
-    """keys: [q] int64 (u32 values) -> Gumbel noise [q, vocab] float32."""
-    return gumbel_i32(to_i32(keys), vocab_terms(vocab, keys.device))
-
-
 def mix_cfg(cond: torch.Tensor, uncond: torch.Tensor, scale: float) -> torch.Tensor:
     """u + g*(c - u) element-wise in float32; g = 1 returns cond."""
     if scale == 1:
