@@ -48,9 +48,9 @@ fn gumbel(key: u32, v: u32) -> f32 {
   return -log(-log(u));
 }
 
-// Order-preserving map of f32 onto u32.
+// Order-preserving map of f32 onto u32; −0 maps with +0 (they compare equal on the host).
 fn orderKey(f: f32) -> u32 {
-  let b = bitcast<u32>(f);
+  let b = select(bitcast<u32>(f), 0u, f == 0.0);
   return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
 }
 

@@ -15,6 +15,7 @@ import { packPlan, packStep, PARAMS_INTS, QUERY_INTS } from "./device_queries.ts
 import { type Activations, Forward } from "./forward.ts";
 import type { Kernels } from "./kernels.ts";
 import type { MatmulOptions } from "./matmul.ts";
+import { DeviceSampler } from "./sampler.ts";
 import type { GpuWeights } from "./weights.ts";
 
 /** What a session needs from its backend. */
@@ -195,55 +196,32 @@ export class WebgpuSession implements Session {
     const plan = packPlan(run, this.#limits);
     const cells = b * height * width;
     const temp: GPUBuffer[] = [];
-    const { sample, allParams } = await withErrorScope(device, "plan setup", () => {
+    const { sampler, allParams } = await withErrorScope(device, "plan setup", () => {
       this.#ensure({
         m: plan.maxQueries,
         l: plan.maxLogits,
         q: plan.queries.length / QUERY_INTS,
         cells,
       });
-      const limit = device.limits.maxStorageBufferBindingSize;
-      if (plan.maxJobs * config.vocab * 4 > limit) {
-        throw new RangeError(
-          `A step samples ${plan.maxJobs} tokens: too many images for this device`,
-        );
-      }
       const allParams = storageBuffer(device, "plan-params", plan.params);
       const jobs = storageBuffer(device, "plan-jobs", plan.jobs);
-      const mixed = storageBuffer(
+      temp.push(allParams, jobs);
+      const sampler = new DeviceSampler({
+        kernels,
         device,
-        "mixed-logits",
-        Math.max(1, plan.maxJobs) * config.vocab * 4,
-      );
-      const imageBuffer = storageBuffer(device, "images", images);
-      const samplingBuffer = uniformBuffer(device, "sampling", 16);
-      const s = new DataView(new ArrayBuffer(16));
-      s.setFloat32(0, run.cfgScale, true);
-      s.setFloat32(4, sampling.temperature, true);
-      s.setUint32(8, sampling.topK, true);
-      s.setFloat32(12, sampling.topP, true);
-      device.queue.writeBuffer(samplingBuffer, 0, s.buffer);
-      temp.push(allParams, jobs, mixed, imageBuffer, samplingBuffer);
-      const group = kernels.bindGroup("sample", "sample", [
-        this.#act.params,
-        samplingBuffer,
+        vocab: config.vocab,
+        height,
+        width,
+        maxJobs: plan.maxJobs,
+        cfgScale: run.cfgScale,
+        sampling,
+        images,
+        params: this.#act.params,
         jobs,
-        this.#act.logits,
-        mixed,
-        imageBuffer,
-        this.#act.grid,
-      ]);
-      const pipeline = kernels.pipeline("sample", {
-        V: config.vocab,
-        HW: height * width,
-        W: width,
+        logits: this.#act.logits,
+        grid: this.#act.grid,
       });
-      const sample = (pass: GPUComputePassEncoder, count: number) => {
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, group);
-        pass.dispatchWorkgroups(count);
-      };
-      return { sample, allParams };
+      return { sampler, allParams };
     });
     try {
       device.queue.writeBuffer(this.#act.conds, 0, conds);
@@ -267,7 +245,7 @@ export class WebgpuSession implements Session {
         );
         const pass = encoder.beginComputePass({ label: `plan-step-${j}` });
         this.#forward!.encode(pass, m, logits);
-        if (jobs > 0) sample(pass, jobs);
+        if (jobs > 0) sampler.encode(pass, jobs);
         pass.end();
         if ((j + 1) % batch === 0 && j + 1 < plan.steps) {
           device.queue.submit([encoder.finish()]);
@@ -285,6 +263,7 @@ export class WebgpuSession implements Session {
       return grid;
     } finally {
       for (const buffer of temp) buffer.destroy();
+      sampler.destroy();
     }
   }
 
