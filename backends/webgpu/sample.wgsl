@@ -23,6 +23,10 @@ struct Sampling {
 const WG = 256u;
 var<workgroup> redf: array<f32, WG>;
 var<workgroup> redu: array<u32, WG>;
+var<workgroup> histHi: array<atomic<u32>, 256>; // selectKey's bins (WG must be 256)
+var<workgroup> histLo: array<atomic<u32>, 256>;
+var<workgroup> groupHi: array<u32, 16>; // sums of 16 bins each
+var<workgroup> groupLo: array<u32, 16>;
 
 fn fmix32(h0: u32) -> u32 {
   var h = h0;
@@ -54,44 +58,90 @@ fn orderKey(f: f32) -> u32 {
   return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
 }
 
-fn sumF(t: u32, v: f32) -> f32 {
-  redf[t] = v;
-  workgroupBarrier();
-  for (var w = WG / 2u; w > 0u; w >>= 1u) {
-    if (t < w) { redf[t] += redf[t + w]; }
-    workgroupBarrier();
-  }
-  let r = redf[0];
-  workgroupBarrier();
-  return r;
+// A bin's weight as f32: hi + lo / 2¹⁶ (counts: lo = 0, exact below 2²⁴).
+fn binWeight(hi: u32, lo: u32) -> f32 {
+  return f32(hi) + f32(lo) * (1.0 / 65536.0);
 }
 
-fn maxF(t: u32, v: f32) -> f32 {
-  redf[t] = v;
-  workgroupBarrier();
-  for (var w = WG / 2u; w > 0u; w >>= 1u) {
-    if (t < w) { redf[t] = max(redf[t], redf[t + w]); }
+// Radix select over order keys, 8 bits a level: the largest key x such that the weight of the
+// tokens with key ≥ x (among those with key ≥ floorKey) reaches the goal. A token weighs 1
+// (top-k: goal = k) or q = exp(m/temp − zmax) ∈ (0, 1] (top-p: goal = p · the kept total).
+// Each level adds the weights of the tokens that share the digits chosen so far into 256 bins
+// by their next digit, with integer atomics (q in 2⁻³² fixed point, split hi/lo: sums are exact
+// and the same on every run), then every invocation walks the same bins from the top to the
+// digit where the running weight reaches the goal, so the choice is uniform.
+fn selectKey(t: u32, mb: u32, floorKey: u32, byMass: bool, k: f32, p: f32, zmax: f32) -> u32 {
+  let temp = sampling.temperature;
+  var prefix = 0u;
+  var above = 0.0; // weight of the tokens above the range chosen so far
+  var goal = k;
+  for (var level = 0u; level < 4u; level++) {
+    let shift = 24u - 8u * level;
+    atomicStore(&histHi[t], 0u); // WG = 256: one bin per invocation
+    atomicStore(&histLo[t], 0u);
     workgroupBarrier();
+    for (var v = t; v < V; v += WG) {
+      let m = mixed[mb + v];
+      let key = orderKey(m);
+      if (key >= floorKey && (level == 0u || (key >> (shift + 8u)) == (prefix >> (shift + 8u)))) {
+        let bin = (key >> shift) & 255u;
+        if (byMass) {
+          let q = exp(m / temp - zmax) * 65536.0;
+          let hi = floor(q);
+          atomicAdd(&histHi[bin], u32(hi));
+          atomicAdd(&histLo[bin], u32((q - hi) * 65536.0));
+        } else {
+          atomicAdd(&histHi[bin], 1u);
+        }
+      }
+    }
+    workgroupBarrier();
+    if (t < 16u) {
+      var hi = 0u;
+      var lo = 0u;
+      for (var b = 16u * t; b < 16u * t + 16u; b++) {
+        hi += atomicLoad(&histHi[b]);
+        lo += atomicLoad(&histLo[b]);
+      }
+      groupHi[t] = hi;
+      groupLo[t] = lo;
+    }
+    workgroupBarrier();
+    if (level == 0u && byMass) {
+      var total = 0.0;
+      for (var g = 0u; g < 16u; g++) { total += binWeight(groupHi[g], groupLo[g]); }
+      goal = p * total;
+    }
+    // Groups of 16 bins first, then the bins of the chosen group; the lowest if rounding
+    // leaves the goal unreached.
+    var run = above;
+    var group = 0u;
+    for (var g = 15i; g >= 0i; g--) {
+      let next = run + binWeight(groupHi[g], groupLo[g]);
+      if (next >= goal || g == 0i) { group = u32(g); break; }
+      run = next;
+    }
+    var bin = 16u * group;
+    for (var i = 15i; i >= 0i; i--) {
+      let b = 16u * group + u32(i);
+      let next = run + binWeight(atomicLoad(&histHi[b]), atomicLoad(&histLo[b]));
+      if (next >= goal || i == 0i) { bin = b; break; }
+      run = next;
+    }
+    above = run;
+    prefix |= bin << shift;
+    workgroupBarrier(); // the bins are cleared by the next level
   }
-  let r = redf[0];
-  workgroupBarrier();
-  return r;
+  return prefix;
 }
 
-fn sumU(t: u32, v: u32) -> u32 {
-  redu[t] = v;
-  workgroupBarrier();
-  for (var w = WG / 2u; w > 0u; w >>= 1u) {
-    if (t < w) { redu[t] += redu[t + w]; }
-    workgroupBarrier();
-  }
-  let r = redu[0];
-  workgroupBarrier();
-  return r;
+// The best score over the workgroup and its index, the lowest index on ties.
+struct Best {
+  score: f32,
+  index: u32,
 }
 
-// Argmax with the lowest index on ties.
-fn argmaxF(t: u32, score: f32, index: u32) -> u32 {
+fn argmaxF(t: u32, score: f32, index: u32) -> Best {
   redf[t] = score;
   redu[t] = index;
   workgroupBarrier();
@@ -105,7 +155,7 @@ fn argmaxF(t: u32, score: f32, index: u32) -> u32 {
     }
     workgroupBarrier();
   }
-  let r = redu[0];
+  let r = Best(redf[0], redu[0]);
   workgroupBarrier();
   return r;
 }
@@ -117,7 +167,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let t = lid.x;
   let job = jobs[params.jobStart + j];
   let mb = j * V;
-  // 1. CFG: mixed = u + g·(c − u).
+  // 1. CFG: mixed = u + g·(c − u); the largest mixed logit on the way.
+  var mx = -3.4e38;
+  var mxIndex = 0xffffffffu;
   for (var v = t; v < V; v += WG) {
     let c = logits[job.condRow * V + v];
     var m = c;
@@ -126,60 +178,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       m = u + sampling.cfg * (c - u);
     }
     mixed[mb + v] = m;
+    if (mxIndex == 0xffffffffu || m > mx) { mx = m; mxIndex = v; }
   }
-  storageBarrier();
-  workgroupBarrier();
-  var token = 0u;
-  if (sampling.temperature == 0.0) {
-    var best = -3.4e38;
-    var bestIndex = 0xffffffffu;
-    for (var v = t; v < V; v += WG) {
-      let m = mixed[mb + v];
-      if (bestIndex == 0xffffffffu || m > best) { best = m; bestIndex = v; }
-    }
-    token = argmaxF(t, best, bestIndex);
-  } else {
-    // 2. Top-k: kKey = order key of the k-th largest mixed logit (bitwise radix select).
+  let largest = argmaxF(t, mx, mxIndex);
+  var token = largest.index; // greedy's token
+  if (sampling.temperature != 0.0) {
+    let temp = sampling.temperature;
+    let zmax = largest.score / temp; // top-k always keeps the largest logit
+    // 2. Top-k: kKey = order key of the k-th largest mixed logit.
     var kKey = 0u;
     if (sampling.topK > 0u && sampling.topK < V) {
-      for (var bit = 31i; bit >= 0i; bit--) {
-        let cand = kKey | (1u << u32(bit));
-        var count = 0u;
-        for (var v = t; v < V; v += WG) {
-          count += select(0u, 1u, orderKey(mixed[mb + v]) >= cand);
-        }
-        if (sumU(t, count) >= sampling.topK) { kKey = cand; }
-      }
+      kKey = selectKey(t, mb, 0u, false, f32(sampling.topK), 0.0, zmax);
     }
-    // 3. Top-p: keep v iff the mass of strictly more likely kept tokens is < p, i.e. its key
-    //    exceeds the largest y with mass(key > y) ≥ p.
-    let temp = sampling.temperature;
-    var pKey = 0u;
-    var usePKey = false;
+    // 3. Top-p: keep the tie groups from the top until the mass before a group reaches p, i.e.
+    //    keys ≥ the largest x with mass(key ≥ x) ≥ p · total.
+    var pKey = kKey;
     if (sampling.topP < 1.0) {
-      var mx = -3.4e38;
-      for (var v = t; v < V; v += WG) {
-        let m = mixed[mb + v];
-        if (orderKey(m) >= kKey) { mx = max(mx, m / temp); }
-      }
-      let zmax = maxF(t, mx);
-      var s = 0.0;
-      for (var v = t; v < V; v += WG) {
-        let m = mixed[mb + v];
-        if (orderKey(m) >= kKey) { s += exp(m / temp - zmax); }
-      }
-      let total = sumF(t, s);
-      for (var bit = 31i; bit >= 0i; bit--) {
-        let cand = pKey | (1u << u32(bit));
-        var mass = 0.0;
-        for (var v = t; v < V; v += WG) {
-          let m = mixed[mb + v];
-          let key = orderKey(m);
-          if (key >= kKey && key > cand) { mass += exp(m / temp - zmax); }
-        }
-        if (sumF(t, mass) / total >= sampling.topP) { pKey = cand; }
-      }
-      usePKey = true;
+      pKey = selectKey(t, mb, kKey, true, 0.0, sampling.topP, zmax);
     }
     // 4. Gumbel-max over the kept tokens.
     let row = job.cell / W;
@@ -190,13 +205,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     var bestIndex = 0xffffffffu;
     for (var v = t; v < V; v += WG) {
       let m = mixed[mb + v];
-      let k = orderKey(m);
-      if (k >= kKey && (!usePKey || k > pKey)) {
+      if (orderKey(m) >= pKey) {
         let score = m / temp + gumbel(key, v);
         if (bestIndex == 0xffffffffu || score > best) { best = score; bestIndex = v; }
       }
     }
-    token = argmaxF(t, best, bestIndex);
+    token = argmaxF(t, best, bestIndex).index;
   }
   if (t == 0u) { grid[job.image * HW + job.cell] = i32(token); }
 }
