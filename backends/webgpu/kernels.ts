@@ -19,7 +19,7 @@ import { type Binding, KernelCache } from "./kernel_cache.ts";
 export type { Constants } from "./kernel_cache.ts";
 
 /** Kernel name → [WGSL source, binding kinds]. */
-const KERNELS = {
+export const KERNELS = {
   embed: [embedSrc, ["uniform", "read", "read", "read", "read", "read", "rw"]],
   rmsnorm: [rmsnormSrc, ["uniform", "read", "read", "read", "rw"]],
   matmul: [matmulSrc, ["uniform", "read", "read", "rw"]],

@@ -17,7 +17,7 @@ import { resolveSampling, type SamplingOptions } from "../../core/sampling.ts";
 import commonSrc from "./common.wgsl" with { type: "text" };
 import { openGpu } from "./device.ts";
 import { KernelCache } from "./kernel_cache.ts";
-import { Kernels } from "./kernels.ts";
+import { KERNELS, Kernels } from "./kernels.ts";
 import { mulberry32 } from "./random_weights.ts";
 import type { SampleKernels } from "./sampler.ts";
 import { type HarnessJob, SamplerHarness } from "./sampler_harness.ts";
@@ -58,9 +58,7 @@ const gpu = await openGpu();
 const kernels: [string, SampleKernels][] = [["current", new Kernels(gpu.device)]];
 if (values.against) {
   const src = await Deno.readTextFile(values.against);
-  const table = {
-    sample: [src, ["uniform", "uniform", "read", "read", "rw", "read", "rw"]],
-  } as const;
+  const table = { sample: [src, KERNELS.sample[1]] } as const;
   kernels.push([values.against, new KernelCache(gpu.device, table, { preamble: commonSrc })]);
 }
 

@@ -42,6 +42,7 @@ export class SamplerHarness {
   readonly #grid: GPUBuffer;
   readonly #jobs: readonly HarnessJob[];
   readonly #cells: number;
+  readonly #images: number;
 
   constructor(o: HarnessOptions) {
     const { device } = o.gpu;
@@ -49,6 +50,7 @@ export class SamplerHarness {
     this.#gpu = o.gpu;
     this.#jobs = o.jobs;
     this.#cells = h * w;
+    this.#images = o.images.length;
     const params = uniformBuffer(device, "harness-params", PARAMS_INTS * 4);
     device.queue.writeBuffer(params, 0, Uint32Array.of(0, 0, o.jobs.length, 0, 0, 0, 0, 0));
     const jobs = storageBuffer(
@@ -92,8 +94,8 @@ export class SamplerHarness {
 
   /** The token each job drew (in job order), read from the device grid. */
   async tokens(): Promise<Int32Array> {
-    const images = Math.max(...this.#jobs.map((j) => j.image)) + 1;
-    const grid = new Int32Array(await readBack(this.#gpu, this.#grid, images * this.#cells * 4));
+    const bytes = this.#images * this.#cells * 4;
+    const grid = new Int32Array(await readBack(this.#gpu, this.#grid, bytes));
     return Int32Array.from(this.#jobs, (j) => grid[j.image * this.#cells + j.cell]);
   }
 

@@ -195,35 +195,36 @@ export class WebgpuSession implements Session {
     });
     const plan = packPlan(run, this.#limits);
     const cells = b * height * width;
-    const temp: GPUBuffer[] = [];
-    const { sampler, allParams } = await withErrorScope(device, "plan setup", () => {
-      this.#ensure({
-        m: plan.maxQueries,
-        l: plan.maxLogits,
-        q: plan.queries.length / QUERY_INTS,
-        cells,
-      });
-      const allParams = storageBuffer(device, "plan-params", plan.params);
-      const jobs = storageBuffer(device, "plan-jobs", plan.jobs);
-      temp.push(allParams, jobs);
-      const sampler = new DeviceSampler({
-        kernels,
-        device,
-        vocab: config.vocab,
-        height,
-        width,
-        maxJobs: plan.maxJobs,
-        cfgScale: run.cfgScale,
-        sampling,
-        images,
-        params: this.#act.params,
-        jobs,
-        logits: this.#act.logits,
-        grid: this.#act.grid,
-      });
-      return { sampler, allParams };
-    });
+    const temp: { destroy(): void }[] = []; // the plan's buffers and sampler, freed however it ends
     try {
+      const { sampler, allParams } = await withErrorScope(device, "plan setup", () => {
+        this.#ensure({
+          m: plan.maxQueries,
+          l: plan.maxLogits,
+          q: plan.queries.length / QUERY_INTS,
+          cells,
+        });
+        const allParams = storageBuffer(device, "plan-params", plan.params);
+        const jobs = storageBuffer(device, "plan-jobs", plan.jobs);
+        temp.push(allParams, jobs);
+        const sampler = new DeviceSampler({
+          kernels,
+          device,
+          vocab: config.vocab,
+          height,
+          width,
+          maxJobs: plan.maxJobs,
+          cfgScale: run.cfgScale,
+          sampling,
+          images,
+          params: this.#act.params,
+          jobs,
+          logits: this.#act.logits,
+          grid: this.#act.grid,
+        });
+        temp.push(sampler);
+        return { sampler, allParams };
+      });
       device.queue.writeBuffer(this.#act.conds, 0, conds);
       device.queue.writeBuffer(this.#act.queries, 0, plan.queries);
       let encoder = device.createCommandEncoder({ label: "plan" });
@@ -262,8 +263,7 @@ export class WebgpuSession implements Session {
       onProgress?.(plan.steps);
       return grid;
     } finally {
-      for (const buffer of temp) buffer.destroy();
-      sampler.destroy();
+      for (const t of temp) t.destroy();
     }
   }
 
