@@ -185,22 +185,19 @@ Deno.test({
     await withDir(async (dir) => {
       const model = join(dir, "m");
       await writeRandomModel(model, tinyConfig(), 1);
-      Deno.env.set("ZIPAR_DEBUG", "1");
+      const lines: string[] = [];
+      const { process } = await WorkerProcess.start({
+        ...quiet,
+        onLog: (l) => lines.push(l),
+        env: { ZIPAR_DEBUG: "1" }, // the worker's only: files beside this one see nothing
+      }, { model });
       try {
-        const lines: string[] = [];
-        const { process } = await WorkerProcess.start({ ...quiet, onLog: (l) => lines.push(l) }, {
-          model,
-        });
-        try {
-          await failure(() =>
-            process.request({ type: "open", session: 0 }, {}, { timeoutMs: 60_000 })
-          );
-          assert(lines.some((l) => l.startsWith("Traceback")), lines.join("\n"));
-        } finally {
-          await process.close();
-        }
+        await failure(() =>
+          process.request({ type: "open", session: 0 }, {}, { timeoutMs: 60_000 })
+        );
+        assert(lines.some((l) => l.startsWith("Traceback")), lines.join("\n"));
       } finally {
-        Deno.env.delete("ZIPAR_DEBUG");
+        await process.close();
       }
     });
   },

@@ -4,19 +4,18 @@ import { benchCommand } from "../../cli/bench.ts";
 import { memoryIo } from "../../cli/io/io.ts";
 import { openTiny, PYTHON, PYTHON_TESTS, removeTinyModels, tinyModels } from "./test_helpers.ts";
 
-/** Open the tiny model with OMP_NUM_THREADS set to `omp` (or unset) for the worker's start. */
+/**
+ * Open the tiny model with the worker's OMP_NUM_THREADS set to `omp` (or this process's own),
+ * through the worker's environment: the test's own stays untouched, so files running beside it
+ * see nothing.
+ */
 async function threadsWith(omp: string | undefined, threads?: number): Promise<number> {
-  const saved = Deno.env.get("OMP_NUM_THREADS");
-  if (omp === undefined) Deno.env.delete("OMP_NUM_THREADS");
-  else Deno.env.set("OMP_NUM_THREADS", omp);
-  try {
-    const backend = await openTiny(threads === undefined ? {} : { threads });
-    await backend.close();
-    return backend.worker.threads;
-  } finally {
-    if (saved === undefined) Deno.env.delete("OMP_NUM_THREADS");
-    else Deno.env.set("OMP_NUM_THREADS", saved);
-  }
+  const backend = await openTiny({
+    ...(threads === undefined ? {} : { threads }),
+    ...(omp === undefined ? {} : { env: { OMP_NUM_THREADS: omp } }),
+  });
+  await backend.close();
+  return backend.worker.threads;
 }
 
 Deno.test({

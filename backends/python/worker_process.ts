@@ -58,6 +58,11 @@ export interface WorkerOptions {
    * the whole process group must not end it before the command has cleaned up. @default true
    */
   handleSigint?: boolean;
+  /**
+   * Environment variables for the worker on top of this process's own (`CUDA_VISIBLE_DEVICES`,
+   * `OMP_NUM_THREADS`, `ZIPAR_DEBUG`). @default none
+   */
+  env?: Record<string, string>;
 }
 
 /** The default {@linkcode WorkerOptions.startTimeoutMs}. */
@@ -87,6 +92,8 @@ export interface SpawnOptions {
   onLog?: (line: string) => void;
   /** Register the worker to be killed on an interrupt (backends/on_interrupt.ts). @default true */
   handleSigint?: boolean;
+  /** Environment variables on top of this process's own. @default none */
+  env?: Record<string, string>;
 }
 
 /** Options of one request. */
@@ -176,6 +183,7 @@ export class WorkerProcess {
       python: resolvePython(options.python),
       onLog: options.onLog,
       handleSigint: options.handleSigint,
+      env: options.env,
     });
     try {
       const hello = {
@@ -211,7 +219,7 @@ export class WorkerProcess {
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
-      env: { PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" },
+      env: { ...options.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" },
     });
     try {
       return new WorkerProcess(command.spawn(), options);
