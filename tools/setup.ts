@@ -32,6 +32,10 @@ export interface SetupOptions {
   apt?: boolean;
   /** Progress and notes, one line each. @default writes "zipar setup: …" to stderr */
   log?: (line: string) => void;
+  /** The pinned requirements the venv is made from. @default backends/python/requirements.txt */
+  requirements?: string;
+  /** Modules the venv's python must import once installed. @default torch, numpy, transformers */
+  imports?: readonly string[];
 }
 
 /** What {@linkcode setup} found and did. */
@@ -169,13 +173,17 @@ async function findBasePython(): Promise<{ python: string; version: string } | n
   return null;
 }
 
+/** The modules {@linkcode SetupOptions.imports} defaults to. */
+export const VENV_IMPORTS: readonly string[] = ["torch", "numpy", "transformers"];
+
 async function ensureVenv(
   root: string,
+  requirements: string,
+  imports: readonly string[],
   log: (line: string) => void,
   installed: string[],
 ): Promise<string | null> {
   const venv = join(root, ".venv");
-  const requirements = join(root, "backends", "python", "requirements.txt");
   const python = join(venv, "bin", "python");
   const stampPath = join(venv, STAMP);
   const want = await sha256(requirements);
@@ -207,7 +215,7 @@ async function ensureVenv(
     }
     installed.push("venv");
   }
-  log(`installing ${rel} into .venv (torch, transformers; a minute or more) …`);
+  log(`installing ${rel} into .venv (a minute or more the first time) …`);
   const pip = await run(
     python,
     [
@@ -228,9 +236,9 @@ async function ensureVenv(
     log(`pip install -r ${rel} failed: ${why}`);
     return null;
   }
-  const check = await run(python, ["-c", "import torch, numpy, transformers"]);
+  const check = await run(python, ["-c", `import ${imports.join(", ")}`]);
   if (!check.ok) {
-    log(`.venv cannot import torch: ${check.stderr.trim().split("\n").at(-1)}`);
+    log(`.venv cannot import ${imports.join(", ")}: ${check.stderr.trim().split("\n").at(-1)}`);
     return null;
   }
   await Deno.writeTextFile(stampPath, JSON.stringify({ requirementsSha256: want }) + "\n");
@@ -244,10 +252,11 @@ async function ensureVenv(
  * missing piece: it logs what to install and reports it.
  */
 export async function setup(options: SetupOptions): Promise<SetupReport> {
-  const { root, apt = true, log = defaultLog } = options;
+  const { root, apt = true, log = defaultLog, imports = VENV_IMPORTS } = options;
+  const requirements = options.requirements ?? join(root, "backends", "python", "requirements.txt");
   const installed: string[] = [];
   const missing = await ensurePackages(root, apt, log, installed);
-  const python = await ensureVenv(root, log, installed);
+  const python = await ensureVenv(root, requirements, imports, log, installed);
   return { missingPackages: missing, python, installed };
 }
 

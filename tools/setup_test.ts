@@ -1,46 +1,80 @@
 /**
- * The setup step on a checkout without a venv: in an empty HOME and a copy of the repository
- * (the files git tracks or would, so no .venv), `tools/setup.ts --no-apt` makes .venv from the pinned
- * requirements, its python imports torch and transformers, and a second run is a quiet no-op
- * that takes under a second. Needs a python3 ≥ 3.10 and the package index (CI has both).
+ * The setup step. Its logic (make the venv, install, stamp, a no-op second run, reinstall on
+ * changed requirements, repair a broken venv) is tested on a stub requirements file that names
+ * one tiny package from a wheel made here, installed offline (`--no-index`): seconds, not the
+ * minutes of a real torch install. The real install is what `deno task test` itself runs first
+ * (tools/test.ts calls setup before any test), and the last test checks what it made.
  */
 
 import assert from "node:assert/strict";
-import { dirname, join } from "node:path";
-import { needs } from "../backends/test_runtimes.ts";
-import { readPackageList } from "./setup.ts";
+import { join } from "node:path";
+import { needs } from "../testing/runtimes.ts";
+import { readPackageList, setup, type SetupReport } from "./setup.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const PROBE = "zipar_setup_probe";
 
-async function copyTrackedFiles(to: string): Promise<void> {
-  const out = await new Deno.Command("git", {
-    args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-    cwd: ROOT,
+/**
+ * A wheel of one pure-Python package `zipar_setup_probe` 1.0 in `dir` (written by the base
+ * python3's zipfile, with its RECORD), and a requirements file that installs it offline.
+ */
+async function stubRequirements(dir: string): Promise<string> {
+  const wheels = join(dir, "wheels");
+  await Deno.mkdir(wheels, { recursive: true });
+  const script = `
+import base64, hashlib, sys, zipfile
+name, out = "${PROBE}", sys.argv[1]
+info = f"{name}-1.0.dist-info"
+files = {
+    f"{name}/__init__.py": b"VERSION = '1.0'\\n",
+    f"{info}/METADATA": b"Metadata-Version: 2.1\\nName: zipar-setup-probe\\nVersion: 1.0\\n",
+    f"{info}/WHEEL": b"Wheel-Version: 1.0\\nGenerator: zipar-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+}
+def digest(data):
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+record = "".join(f"{p},{digest(d)},{len(d)}\\n" for p, d in files.items()) + f"{info}/RECORD,,\\n"
+with zipfile.ZipFile(f"{out}/{name}-1.0-py3-none-any.whl", "w") as z:
+    for p, d in files.items():
+        z.writestr(p, d)
+    z.writestr(f"{info}/RECORD", record)
+`;
+  const made = await new Deno.Command("python3", {
+    args: ["-c", script, wheels],
+    stderr: "piped",
   }).output();
-  assert(out.success, "git ls-files failed");
-  const files = new TextDecoder().decode(out.stdout).split("\0").filter(Boolean);
-  for (const file of files) {
-    await Deno.mkdir(join(to, dirname(file)), { recursive: true });
-    await Deno.copyFile(join(ROOT, file), join(to, file)).catch((e) => {
-      if (!(e instanceof Deno.errors.NotFound)) throw e; // deleted but not yet committed
-    });
-  }
+  assert(made.success, new TextDecoder().decode(made.stderr));
+  const requirements = join(dir, "requirements.txt");
+  await Deno.writeTextFile(
+    requirements,
+    `--no-index\n--find-links ${wheels}\nzipar-setup-probe==1.0\n`,
+  );
+  return requirements;
 }
 
-async function runSetup(repo: string, home: string) {
-  const t0 = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(repo, "tools", "setup.ts"), "--no-apt"],
-    cwd: repo,
-    env: { HOME: home, XDG_CACHE_HOME: join(home, ".cache") },
+/** Run setup on the checkout `root` with the stub requirements; its log lines and report. */
+async function stubSetup(
+  root: string,
+  requirements: string,
+): Promise<{ report: SetupReport; lines: string[] }> {
+  const lines: string[] = [];
+  const report = await setup({
+    root,
+    apt: false,
+    requirements,
+    imports: [PROBE],
+    log: (line) => lines.push(line),
+  });
+  return { report, lines };
+}
+
+async function probeVersion(python: string): Promise<string> {
+  const out = await new Deno.Command(python, {
+    args: ["-c", `import ${PROBE}; print(${PROBE}.VERSION)`],
     stdout: "piped",
     stderr: "piped",
   }).output();
-  return {
-    ok: out.success,
-    stderr: new TextDecoder().decode(out.stderr),
-    ms: performance.now() - t0,
-  };
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).trim();
 }
 
 Deno.test("readPackageList() reads one package a line and drops comments", () => {
@@ -51,47 +85,108 @@ Deno.test("readPackageList() reads one package a line and drops comments", () =>
 });
 
 Deno.test({
-  name: "setup restores a removed venv in an empty HOME, and a second run is a no-op",
+  name: "setup makes a missing venv, a second run is a no-op, changed requirements reinstall",
   // The python it needs is the base python3 that makes the venv; "python" stands for it here.
   ...needs("the setup step (making .venv)", ["python"]),
-  sanitizeResources: false,
   fn: async () => {
     const tmp = await Deno.makeTempDir({ prefix: "zipar-setup-" });
     try {
-      const repo = join(tmp, "repo"), home = join(tmp, "home");
-      await Deno.mkdir(home);
-      await copyTrackedFiles(repo);
-      assert(!(await Deno.stat(join(repo, ".venv")).catch(() => null)), "the copy has no venv");
+      const root = join(tmp, "repo");
+      await Deno.mkdir(root);
+      const requirements = await stubRequirements(tmp);
+      const python = join(root, ".venv", "bin", "python");
 
-      const first = await runSetup(repo, home);
-      assert(first.ok, first.stderr);
-      assert.match(first.stderr, /creating \.venv with/);
-      assert.match(first.stderr, /the Python backend's environment is ready/);
-      const python = join(repo, ".venv", "bin", "python");
-      const check = await new Deno.Command(python, {
-        args: ["-c", "import torch, transformers, numpy; print(torch.__version__)"],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert(check.success, new TextDecoder().decode(check.stderr));
-      assert.match(new TextDecoder().decode(check.stdout), /^2\.13\.0/);
-      const stamp = JSON.parse(await Deno.readTextFile(join(repo, ".venv", "zipar-setup.json")));
+      const first = await stubSetup(root, requirements);
+      assert.equal(first.report.python, python, first.lines.join("\n"));
+      assert.deepEqual(first.report.installed, ["venv", "requirements"]);
+      assert.match(first.lines.join("\n"), /creating \.venv with/);
+      assert.match(first.lines.join("\n"), /the Python backend's environment is ready/);
+      assert.equal(await probeVersion(python), "1.0");
+      const stampPath = join(root, ".venv", "zipar-setup.json");
+      const stamp = JSON.parse(await Deno.readTextFile(stampPath));
       assert.match(stamp.requirementsSha256, /^[0-9a-f]{64}$/);
 
-      const second = await runSetup(repo, home);
-      assert(second.ok, second.stderr);
-      assert.equal(second.stderr, "", "a second run prints nothing");
-      assert(second.ms < 1000, `a second run took ${second.ms.toFixed(0)} ms`);
+      // A second run finds everything in place: it installs nothing and prints nothing.
+      const stampTime = (await Deno.stat(stampPath)).mtime?.getTime();
+      const second = await stubSetup(root, requirements);
+      assert.equal(second.report.python, python);
+      assert.deepEqual(second.report.installed, [], "a second run installs nothing");
+      assert.deepEqual(second.lines, [], "a second run prints nothing");
+      assert.equal((await Deno.stat(stampPath)).mtime?.getTime(), stampTime, "stamp rewritten");
 
       // Changed requirements reinstall into the same venv (no new venv).
-      const req = join(repo, "backends", "python", "requirements.txt");
-      await Deno.writeTextFile(req, (await Deno.readTextFile(req)) + "# changed\n");
-      const third = await runSetup(repo, home);
-      assert(third.ok, third.stderr);
-      assert.doesNotMatch(third.stderr, /creating \.venv/);
-      assert.match(third.stderr, /installing backends\/python\/requirements\.txt/);
+      await Deno.writeTextFile(requirements, (await Deno.readTextFile(requirements)) + "# c\n");
+      const third = await stubSetup(root, requirements);
+      assert.deepEqual(third.report.installed, ["requirements"]);
+      assert.doesNotMatch(third.lines.join("\n"), /creating \.venv/);
+      assert.match(third.lines.join("\n"), /installing .*requirements\.txt into \.venv/);
+      const restamped = JSON.parse(await Deno.readTextFile(stampPath)).requirementsSha256;
+      assert.notEqual(restamped, stamp.requirementsSha256, "the stamp follows the requirements");
     } finally {
       await Deno.remove(tmp, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "setup makes a broken venv again, and a bad stamp reinstalls",
+  ...needs("the setup step (making .venv)", ["python"]),
+  fn: async () => {
+    const tmp = await Deno.makeTempDir({ prefix: "zipar-setup-" });
+    try {
+      const root = join(tmp, "repo");
+      await Deno.mkdir(root);
+      const requirements = await stubRequirements(tmp);
+      const python = join(root, ".venv", "bin", "python");
+      assert.equal((await stubSetup(root, requirements)).report.python, python);
+
+      // A venv whose python no longer runs (its interpreter link points nowhere).
+      await Deno.remove(python);
+      await Deno.symlink(join(tmp, "gone", "python3"), python);
+      const repaired = await stubSetup(root, requirements);
+      assert.deepEqual(repaired.report.installed, ["venv", "requirements"]);
+      assert.match(repaired.lines.join("\n"), /creating \.venv with/);
+      assert.equal(await probeVersion(python), "1.0");
+
+      // A stamp that is not JSON: reinstall into the same venv.
+      await Deno.writeTextFile(join(root, ".venv", "zipar-setup.json"), "{oops");
+      const restamped = await stubSetup(root, requirements);
+      assert.deepEqual(restamped.report.installed, ["requirements"]);
+      assert.equal(await probeVersion(python), "1.0");
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "the project venv that `deno task test` set up holds the pinned torch and transformers",
+  ...needs("the project venv", ["python"]),
+  fn: async () => {
+    const python = join(ROOT, ".venv", "bin", "python");
+    const requirements = await Deno.readTextFile(
+      join(ROOT, "backends", "python", "requirements.txt"),
+    );
+    const pin = (name: string) => requirements.match(new RegExp(`^${name}==(\\S+)`, "m"))?.[1];
+    assert.ok(pin("torch") && pin("transformers"), "requirements.txt pins torch and transformers");
+    const out = await new Deno.Command(python, {
+      args: [
+        "-c",
+        "import torch, transformers, numpy; print(torch.__version__, transformers.__version__)",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+    const [torch, transformers] = new TextDecoder().decode(out.stdout).trim().split(" ");
+    assert.equal(torch.replace(/\+.*$/, ""), pin("torch"));
+    assert.equal(transformers, pin("transformers"));
+    // Its stamp names today's requirements: a second setup would be a no-op.
+    const stamp = JSON.parse(await Deno.readTextFile(join(ROOT, ".venv", "zipar-setup.json")));
+    const digest = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", new TextEncoder().encode(requirements)),
+    );
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+    assert.equal(stamp.requirementsSha256, hex);
   },
 });
