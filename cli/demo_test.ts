@@ -1,14 +1,17 @@
 /**
  * The shipped demo model (fixtures/demo): both backends load it and agree, a fixed-seed
  * generation matches its golden grid, and `zipar eval` / `zipar demo` run end to end on a tiny
- * N (the classifier's own test is cli/eval/fmnist_classifier_test.ts).
+ * N, eval's real-image floor on the slice's first 20 images (the classifier's own test is
+ * cli/eval/fmnist_classifier_test.ts).
  * Needs a WebGPU adapter (and python with torch for parity); skips loudly otherwise, fails
  * instead when ZIPAR_REQUIRE_ALL=1.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { copyTree } from "../testing/model_cache.ts";
 import { loadLlamagen } from "../backends/llamagen_config.ts";
 import { openPythonBackend } from "../backends/python/client.ts";
-import { needs, PYTHON } from "../backends/test_runtimes.ts";
+import { needs, PYTHON } from "../testing/runtimes.ts";
 import { createWebgpuBackend } from "../backends/webgpu/backend.ts";
 import { maxAbsDiff, scheduleSteps } from "../backends/webgpu/test_helpers.ts";
 import { DEMO_MODEL } from "./generation/demo_backend.ts";
@@ -96,9 +99,27 @@ Deno.test({
   fn: async () => {
     const dir = await Deno.makeTempDir();
     try {
+      // The demo model with its first 20 real test images as the floor, not all 500: the floor's
+      // bits per token is a raster pass over every real image, and 20 prove the row as well.
+      const model = join(dir, "demo");
+      await copyTree(DEMO_MODEL, model);
+      const slice = JSON.parse(await Deno.readTextFile(join(DEMO_MODEL, "test_slice.json")));
+      const [n, h, w] = slice.shape as number[];
+      assert.ok(n >= 20, `the demo's slice has ${n} images`);
+      await Deno.writeTextFile(
+        join(model, "test_slice.json"),
+        JSON.stringify({
+          ...slice,
+          shape: [20, h, w],
+          tokens: slice.tokens.slice(0, 20 * h * w),
+          labels: slice.labels.slice(0, 20),
+        }),
+      );
       const io = memoryIo();
       const args = [
         "eval",
+        "--model",
+        model,
         "--backend",
         "webgpu",
         "--per-class",
@@ -111,6 +132,7 @@ Deno.test({
       ];
       assert.equal(await main(args, io), 0, io.stderrText());
       const rows = JSON.parse(io.stdoutText());
+      assert.equal(rows[0].images, 20);
       assert.deepEqual(rows.map((r: { setting: string }) => r.setting), [
         "real test images (floor)",
         "raster",
