@@ -13,7 +13,7 @@ import type { LlamagenConfig, LlamagenWeights } from "./llamagen_config.ts";
 import { referenceLogits } from "./llamagen_reference.ts";
 import { openPythonBackend } from "./python/client.ts";
 import { writeSafetensors } from "./safetensors.ts";
-import { needs, PYTHON } from "./test_runtimes.ts";
+import { needs, PYTHON } from "../testing/runtimes.ts";
 import { createWebgpuBackend } from "./webgpu/backend.ts";
 import { randomLlamagenWeights, tinyConfig } from "./webgpu/random_weights.ts";
 import { maxAbsDiff, scheduleSteps } from "./webgpu/test_helpers.ts";

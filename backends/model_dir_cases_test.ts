@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { llamagenShapes, loadLlamagen } from "./llamagen_config.ts";
 import { openPythonBackend } from "./python/client.ts";
-import { needs, PYTHON } from "./test_runtimes.ts";
+import { needs, PYTHON } from "../testing/runtimes.ts";
 
 const CASES = new URL("../fixtures/model_dirs/cases.json", import.meta.url);
 

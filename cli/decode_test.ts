@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { needs } from "../backends/test_runtimes.ts";
+import { needs } from "../testing/runtimes.ts";
 import { decodePatches } from "../backends/decoders/patch_codebook.ts";
 import { writeSafetensors } from "../backends/safetensors.ts";
 import { readGrid } from "./formats/grid_file.ts";

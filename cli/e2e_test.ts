@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { needs, PYTHON } from "../backends/test_runtimes.ts";
+import { needs, PYTHON } from "../testing/runtimes.ts";
 import { readGrid } from "./formats/grid_file.ts";
 import { memoryIo } from "./io/io.ts";
 

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { removeTinyEmu3, tinyEmu3 } from "../backends/python/emu3_test_helpers.ts";
 import { removeTinyLumina, tinyLumina } from "../backends/python/lumina_test_helpers.ts";
-import { needs } from "../backends/test_runtimes.ts";
+import { needs } from "../testing/runtimes.ts";
 import { readGrid } from "./formats/grid_file.ts";
 import { decodePng } from "./formats/png.ts";
 import { memoryIo } from "./io/io.ts";

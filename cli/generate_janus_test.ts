@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { removeTinyJanus, tinyJanus } from "../backends/python/janus_test_helpers.ts";
-import { needs } from "../backends/test_runtimes.ts";
+import { needs } from "../testing/runtimes.ts";
 import { readGrid } from "./formats/grid_file.ts";
 import { decodePng } from "./formats/png.ts";
 import { memoryIo } from "./io/io.ts";

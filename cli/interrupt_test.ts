@@ -7,8 +7,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { needs, PYTHON } from "../backends/test_runtimes.ts";
-import { runPython, TINY_MODULE } from "../backends/python/test_helpers.ts";
+import { needs, PYTHON } from "../testing/runtimes.ts";
+import { copyTinyGpt } from "../backends/python/test_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const PY = needs("zipar interrupted with the Python backend", ["python"]);
@@ -104,7 +104,7 @@ async function interrupt(
 
 /** A tiny model directory, and the `generate` arguments of a run that takes a few seconds. */
 async function tinyModel(dir: string): Promise<string> {
-  await runPython(PYTHON!, TINY_MODULE, ["gpt", join(dir, "tiny")]);
+  await copyTinyGpt(join(dir, "tiny"));
   return join(dir, "tiny", "st");
 }
 
@@ -200,7 +200,7 @@ Deno.test({
       const slow = join(dir, "slow-python");
       await Deno.writeTextFile(slow, `#!/bin/sh\nsleep 2\nexec '${PYTHON}' "$@"\n`);
       await Deno.chmod(slow, 0o755);
-      await runPython(PYTHON!, TINY_MODULE, ["gpt", join(dir, "tiny")]);
+      await copyTinyGpt(join(dir, "tiny"));
       const out = join(dir, "converted");
       const started = Date.now();
       const run = await interrupt(

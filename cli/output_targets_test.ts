@@ -6,12 +6,12 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { needs, PYTHON } from "../backends/test_runtimes.ts";
+import { needs, PYTHON } from "../testing/runtimes.ts";
 import { readGrid } from "./formats/grid_file.ts";
 import { memoryIo } from "./io/io.ts";
 import { deviceNode, readFifo } from "./io/test_nodes.ts";
 import { main } from "./main.ts";
-import { runPython, TINY_MODULE } from "../backends/python/test_helpers.ts";
+import { copyTinyGpt } from "../backends/python/test_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const DEMO = join(ROOT, "fixtures/demo");
@@ -183,7 +183,7 @@ Deno.test({
   ...needs("zipar convert", ["python"]),
   fn: async () => {
     await withDir(async (dir) => {
-      await runPython(PYTHON!, TINY_MODULE, ["gpt", join(dir, "tiny")]);
+      await copyTinyGpt(join(dir, "tiny"));
       const pt = join(dir, "tiny", "model.pt");
       const out = join(dir, "out");
       await Deno.mkdir(join(dir, "real"));

@@ -1,19 +1,25 @@
 /**
  * The one way a test asks for a runtime it needs: a python with torch + numpy (the Python
- * backend), a WebGPU adapter, or Slurm's daemons and clients (the live Slurm test). A test that lacks one is skipped through `ignore:` with a loud
- * reason on stderr; with `ZIPAR_REQUIRE_ALL=1` (CI) nothing is skipped: a missing runtime fails
+ * backend), a WebGPU adapter, or Slurm's daemons and clients (the live Slurm test). A test that lacks one is skipped
+ * through `ignore:` with a loud reason on stderr; with `ZIPAR_REQUIRE_ALL=1` (CI) nothing is skipped: a missing runtime fails
  * the test file instead.
  *
  * ```ts ignore
- * import { needs, PYTHON } from "../test_runtimes.ts";
+ * import { needs, PYTHON } from "./runtimes.ts";
  * Deno.test({ name: "…", ...needs("Python logits", ["python"]), fn: async () => { … } });
  * ```
+ *
+ * What the machine has is probed once per test run by tools/test.ts (testing/probe.ts) and read
+ * here from its environment variable; a file run on its own probes for itself.
  *
  * @module
  */
 
-import { findTorchPython, PYTHON_INSTALL_HINT } from "./python/interpreter.ts";
-import { hasWebgpuAdapter, NO_ADAPTER } from "./webgpu/device.ts";
+import { PYTHON_INSTALL_HINT } from "../backends/python/interpreter.ts";
+import { NO_ADAPTER } from "../backends/webgpu/device.ts";
+import { probeRuntimes, type Runtimes, RUNTIMES_ENV, SLURM_PROGRAMS } from "./probe.ts";
+
+export { SLURM_PROGRAMS };
 
 /** A runtime a test can need. */
 export type Runtime = "python" | "webgpu" | "slurm";
@@ -21,34 +27,30 @@ export type Runtime = "python" | "webgpu" | "slurm";
 /** Whether every runtime is required (CI sets ZIPAR_REQUIRE_ALL=1): then nothing skips. */
 export const REQUIRE_ALL: boolean = Deno.env.get("ZIPAR_REQUIRE_ALL") === "1";
 
+/** The runtimes tools/test.ts probed (its {@linkcode RUNTIMES_ENV}), else a probe of our own. */
+async function runtimes(): Promise<Runtimes> {
+  const handed = Deno.env.get(RUNTIMES_ENV);
+  if (handed) {
+    const r = JSON.parse(handed);
+    if (
+      (r.python === null || typeof r.python === "string") && typeof r.webgpu === "boolean" &&
+      typeof r.slurm === "boolean"
+    ) return r;
+    throw new Error(`${RUNTIMES_ENV} is not what tools/test.ts writes: ${handed}`);
+  }
+  return await probeRuntimes();
+}
+
+const FOUND = await runtimes();
+
 /** The python the tests use (it imports torch and numpy), or null. */
-export const PYTHON: string | null = await findTorchPython();
+export const PYTHON: string | null = FOUND.python;
 
 /** Whether a WebGPU adapter exists. */
-export const HAS_WEBGPU: boolean = await hasWebgpuAdapter();
-
-/** Slurm's and munge's programs the live Slurm test runs (.ci/packages.txt: slurm-wlm, munge). */
-export const SLURM_PROGRAMS = [
-  "munged",
-  "slurmctld",
-  "slurmd",
-  "sbatch",
-  "scancel",
-  "scontrol",
-  "sinfo",
-] as const;
+export const HAS_WEBGPU: boolean = FOUND.webgpu;
 
 /** Whether every one of {@linkcode SLURM_PROGRAMS} is on PATH or in /usr/sbin (asked through sh). */
-export const HAS_SLURM: boolean = await new Deno.Command("sh", {
-  args: [
-    "-c",
-    `PATH="$PATH:/usr/sbin:/sbin"; for p in ${
-      SLURM_PROGRAMS.join(" ")
-    }; do command -v "$p" >/dev/null || exit 1; done`,
-  ],
-  stdout: "null",
-  stderr: "null",
-}).output().then((r) => r.success, () => false);
+export const HAS_SLURM: boolean = FOUND.slurm;
 
 const WHY: Record<Runtime, string> = {
   python: `no python with torch + numpy (${PYTHON_INSTALL_HINT})`,

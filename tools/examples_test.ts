@@ -1,7 +1,7 @@
 /**
  * Every example and test can fail: no `console.assert` (under `deno test --doc` it only prints)
  * in any TypeScript file, examples included, and no test skipped other than through `ignore:`
- * with a reason (backends/test_runtimes).
+ * with a reason (testing/runtimes.ts).
  */
 
 import assert from "node:assert/strict";
@@ -54,5 +54,5 @@ Deno.test("no test is always ignored or skips by returning early", async () => {
       }
     });
   }
-  assert.deepEqual(found, [], "skip only through needs() from backends/test_runtimes.ts");
+  assert.deepEqual(found, [], "skip only through needs() from testing/runtimes.ts");
 });

@@ -17,7 +17,7 @@ import { layoutOf } from "../../core/layout.ts";
 import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
 import type { Query } from "../../core/step.ts";
 import { openPythonBackend, type PythonBackend } from "./client.ts";
-import { PYTHON, runPython, TINY_MODULE, tinyModels } from "./test_helpers.ts";
+import { PYTHON, removeTinyModels, runPython, TINY_MODULE, tinyModels } from "./test_helpers.ts";
 import { sequencesFor } from "../../core/condition.ts";
 
 const { values: args } = parseArgs({
@@ -143,4 +143,4 @@ await stepScaling(mid);
 console.log("\n## generation, 1 image, CFG 2 (mid-sized model)");
 await compareModes(mid, [{ kind: "raster" }, { window: 4 }], 1);
 await mid.close();
-await Deno.remove(await tinyModels(), { recursive: true });
+await removeTinyModels();

@@ -25,6 +25,7 @@ import {
   tinyEmu3,
 } from "./emu3_test_helpers.ts";
 import { PYTHON_TESTS } from "./test_helpers.ts";
+import { sharedWorker } from "../../testing/shared_worker.ts";
 
 // Two prompts of different lengths (with BOS and the image header: 24 and 59 tokens).
 const PROMPTS = ["a red fox", "a small blue bird on a wooden fence at dawn"];
@@ -33,16 +34,12 @@ const GREEDY = { temperature: 0 };
 const GREEDY_ALL = { temperature: 0, topK: 0, topP: 1 };
 const V = 64; // visual tokens of the test preset; the EOL token is engine id V
 
+/** Run `fn` on the file's worker for `dir`: the tests here share one (testing/shared_worker.ts). */
 async function withEmu3(
   dir: string,
   fn: (backend: PythonBackend) => Promise<void>,
 ): Promise<void> {
-  const backend = await openEmu3(dir);
-  try {
-    await fn(backend);
-  } finally {
-    await backend.close();
-  }
+  await fn(await sharedWorker(`emu3 ${dir}`, () => openEmu3(dir)));
 }
 
 /** Images conditioned on `conditions`, seed 0. */

@@ -1,7 +1,7 @@
 /**
  * Shared by the tests of the Hugging Face prompt families (Emu3; Janus has its own copy of the
- * same two pieces): tiny random model directories made once per test file by a family's
- * `tiny.py`, and the float64 no-cache reference of worker/prompt_reference.py.
+ * same two pieces): tiny random model directories of a family's `tiny.py` (built once per test
+ * run, copied into each file's folder), and the float64 no-cache reference of worker/prompt_reference.py.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { Sequence } from "../../core/condition.ts";
 import type { Query } from "../../core/step.ts";
 import { PYTHON, runPython } from "./test_helpers.ts";
+import { tinyModel } from "../../testing/tiny_models.ts";
 
 /** Tiny directories of one family's tiny.py, made on first use, removed together. */
 export interface TinyDirs<P extends string, B extends string> {
@@ -37,10 +38,14 @@ export function tinyDirs<P extends string, B extends string>(
       let dir = made.get(kind);
       if (!dir) {
         dir = (async () => {
-          const out = join(await rootDir(), kind);
           const flag = (broken as readonly string[]).includes(kind) ? "--broken" : "--preset";
-          await runPython(PYTHON!, module, [out, flag, kind]);
-          return out;
+          return await tinyModel({
+            python: PYTHON!,
+            module,
+            name: kind,
+            args: (out) => [out, flag, kind],
+            to: join(await rootDir(), kind),
+          });
         })();
         made.set(kind, dir);
       }

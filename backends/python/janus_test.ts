@@ -23,6 +23,7 @@ import {
   tinyJanus,
 } from "./janus_test_helpers.ts";
 import { PYTHON, PYTHON_TESTS, runPython } from "./test_helpers.ts";
+import { sharedWorker } from "../../testing/shared_worker.ts";
 
 // Two prompts of different lengths (36 and 61 tokens with the chat template).
 const PROMPTS = ["a red fox", "a small blue bird on a wooden fence at dawn"];
@@ -30,16 +31,12 @@ const CONDITIONS: PromptCondition[] = PROMPTS.map((prompt) => ({ prompt }));
 const GREEDY = { temperature: 0 };
 const GREEDY_ALL = { temperature: 0, topK: 0, topP: 1 };
 
+/** Run `fn` on the file's worker for `dir`: the tests here share one (testing/shared_worker.ts). */
 async function withJanus(
   dir: string,
   fn: (backend: PythonBackend) => Promise<void>,
 ): Promise<void> {
-  const backend = await openJanus(dir);
-  try {
-    await fn(backend);
-  } finally {
-    await backend.close();
-  }
+  await fn(await sharedWorker(`janus ${dir}`, () => openJanus(dir)));
 }
 
 /** Images conditioned on prompts `which` (indices into PROMPTS), seed 0. */

@@ -11,6 +11,7 @@ import type { Sequence } from "../../core/condition.ts";
 import type { Query } from "../../core/step.ts";
 import { openPythonBackend, type PythonBackend } from "./client.ts";
 import { PYTHON, runPython } from "./test_helpers.ts";
+import { tinyModel } from "../../testing/tiny_models.ts";
 
 /** Tiny model presets of tiny.py. */
 export type JanusPreset = "test" | "pass" | "mid";
@@ -24,14 +25,14 @@ export function tinyJanus(preset: JanusPreset | "no-tokenizer" | "other-family" 
   let dir = made.get(preset);
   if (!dir) {
     dir = (async () => {
-      const out = join(await root!, preset);
       const broken = preset === "no-tokenizer" || preset === "other-family";
-      await runPython(
-        PYTHON!,
-        "families.janus.tiny",
-        broken ? [out, "--broken", preset] : [out, "--preset", preset],
-      );
-      return out;
+      return await tinyModel({
+        python: PYTHON!,
+        module: "families.janus.tiny",
+        name: preset,
+        args: (out) => broken ? [out, "--broken", preset] : [out, "--preset", preset],
+        to: join(await root!, preset),
+      });
     })();
     made.set(preset, dir);
   }

@@ -27,6 +27,7 @@ import {
   tinyLumina,
 } from "./lumina_test_helpers.ts";
 import { PYTHON_TESTS } from "./test_helpers.ts";
+import { sharedWorker } from "../../testing/shared_worker.ts";
 
 const [H, W] = [4, 6];
 const GRID = `${H}x${W}`;
@@ -36,13 +37,10 @@ const CONDITIONS: PromptCondition[] = PROMPTS.map((prompt) => ({ prompt }));
 const GREEDY = { temperature: 0 };
 const GREEDY_ALL = { temperature: 0, topK: 0, topP: 1 };
 
+/** Run `fn` on the file's worker at GRID: the tests here share one (testing/shared_worker.ts). */
 async function withLumina(fn: (backend: PythonBackend) => Promise<void>): Promise<void> {
-  const backend = await openLumina(await tinyLumina(), { grid: GRID });
-  try {
-    await fn(backend);
-  } finally {
-    await backend.close();
-  }
+  const dir = await tinyLumina();
+  await fn(await sharedWorker(`lumina ${dir} ${GRID}`, () => openLumina(dir, { grid: GRID })));
 }
 
 /** Images conditioned on prompts `which` (indices into PROMPTS), seed 0. */

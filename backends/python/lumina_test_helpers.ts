@@ -13,6 +13,7 @@ import type { Sequence } from "../../core/condition.ts";
 import type { Query } from "../../core/step.ts";
 import { openPythonBackend, type PythonBackend } from "./client.ts";
 import { PYTHON, runPython } from "./test_helpers.ts";
+import { tinyModel } from "../../testing/tiny_models.ts";
 
 /** Tiny model presets of tiny.py, and the broken directories it writes. */
 export type LuminaPreset = "test" | "pass" | "mid";
@@ -38,13 +39,13 @@ export function tinyLumina(preset: LuminaPreset | LuminaBroken = "test"): Promis
     dir = (async () => {
       const broken = !(preset in SIZE);
       const name = broken ? `${preset}-64` : `${preset}-${SIZE[preset as LuminaPreset]}`;
-      const out = join(await tinyRoot(), name);
-      await runPython(
-        PYTHON!,
-        "families.lumina.tiny",
-        broken ? [out, "--broken", preset] : [out, "--preset", preset],
-      );
-      return out;
+      return await tinyModel({
+        python: PYTHON!,
+        module: "families.lumina.tiny",
+        name,
+        args: (out) => broken ? [out, "--broken", preset] : [out, "--preset", preset],
+        to: join(await tinyRoot(), name),
+      });
     })();
     made.set(preset, dir);
   }

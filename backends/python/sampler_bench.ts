@@ -11,7 +11,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { PYTHON } from "../test_runtimes.ts";
+import { PYTHON } from "../../testing/runtimes.ts";
 
 const SCRIPT = fileURLToPath(new URL("./worker/sampler_bench.py", import.meta.url));
 const WORKER_DIR = fileURLToPath(new URL("./worker/", import.meta.url));

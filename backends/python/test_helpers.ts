@@ -1,38 +1,30 @@
 /**
  * Shared by the Python backend tests: tiny checkpoints, the worker scripts, one-line error checks.
- * Which python, and whether to skip, comes from backends/test_runtimes.
+ * Which python, and whether to skip, comes from testing/runtimes.ts.
  *
  * @module
  */
 
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { PYTHON } from "../test_runtimes.ts";
-import { needs } from "../test_runtimes.ts";
+import { dirname, join } from "node:path";
+import { PYTHON } from "../../testing/runtimes.ts";
+import { needs } from "../../testing/runtimes.ts";
 import { openPythonBackend, type PythonBackend, type PythonBackendOptions } from "./client.ts";
-
-const WORKER_DIR = fileURLToPath(new URL("./worker/", import.meta.url));
+import { runModule } from "../../testing/python_runner.ts";
+import { tinyModel } from "../../testing/tiny_models.ts";
 
 /**
- * Run a module of worker/ (`python -m families.llamagen.tiny …`, worker/ on PYTHONPATH) and
- * return stdout; throws with the last stderr line on failure.
+ * Run a test-scaffolding module of worker/ as `python -m families.llamagen.tiny …` would (worker/
+ * on PYTHONPATH) and return stdout; throws with the last stderr line on failure. The jobs of a
+ * test file share one testing/python_runner.py, which pays Python's start once.
  */
-export async function runPython(python: string, module: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(python, {
-    args: ["-m", module, ...args],
-    env: { PYTHONDONTWRITEBYTECODE: "1", PYTHONPATH: WORKER_DIR },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const err = new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${module} failed: ${err.trim().split("\n").at(-1)}`);
-  return new TextDecoder().decode(out.stdout);
+export function runPython(python: string, module: string, args: string[]): Promise<string> {
+  return runModule(python, module, args);
 }
 
 /** The module that writes tiny LlamaGen test checkpoints (worker/families/llamagen/tiny.py). */
 export const TINY_MODULE = "families.llamagen.tiny";
 
-/** The python to test with (backends/test_runtimes): null when none has torch. */
+/** The python to test with (testing/runtimes.ts): null when none has torch. */
 export { PYTHON };
 
 /** Test options of the Python backend tests: skipped loudly without torch (never in CI). */
@@ -40,19 +32,35 @@ export const PYTHON_TESTS: { ignore: boolean } = needs("Python backend tests", [
 
 let tiny: Promise<string> | null = null;
 
-/** Directory with tiny checkpoints in every layout ({@linkcode TINY_MODULE}), built once a file. */
+/**
+ * Copy the tiny checkpoints in every layout ({@linkcode TINY_MODULE}, built once a test run) to
+ * `to`, a path that does not exist yet; returns `to`.
+ */
+export function copyTinyGpt(to: string): Promise<string> {
+  return tinyModel({
+    python: PYTHON!,
+    module: TINY_MODULE,
+    name: "gpt",
+    args: (out) => ["gpt", out],
+    to,
+  });
+}
+
+/**
+ * This file's own directory with tiny checkpoints in every layout ({@linkcode TINY_MODULE}):
+ * a copy of the run's build, so the file's tests may write into it.
+ */
 export function tinyModels(): Promise<string> {
   tiny ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "zipar-python-" });
-    await runPython(PYTHON!, TINY_MODULE, ["gpt", dir]);
-    return dir;
+    return await copyTinyGpt(join(dir, "gpt"));
   })();
   return tiny;
 }
 
 /** Remove the tiny checkpoints (call from the last test of a file). */
 export async function removeTinyModels(): Promise<void> {
-  if (tiny) await Deno.remove(await tiny, { recursive: true });
+  if (tiny) await Deno.remove(dirname(await tiny), { recursive: true });
   tiny = null;
 }
 

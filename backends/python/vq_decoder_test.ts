@@ -9,7 +9,7 @@ import { decodeVqReference } from "../vq_reference.ts";
 import type { VqConfig } from "../vq_config.ts";
 import { openWebgpuVqDecoder } from "../webgpu/vq_decoder.ts";
 import { tinyVqConfig, writeRandomVq } from "../webgpu/vq_random_weights.ts";
-import { needs } from "../test_runtimes.ts";
+import { needs } from "../../testing/runtimes.ts";
 import { oneLine, PYTHON, PYTHON_TESTS } from "./test_helpers.ts";
 import { openPythonVqDecoder } from "./vq_client.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
 import { referenceLogits } from "../llamagen_reference.ts";
-import { needs } from "../test_runtimes.ts";
+import { needs } from "../../testing/runtimes.ts";
 import { createWebgpuBackend } from "./backend.ts";
 import { type Gpu, openGpu, readBack, storageBuffer, uniformBuffer } from "./device.ts";
 import { Kernels } from "./kernels.ts";

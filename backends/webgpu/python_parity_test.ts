@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { openPythonBackend } from "../python/client.ts";
-import { needs, PYTHON } from "../test_runtimes.ts";
+import { needs, PYTHON } from "../../testing/runtimes.ts";
 import { createWebgpuBackend } from "./backend.ts";
 import { loadLlamagen } from "../llamagen_config.ts";
 import { tinyConfig, writeRandomModel } from "./random_weights.ts";

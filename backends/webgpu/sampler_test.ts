@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { cellKey } from "../../core/random.ts";
 import { mixCfg, resolveSampling, sample, type SamplingOptions } from "../../core/sampling.ts";
-import { needs } from "../test_runtimes.ts";
+import { needs } from "../../testing/runtimes.ts";
 import { openGpu } from "./device.ts";
 import { Kernels } from "./kernels.ts";
 import { mulberry32 } from "./random_weights.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { needs } from "../test_runtimes.ts";
+import { needs } from "../../testing/runtimes.ts";
 import { openGpu, readBack, storageBuffer } from "./device.ts";
 import { StagingPool } from "./staging_pool.ts";
 

@@ -1,6 +1,6 @@
 /**
  * Shared by the WebGPU tests: fake grids, query histories from real schedules, max abs diff.
- * Whether a test runs at all comes from backends/test_runtimes (`needs`).
+ * Whether a test runs at all comes from testing/runtimes.ts (`needs`).
  *
  * @module
  */

@@ -4,7 +4,7 @@ import type { VqConfig, VqWeights } from "../vq_config.ts";
 import { checkVqTokens, openWebgpuVqDecoder } from "./vq_decoder.ts";
 import { randomVqWeights, tinyVqConfig, writeRandomVq } from "./vq_random_weights.ts";
 import { convChunkWidth } from "./vq_weights.ts";
-import { needs } from "../test_runtimes.ts";
+import { needs } from "../../testing/runtimes.ts";
 
 const gpuTest = (name: string, fn: () => Promise<void>) =>
   Deno.test({

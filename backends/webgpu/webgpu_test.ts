@@ -10,7 +10,7 @@ import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
 import { referenceLogits } from "../llamagen_reference.ts";
 import { createWebgpuBackend, openWebgpuBackend } from "./backend.ts";
 import { randomLlamagenWeights, tinyConfig, writeRandomModel } from "./random_weights.ts";
-import { needs } from "../test_runtimes.ts";
+import { needs } from "../../testing/runtimes.ts";
 import { maxAbsDiff, scheduleSteps } from "./test_helpers.ts";
 import { classOf, type Sequence, sequencesFor } from "../../core/condition.ts";
 

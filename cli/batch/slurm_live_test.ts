@@ -13,7 +13,7 @@
 
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { needs } from "../../backends/test_runtimes.ts";
+import { needs } from "../../testing/runtimes.ts";
 import { readGrid } from "../formats/grid_file.ts";
 import { memoryIo } from "../io/io.ts";
 import { type SlurmCluster, startSlurm, waitFor } from "./test_slurm.ts";

@@ -5,7 +5,7 @@
  * (`proctrack/linuxproc`, `task/none`), 16 CPUs and 4 file-less-device "GPUs" declared so
  * `--gres=gpu:1 --cpus-per-task=4` tasks run four at a time; requeue (what preemption does)
  * only for jobs submitted with `--requeue`, after ~6 s. Needs root (slurmd runs jobs as
- * their user) and the `slurm` runtime of backends/test_runtimes.ts. {@linkcode SlurmCluster.stop}
+ * their user) and the `slurm` runtime of testing/runtimes.ts. {@linkcode SlurmCluster.stop}
  * cancels what is queued and stops the three daemons it started, by their PIDs.
  *
  * @module

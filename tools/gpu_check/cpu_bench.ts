@@ -9,7 +9,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { PYTHON } from "../../backends/test_runtimes.ts";
+import { PYTHON } from "../../testing/runtimes.ts";
 
 const DRIVER = fileURLToPath(new URL("./driver.py", import.meta.url));
 

@@ -26,7 +26,7 @@ def definition(logits, keys, temperature, top_k):
     return torch.argmax(scores, dim=-1)
 
 
-def main(seed: int) -> dict:
+def check(seed: int) -> dict:
     g = torch.Generator().manual_seed(seed)
     cases = mismatches = 0
     for trial in range(240):
@@ -51,7 +51,11 @@ def main(seed: int) -> dict:
     return {"cases": cases, "mismatches": mismatches, **PRUNE_STATS}
 
 
-if __name__ == "__main__":
+def main(argv) -> int:
     torch.set_num_threads(1)
-    print(json.dumps(main(int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv
-                          else 0)))
+    print(json.dumps(check(int(argv[argv.index("--seed") + 1]) if "--seed" in argv else 0)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
