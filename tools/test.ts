@@ -4,7 +4,8 @@
  * runtime. Under CI (`CI` set, or `ZIPAR_REQUIRE_ALL=1`) nothing may skip: a missing runtime
  * fails its test file instead.
  *
- * - The files run side by side (`deno test --parallel`, one file per core; `--jobs N` to choose).
+ * - The files run side by side (`deno test --parallel`, one file per core; `--jobs N` to choose),
+ *   each with one torch and one lavapipe thread (`OMP_NUM_THREADS`, `LP_NUM_THREADS`).
  * - The runtimes (a python with torch, a WebGPU adapter, Slurm) are probed once here and handed
  *   to every file through `ZIPAR_TEST_RUNTIMES`, instead of once per file.
  * - Tiny test models are built once per run into one temporary folder (`ZIPAR_TEST_CACHE`,
@@ -165,6 +166,14 @@ if (import.meta.main) {
     }
     await setup({ root: ROOT });
     env.DENO_JOBS = String(split.jobs);
+    if (split.jobs > 1) {
+      // One file per core, one thread per file: torch's and lavapipe's (WebGPU on the CPU)
+      // thread pools would otherwise each take every core and fight (measured: 20% more CPU
+      // time for the same tests). Settings of the caller's own win.
+      for (const name of ["OMP_NUM_THREADS", "LP_NUM_THREADS"]) {
+        env[name] = Deno.env.get(name) ?? "1";
+      }
+    }
     env[CACHE_ENV] = `${scratch}/models`;
     await Deno.mkdir(env[CACHE_ENV]);
     // Probed once, in the environment the files will see (ZIPAR_PYTHON, XDG_RUNTIME_DIR).
