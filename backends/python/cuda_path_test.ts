@@ -4,6 +4,9 @@
  * step, "static" mode) give the tokens of the eager path; torch's fused attention with the
  * slot mask (ZIPAR_SDPA=1, what CUDA uses) gives the explicit softmax's logits; bfloat16
  * weights still give float32 logits and a full grid.
+ *
+ * Each test opens its own workers: they differ in how they start (graph mode, ZIPAR_SDPA in
+ * their environment, dtype).
  */
 
 import assert from "node:assert/strict";

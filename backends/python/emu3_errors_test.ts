@@ -4,6 +4,9 @@
  * that does not fit the model's context, a grid the model cannot decode, empty and too-long
  * prompts, class ids, wrong tokens at image and EOL slots — each one line naming the problem
  * and the fix, no Python traceback, and the worker keeps serving after a bad request.
+ *
+ * Each test opens its own worker: what it checks is a worker's start (a refused directory or
+ * grid) or its logs since the start.
  */
 
 import assert from "node:assert/strict";

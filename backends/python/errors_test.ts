@@ -1,6 +1,8 @@
 /**
  * Failures come back as one-line Errors, never as hangs or orphan processes: python missing,
  * torch missing, a worker that hangs or crashes at start-up, a worker killed mid-generation.
+ *
+ * Each test starts its own worker: what it checks is a worker's start, hang, crash or end.
  */
 
 import assert from "node:assert/strict";

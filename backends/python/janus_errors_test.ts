@@ -3,6 +3,9 @@
  * family, an empty prompt, a prompt longer than the context, a class id for a text model — each
  * one line naming the problem and the fix, no Python traceback, and the worker keeps serving
  * after a bad `open`.
+ *
+ * Each test opens its own worker: what it checks is a worker's start (a refused directory) or
+ * its logs since the start.
  */
 
 import assert from "node:assert/strict";

@@ -1,6 +1,8 @@
 /**
  * Checkpoint loading: the four .pt layouts and safetensors give the same model; bad files give
  * one-line errors naming the key and expected shape; a pickle that would run code is refused.
+ *
+ * Each test opens its own worker: what it checks is how a checkpoint loads.
  */
 
 import assert from "node:assert/strict";

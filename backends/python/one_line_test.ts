@@ -4,6 +4,8 @@
  * config or a safetensors header, not a hello or a request the worker did not expect, not a
  * grid the VQ decoder cannot take (which it refuses by its size before allocating, as WebGPU).
  * With ZIPAR_DEBUG=1 the traceback is there.
+ *
+ * Each test starts its own worker: what it checks is how a worker starts or fails.
  */
 
 import assert from "node:assert/strict";

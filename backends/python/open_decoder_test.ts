@@ -3,6 +3,8 @@
  * backend's own process exactly like a standalone decoder worker, `{ model: true }` finds the
  * model directory's own VQ, failures are one line and leave the backend working, and a hello
  * may name a model, a decoder or both.
+ *
+ * Each test starts its own worker: what it checks is what a worker's hello loads.
  */
 
 import assert from "node:assert/strict";

@@ -1,3 +1,8 @@
+/**
+ * torch's CPU threads in the worker: --threads, OMP_NUM_THREADS, and what bench records. Each
+ * test starts its own workers: the threads are set when a worker starts.
+ */
+
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { benchCommand } from "../../cli/bench.ts";
