@@ -8,6 +8,7 @@
  */
 
 import { ValidationError } from "./flags/args.ts";
+import { OptionError } from "../backends/option_error.ts";
 import { batchCommand } from "./batch.ts";
 import { benchCommand } from "./bench.ts";
 import { convertCommand } from "./convert.ts";
@@ -121,7 +122,7 @@ function report(e: unknown, io: Io): number {
   }
   io.writeStderr(`zipar: ${message}\n`);
   if (debug && e instanceof Error) io.writeStderr(`${e.stack}\n`);
-  return 1;
+  return e instanceof OptionError ? 2 : 1; // an option the model refused is a usage error
 }
 
 /** One line, its control characters escaped (cli/io/printable.ts). */

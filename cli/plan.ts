@@ -21,6 +21,7 @@ import { openOutput } from "./io/output_file.ts";
 import { heatmapPng } from "./formats/heatmap.ts";
 import type { Io } from "./io/io.ts";
 import { buildSchedule, type ScheduleChoice, scheduleChoice } from "./flags/schedule_flags.ts";
+import { sizeFlags } from "./flags/backend_flags.ts";
 
 /** Flags of `zipar plan`. */
 export const PLAN_OPTIONS: OptionSpec = {
@@ -28,6 +29,7 @@ export const PLAN_OPTIONS: OptionSpec = {
   family: { type: "string" },
   model: { type: "string" },
   python: { type: "string" },
+  size: { type: "string" },
   window: { type: "string" },
   "min-window": { type: "string" },
   "max-window": { type: "string" },
@@ -66,7 +68,8 @@ export const PLAN_USAGE =
 Count the forward passes a schedule takes on a grid, against raster order.
 
 Options:
-  --grid HxW               grid size, e.g. 24x24
+  --grid HxW               grid size, e.g. 24x24 (with --model: the size to count, of a
+                           model that makes several)
   --family NAME            a model family's grid and layout: ${
     Object.entries(FAMILY_LAYOUTS).map(([k, f]) =>
       `${k} (${f.grid.join("x")}${f.eol ? " + EOL" : ""})`
@@ -75,6 +78,7 @@ Options:
   }; --grid overrides its grid
   --model DIR              the grid and layout of a model directory (loads it in the Python
                            worker; --python PATH picks the interpreter)
+  --size PX                with --model: the image size to count (Lumina-mGPT 512 | 768 | 1024)
   --window s               window s in 1..W (required unless --schedule raster)
   --min-window m           with --schedule adaptive: refused, since adaptive pass counts depend
   --max-window M           on the model's outputs (zipar generate reports them)
@@ -91,6 +95,7 @@ Options:
 Examples:
   zipar plan --grid 24x24 --window 8 --schedule paper     # 224 passes instead of 576
   zipar plan --family emu3 --window 7                     # 713 passes instead of 8,190
+  zipar plan --model models/lumina-mgpt-7b --size 512 --window 15
 `;
 
 /** What `zipar plan` reports. */
@@ -303,18 +308,19 @@ async function planLayout(
   const sources = ["family", "model"].filter((k) => values[k] !== undefined);
   if (sources.length > 1) throw new ValidationError("--family and --model exclude each other");
   if (values.model !== undefined) {
-    if (values.grid !== undefined || values.eol) {
-      throw new ValidationError("--model sets the grid and layout: drop --grid and --eol");
-    }
+    if (values.eol) throw new ValidationError("--model sets the layout: drop --eol");
     const model = values.model as string;
     if (model === "") throw new ValidationError("--model needs a model directory");
     const python = typeof values.python === "string" ? values.python : undefined;
-    const backend = await openBackend({ backend: "python", model, python });
+    // --grid / --size: the size to count, of a model that makes several (the worker checks it).
+    const size = sizeFlags(values);
+    const backend = await openBackend({ backend: "python", model, python, ...size });
     const { height, width, eolToken, prefix } = backend.info;
     await backend.close();
     return { grid: [height, width], eol: eolToken !== null, prefix };
   }
   if (values.python !== undefined) throw new ValidationError("--python applies with --model");
+  if (values.size !== undefined) throw new ValidationError("--size applies with --model");
   if (values.family !== undefined) {
     const name = String(values.family);
     const family = FAMILY_LAYOUTS[name];

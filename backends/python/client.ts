@@ -33,8 +33,14 @@ export interface PythonBackendOptions extends WorkerOptions {
   model: string;
   /** Preset name for `.pt` files (GPT-B, GPT-L, GPT-XL, GPT-XXL, GPT-3B); inferred when absent. */
   preset?: string;
-  /** Grid for `.pt` files, e.g. "16x16"; inferred from `_256` / `_384` in the file name. */
+  /**
+   * The token grid, e.g. "16x16": a `.pt` file's (else inferred from `_256` / `_384` in its
+   * name), or the size of a model that makes several (Lumina-mGPT, Emu3-Gen). @default the
+   * model's
+   */
   grid?: string;
+  /** The image side in px instead of `grid` (Lumina-mGPT 512 | 768 | 1024). @default the model's */
+  size?: number;
   /** Attention heads for `.pt` files of no preset (tiny test models). */
   heads?: number;
   /** The state dict of a LlamaGen training checkpoint: `model`, or its EMA copy. */
@@ -115,6 +121,7 @@ export async function openPythonBackend(options: PythonBackendOptions): Promise<
     model: options.model,
     preset: options.preset ?? null,
     grid: options.grid ?? null,
+    size: options.size ?? null,
     heads: options.heads ?? null,
     weights: options.weights ?? null,
     numClasses: options.numClasses ?? null,

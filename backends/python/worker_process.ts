@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { PYTHON_INSTALL_HINT, resolvePython } from "./interpreter.ts";
 import { encodeFrame, type Frame, FrameReader, PROTOCOL_VERSION } from "./protocol.ts";
 import { onInterrupt } from "../on_interrupt.ts";
+import { OptionError } from "../option_error.ts";
 
 /** Path of the worker entry point. */
 export const WORKER_SCRIPT: string = fileURLToPath(new URL("./worker/main.py", import.meta.url));
@@ -272,7 +273,8 @@ export class WorkerProcess {
         continue;
       }
       if (frame.header.type === "error") {
-        throw new Error(`Python worker: ${String(frame.header.message)}`);
+        const message = `Python worker: ${String(frame.header.message)}`;
+        throw frame.header.usage === true ? new OptionError(message) : new Error(message);
       }
       return frame;
     }

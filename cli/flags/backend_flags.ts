@@ -42,6 +42,7 @@ export const BACKEND_OPTIONS: OptionSpec = {
   threads: { type: "string" },
   heads: { type: "string" },
   weights: { type: "string" },
+  size: { type: "string" },
 };
 
 /** `--threads N`'s help line, for every command that runs the Python worker. */
@@ -72,8 +73,13 @@ Real models (--backend python | webgpu):
   --dtype TYPE             e.g. float32, bfloat16 (python backend)
   ${THREADS_HELP}
 
+A model that makes several image sizes (--backend python):
+  --size PX                image side in px: Lumina-mGPT 512 | 768 | 1024 (default: the
+                           directory name's, else 768), Emu3-Gen (default 720), a LlamaGen .pt
+  --grid HxW               the token grid instead (a .pt: default its training args, else
+                           _256 / _384 in the name)
+
 A LlamaGen .pt checkpoint (--backend python; webgpu needs \`zipar convert\` first):
-  --grid HxW               token grid (default: its training args, else _256 / _384 in the name)
   --heads N                attention heads, for sizes of no preset
   --num-classes N          classes (default: its training args, else class-table rows - 1)
   --weights model|ema      state dict of a training checkpoint (default: model)`;
@@ -94,8 +100,10 @@ const MOCK_FLAGS = [
 ];
 /** Flags of the Python backend only. */
 const PYTHON_FLAGS = ["python", "device", "dtype", "threads"];
-/** Flags of a LlamaGen `.pt` on the Python backend (`grid`, `num-classes`: the mock's too). */
-const PT_FLAGS = ["grid", "heads", "num-classes", "weights"];
+/** Flags of the image size on the Python backend (`grid`: the mock's too). */
+const SIZE_FLAGS = ["grid", "size"];
+/** Flags of a LlamaGen `.pt` on the Python backend (`num-classes`: the mock's too). */
+const PT_FLAGS = ["heads", "num-classes", "weights"];
 
 /**
  * `--threads N`: torch's intra-op CPU threads in the Python worker, or undefined for torch's
@@ -131,6 +139,11 @@ export function backendFlags(values: Values): BackendSpec {
   if (backend === "mock") {
     const wrong = given(["model", ...PYTHON_FLAGS, "heads", "weights"]);
     if (wrong) throw new ValidationError(`--${wrong} applies to --backend python|webgpu, not mock`);
+    if (values.size !== undefined) {
+      throw new ValidationError(
+        "--size applies to --backend python, not mock (--grid HxW sizes it)",
+      );
+    }
     const [height, width] = parseGrid("--grid", (values.grid as string | undefined) ?? "16x16");
     const vocab = intFlag(values, "vocab", 1, 1 << 20, 64);
     const reach = (name: string, fallback: number) => intFlag(values, name, 0, 4096, fallback);
@@ -154,8 +167,8 @@ export function backendFlags(values: Values): BackendSpec {
   }
   const wrong = given(
     backend === "webgpu"
-      ? [...MOCK_FLAGS, ...PYTHON_FLAGS, ...PT_FLAGS]
-      : MOCK_FLAGS.filter((f) => !PT_FLAGS.includes(f)),
+      ? [...MOCK_FLAGS, ...PYTHON_FLAGS, ...PT_FLAGS, ...SIZE_FLAGS]
+      : MOCK_FLAGS.filter((f) => !PT_FLAGS.includes(f) && !SIZE_FLAGS.includes(f)),
   );
   if (wrong) throw new ValidationError(`--${wrong} does not apply to --backend ${backend}`);
   const model = values.model;
@@ -167,7 +180,7 @@ export function backendFlags(values: Values): BackendSpec {
   if (pt && isDirectory(model)) {
     throw new ValidationError(
       `--${pt} applies to a LlamaGen .pt checkpoint, not to the model directory ${model}`,
-      "Its config.json fixes the grid, heads and classes; drop the flag.",
+      "Its config.json fixes the heads and classes; drop the flag.",
     );
   }
   const opt = (
@@ -181,6 +194,7 @@ export function backendFlags(values: Values): BackendSpec {
     device: opt("device") as PythonBackendOptions["device"],
     dtype: opt("dtype") as PythonBackendOptions["dtype"],
     ...(values.threads !== undefined ? { threads: threadsFlag(values) } : {}),
+    ...sizeFlags(values),
     ...ptFlags(values),
     // --quiet: the worker's `note:` lines (which num_classes a .pt used, …) stay unsaid.
     ...(values.quiet === true ? { onLog: quietWorkerLog } : {}),
@@ -196,10 +210,31 @@ function isDirectory(path: string): boolean {
   }
 }
 
-/** `--grid`, `--heads`, `--num-classes`, `--weights` for a `.pt` checkpoint, when given. */
+/**
+ * `--grid HxW` or `--size PX` for a model that makes several image sizes, when given (the
+ * worker checks them against the model and names the sizes it takes).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sizeFlags } from "./backend_flags.ts";
+ * assert.deepEqual(sizeFlags({ size: "512" }), { size: 512 });
+ * assert.deepEqual(sizeFlags({ grid: "32x48" }), { grid: "32x48" });
+ * assert.deepEqual(sizeFlags({}), {});
+ * ```
+ */
+export function sizeFlags(values: Values): Pick<PythonBackendOptions, "grid" | "size"> {
+  if (values.grid !== undefined && values.size !== undefined) {
+    throw new ValidationError("--grid and --size exclude each other: give one");
+  }
+  if (typeof values.grid === "string") return { grid: parseGrid("--grid", values.grid).join("x") };
+  if (values.size !== undefined) return { size: intFlag(values, "size", 8, 16384) };
+  return {};
+}
+
+/** `--heads`, `--num-classes`, `--weights` for a `.pt` checkpoint, when given. */
 function ptFlags(values: Values): Partial<PythonBackendOptions> {
   const out: Partial<PythonBackendOptions> = {};
-  if (typeof values.grid === "string") out.grid = parseGrid("--grid", values.grid).join("x");
   if (values.heads !== undefined) out.heads = intFlag(values, "heads", 1, 1024);
   if (values["num-classes"] !== undefined) {
     out.numClasses = intFlag(values, "num-classes", 1, 1 << 20);

@@ -88,6 +88,10 @@ Deno.test("backendFlags() refuses flags of another backend and bad values as usa
     [{ backend: "python", model: "m", vocab: "8" }, /^--vocab does not apply to --backend python$/],
     [{ backend: "webgpu", model: "m", grid: "8" }, /^--grid does not apply to --backend webgpu$/],
     [{ backend: "python", model: "m", grid: "8x" }, /^--grid/],
+    [{ backend: "webgpu", model: "m", size: "256" }, /^--size does not apply to --backend webgpu$/],
+    [{ size: "256" }, /^--size applies to --backend python, not mock/],
+    [{ backend: "python", model: "m", size: "7" }, /^--size must be an integer in 8\.\.16384/],
+    [{ backend: "python", model: "m", size: "512", grid: "4x4" }, /^--grid and --size exclude/],
     [{ backend: "python", model: "m", weights: "best" }, /^--weights must be one of model, ema/],
     [{ weights: "ema" }, /^--weights applies to --backend python\|webgpu, not mock$/],
     [{ backend: "python", model: "m", eol: true }, /^--eol does not apply to --backend python$/],
@@ -102,5 +106,25 @@ Deno.test("backendFlags() refuses flags of another backend and bad values as usa
       (e) => e instanceof ValidationError && message.test(e.message),
       JSON.stringify(values),
     );
+  }
+});
+
+Deno.test("backendFlags() passes --grid and --size of the Python backend on to the worker", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    // A directory takes them too (Lumina-mGPT, Emu3-Gen): the worker says which it makes.
+    assert.deepEqual(
+      [backendFlags({ backend: "python", model: dir, size: "512" })]
+        .map((s) => s.backend === "python" && [s.size, s.grid]),
+      [[512, undefined]],
+    );
+    const grid = backendFlags({ backend: "python", model: dir, grid: "32x48" });
+    assert.ok(grid.backend === "python" && grid.grid === "32x48" && grid.size === undefined);
+    assert.throws(
+      () => backendFlags({ backend: "python", model: dir, heads: "4" }),
+      /--heads applies to a LlamaGen \.pt checkpoint, not to the model directory/,
+    );
+  } finally {
+    Deno.removeSync(dir);
   }
 });

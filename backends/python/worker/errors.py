@@ -12,6 +12,11 @@ class CheckpointError(ValueError):
     """Weights or a config that cannot be used: the message names the file, key and fix."""
 
 
+class OptionError(ValueError):
+    """An option the model cannot take (`--grid` for a model of one size, a `--size` it was not
+    trained for): a usage error, answered with `usage: true` (the CLI exits 2)."""
+
+
 def first_line(err: BaseException) -> str:
     """`Type: first line of the message`, for errors nobody expected."""
     text = str(err).strip().splitlines()

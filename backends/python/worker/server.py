@@ -13,7 +13,7 @@ import torch
 import families
 import step_graphs
 from devices import pick_device, pick_dtype
-from errors import first_line, only_line
+from errors import OptionError, first_line, only_line
 from families.family import FamilySession, LoadOptions
 from planner import run_plan
 from protocol import PROTOCOL_VERSION, log, read_frame, write_frame
@@ -88,7 +88,28 @@ def load_options(hello: dict) -> LoadOptions:
         torch.set_num_threads(threads)
     step_graphs.set_mode(hello.get("cudaGraphs"))
     return LoadOptions(device, dtype, hello.get("preset"), hello.get("grid"), hello.get("heads"),
-                       hello.get("weights"), hello.get("numClasses"))
+                       hello.get("weights"), hello.get("numClasses"), image_size(hello))
+
+
+def error_frame(err: Exception) -> dict:
+    """The `error` answer of a failure: one line, and `usage: true` for an option the model
+    cannot take."""
+    frame = {"type": "error", "message": failure_line(err)}
+    if isinstance(err, OptionError):
+        frame["usage"] = True
+    return frame
+
+
+def image_size(hello: dict):
+    """The hello's `size` (an image side in px) or None; `grid` and `size` exclude each other."""
+    size = hello.get("size")
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= 16384:
+        raise OptionError(f"size must be an image side in px, 8..16384, got {size!r}")
+    if hello.get("grid") is not None:
+        raise OptionError("give the grid or the image size, not both")
+    return size
 
 
 def serve(hello: dict, stdin, stdout) -> int:
@@ -103,7 +124,7 @@ def serve(hello: dict, stdin, stdout) -> int:
         worker = Worker(options, family, reply)
         decoder = worker.load_decoder(0, hello["decoder"]) if hello.get("decoder") else None
     except Exception as err:  # noqa: BLE001 - every failure of the hello is one line
-        reply({"type": "error", "message": failure_line(err)})
+        reply(error_frame(err))
         return 1
     reply({"type": "ready", "protocol": PROTOCOL_VERSION,
            "info": family.info if family else None, "config": family.config if family else None,
@@ -126,7 +147,7 @@ def serve(hello: dict, stdin, stdout) -> int:
                 raise ValueError(f"unknown request type {kind}")
             handler(worker, header, arrays)
         except Exception as err:  # noqa: BLE001 - report in one line, keep serving
-            reply({"type": "error", "message": failure_line(err)})
+            reply(error_frame(err))
 
 
 # --- generation -------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import List, Optional
 import numpy as np
 import torch
 
+from errors import OptionError
 from kv_cache import SlotKVCache
 from step_index import StepIndex
 
@@ -40,10 +41,18 @@ class LoadOptions:
     heads: Optional[int] = None  # LlamaGen .pt of no preset: attention heads
     weights: Optional[str] = None  # LlamaGen training .pt: "model" (default) or "ema"
     num_classes: Optional[int] = None  # LlamaGen .pt: classes, else its args or table rows - 1
+    size: Optional[int] = None  # image side in px, for a model that makes several (Lumina …)
 
     @property
     def dtype_name(self) -> str:
         return str(self.dtype).replace("torch.", "")
+
+    def refuse_size(self, path: str, fixed: str):
+        """One line for a --grid / --size given to a model whose grid is fixed (`fixed` says
+        which: "Janus-Pro's 24x24 (384 px)")."""
+        flag = "--grid" if self.grid is not None else "--size" if self.size is not None else None
+        if flag:
+            raise OptionError(f"{path}: this model makes one image size, {fixed}; drop {flag}")
 
 
 class FamilySession:

@@ -128,7 +128,7 @@ def inspect(path: str, options: LoadOptions) -> Tuple[dict, float]:
 def load(path: str, options: LoadOptions) -> Emu3:
     tokenizer = load_tokenizer(path)  # fail fast, before the weights
     config = read_config(path)
-    grid = grid_of(path, options.grid)
+    grid = grid_of(path, options.grid, options.size)
     rules = prompt_rules(path, tokenizer, *grid, int(config.text_config.max_position_embeddings))
     probe(options.device, options.dtype, "matmuls")
     from transformers import Emu3ForConditionalGeneration

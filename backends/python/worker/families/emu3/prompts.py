@@ -52,14 +52,17 @@ def generate_size(ratio: str, image_area: int) -> Tuple[int, int]:
     return int(round(height * target / TOKEN_PIXELS)), int(round(width * target / TOKEN_PIXELS))
 
 
-def grid_of(path: str, grid: Optional[str]) -> Tuple[int, int]:
-    """The grid (H, W): the hello's "HxW", else processor_config.json's ratio and image_area,
+def grid_of(path: str, grid: Optional[str], size: Optional[int] = None) -> Tuple[int, int]:
+    """The grid (H, W): the hello's "HxW", else a square image of `size` px (ratio 1:1, area
+    size², as Emu3Processor computes it), else processor_config.json's ratio and image_area,
     else Emu3Processor's defaults."""
     if grid:
         match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(grid))
         if not match or min(int(match[1]), int(match[2])) < 1:
             raise ValueError(f"grid {grid!r} is not HxW of positive integers (Emu3-Gen: 90x90)")
         return int(match[1]), int(match[2])
+    if size is not None:
+        return generate_size("1:1", size * size)
     ratio, area = DEFAULT_RATIO, DEFAULT_IMAGE_AREA
     config_path = os.path.join(path, "processor_config.json")
     if os.path.isfile(config_path):

@@ -110,6 +110,7 @@ def inspect(path: str, options: LoadOptions) -> Tuple[dict, float]:
 
 
 def load(path: str, options: LoadOptions) -> Janus:
+    options.refuse_size(path, "the 24x24 tokens (384 px) of its config.json")
     load_tokenizer(path)  # fail fast, before the weights, on a directory without one
     probe(options.device, options.dtype, "matmuls")
     return Janus(path, load_model(path, options), options)

@@ -13,7 +13,7 @@ import torch
 
 from checkpoint import load_safetensors_checked, model_files, read_json, select_checked
 from devices import probe
-from errors import CheckpointError
+from errors import CheckpointError, OptionError
 from families.family import LoadOptions
 from protocol import log
 from pt_file import read_pt_args
@@ -55,13 +55,18 @@ def load_pt(path: str, preset=None, heads=None, grid=None, weights="model", num_
 
 def load_weights(path: str, options: LoadOptions) -> Tuple[ModelConfig, Dict[str, torch.Tensor]]:
     """-> (ModelConfig, {key: tensor}) from a directory or a .pt file."""
-    if os.path.isdir(path):
-        return load_directory(path)
-    if not os.path.isfile(path):
+    if not os.path.isdir(path) and not os.path.isfile(path):
         raise CheckpointError(f"{path}: no such file or directory")
-    if path.endswith(".safetensors"):
-        return load_directory(os.path.dirname(path) or ".")
-    return load_pt(path, options.preset, options.heads, options.grid, options.weights or "model",
+    if os.path.isdir(path) or path.endswith(".safetensors"):
+        options.refuse_size(path, "the grid of its config.json")
+        return load_directory(path if os.path.isdir(path) else os.path.dirname(path) or ".")
+    grid = options.grid
+    if options.size is not None:  # the VQ-16 tokenizer: 16 px a token
+        if options.size % 16:
+            raise OptionError(f"size {options.size} px: LlamaGen's tokens are 16 px, so a size "
+                             f"is a multiple of 16 (256 px: 16x16, 384 px: 24x24)")
+        grid = f"{options.size // 16}x{options.size // 16}"
+    return load_pt(path, options.preset, options.heads, grid, options.weights or "model",
                    options.num_classes)
 
 

@@ -111,7 +111,7 @@ def load(path: str, options: LoadOptions) -> Lumina:
     config = read_config(path)
     vocab = image_vocab(config.vocabulary_map, tokenizer, int(config.vq_config.num_embeddings),
                         path, options.device)
-    rules = prompt_rules(path, tokenizer, vocab, grid_of(path, options.grid),
+    rules = prompt_rules(path, tokenizer, vocab, grid_of(path, options.grid, options.size),
                          int(config.max_position_embeddings))
     probe(options.device, options.dtype, "matmuls")
     return Lumina(path, load_model(path, options), vocab, rules, options)

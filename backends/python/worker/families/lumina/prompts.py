@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
-from errors import CheckpointError
+from errors import CheckpointError, OptionError
 
 from .vocab import IMAGE_START, PATCH_TOKENS, TURN_END, ImageVocab, size_token, token_id
 
@@ -48,15 +48,20 @@ class PromptRules:
     max_prompt: int  # context - H·(W+1): the longest condition block that fits
 
 
-def grid_of(path: str, grid: Optional[str]) -> Tuple[int, int]:
-    """The grid (H, W): the hello's "HxW", else the size the directory name ends in
-    (Lumina-mGPT-7B-512 / -768 / -1024: px / 16 a side, a multiple of 32 px), else 768 px
-    (48x48)."""
+def grid_of(path: str, grid: Optional[str], size: Optional[int] = None) -> Tuple[int, int]:
+    """The grid (H, W): the hello's "HxW", else its image `size` in px (512, 768, 1024: px / 16
+    a side), else the size the directory name ends in (Lumina-mGPT-7B-512 / -768 / -1024), else
+    768 px (48x48). A size is a multiple of 32 px, Lumina's patch."""
     if grid:
         match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(grid))
         if not match:
             raise ValueError(f"grid {grid!r} is not HxW (Lumina-mGPT-7B-768: 48x48)")
         h, w = int(match[1]), int(match[2])
+    elif size is not None:
+        if size % PATCH_PX:
+            raise OptionError(f"size {size} px: Lumina-mGPT sizes are multiples of {PATCH_PX} px "
+                             f"(its checkpoints: 512, 768, 1024)")
+        h = w = size // TOKEN_PX
     else:
         match = re.search(r"[-_](\d{2,4})$", os.path.basename(os.path.normpath(path)))
         px = int(match[1]) if match and int(match[1]) % PATCH_PX == 0 else DEFAULT_PX
