@@ -19,22 +19,31 @@ export type JanusPreset = "test" | "pass" | "mid";
 const made = new Map<string, Promise<string>>();
 let root: Promise<string> | null = null;
 
-/** A tiny random Janus directory of `preset` (or a broken one), made once per test file. */
-export function tinyJanus(preset: JanusPreset | "no-tokenizer" | "other-family" = "test") {
+/**
+ * A tiny random Janus directory of `preset` (or a broken one), made once per test run and copied
+ * for this file; `layout` "official" writes the same model as DeepSeek releases it
+ * (families/janus/tiny.py --layout official).
+ */
+export function tinyJanus(
+  preset: JanusPreset | "no-tokenizer" | "other-family" = "test",
+  layout: "transformers" | "official" = "transformers",
+) {
   root ??= Deno.makeTempDir({ prefix: "zipar-janus-" });
-  let dir = made.get(preset);
+  const name = layout === "official" ? `${preset}-official` : preset;
+  let dir = made.get(name);
   if (!dir) {
     dir = (async () => {
       const broken = preset === "no-tokenizer" || preset === "other-family";
       return await tinyModel({
         python: PYTHON!,
         module: "families.janus.tiny",
-        name: preset,
-        args: (out) => broken ? [out, "--broken", preset] : [out, "--preset", preset],
-        to: join(await root!, preset),
+        name,
+        args: (out) =>
+          broken ? [out, "--broken", preset] : [out, "--preset", preset, "--layout", layout],
+        to: join(await root!, name),
       });
     })();
-    made.set(preset, dir);
+    made.set(name, dir);
   }
   return dir;
 }
@@ -46,13 +55,18 @@ export async function removeTinyJanus(): Promise<void> {
   made.clear();
 }
 
-/** transformers' own greedy image loop, each prompt alone: grids [H·W] and input ids. */
+/**
+ * transformers' own greedy image loop, each prompt alone: grids [H·W] and input ids; with
+ * `officialPrompt` (an official-layout directory) on the ids of DeepSeek's official example.
+ */
 export async function peerGrids(
   dir: string,
   prompts: string[],
   cfg: number,
+  officialPrompt?: string,
 ): Promise<{ grids: number[][]; inputIds: number[][] }> {
   const args = [dir, ...prompts.flatMap((p) => ["--prompt", p]), "--cfg", String(cfg)];
+  if (officialPrompt) args.push("--official-prompt", officialPrompt);
   return JSON.parse(await runPython(PYTHON!, "families.janus.peer", args));
 }
 

@@ -1,13 +1,18 @@
-"""The Janus / Janus-Pro family (T2I.md): a Hugging Face model directory (config.json of
-model_type "janus", generation_config.json, safetensors, tokenizer and processor files) loaded
-with transformers' JanusForConditionalGeneration, local files only.
+"""The Janus / Janus-Pro family (T2I.md) in both layouts its directories come in, loaded onto
+transformers' JanusForConditionalGeneration, local files only:
+
+- transformers' (model_type "janus": deepseek-community/Janus-Pro-*): config.json,
+  generation_config.json, safetensors, tokenizer and processor files;
+- DeepSeek's official release (model_type "multi_modality": deepseek-ai/Janus-Pro-1B, -7B,
+  Janus-1.3B): official.py maps its weights onto the same modules.
 
 ModelInfo: a square grid of num_image_tokens (24x24 for Janus-Pro), no EOL, vocab = the VQ
 codebook (16384), conditioning "text", one prefix slot (the condition block, session.py),
 numClasses 0. The forward runs the model's own modules over zipar's slot KV cache
-(hf_decoder.py, prompt_session.py, session.py); prompts go through the model's tokenizer and chat template (prompts.py); the
-model's VQ decoder makes the pixels (decoder.py, 384x384 for 24x24); transformers' own image
-loop runs on the loaded model as the bench's reference row (peer.py).
+(hf_decoder.py, prompt_session.py, session.py); prompts go through the model's tokenizer as each
+layout's own example builds them (prompts.py); the model's VQ decoder makes the pixels
+(decoder.py, 384x384 for 24x24); transformers' own image loop runs on the loaded model as the
+bench's reference row (peer.py).
 """
 
 import math
@@ -17,22 +22,25 @@ from typing import List, Tuple
 import torch
 
 from devices import probe
+from checkpoint import read_json
 from errors import CheckpointError
 from families.family import LoadOptions
 from hf_decoder import HFDecoder
 from hf_files import load_pretrained, load_tokenizer
 from prompt_session import sequences_for, unpack
 
+from . import official
 from .decoder import JanusDecoder
 from .peer import generate_ids
-from .prompts import prompt_rules
+from .prompts import official_prompt_rules, prompt_rules
 from .session import JanusSession
 
 NAME = "janus"
+LAYOUTS = {NAME: "transformers", official.MODEL_TYPE: "official"}
 
 
 def accepts(path: str, config) -> bool:
-    return isinstance(config, dict) and config.get("model_type") == NAME
+    return isinstance(config, dict) and config.get("model_type") in LAYOUTS
 
 
 def load_decoder(path: str, device, dtype):
@@ -57,14 +65,13 @@ def load_model(path: str, options: LoadOptions):
 class Janus:
     """The family object of one loaded Janus model."""
 
-    def __init__(self, path: str, model, options: LoadOptions):
-        self.path, self.model = path, model
+    def __init__(self, path: str, model, rules, layout: str, options: LoadOptions):
+        self.path, self.model, self.rules, self.layout = path, model, rules, layout
         self.device, self.dtype = options.device, options.dtype
         config = model.config
         self.side = grid_side(config, path)
         self.codebook = int(config.vq_config.num_embeddings)
         context = int(config.text_config.max_position_embeddings)
-        self.rules = prompt_rules(path, model.generation_config, context, self.side ** 2)
         self.decoder_stack = HFDecoder(model.model.language_model, config.text_config)
         self.num_slots = 1 + self.side * self.side
         self.info = {"name": os.path.basename(os.path.normpath(path)) or NAME,
@@ -73,7 +80,7 @@ class Janus:
                      "conditioning": "text",
                      # transformers' Janus image loop guides with scale 5 unless told.
                      "defaults": {"cfg": 5}}
-        self.config = {"family": NAME, "modelType": config.model_type,
+        self.config = {"family": NAME, "modelType": config.model_type, "layout": layout,
                        "layers": int(config.text_config.num_hidden_layers),
                        "hidden": int(config.text_config.hidden_size),
                        "heads": int(config.text_config.num_attention_heads),
@@ -109,8 +116,24 @@ def inspect(path: str, options: LoadOptions) -> Tuple[dict, float]:
     return family.config, float(total)
 
 
+def layout_of(path: str) -> str:
+    config_path = os.path.join(path, "config.json")
+    return LAYOUTS[read_json(config_path).get("model_type")]
+
+
 def load(path: str, options: LoadOptions) -> Janus:
     options.refuse_size(path, "the 24x24 tokens (384 px) of its config.json")
-    load_tokenizer(path)  # fail fast, before the weights, on a directory without one
+    layout = layout_of(path)
+    tokenizer = load_tokenizer(path)  # fail fast, before the weights, on a directory without one
     probe(options.device, options.dtype, "matmuls")
-    return Janus(path, load_model(path, options), options)
+    if layout == "official":
+        model = official.load_model(path, tokenizer, options)
+        context = int(model.config.text_config.max_position_embeddings)
+        side = grid_side(model.config, path)
+        rules = official_prompt_rules(path, tokenizer, context, side * side)
+    else:
+        model = load_model(path, options)
+        context = int(model.config.text_config.max_position_embeddings)
+        side = grid_side(model.config, path)
+        rules = prompt_rules(path, model.generation_config, context, side * side)
+    return Janus(path, model, rules, layout, options)

@@ -10,12 +10,22 @@ transformers' own template renderer. Written apart from families/janus on purpos
 that shared the family's code could not catch the family's mistakes.
 
 Usage (from worker/): python -m families.janus.peer MODEL_DIR --prompt TEXT [--prompt TEXT …]
-                      [--cfg G]  -> JSON {"grids": [[H*W ids], …], "inputIds": [[ids], …]}
+                      [--cfg G] [--official-prompt DIR]
+                      -> JSON {"grids": [[H*W ids], …], "inputIds": [[ids], …]}
                       python -m families.janus.peer MODEL_DIR --decode TOKENS.json OUT.raw
                       (tokens [[H*W ids], …] -> RGB bytes [B, H*s, W*s, 3] by
                       transformers' decode_image_tokens)
 generate_ids() is also the bench's "transformers generate" row (the worker's
 transformers_generate request runs it on the loaded model).
+
+--official-prompt DIR: the prompt ids as DeepSeek's official text-to-image example builds them
+with the tokenizer files of DIR (an official-layout directory), instead of JanusProcessor's:
+its conversation (janus/utils/conversation.py, template "deepseek": an empty system prompt adds
+nothing; each message `role + ": " + content.strip() + sep` with seps "\n\n" and EOS in turn, a
+message without content `role + ":"`; the whole stripped), roles "<|User|>" / "<|Assistant|>"
+(Janus-Pro; "User" / "Assistant" when the tokenizer has no <|User|> token, Janus-1.3B), then
+"<begin_of_image>", encoded by the tokenizer.json with BOS first as LlamaTokenizerFast's encode()
+adds it. Written from the official code's rules, apart from the family's own prompts.py.
 
 --cfg 1 turns guidance off; the default 5 is Janus's. With guidance off, transformers 5.24's
 loop still doubles the batch (the unconditional rows run beside the conditional ones) but adds
@@ -26,6 +36,7 @@ conditional half makes it run as intended: the conditional rows never see the ot
 
 import argparse
 import json
+import os
 import sys
 from typing import List, Optional, Tuple
 
@@ -71,11 +82,31 @@ def generate_ids(model, input_ids: List[List[int]], pad_id: int, cfg: float,
     return out.cpu().numpy().astype(np.int32)
 
 
-def peer_grids(model_dir: str, prompts: List[str], cfg: float = 5.0
+def official_input_ids(tokenizer_dir: str, prompt: str) -> List[int]:
+    """The official example's ids of `prompt` (module doc), from the raw tokenizer.json."""
+    from tokenizers import Tokenizer
+
+    with open(os.path.join(tokenizer_dir, "special_tokens_map.json"), encoding="utf-8") as f:
+        specials = json.load(f)
+    tok = Tokenizer.from_file(os.path.join(tokenizer_dir, "tokenizer.json"))
+    vocab = tok.get_vocab(with_added_tokens=True)
+    roles = ("<|User|>", "<|Assistant|>") if "<|User|>" in vocab else ("User", "Assistant")
+    seps = ["\n\n", specials["eos_token"]]
+    messages = [(roles[0], prompt.strip()), (roles[1], "")]
+    text = ""
+    for i, (role, content) in enumerate(messages):
+        text += f"{role}: {content}{seps[i % 2]}" if content else f"{role}:"
+    text = text.strip() + "<begin_of_image>"
+    return [vocab[specials["bos_token"]]] + tok.encode(text, add_special_tokens=False).ids
+
+
+def peer_grids(model_dir: str, prompts: List[str], cfg: float = 5.0,
+               official_prompt: Optional[str] = None
                ) -> Tuple[List[List[int]], List[List[int]]]:
     """-> (grids: per prompt the H*W image tokens in raster order, input ids per prompt).
 
-    Each prompt runs alone (batch 1), as a user generating one image would.
+    Each prompt runs alone (batch 1), as a user generating one image would. With
+    `official_prompt` (a directory), the ids are the official example's (module doc).
     """
     from transformers import AutoTokenizer, JanusForConditionalGeneration
     from transformers.utils import logging
@@ -86,7 +117,8 @@ def peer_grids(model_dir: str, prompts: List[str], cfg: float = 5.0
     tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     grids, inputs = [], []
     for prompt in prompts:
-        ids = processor_input_ids(model_dir, tokenizer, prompt)
+        ids = official_input_ids(official_prompt, prompt) if official_prompt else \
+            processor_input_ids(model_dir, tokenizer, prompt)
         grids.append(generate_ids(model, [ids], tokenizer.pad_token_id, cfg)[0].tolist())
         inputs.append(ids)
     return grids, inputs
@@ -122,6 +154,7 @@ def main(argv) -> int:
     parser.add_argument("--prompt", action="append")
     parser.add_argument("--cfg", type=float, default=5.0)
     parser.add_argument("--decode", nargs=2, metavar=("TOKENS_JSON", "OUT_RAW"))
+    parser.add_argument("--official-prompt", metavar="DIR")
     args = parser.parse_args(argv)
     if args.decode:
         with open(args.decode[0], encoding="utf-8") as f:
@@ -130,7 +163,7 @@ def main(argv) -> int:
         return 0
     if not args.prompt:
         parser.error("give --prompt TEXT (or --decode)")
-    grids, inputs = peer_grids(args.model, args.prompt, args.cfg)
+    grids, inputs = peer_grids(args.model, args.prompt, args.cfg, args.official_prompt)
     json.dump({"grids": grids, "inputIds": inputs}, sys.stdout)
     return 0
 

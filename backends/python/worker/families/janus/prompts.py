@@ -1,31 +1,47 @@
-"""Janus conditions -> token ids: the model's own tokenizer and chat template, as
-JanusProcessor prepares a prompt for image generation, and the CFG rule of transformers' loop.
+"""Janus conditions -> token ids, for both layouts a Janus directory comes in.
 
 A sequence's ids are the condition block the engine addresses as its one prefix slot:
-chat template over one user turn (with the generation prompt), then <begin_of_image>, through
-the tokenizer (which puts BOS first). The unconditional sequence of an image is its prompt's
-ids with every token except BOS and <begin_of_image> replaced by the pad token, as
-`JanusForConditionalGeneration.generate(generation_mode="image")` builds its doubled batch; a
-negative prompt given with the condition replaces that padded prompt (zipar's extension: the
-peer has none) and is used as it tokenizes.
+
+- transformers' layout (model_type "janus"): as JanusProcessor prepares a prompt for image
+  generation: the chat template over one user turn (with the generation prompt), then
+  <begin_of_image>, through the tokenizer (which puts BOS first). The unconditional sequence of an
+  image is its prompt's ids with every token except BOS and <begin_of_image> replaced by the pad
+  token, as `JanusForConditionalGeneration.generate(generation_mode="image")` builds its doubled
+  batch.
+- DeepSeek's official layout (model_type "multi_modality"): as the official text-to-image example
+  builds it: the DeepSeek SFT format with an empty system prompt over one user turn and an empty
+  assistant turn, `{User}: {prompt.strip()}\n\n{Assistant}:`, then the image-start tag
+  <begin_of_image>, tokenized with BOS first. The roles are `<|User|>` / `<|Assistant|>` (Janus-Pro,
+  whose tokenizer has them as tokens) or `User` / `Assistant` (Janus-1.3B). The unconditional row
+  is the prompt's ids with all but the first and the last replaced by the pad token
+  `<｜▁pad▁｜>`, as the official loop does.
+
+A negative prompt given with the condition replaces the padded prompt (zipar's extension: neither
+loop has one) and is used as it tokenizes.
 """
 
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from errors import CheckpointError, first_line
 from hf_files import load_tokenizer
+
+PAD_TOKEN = "<｜▁pad▁｜>"  # DeepSeek's pad: fullwidth bars and U+2581
+BOI_TOKEN = "<begin_of_image>"
+PRO_ROLES = ("<|User|>", "<|Assistant|>")  # Janus-Pro's conversation roles
+OLD_ROLES = ("User", "Assistant")  # Janus-1.3B's
 
 
 @dataclass
 class PromptRules:
     """What turns a prompt into ids, read once from the model directory."""
     tokenizer: object  # transformers tokenizer
-    template: str  # chat template (Jinja)
+    template: Optional[str]  # chat template (Jinja): transformers' layout
+    roles: Optional[Tuple[str, str]]  # (user, assistant) of the official SFT format
     boi_token: str  # "<begin_of_image>"
-    bos_id: int  # generation_config.bos_token_id: kept in unconditional rows
-    boi_id: int  # generation_config.generation_kwargs["boi_token_id"]: kept too
-    pad_id: int  # generation_config.pad_token_id: replaces every other token
+    bos_id: int  # kept in unconditional rows
+    boi_id: int  # kept too
+    pad_id: int  # replaces every other token
     max_prompt: int  # context - image tokens: the longest condition block that fits
 
 
@@ -58,6 +74,8 @@ def token_id(tokenizer, value, name: str, path: str) -> int:
 
 def prompt_rules(path: str, generation_config, context: int, image_tokens: int
                  ) -> PromptRules:
+    """The rules of transformers' layout: the processor's chat template, the ids of
+    generation_config.json."""
     tokenizer = load_tokenizer(path)
     template = load_template(path, tokenizer)
     boi_token = getattr(tokenizer, "boi_token", None)
@@ -70,15 +88,50 @@ def prompt_rules(path: str, generation_config, context: int, image_tokens: int
     if pad is None:  # transformers' _prepare_special_tokens falls back to EOS
         pad = generation_config.eos_token_id
     return PromptRules(
-        tokenizer, template, boi_token,
+        tokenizer, template, None, boi_token,
         bos_id=token_id(tokenizer, generation_config.bos_token_id, "bos_token_id", path),
         boi_id=token_id(tokenizer, boi_id, "boi_token_id", path),
         pad_id=token_id(tokenizer, pad, "pad_token_id", path),
         max_prompt=context - image_tokens)
 
 
+def vocab_id(vocab: dict, token: str, path: str, what: str) -> int:
+    """The id of `token`, one whole entry of the tokenizer's vocabulary."""
+    if token not in vocab:
+        raise CheckpointError(f"{path}: the tokenizer has no {token} ({what}); copy the model's "
+                              f"tokenizer.json from its Hugging Face repository")
+    return int(vocab[token])
+
+
+def official_prompt_rules(path: str, tokenizer, context: int, image_tokens: int
+                          ) -> PromptRules:
+    """The rules of DeepSeek's layout: the official example's SFT string, ids from the vocab."""
+    bos = getattr(tokenizer, "bos_token", None)
+    if not isinstance(bos, str):
+        raise CheckpointError(f"{path}: the tokenizer names no bos_token; copy the model's "
+                              f"tokenizer_config.json and special_tokens_map.json")
+    vocab = tokenizer.get_vocab()
+    pro = all(role in vocab for role in PRO_ROLES)
+    return PromptRules(
+        tokenizer, None, PRO_ROLES if pro else OLD_ROLES, BOI_TOKEN,
+        bos_id=vocab_id(vocab, bos, path, "the begin-of-sentence token"),
+        boi_id=vocab_id(vocab, BOI_TOKEN, path, "the image-start tag"),
+        pad_id=vocab_id(vocab, PAD_TOKEN, path, "the pad of the unconditional rows"),
+        max_prompt=context - image_tokens)
+
+
+def sft_text(roles: Tuple[str, str], text: str) -> str:
+    """The official SFT format of one user turn and an empty assistant turn, system prompt ""."""
+    user, assistant = roles
+    return f"{user}: {text.strip()}\n\n{assistant}:"
+
+
 def template_ids(rules: PromptRules, text: str) -> List[int]:
-    """Chat template + <begin_of_image> -> ids (BOS first, from the tokenizer)."""
+    """The condition block of `text`: BOS, the conversation, <begin_of_image> -> ids."""
+    if rules.roles is not None:  # the official example: tokenizer.encode(), BOS first
+        body = rules.tokenizer(sft_text(rules.roles, text) + rules.boi_token,
+                               add_special_tokens=False).input_ids
+        return [rules.bos_id, *body]
     from transformers.utils.chat_template_utils import render_jinja_template
 
     messages = [{"role": "user", "content": [{"type": "text", "text": text}]}]
@@ -109,7 +162,9 @@ def sequence_ids(rules: PromptRules, condition, unconditional: bool) -> List[int
         ids = template_ids(rules, negative)
     else:
         ids = template_ids(rules, prompt)
-        if unconditional:
+        if unconditional and rules.roles is not None:  # the official loop: all but the ends
+            ids = ids[:1] + [rules.pad_id] * (len(ids) - 2) + ids[-1:]
+        elif unconditional:
             keep = (rules.bos_id, rules.boi_id)
             ids = [t if t in keep else rules.pad_id for t in ids]
     if len(ids) > rules.max_prompt:
