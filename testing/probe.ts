@@ -7,7 +7,25 @@
  */
 
 import { findTorchPython } from "../backends/python/interpreter.ts";
-import { hasWebgpuAdapter } from "../backends/webgpu/device.ts";
+
+/**
+ * Whether a WebGPU adapter exists, asked in a short-lived Deno of its own: the process that
+ * probes never loads a GPU driver (a software driver's threads at exit are a risk the test
+ * runner need not take).
+ */
+async function adapterExists(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "console.log(!!(await navigator.gpu?.requestAdapter()))"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return new TextDecoder().decode(out.stdout).trim() === "true";
+  } catch {
+    return false;
+  }
+}
 
 /** Slurm's and munge's programs the live Slurm test runs (.ci/packages.txt: slurm-wlm, munge). */
 export const SLURM_PROGRAMS = [
@@ -41,7 +59,7 @@ export const RUNTIMES_ENV = "ZIPAR_TEST_RUNTIMES";
 export async function probeRuntimes(): Promise<Runtimes> {
   const [python, webgpu, slurm] = await Promise.all([
     findTorchPython(),
-    hasWebgpuAdapter(),
+    adapterExists(),
     new Deno.Command("sh", {
       args: [
         "-c",

@@ -41,6 +41,11 @@ export interface PythonBackendOptions extends WorkerOptions {
   grid?: string;
   /** The image side in px instead of `grid` (Lumina-mGPT 512 | 768 | 1024). @default the model's */
   size?: number;
+  /**
+   * BAAI/Emu3-VisionTokenizer's directory for an official Emu3-Gen directory. @default its
+   * `vision_tokenizer/`, else a sibling `Emu3-VisionTokenizer`
+   */
+  visionTokenizer?: string;
   /** Attention heads for `.pt` files of no preset (tiny test models). */
   heads?: number;
   /** The state dict of a LlamaGen training checkpoint: `model`, or its EMA copy. */
@@ -122,6 +127,7 @@ export async function openPythonBackend(options: PythonBackendOptions): Promise<
     preset: options.preset ?? null,
     grid: options.grid ?? null,
     size: options.size ?? null,
+    visionTokenizer: options.visionTokenizer ?? null,
     heads: options.heads ?? null,
     weights: options.weights ?? null,
     numClasses: options.numClasses ?? null,

@@ -104,7 +104,7 @@ Deno.test({
         [{ prompt: "  " }, false, /prompt is empty: give the text to condition on/],
         [{ prompt: "a fox", negativePrompt: "" }, true, /negative prompt is empty/],
         [
-          { prompt: "a fox ".repeat(90) },
+          { prompt: "a fox ".repeat(200) },
           false,
           /the prompt is \d+ tokens, .*leaves 479 beside the image; shorten it/,
         ],

@@ -29,9 +29,16 @@ const dirs = tinyDirs<Emu3Preset, Emu3Broken>("families.emu3.tiny", [
 /** The test preset's image_area (5×5 tokens of 8 px), for the peer. */
 export const TEST_IMAGE_AREA = 40 * 40;
 
-/** A tiny random Emu3 directory of `kind`, made once per test file. */
-export function tinyEmu3(kind: Emu3Preset | Emu3Broken = "test"): Promise<string> {
-  return dirs.dir(kind);
+/**
+ * A tiny random Emu3 directory of `kind`, made once per test run and copied for this file;
+ * `layout` "official": the same model as BAAI releases it, with its vision tokenizer in
+ * vision_tokenizer/ (families/emu3/tiny.py --layout official).
+ */
+export function tinyEmu3(
+  kind: Emu3Preset | Emu3Broken = "test",
+  layout: "transformers" | "official" = "transformers",
+): Promise<string> {
+  return dirs.dir(kind, layout);
 }
 
 /** Remove every tiny directory of this file (call from its last test). */
@@ -47,16 +54,20 @@ export interface Emu3Peer {
   generated: number[][];
 }
 
-/** transformers' own greedy generate, each prompt alone (families/emu3/peer.py). */
+/**
+ * transformers' own greedy generate, each prompt alone (families/emu3/peer.py); with
+ * `officialPrompt` (an official BAAI directory) on the ids of BAAI's own example.
+ */
 export async function peerGrids(
   dir: string,
   prompts: string[],
   cfg: number,
-  options: { negative?: string; imageArea?: number } = {},
+  options: { negative?: string; imageArea?: number; officialPrompt?: string } = {},
 ): Promise<Emu3Peer> {
   const args = [dir, ...prompts.flatMap((p) => ["--prompt", p]), "--cfg", String(cfg)];
   args.push("--image-area", String(options.imageArea ?? TEST_IMAGE_AREA));
   if (options.negative !== undefined) args.push("--negative", options.negative);
+  if (options.officialPrompt) args.push("--official-prompt", options.officialPrompt);
   return JSON.parse(await runPython(PYTHON!, "families.emu3.peer", args));
 }
 

@@ -14,8 +14,11 @@ import { tinyModel } from "../../testing/tiny_models.ts";
 
 /** Tiny directories of one family's tiny.py, made on first use, removed together. */
 export interface TinyDirs<P extends string, B extends string> {
-  /** The directory of `preset` (or of a broken kind), made once. */
-  dir(kind: P | B): Promise<string>;
+  /**
+   * The directory of `preset` (or of a broken kind), made once; `layout` "official": the same
+   * model as its publisher releases it (tiny.py --layout official).
+   */
+  dir(kind: P | B, layout?: "transformers" | "official"): Promise<string>;
   /** A temporary file in the same root (removed with it). */
   tempFile(suffix: string): Promise<string>;
   /** Remove every directory made so far (call from a file's last test). */
@@ -34,20 +37,22 @@ export function tinyDirs<P extends string, B extends string>(
   let root: Promise<string> | null = null;
   const rootDir = () => root ??= Deno.makeTempDir({ prefix: "zipar-hf-" });
   return {
-    dir(kind) {
-      let dir = made.get(kind);
+    dir(kind, layout = "transformers") {
+      const name = layout === "official" ? `${kind}-official` : kind;
+      let dir = made.get(name);
       if (!dir) {
         dir = (async () => {
-          const flag = (broken as readonly string[]).includes(kind) ? "--broken" : "--preset";
+          const isBroken = (broken as readonly string[]).includes(kind);
           return await tinyModel({
             python: PYTHON!,
             module,
-            name: kind,
-            args: (out) => [out, flag, kind],
-            to: join(await rootDir(), kind),
+            name,
+            args: (out) =>
+              isBroken ? [out, "--broken", kind] : [out, "--preset", kind, "--layout", layout],
+            to: join(await rootDir(), name),
           });
         })();
-        made.set(kind, dir);
+        made.set(name, dir);
       }
       return dir;
     },

@@ -43,6 +43,7 @@ export const BACKEND_OPTIONS: OptionSpec = {
   heads: { type: "string" },
   weights: { type: "string" },
   size: { type: "string" },
+  "vision-tokenizer": { type: "string" },
 };
 
 /** `--threads N`'s help line, for every command that runs the Python worker. */
@@ -72,6 +73,8 @@ Real models (--backend python | webgpu):
   --device DEV             e.g. cuda, cpu (python backend)
   --dtype TYPE             e.g. float32, bfloat16 (python backend)
   ${THREADS_HELP}
+  --vision-tokenizer DIR   BAAI/Emu3-VisionTokenizer, for BAAI's official Emu3-Gen directory
+                           (default: its vision_tokenizer/, else Emu3-VisionTokenizer beside it)
 
 A model that makes several image sizes (--backend python):
   --size PX                image side in px: Lumina-mGPT 512 | 768 | 1024 (default: the
@@ -99,7 +102,7 @@ const MOCK_FLAGS = [
   "text",
 ];
 /** Flags of the Python backend only. */
-const PYTHON_FLAGS = ["python", "device", "dtype", "threads"];
+const PYTHON_FLAGS = ["python", "device", "dtype", "threads", "vision-tokenizer"];
 /** Flags of the image size on the Python backend (`grid`: the mock's too). */
 const SIZE_FLAGS = ["grid", "size"];
 /** Flags of a LlamaGen `.pt` on the Python backend (`num-classes`: the mock's too). */
@@ -194,6 +197,7 @@ export function backendFlags(values: Values): BackendSpec {
     device: opt("device") as PythonBackendOptions["device"],
     dtype: opt("dtype") as PythonBackendOptions["dtype"],
     ...(values.threads !== undefined ? { threads: threadsFlag(values) } : {}),
+    ...(opt("vision-tokenizer") !== undefined ? { visionTokenizer: opt("vision-tokenizer") } : {}),
     ...sizeFlags(values),
     ...ptFlags(values),
     // --quiet: the worker's `note:` lines (which num_classes a .pt used, …) stay unsaid.

@@ -78,6 +78,10 @@ def load_safetensors_checked(path: str, expected: Shapes) -> Weights:
     """Exactly the tensors `expected` names, after checking the header against it."""
     entries, data_start, _ = read_header(path)
     check_shapes(expected, {k: e[1] for k, e in entries.items()}, path)
+    for key in expected:
+        if entries[key][0] not in ("F32", "F16", "BF16"):
+            raise CheckpointError(f"{path}: tensor {key} has dtype {entries[key][0]}, not a "
+                                  f"float (F32, F16, BF16): convert it with `zipar convert`")
     return {k: load_tensor(path, entries[k], data_start) for k in expected}
 
 

@@ -19,7 +19,9 @@ from output_file import output_file
 MAX_HEADER = 100_000_000  # backends/safetensors_format.ts's MAX_HEADER_BYTES
 MAX_HEADER_DEPTH = 3  # object -> tensor entry -> shape / data_offsets list
 MAX_SAFE_INTEGER = 2 ** 53 - 1  # what JavaScript reads exactly: both readers take the same
-ITEMSIZE = {"F32": 4, "F16": 2, "BF16": 2}
+ITEMSIZE = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4}  # the integers: counters and
+# indices beside the weights (BatchNorm's num_batches_tracked in Emu3's vision tokenizer)
+INTEGER = {"I64": "<i8", "I32": "<i4"}
 TORCH_TO_ST = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16"}
 REEXPORT = "re-export it with safetensors' save_file or `zipar convert`"
 TRUNCATED = "the file is truncated: copy or download it again"
@@ -82,7 +84,7 @@ def read_header(path: str):
             fail(f"tensor {name}: entry is not an object: {REEXPORT}")
         dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
         if not isinstance(dtype, str) or dtype not in ITEMSIZE:
-            fail(f"tensor {name}: unsupported dtype {stringify(dtype)} (F32, F16, BF16): "
+            fail(f"tensor {name}: unsupported dtype {stringify(dtype)} (F32, F16, BF16, I64, I32): "
                  f"convert it with `zipar convert`")
         if not isinstance(shape, list) or not all(_is_index(d) for d in shape):
             fail(f"tensor {name}: shape {stringify(shape)} is not a list of integers ≥ 0: "
@@ -119,6 +121,8 @@ def load_tensor(path: str, entry, data_start: int) -> torch.Tensor:
         return torch.from_numpy(array).reshape(shape)
     if dtype == "F16":
         return torch.from_numpy(np.frombuffer(raw, dtype="<f2").astype(np.float16)).reshape(shape)
+    if dtype in INTEGER:
+        return torch.from_numpy(np.frombuffer(raw, dtype=INTEGER[dtype]).copy()).reshape(shape)
     bits = np.frombuffer(raw, dtype="<i2").copy()
     return torch.from_numpy(bits).view(torch.bfloat16).reshape(shape)
 

@@ -88,7 +88,8 @@ def load_options(hello: dict) -> LoadOptions:
         torch.set_num_threads(threads)
     step_graphs.set_mode(hello.get("cudaGraphs"))
     return LoadOptions(device, dtype, hello.get("preset"), hello.get("grid"), hello.get("heads"),
-                       hello.get("weights"), hello.get("numClasses"), image_size(hello))
+                       hello.get("weights"), hello.get("numClasses"), image_size(hello),
+                       vision_tokenizer(hello))
 
 
 def error_frame(err: Exception) -> dict:
@@ -98,6 +99,14 @@ def error_frame(err: Exception) -> dict:
     if isinstance(err, OptionError):
         frame["usage"] = True
     return frame
+
+
+def vision_tokenizer(hello: dict):
+    """The hello's `visionTokenizer` (a directory) or None."""
+    value = hello.get("visionTokenizer")
+    if value is not None and (not isinstance(value, str) or not value):
+        raise OptionError(f"visionTokenizer must be a directory, got {value!r}")
+    return value
 
 
 def image_size(hello: dict):

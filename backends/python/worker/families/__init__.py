@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Tuple
 
 from checkpoint import read_json
-from errors import CheckpointError
+from errors import CheckpointError, OptionError
 from families.family import LoadOptions
 
 # Module names under families/, asked in order.
@@ -39,7 +39,11 @@ def family_of(path: str) -> ModuleType:
 
 def load_family(path: str, options: LoadOptions):
     """The Family of the model at path (family.py's interface)."""
-    return family_of(path).load(path, options)
+    family = family_of(path)
+    if options.vision_tokenizer and family.__name__ != "families.emu3":
+        raise OptionError(f"{path}: --vision-tokenizer is for BAAI's official Emu3-Gen, not a "
+                          f"{family.__name__.split('.')[-1]} model: drop the flag")
+    return family.load(path, options)
 
 
 def inspect(path: str, options: LoadOptions) -> Tuple[dict, float]:

@@ -42,6 +42,7 @@ class LoadOptions:
     weights: Optional[str] = None  # LlamaGen training .pt: "model" (default) or "ema"
     num_classes: Optional[int] = None  # LlamaGen .pt: classes, else its args or table rows - 1
     size: Optional[int] = None  # image side in px, for a model that makes several (Lumina …)
+    vision_tokenizer: Optional[str] = None  # Emu3-Gen official: BAAI/Emu3-VisionTokenizer dir
 
     @property
     def dtype_name(self) -> str:

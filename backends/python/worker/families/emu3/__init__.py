@@ -1,42 +1,50 @@
-"""The Emu3-Gen family (T2I.md): a Hugging Face model directory (config.json of model_type
-"emu3" with its vocabulary_map, safetensors, tokenizer and processor files) loaded with
-transformers' Emu3ForConditionalGeneration, local files only.
+"""The Emu3-Gen family (T2I.md) in both layouts its directories come in, loaded onto
+transformers' Emu3ForConditionalGeneration, local files only, remote code never run:
+
+- transformers' (model_type "emu3", BAAI/Emu3-Gen-hf): config.json with its vocabulary_map,
+  safetensors with the VQ-VAE folded in, tokenizer and processor files;
+- BAAI's official release (model_type "Emu3", BAAI/Emu3-Gen, plus BAAI/Emu3-VisionTokenizer):
+  official.py maps it onto the same modules, official_tokenizer.py reads its tiktoken files.
 
 ModelInfo: the grid of the processor's ratio and image_area (90x90 for Emu3-Gen's defaults, or
 the hello's grid), an EOL slot after every row, vocab = the visual tokens V (32768), eolToken V
 (vocab.py maps engine tokens onto the model's ids), conditioning "text", one prefix slot (the
 condition block: prompt + image header, prompts.py), numClasses 0, defaults CFG 3 and the model
-card's negative prompt. The forward runs the model's own decoder layers over zipar's slot KV
-cache (hf_decoder.py, prompt_session.py, session.py); logits are the visual tokens' (what
-transformers' prefix constraint allows in a row); the model's VQ-VAE makes the pixels
-(decoder.py, 8 px per token); transformers' own generate with that constraint and CFG runs on
-the loaded model as the bench's reference row (peer.py).
+card's negative prompt (the official layout: also top-k 2048, as BAAI's example). The forward runs
+the model's own decoder layers over zipar's slot KV cache (hf_decoder.py, prompt_session.py,
+session.py); logits are the visual tokens' (what transformers' prefix constraint allows in a
+row); the model's VQ-VAE makes the pixels (decoder.py, 8 px per token); transformers' own
+generate with that constraint and CFG runs on the loaded model as the bench's reference row
+(peer.py).
 """
 
 import os
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from devices import probe
-from errors import CheckpointError, first_line
+from checkpoint import read_json
+from errors import CheckpointError, OptionError, first_line
 from families.family import LoadOptions
 from hf_decoder import HFDecoder
 from hf_files import load_pretrained, load_tokenizer
 from prompt_session import sequences_for
 
+from . import official
 from .decoder import Emu3Decoder
 from .peer import generate_ids, to_grids
-from .prompts import DEFAULT_CFG, DEFAULT_NEGATIVE_PROMPT, grid_of, prompt_rules
+from .prompts import DEFAULT_CFG, DEFAULT_NEGATIVE_PROMPT, OFFICIAL_TOP_K, grid_of, prompt_rules
 from .session import Emu3Session
 from .vocab import VisualVocab
 
 NAME = "emu3"
+LAYOUTS = {NAME: "transformers", official.MODEL_TYPE: "official"}
 DECODER_WEIGHTS = ("model.vqmodel.decoder.", "model.vqmodel.post_quant_conv.",
                    "model.vqmodel.quantize.")
 ENCODER_WEIGHTS = ("model.vqmodel.encoder.", "model.vqmodel.quant_conv.")  # unused here
 
 
 def accepts(path: str, config) -> bool:
-    return isinstance(config, dict) and config.get("model_type") == NAME
+    return isinstance(config, dict) and config.get("model_type") in LAYOUTS
 
 
 def load_decoder(path: str, device, dtype):
@@ -68,8 +76,12 @@ class Emu3:
     """The family object of one loaded Emu3 model."""
 
     def __init__(self, path: str, model, tokenizer, rules, grid: Tuple[int, int],
-                 decoder_missing: List[str], options: LoadOptions):
+                 decoder_missing: List[str], layout: str, options: LoadOptions,
+                 pixels_dir: Optional[str] = None):
+        """pixels_dir: where preprocessor_config.json gives the image mean and std (default
+        the model's directory; the official layout's vision tokenizer)."""
         self.path, self.model, self.tokenizer, self.rules = path, model, tokenizer, rules
+        self.layout, self.pixels_dir = layout, pixels_dir or path
         self.device, self.dtype = options.device, options.dtype
         config = model.config
         self.height, self.width = grid
@@ -83,9 +95,11 @@ class Emu3:
                      "family": NAME, "vocab": self.vocab.size, "height": self.height,
                      "width": self.width, "prefix": 1, "eolToken": self.vocab.eol_token,
                      "numClasses": 0, "conditioning": "text",
-                     "defaults": {"cfg": DEFAULT_CFG, "negativePrompt": DEFAULT_NEGATIVE_PROMPT}}
+                     "defaults": {"cfg": DEFAULT_CFG, "negativePrompt": DEFAULT_NEGATIVE_PROMPT,
+                                  **({"topK": OFFICIAL_TOP_K, "temperature": 1}
+                                     if layout == "official" else {})}}
         text = config.text_config
-        self.config = {"family": NAME, "modelType": config.model_type,
+        self.config = {"family": NAME, "modelType": config.model_type, "layout": layout,
                        "layers": int(text.num_hidden_layers), "hidden": int(text.hidden_size),
                        "heads": int(text.num_attention_heads),
                        "kvHeads": int(text.num_key_value_heads), "context": self.context,
@@ -100,12 +114,17 @@ class Emu3:
         return Emu3Session(self, sequences)
 
     def decoder(self, options: LoadOptions) -> Emu3Decoder:
+        if self.decoder_missing and self.layout == "official":
+            raise CheckpointError(f"{self.path}: no vision tokenizer (BAAI/Emu3-VisionTokenizer) "
+                                  f"to decode with; put it in {self.path}/vision_tokenizer or "
+                                  f"beside the model as Emu3-VisionTokenizer, or pass "
+                                  f"--vision-tokenizer DIR")
         if self.decoder_missing:
             raise CheckpointError(f"{self.path}: model.safetensors has no VQ decoder weights "
                                   f"({len(self.decoder_missing)} missing, first: "
                                   f"{self.decoder_missing[0]}); Emu3-Gen ships its VQ-VAE in "
                                   f"the same files: download the whole model directory")
-        return Emu3Decoder(self.path, self.model, self.height, self.width, self.context)
+        return Emu3Decoder(self.pixels_dir, self.model, self.height, self.width, self.context)
 
     def transformers_generate(self, images: List[dict], cfg_scale: float, sampling: dict):
         """transformers' own generate with Emu3's prefix constraint and CFG on this model (the
@@ -126,12 +145,26 @@ def inspect(path: str, options: LoadOptions) -> Tuple[dict, float]:
 
 
 def load(path: str, options: LoadOptions) -> Emu3:
+    config_json = read_json(os.path.join(path, "config.json"))
+    layout = LAYOUTS[config_json.get("model_type")]
+    if layout == "official":
+        grid = grid_of(path, options.grid, options.size,
+                       image_area=config_json.get("image_area", 518400))
+        probe(options.device, options.dtype, "matmuls")
+        model, tokenizer, missing, vision = official.load_model(path, options)
+        context = int(model.config.text_config.max_position_embeddings)
+        rules = prompt_rules(path, tokenizer, *grid, context, official=True)
+        return Emu3(path, model, tokenizer, rules, grid, missing, layout, options, vision)
+    if options.vision_tokenizer:
+        raise OptionError(f"{path}: --vision-tokenizer is for BAAI's official Emu3-Gen; this "
+                          f"transformers-layout directory holds its VQ-VAE: drop the flag")
+    grid = grid_of(path, options.grid, options.size)
     tokenizer = load_tokenizer(path)  # fail fast, before the weights
     config = read_config(path)
-    grid = grid_of(path, options.grid, options.size)
     rules = prompt_rules(path, tokenizer, *grid, int(config.text_config.max_position_embeddings))
     probe(options.device, options.dtype, "matmuls")
     from transformers import Emu3ForConditionalGeneration
     model, missing = load_pretrained(Emu3ForConditionalGeneration, path, options, "Emu3",
                                      missing=True)
-    return Emu3(path, model, tokenizer, rules, grid, check_missing(path, missing), options)
+    return Emu3(path, model, tokenizer, rules, grid, check_missing(path, missing), layout,
+                options)

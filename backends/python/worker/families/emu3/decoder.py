@@ -26,6 +26,8 @@ class Emu3Decoder:
     kind = KIND
 
     def __init__(self, path: str, model, height: int, width: int, context: int):
+        """path: the directory whose preprocessor_config.json has the image mean and std (the
+        model's; BAAI's official layout: its vision tokenizer's)."""
         self.vq = model.model.vqmodel  # Emu3VQVAE
         vq = self.vq.config
         self.scale = int(self.vq.spatial_scale_factor)  # 8 px per token

@@ -15,6 +15,7 @@ an oracle that shared the family's code could not catch the family's mistakes.
 
 Usage (from worker/): python -m families.emu3.peer MODEL_DIR --prompt TEXT [--prompt TEXT …]
                       [--cfg G] [--negative TEXT] [--image-area A] [--ratio R]
+                      [--official-prompt DIR]
                       -> JSON {"grids": [[H*W codebook ids], …], "inputIds": [[ids], …],
                                "negativeIds": [[ids], …], "generated": [[ids], …]}
                       python -m families.emu3.peer MODEL_DIR --decode TOKENS.json OUT.raw
@@ -22,6 +23,15 @@ Usage (from worker/): python -m families.emu3.peer MODEL_DIR --prompt TEXT [--pr
                       [B, H*8, W*8, 3] by transformers' decode_image_tokens + postprocess)
 generate_ids() is also the bench's "transformers generate" row (the worker's
 transformers_generate request runs it on the loaded model).
+
+--official-prompt DIR: the prompt and negative ids as BAAI's own image-generation example makes
+them with the tokenizer files of DIR (an official BAAI/Emu3-Gen directory), instead of
+Emu3Processor's: the prompt with the example's positive suffix, the negative prompt wrapped in the
+same image header (its processor runs mode "G" for both), both as BAAI's Emu3Tokenizer encodes
+them: NFC, Qwen's pre-tokenizer pattern over the emu3.tiktoken ranks, the special tokens (from
+rank count on: <|endoftext|>, <|im_start|>, <|im_end|>, 205 <|extra_N|>, then the lines of
+emu3_vision_tokens.txt) allowed in the text. Written from the official code's rules with the
+tiktoken library, apart from the family's official_tokenizer.py.
 """
 
 import argparse
@@ -136,15 +146,46 @@ def load(model_dir: str):
     return model, AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
 
 
+POSITIVE = " masterpiece, film grained, best quality."  # BAAI's example
+QWEN_PATTERN = (r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|"""
+                r""" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""")
+
+
+def official_encoder(official_dir: str):
+    """BAAI's Emu3Tokenizer, rebuilt from its files with tiktoken: text -> ids."""
+    import base64
+    import unicodedata
+
+    import tiktoken
+
+    with open(f"{official_dir}/emu3.tiktoken", "rb") as f:
+        ranks = {base64.b64decode(token): int(rank)
+                 for token, rank in (line.split() for line in f.read().splitlines() if line)}
+    with open(f"{official_dir}/emu3_vision_tokens.txt", encoding="utf-8") as f:
+        vision = [line.strip() for line in f if line.strip()]
+    names = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] + \
+        [f"<|extra_{i}|>" for i in range(205)] + vision
+    encoding = tiktoken.Encoding("Emu3", pat_str=QWEN_PATTERN, mergeable_ranks=ranks,
+                                 special_tokens={n: len(ranks) + i for i, n in enumerate(names)})
+    return lambda text: encoding.encode(unicodedata.normalize("NFC", text),
+                                        allowed_special="all", disallowed_special=())
+
+
 def peer(model_dir: str, prompts: List[str], cfg: float, negative: str, image_area: int,
-         ratio: str) -> dict:
+         ratio: str, official_dir: Optional[str] = None) -> dict:
     """Each prompt alone (batch 1), as a user generating one image would."""
     model, tokenizer = load(model_dir)
     height, width = generate_size(ratio, image_area)
     result = {"grids": [], "inputIds": [], "negativeIds": [], "generated": []}
+    encode = official_encoder(official_dir) if official_dir else None
+    header = f"<|image start|>{height}*{width}<|image token|>"
     for prompt in prompts:
-        ids = processor_ids(tokenizer, prompt, (height, width))
-        neg = processor_ids(tokenizer, negative)
+        if encode:  # BAAI's example: mode "G" for both, the suffix on the prompt
+            ids = encode(f"<|extra_203|>{prompt}{POSITIVE}{header}")
+            neg = encode(f"<|extra_203|>{negative}{header}")
+        else:
+            ids = processor_ids(tokenizer, prompt, (height, width))
+            neg = processor_ids(tokenizer, negative)
         generated = generate_ids(model, tokenizer, [ids], [neg], height, width, cfg)
         result["grids"].append(to_grids(model, generated, height, width)[0].reshape(-1)
                                .tolist())
@@ -186,6 +227,7 @@ def main(argv) -> int:
     parser.add_argument("--image-area", type=int, default=518400)
     parser.add_argument("--ratio", default="1:1")
     parser.add_argument("--decode", nargs=2, metavar=("TOKENS_JSON", "OUT_RAW"))
+    parser.add_argument("--official-prompt", metavar="DIR")
     args = parser.parse_args(argv)
     if args.decode:
         with open(args.decode[0], encoding="utf-8") as f:
@@ -195,7 +237,7 @@ def main(argv) -> int:
     if not args.prompt:
         parser.error("give --prompt TEXT (or --decode)")
     json.dump(peer(args.model, args.prompt, args.cfg, args.negative, args.image_area,
-                   args.ratio), sys.stdout)
+                   args.ratio, args.official_prompt), sys.stdout)
     return 0
 
 

@@ -1,5 +1,13 @@
-"""Emu3 conditions -> token ids, as Emu3Processor prepares them in transformers 5.24, and the
-grid they ask for.
+"""Emu3 conditions -> token ids, for both layouts an Emu3 directory comes in, and the grid they
+ask for.
+
+transformers' layout (model_type "emu3", Emu3-Gen-hf): as Emu3Processor prepares them in
+transformers 5.24 (below). BAAI's official layout (model_type "Emu3", BAAI/Emu3-Gen): as BAAI's
+image-generation example does: the same conditional block with the example's positive suffix
+appended to the prompt (POSITIVE_SUFFIX), and the negative prompt wrapped in the same image
+header as the prompt (the official processor builds both in mode "G"); the official tiktoken
+tokenizer (official_tokenizer.py). Its sampling defaults are the example's too: CFG 3, top-k
+2048.
 
 A sequence's ids are the condition block the engine addresses as its one prefix slot. The
 conditional block is what `Emu3Processor(text=[prompt], return_for_image_generation=True)`
@@ -31,6 +39,8 @@ DEFAULT_NEGATIVE_PROMPT = (
     "cropped, worst quality, low quality, normal quality, jpeg artifacts, signature, "
     "watermark, username, blurry.")
 DEFAULT_CFG = 3.0
+OFFICIAL_TOP_K = 2048  # BAAI's example samples with top_k 2048
+POSITIVE_SUFFIX = " masterpiece, film grained, best quality."  # BAAI's example appends it
 DEFAULT_IMAGE_AREA, DEFAULT_RATIO = 518400, "1:1"  # Emu3Processor's class defaults
 TOKEN_PIXELS = 8  # Emu3Processor.downsample_ratio
 END_TOKENS = 3  # <|extra_201|> (end of frame), <|image end|>, EOS after the last row
@@ -39,10 +49,11 @@ END_TOKENS = 3  # <|extra_201|> (end of frame), <|image end|>, EOS after the las
 @dataclass
 class PromptRules:
     """What turns a prompt into ids, read once from the model directory."""
-    tokenizer: object  # transformers tokenizer
+    tokenizer: object  # transformers tokenizer, or official_tokenizer.OfficialTokenizer
     bos: str  # tokenizer.bos_token, written as text (Emu3Processor.prepare_inputs_layout)
     header: str  # "<|image start|>{H}*{W}<|image token|>"
     max_prompt: int  # context - H*(W+1) - END_TOKENS: the longest condition block that fits
+    official: bool = False  # BAAI's example: the positive suffix, the negative's image header
 
 
 def generate_size(ratio: str, image_area: int) -> Tuple[int, int]:
@@ -52,10 +63,12 @@ def generate_size(ratio: str, image_area: int) -> Tuple[int, int]:
     return int(round(height * target / TOKEN_PIXELS)), int(round(width * target / TOKEN_PIXELS))
 
 
-def grid_of(path: str, grid: Optional[str], size: Optional[int] = None) -> Tuple[int, int]:
+def grid_of(path: str, grid: Optional[str], size: Optional[int] = None,
+            image_area: Optional[int] = None) -> Tuple[int, int]:
     """The grid (H, W): the hello's "HxW", else a square image of `size` px (ratio 1:1, area
     size², as Emu3Processor computes it), else processor_config.json's ratio and image_area,
-    else Emu3Processor's defaults."""
+    else `image_area` (BAAI's config.json has it, ratio 1:1 as its example), else
+    Emu3Processor's defaults."""
     if grid:
         match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(grid))
         if not match or min(int(match[1]), int(match[2])) < 1:
@@ -63,9 +76,10 @@ def grid_of(path: str, grid: Optional[str], size: Optional[int] = None) -> Tuple
         return int(match[1]), int(match[2])
     if size is not None:
         return generate_size("1:1", size * size)
-    ratio, area = DEFAULT_RATIO, DEFAULT_IMAGE_AREA
-    config_path = os.path.join(path, "processor_config.json")
-    if os.path.isfile(config_path):
+    ratio, area = DEFAULT_RATIO, DEFAULT_IMAGE_AREA if image_area is None else image_area
+    config_path = os.path.join(path, "processor_config.json" if image_area is None else
+                               "config.json")
+    if image_area is None and os.path.isfile(config_path):
         config = read_json(config_path)
         if isinstance(config, dict):
             ratio, area = config.get("ratio", ratio), config.get("image_area", area)
@@ -92,12 +106,13 @@ def special(tokenizer, name: str, path: str) -> str:
     return value
 
 
-def prompt_rules(path: str, tokenizer, height: int, width: int, context: int) -> PromptRules:
+def prompt_rules(path: str, tokenizer, height: int, width: int, context: int,
+                 official: bool = False) -> PromptRules:
     header = (f"{special(tokenizer, 'boi_token', path)}{height}*{width}"
               f"{special(tokenizer, 'image_wrapper_token', path)}")
     image = height * (width + 1) + END_TOKENS
     rules = PromptRules(tokenizer, special(tokenizer, "bos_token", path), header,
-                        max_prompt=context - image)
+                        max_prompt=context - image, official=official)
     shortest = len(block_ids(rules, "x", True))
     if shortest > rules.max_prompt:
         raise ValueError(f"a {height}x{width} grid takes {image} positions with its EOL and "
@@ -108,9 +123,11 @@ def prompt_rules(path: str, tokenizer, height: int, width: int, context: int) ->
 
 
 def block_ids(rules: PromptRules, text: str, image_header: bool) -> List[int]:
-    """BOS + text (+ the image header) -> ids, as Emu3Processor's __call__ tokenizes it."""
-    return list(rules.tokenizer(rules.bos + text + (rules.header if image_header else ""))
-                .input_ids)
+    """BOS + text (+ the image header) -> ids, as the layout's processor tokenizes it."""
+    full = rules.bos + text + (rules.header if image_header else "")
+    if rules.official:
+        return rules.tokenizer.encode(full)
+    return list(rules.tokenizer(full).input_ids)
 
 
 def check_text(value, what: str) -> str:
@@ -131,10 +148,11 @@ def sequence_ids(rules: PromptRules, condition, unconditional: bool) -> List[int
     if negative is not None:
         check_text(negative, "negative prompt")
     if unconditional:
-        ids, what = block_ids(rules, negative or DEFAULT_NEGATIVE_PROMPT, False), \
+        ids, what = block_ids(rules, negative or DEFAULT_NEGATIVE_PROMPT, rules.official), \
             "negative prompt"
     else:
-        ids, what = block_ids(rules, condition["prompt"], True), "prompt"
+        suffix = POSITIVE_SUFFIX if rules.official else ""
+        ids, what = block_ids(rules, condition["prompt"] + suffix, True), "prompt"
     if len(ids) > rules.max_prompt:
         raise ValueError(f"the {what} is {len(ids)} tokens, but the model's context leaves "
                          f"{rules.max_prompt} beside the image; shorten it")

@@ -6,7 +6,7 @@ byte-level tokenizer carrying Emu3's special tokens, so `from_pretrained(DIR,
 local_files_only=True)` works with no hub access.
 
 Usage (from worker/): python -m families.emu3.tiny OUT_DIR [--preset test|pass|mid] [--seed N]
-                                                    [--side N]
+                                                    [--side N] [--layout transformers|official]
                       python -m families.emu3.tiny OUT_DIR --broken KIND
   test: 5x5 grid (image_area 1600), 64 visual tokens, 2 layers of width 32 (peer, batch and
         parity tests)
@@ -21,9 +21,22 @@ Usage (from worker/): python -m families.emu3.tiny OUT_DIR [--preset test|pass|m
   --broken no-decoder:     the test model whose safetensors lack the VQ decoder's weights
   --broken bad-visual:     a vocabulary_map whose visual tokens skip an index
 
-The text vocabulary: the special tokens, the 256 byte-level symbols, the EOL `<|extra_200|>`,
-then the visual tokens `<|visual token 000000|>`.. at the end, as Emu3's tokenizer has them. The
-weights are hf_tiny.randomize's.
+The text vocabulary is laid out as Emu3's: the regular tokens first (the 256 bytes, id = byte
+value, then a few merges: " a", "fo", "fox", "90"), then `<|endoftext|>`, `<|im_start|>`,
+`<|im_end|>`, `<|extra_0|>` .. `<|extra_204|>` (EOL `<|extra_200|>`, EOF 201, BOS 203, EOS 204;
+transformers' copy names the extra_0 slot `<image>`), `<|image token|>`, `<|image start|>`,
+`<|image end|>` and the visual tokens `<|visual token 000000|>`.. at the end. The weights are
+hf_tiny.randomize's.
+
+--layout official writes the same model (the same seed: the same weights) as BAAI releases
+Emu3-Gen: config.json of model_type "Emu3" with an auto_map to remote code (the .py files are
+here and write REMOTE_CODE_RAN beside themselves if anything ever runs them), the language
+model's safetensors under BAAI's names in two shards with model.safetensors.index.json, the
+tiktoken tokenizer (emu3.tiktoken, emu3_vision_tokens.txt, a tokenizer_config.json naming the
+remote Emu3Tokenizer), and in vision_tokenizer/ the VQ as BAAI/Emu3-VisionTokenizer (config.json
+of model_type "Emu3VisionVQ", model.safetensors under its names, attention as 1x1 convs). The
+names are written from both codebases' module trees, on their own here: the loader
+(families/emu3/official.py) is not used to write its own input.
 """
 
 import argparse
@@ -76,24 +89,52 @@ def visual_name(k: int) -> str:
     return f"<|visual token {k:06d}|>"
 
 
+MERGES = [("Ġ", "a"), ("f", "o"), ("fo", "x"), ("9", "0")]  # GPT-2's byte characters
+EXTRAS = 205
+
+
+def byte_chars():
+    """GPT-2's byte -> printable character map (what byte-level BPE vocabularies spell)."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + \
+        list(range(ord("®"), ord("ÿ") + 1))
+    chars, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            chars[b] = chr(b)
+        else:
+            chars[b] = chr(256 + extra)
+            extra += 1
+    return chars
+
+
+def special_names(codebook: int):
+    """(Emu3's special tokens from id 256 + len(MERGES) on, in order, as BAAI's tokenizer
+    numbers them, with transformers' copy's names; the vision tokens' lines)."""
+    extras = [f"<|extra_{i}|>" for i in range(EXTRAS)]
+    extras[0] = SPECIAL["image_token"]  # transformers' copy reuses the extra_0 slot
+    vision = [SPECIAL["image_wrapper_token"], SPECIAL["boi_token"], SPECIAL["eoi_token"]] + \
+        [visual_name(k) for k in range(codebook)]
+    return ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *extras], vision
+
+
 def make_tokenizer(codebook: int):
-    """A byte-level BPE with no merges (every UTF-8 byte a token), Emu3's special tokens, the
-    EOL token and the visual tokens; no BOS added by the tokenizer (Emu3Processor writes it as
-    text), wrapped as a transformers fast tokenizer."""
+    """A byte-level BPE (every byte a token, id = its value, and MERGES), Emu3's special and
+    visual tokens after it; no BOS added by the tokenizer (Emu3Processor writes it as text),
+    wrapped as a transformers fast tokenizer."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    specials = list(SPECIAL.values()) + [EOL]
-    vocab = {token: i for i, token in enumerate(specials)}
-    for char in sorted(pre_tokenizers.ByteLevel.alphabet()):
-        vocab[char] = len(vocab)
-    visual = [visual_name(k) for k in range(codebook)]
-    for name in visual:
+    chars = byte_chars()
+    vocab = {chars[b]: b for b in range(256)}
+    for a, b in MERGES:
+        vocab[a + b] = len(vocab)
+    specials, vision = special_names(codebook)
+    for name in specials + vision:
         vocab[name] = len(vocab)
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=MERGES))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens(specials + visual)
+    tok.add_special_tokens(specials + vision)
     named = {k: SPECIAL[k] for k in ("bos_token", "eos_token", "pad_token")}
     extra = {k: v for k, v in SPECIAL.items() if k not in named}
     return PreTrainedTokenizerFast(tokenizer_object=tok, padding_side="left",
@@ -139,22 +180,35 @@ def write_processor_files(out: str, p: Preset):
             json.dump(content, f, indent=2)
 
 
-def write_model(out: str, preset: str = "test", seed: int = 0, side: int = 0):
-    from transformers import Emu3ForConditionalGeneration, GenerationConfig
+def make_model(p: Preset, seed: int):
+    """(model, tokenizer, special ids) of a preset, the weights seeded."""
+    from transformers import Emu3ForConditionalGeneration
     from transformers.utils import logging
 
     logging.disable_progress_bar()
+    tokenizer = make_tokenizer(p.codebook)
+    config, ids = make_config(p, tokenizer)
+    torch.manual_seed(seed)
+    model = Emu3ForConditionalGeneration(config).eval()
+    randomize(model, seed)
+    return model, tokenizer, ids
+
+
+def sized(preset: str, side: int) -> Preset:
     p = PRESETS[preset]
     if side:
         if side * (side + 1) + 64 > p.context:
             raise SystemExit(f"--side {side}: {side}x{side} + EOL does not fit the {preset} "
                              f"preset's context {p.context}; take a smaller side")
         p = replace(p, side=side, image_area=True)
-    tokenizer = make_tokenizer(p.codebook)
-    config, ids = make_config(p, tokenizer)
-    torch.manual_seed(seed)
-    model = Emu3ForConditionalGeneration(config).eval()
-    randomize(model, seed)
+    return p
+
+
+def write_model(out: str, preset: str = "test", seed: int = 0, side: int = 0):
+    from transformers import GenerationConfig
+
+    p = sized(preset, side)
+    model, tokenizer, ids = make_model(p, seed)
     model.generation_config = GenerationConfig(
         bos_token_id=ids["bos_token"], eos_token_id=ids["eos_token"],
         pad_token_id=ids["pad_token"])
@@ -162,6 +216,134 @@ def write_model(out: str, preset: str = "test", seed: int = 0, side: int = 0):
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     write_processor_files(out, p)
+
+
+# transformers' Emu3VQVAE names -> BAAI's Emu3VisionVQModel names (after the model.vqmodel.
+# prefix), applied in order.
+VISION_NAMES = ((r"\bmiddle_block\.", "mid."), (r"\bdown_block\.down\.", "down."),
+                (r"\bup_block\.up\.", "up."), (r"\bmid\.attn_norm\.", "mid.attn_1.norm."),
+                (r"\battn_norms\.(\d+)\.", r"attn.\1.norm."), (r"\.q_proj\.", ".q."),
+                (r"\.k_proj\.", ".k."), (r"\.v_proj\.", ".v."), (r"\.out_proj\.", ".proj_out."))
+REMOTE_CODE = ("configuration_emu3.py", "modeling_emu3.py", "tokenization_emu3.py",
+               "processing_emu3.py", "utils_emu3.py")
+
+
+def save_shards(out: str, state: dict, shards: int = 2):
+    """state as `shards` safetensors files and model.safetensors.index.json."""
+    from safetensors.torch import save_file
+
+    keys = sorted(state)
+    weight_map = {}
+    size = -(-len(keys) // shards)
+    for i in range(shards):
+        part = keys[i * size:(i + 1) * size]
+        name = f"model-{i + 1:05d}-of-{shards:05d}.safetensors"
+        save_file({k: state[k].contiguous() for k in part}, os.path.join(out, name),
+                  metadata={"format": "pt"})
+        weight_map.update({k: name for k in part})
+    total = sum(t.numel() * t.element_size() for t in state.values())
+    write_json(os.path.join(out, "model.safetensors.index.json"),
+               {"metadata": {"total_size": total}, "weight_map": weight_map})
+
+
+def write_json(path: str, content):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(content, f, indent=2, ensure_ascii=False)
+
+
+def write_official(out: str, preset: str = "test", seed: int = 0, side: int = 0):
+    """The model of `preset` as BAAI releases Emu3-Gen (see the module's doc)."""
+    import base64
+    import re
+
+    from safetensors.torch import save_file
+
+    p = sized(preset, side)
+    model, tokenizer, ids = make_model(p, seed)
+    os.makedirs(out, exist_ok=True)
+    llm, vq = {}, {}
+    for name, tensor in model.state_dict().items():
+        if name.startswith("model.text_model."):
+            llm["model." + name[len("model.text_model."):]] = tensor
+        elif name == "lm_head.weight":
+            llm[name] = tensor
+        elif name.startswith("model.vqmodel."):
+            key = name[len("model.vqmodel."):]
+            for pattern, replacement in VISION_NAMES:
+                key = re.sub(pattern, replacement, key)
+            if re.search(r"\.(q|k|v|proj_out)\.weight$", key) and tensor.dim() == 2:
+                tensor = tensor[:, :, None, None]  # BAAI's attention: 1x1 convs
+            vq[key] = tensor
+    save_shards(out, llm)
+    text = model.config.text_config
+    vocab = tokenizer.get_vocab()
+    write_json(os.path.join(out, "config.json"), {
+        "architectures": ["Emu3ForCausalLM"],
+        "auto_map": {"AutoConfig": "configuration_emu3.Emu3Config",
+                     "AutoModelForCausalLM": "modeling_emu3.Emu3ForCausalLM"},
+        "model_type": "Emu3", "vocab_size": text.vocab_size, "hidden_size": text.hidden_size,
+        "intermediate_size": text.intermediate_size,
+        "num_hidden_layers": text.num_hidden_layers,
+        "num_attention_heads": text.num_attention_heads,
+        "num_key_value_heads": text.num_key_value_heads, "hidden_act": "silu",
+        "max_position_embeddings": text.max_position_embeddings,
+        "rms_norm_eps": text.rms_norm_eps, "rope_theta": text.rope_parameters["rope_theta"],
+        "rope_scaling": None, "attention_dropout": 0.1, "initializer_range": 0.02,
+        "pretraining_tp": 1, "tie_word_embeddings": False, "use_cache": True,
+        "image_area": (8 * p.side) ** 2,
+        "pad_token_id": vocab["<|endoftext|>"], "bos_token_id": vocab["<|extra_203|>"],
+        "eos_token_id": vocab["<|extra_204|>"], "img_token_id": vocab["<|image token|>"],
+        "boi_token_id": vocab["<|image start|>"], "eoi_token_id": vocab["<|image end|>"],
+        "eol_token_id": vocab[EOL], "eof_token_id": vocab["<|extra_201|>"],
+        "torch_dtype": "float32", "transformers_version": "4.44.0"})
+    # The tokenizer: the byte ranks and merges as tiktoken lines, the vision tokens' names.
+    chars = {c: b for b, c in byte_chars().items()}
+    specials, vision = special_names(p.codebook)
+    with open(os.path.join(out, "emu3.tiktoken"), "w", encoding="ascii") as f:
+        for token, rank in sorted(vocab.items(), key=lambda kv: kv[1]):
+            if rank >= 256 + len(MERGES):
+                break
+            raw = bytes(chars[c] for c in token)
+            f.write(f"{base64.b64encode(raw).decode()} {rank}\n")
+    with open(os.path.join(out, "emu3_vision_tokens.txt"), "w", encoding="utf-8") as f:
+        f.write("".join(f"{name}\n" for name in vision))
+    write_json(os.path.join(out, "tokenizer_config.json"), {
+        "added_tokens_decoder": {}, "auto_map": {"AutoTokenizer": ["tokenization_emu3.Emu3Tokenizer",
+                                                                   None]},
+        "bos_token": "<|extra_203|>", "eos_token": "<|extra_204|>", "pad_token": "<|endoftext|>",
+        "clean_up_tokenization_spaces": True, "model_max_length": 1000000000000000019884624838656,
+        "tokenizer_class": "Emu3Tokenizer"})
+    write_json(os.path.join(out, "special_tokens_map.json"), {
+        "bos_token": "<|extra_203|>", "eos_token": "<|extra_204|>", "pad_token": "<|endoftext|>"})
+    write_json(os.path.join(out, "generation_config.json"), {
+        "_from_model_config": True, "bos_token_id": vocab["<|extra_203|>"],
+        "eos_token_id": vocab["<|extra_204|>"], "pad_token_id": vocab["<|endoftext|>"]})
+    for name in REMOTE_CODE:  # never to be run: if anything imports one, it leaves a mark
+        with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+            f.write("import os\nopen(os.path.join(os.path.dirname(__file__), "
+                    "'REMOTE_CODE_RAN'), 'w').close()\n")
+    # The vision tokenizer, as BAAI/Emu3-VisionTokenizer.
+    vision_dir = os.path.join(out, "vision_tokenizer")
+    os.makedirs(vision_dir, exist_ok=True)
+    c = model.config.vq_config
+    save_file({k: v.contiguous() for k, v in vq.items()},
+              os.path.join(vision_dir, "model.safetensors"), metadata={"format": "pt"})
+    write_json(os.path.join(vision_dir, "config.json"), {
+        "architectures": ["Emu3VisionVQModel"],
+        "auto_map": {"AutoConfig": "configuration_emu3visionvq.Emu3VisionVQConfig",
+                     "AutoModel": "modeling_emu3visionvq.Emu3VisionVQModel"},
+        "model_type": "Emu3VisionVQ", "codebook_size": c.codebook_size,
+        "embed_dim": c.embed_dim, "z_channels": c.latent_channels, "double_z": False,
+        "ch": c.base_channels, "ch_mult": list(c.channel_multiplier),
+        "num_res_blocks": c.num_res_blocks, "attn_resolutions": list(c.attn_resolutions),
+        "temporal_downsample_factor": c.temporal_downsample_factor, "dropout": 0.0,
+        "in_channels": 3, "out_channels": 3, "torch_dtype": "float32"})
+    write_json(os.path.join(vision_dir, "preprocessor_config.json"), {
+        "image_processor_type": "Emu3VisionVQImageProcessor", "do_convert_rgb": True,
+        "do_normalize": True, "do_rescale": True, "do_resize": True,
+        "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "min_pixels": 64,
+        "max_pixels": (8 * p.side) ** 2, "resample": 3, "rescale_factor": 1 / 255,
+        "spatial_factor": 8})
 
 
 def drop_decoder(out: str):
@@ -210,9 +392,12 @@ def main(argv) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--side", type=int, default=0)
     parser.add_argument("--broken", choices=BROKEN)
+    parser.add_argument("--layout", choices=["transformers", "official"], default="transformers")
     args = parser.parse_args(argv)
     if args.broken:
         write_broken(args.out, args.broken)
+    elif args.layout == "official":
+        write_official(args.out, args.preset, args.seed, args.side)
     else:
         write_model(args.out, args.preset, args.seed, args.side)
     return 0
