@@ -5,7 +5,18 @@
  * @module
  */
 
-import { choiceFlag, type OptionSpec, parseCommand, ValidationError } from "./flags/args.ts";
+import {
+  choiceFlag,
+  intFlag,
+  type OptionSpec,
+  parseCommand,
+  ValidationError,
+  type Values,
+} from "./flags/args.ts";
+import { sizeFlags } from "./flags/backend_flags.ts";
+import { describeModel } from "../backends/python/describe.ts";
+import { renderModelText } from "./inspect_model.ts";
+import { quietWorkerLog } from "./io/quiet_log.ts";
 import type { TokenGrid } from "./formats/grid.ts";
 import { type ReadGrid, readGrid } from "./formats/grid_file.ts";
 import type { Io } from "./io/io.ts";
@@ -14,24 +25,43 @@ import type { Io } from "./io/io.ts";
 export const INSPECT_OPTIONS: OptionSpec = {
   format: { type: "string" },
   top: { type: "string" },
+  model: { type: "string" },
+  python: { type: "string" },
+  size: { type: "string" },
+  grid: { type: "string" },
+  heads: { type: "string" },
+  "vision-tokenizer": { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
 /** `zipar inspect --help`. */
 export const INSPECT_USAGE = `Usage: zipar inspect FILE|- [options]
+       zipar inspect --model PATH [options]
 
 Validate a token-grid file (JSON or .npy, told apart by content) and summarize it: shape,
 metadata (for .npy, from the FILE.npy.json sidecar), distinct tokens, min, max, most common.
 - reads stdin. A file that is truncated, oversized or malformed is an error (exit 1).
 
+With --model: what a model directory (or LlamaGen .pt) holds, read without loading it: its
+family and layout (the official download or a converted copy), grid and end-of-line tokens,
+vocabularies, weights (files, size, parameters, dtype), tokenizer and image decoder, and for
+each missing piece which file to add and where. A path of no layout zipar reads is an error
+naming the layouts it reads (exit 1).
+
 Options:
   --format FMT             text | json (default: text)
   --top N                  most common tokens to list, 0..100 (default: 5)
+  --model PATH             describe a model instead of a grid file
+  --python PATH            python interpreter (with --model)
+  --size PX | --grid HxW   the image size of a model that makes several (with --model)
+  --vision-tokenizer DIR   BAAI/Emu3-VisionTokenizer for an official Emu3-Gen (with --model)
+  --heads N                attention heads of a LlamaGen .pt of no preset (with --model)
   -h, --help               show this help
 
 Examples:
   zipar inspect grid.json
   zipar generate --window 4 | zipar inspect - --format json
+  zipar inspect --model models/Janus-Pro-7B
 `;
 
 /** Token statistics of a grid. */
@@ -140,12 +170,42 @@ export async function inspectCommand(args: string[], io: Io): Promise<number> {
   if (!Number.isInteger(top) || top < 0 || top > 100 || !/^\d+$/.test(String(values.top ?? "5"))) {
     throw new ValidationError(`--top must be an integer in 0..100, got '${values.top}'`);
   }
+  if (values.model !== undefined) {
+    if (positionals.length > 0 || values.top !== undefined) {
+      throw new ValidationError("--model describes a model: drop the FILE and --top");
+    }
+    return await inspectModel(values, format, io);
+  }
+  const modelOnly = ["python", "size", "grid", "heads", "vision-tokenizer"].find((k) =>
+    values[k] !== undefined
+  );
+  if (modelOnly) throw new ValidationError(`--${modelOnly} applies with --model`);
   const source = positionals[0];
   if (source === undefined) throw new ValidationError("inspect needs a FILE, or - for stdin");
   const read = await readGrid(source, io);
   const text = format === "json"
     ? JSON.stringify(inspectJson(source, read, top)) + "\n"
     : renderInspectText(source, read, top);
+  await io.writeStdout(new TextEncoder().encode(text));
+  return 0;
+}
+
+async function inspectModel(values: Values, format: "text" | "json", io: Io): Promise<number> {
+  const model = values.model as string;
+  if (model === "") throw new ValidationError("--model needs a model directory or .pt file");
+  const description = await describeModel({
+    model,
+    python: typeof values.python === "string" ? values.python : undefined,
+    ...sizeFlags(values),
+    ...(typeof values["vision-tokenizer"] === "string"
+      ? { visionTokenizer: values["vision-tokenizer"] }
+      : {}),
+    ...(values.heads !== undefined ? { heads: intFlag(values, "heads", 1, 1024) } : {}),
+    onLog: quietWorkerLog,
+  });
+  const text = format === "json"
+    ? JSON.stringify(description) + "\n"
+    : renderModelText(description);
   await io.writeStdout(new TextEncoder().encode(text));
   return 0;
 }

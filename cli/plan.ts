@@ -16,7 +16,7 @@ import {
   ValidationError,
   type Values,
 } from "./flags/args.ts";
-import { openBackend } from "../backends/open.ts";
+import { describeModel } from "../backends/python/describe.ts";
 import { openOutput } from "./io/output_file.ts";
 import { heatmapPng } from "./formats/heatmap.ts";
 import type { Io } from "./io/io.ts";
@@ -76,8 +76,8 @@ Options:
     )
       .join(", ")
   }; --grid overrides its grid
-  --model DIR              the grid and layout of a model directory (loads it in the Python
-                           worker; --python PATH picks the interpreter)
+  --model DIR              the grid and layout of a model directory (read by the Python
+                           worker without loading the weights; --python PATH picks it)
   --size PX                with --model: the image size to count (Lumina-mGPT 512 | 768 | 1024)
   --window s               window s in 1..W (required unless --schedule raster)
   --min-window m           with --schedule adaptive: refused, since adaptive pass counts depend
@@ -312,12 +312,10 @@ async function planLayout(
     const model = values.model as string;
     if (model === "") throw new ValidationError("--model needs a model directory");
     const python = typeof values.python === "string" ? values.python : undefined;
-    // --grid / --size: the size to count, of a model that makes several (the worker checks it).
-    const size = sizeFlags(values);
-    const backend = await openBackend({ backend: "python", model, python, ...size });
-    const { height, width, eolToken, prefix } = backend.info;
-    await backend.close();
-    return { grid: [height, width], eol: eolToken !== null, prefix };
+    // --grid / --size: the size to count, of a model that makes several (the worker checks it
+    // against the model's files; the weights are not loaded).
+    const described = await describeModel({ model, python, ...sizeFlags(values) });
+    return { grid: described.grid, eol: described.eol, prefix: described.prefix };
   }
   if (values.python !== undefined) throw new ValidationError("--python applies with --model");
   if (values.size !== undefined) throw new ValidationError("--size applies with --model");

@@ -18,8 +18,16 @@ def load_tokenizer(path: str):
                               f"its Hugging Face repository into the directory")
     from transformers import AutoTokenizer
     try:
-        return AutoTokenizer.from_pretrained(path, local_files_only=True)
+        # trust_remote_code=False: a tokenizer_config.json with an auto_map is refused, never
+        # run, and transformers never asks "[y/N]" on the worker's stdin (the protocol pipe).
+        return AutoTokenizer.from_pretrained(path, local_files_only=True,
+                                             trust_remote_code=False)
     except Exception as err:  # noqa: BLE001 - any failure becomes one line
+        if "trust_remote_code" in str(err) or "custom code" in str(err):
+            raise CheckpointError(f"{path}: the tokenizer files ask to run the directory's own "
+                                  f"Python code (an auto_map in tokenizer_config.json), which "
+                                  f"zipar never runs; use the model's transformers-layout "
+                                  f"tokenizer files") from None
         raise CheckpointError(f"{path}: cannot load the tokenizer ({first_line(err)}); copy "
                               f"the model's tokenizer files into the directory") from None
 

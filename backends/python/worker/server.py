@@ -10,6 +10,7 @@ from typing import Callable, Dict, Optional
 import numpy as np
 import torch
 
+import describe
 import families
 import step_graphs
 from devices import pick_device, pick_dtype
@@ -126,7 +127,7 @@ def serve(hello: dict, stdin, stdout) -> int:
         write_frame(stdout, header, arrays)
     try:
         options = load_options(hello)
-        if not hello.get("model") and not hello.get("decoder"):
+        if not hello.get("model") and not hello.get("decoder") and not hello.get("describe"):
             raise ValueError("the hello names neither a model nor a decoder")
         family = families.load_family(str(hello["model"]), options) if hello.get("model") \
             else None
@@ -235,6 +236,17 @@ def inspect(worker: Worker, header, arrays):
     worker.reply({"type": "inspected", "config": config, "checksum": checksum})
 
 
+def describe_model(worker: Worker, header, arrays):
+    """What a model path holds, without loading it (describe.py)."""
+    o = worker.options
+    size = image_size(header)
+    options = LoadOptions(o.device, o.dtype, header.get("preset"), header.get("grid"),
+                          header.get("heads"), header.get("weights"), header.get("numClasses"),
+                          size, vision_tokenizer(header))
+    worker.reply({"type": "described",
+                  "description": describe.describe(str(header["model"]), options)})
+
+
 # --- image decoders ---------------------------------------------------------------------------
 
 def load_decoder(worker: Worker, header, arrays):
@@ -277,6 +289,6 @@ def close_decoder(worker: Worker, header, arrays):
 HANDLERS = {
     "open": open_session, "close": close_session, "step": step, "plan": plan,
     "raster": raster, "transformers_generate": transformers_generate, "sample": sample_rows,
-    "inspect": inspect,
+    "inspect": inspect, "describe": describe_model,
     "load_decoder": load_decoder, "decode": decode, "close_decoder": close_decoder,
 }

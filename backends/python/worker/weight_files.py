@@ -154,3 +154,20 @@ class WeightFiles:
                 out[key] = state[key]
         return out
 
+
+
+def summary(weights: WeightFiles) -> dict:
+    """{files, bytes, parameters, dtype} of a directory's weights, from the headers alone; dtype
+    is the dtype most of the parameters have."""
+    counts: Dict[str, int] = {}
+    for dtype, shape in weights.shapes().values():
+        n = 1
+        for d in shape:
+            n *= d
+        name = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64",
+                "I32": "int32"}.get(dtype, dtype)
+        counts[name] = counts.get(name, 0) + n
+    floats = {k: v for k, v in counts.items() if not k.startswith("int")} or counts
+    return {"files": len(weights.files), "bytes": weights.total_bytes(),
+            "parameters": sum(floats.values()),
+            "dtype": max(floats, key=floats.get) if floats else None}
