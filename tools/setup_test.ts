@@ -67,6 +67,27 @@ async function stubSetup(
   return { report, lines };
 }
 
+/** A checkout folder `repo`, the stub requirements and where its venv's python will be. */
+interface Sandbox {
+  tmp: string;
+  root: string;
+  requirements: string;
+  python: string;
+}
+
+/** Run `fn` in a fresh sandbox (removed after). */
+async function withSandbox(fn: (box: Sandbox) => Promise<void>): Promise<void> {
+  const tmp = await Deno.makeTempDir({ prefix: "zipar-setup-" });
+  try {
+    const root = join(tmp, "repo");
+    await Deno.mkdir(root);
+    const requirements = await stubRequirements(tmp);
+    await fn({ tmp, root, requirements, python: join(root, ".venv", "bin", "python") });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
 async function probeVersion(python: string): Promise<string> {
   const out = await new Deno.Command(python, {
     args: ["-c", `import ${PROBE}; print(${PROBE}.VERSION)`],
@@ -88,14 +109,8 @@ Deno.test({
   name: "setup makes a missing venv, a second run is a no-op, changed requirements reinstall",
   // The python it needs is the base python3 that makes the venv; "python" stands for it here.
   ...needs("the setup step (making .venv)", ["python"]),
-  fn: async () => {
-    const tmp = await Deno.makeTempDir({ prefix: "zipar-setup-" });
-    try {
-      const root = join(tmp, "repo");
-      await Deno.mkdir(root);
-      const requirements = await stubRequirements(tmp);
-      const python = join(root, ".venv", "bin", "python");
-
+  fn: () =>
+    withSandbox(async ({ root, requirements, python }) => {
       const first = await stubSetup(root, requirements);
       assert.equal(first.report.python, python, first.lines.join("\n"));
       assert.deepEqual(first.report.installed, ["venv", "requirements"]);
@@ -122,22 +137,14 @@ Deno.test({
       assert.match(third.lines.join("\n"), /installing .*requirements\.txt into \.venv/);
       const restamped = JSON.parse(await Deno.readTextFile(stampPath)).requirementsSha256;
       assert.notEqual(restamped, stamp.requirementsSha256, "the stamp follows the requirements");
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "setup makes a broken venv again, and a bad stamp reinstalls",
   ...needs("the setup step (making .venv)", ["python"]),
-  fn: async () => {
-    const tmp = await Deno.makeTempDir({ prefix: "zipar-setup-" });
-    try {
-      const root = join(tmp, "repo");
-      await Deno.mkdir(root);
-      const requirements = await stubRequirements(tmp);
-      const python = join(root, ".venv", "bin", "python");
+  fn: () =>
+    withSandbox(async ({ tmp, root, requirements, python }) => {
       assert.equal((await stubSetup(root, requirements)).report.python, python);
 
       // A venv whose python no longer runs (its interpreter link points nowhere).
@@ -153,10 +160,7 @@ Deno.test({
       const restamped = await stubSetup(root, requirements);
       assert.deepEqual(restamped.report.installed, ["requirements"]);
       assert.equal(await probeVersion(python), "1.0");
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({

@@ -12,15 +12,14 @@
 
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { generate } from "../../core/engine.ts";
-import { layoutOf } from "../../core/layout.ts";
-import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
+import type { ScheduleOptions } from "../../core/schedule.ts";
 import type { PromptCondition } from "../../core/condition.ts";
 import type { PythonBackend } from "./client.ts";
 import { openEmu3, peerGrids, tinyEmu3 } from "./emu3_test_helpers.ts";
 import { oneLine, PYTHON, PYTHON_TESTS } from "./test_helpers.ts";
 import { openPythonBackend } from "./client.ts";
 import { sharedWorker } from "../../testing/shared_worker.ts";
+import { greedyRun } from "../../testing/greedy_run.ts";
 import { copyTree } from "../../testing/model_cache.ts";
 
 // A digit run: BAAI's tokenizer splits digits ("9", "0"), transformers' copy keeps "90".
@@ -31,20 +30,15 @@ function worker(dir: string): Promise<PythonBackend> {
   return sharedWorker(`emu3 ${dir}`, () => openEmu3(dir));
 }
 
-async function run(
+/** Greedy images of PROMPTS[i] for i in `which` (testing/greedy_run.ts). */
+function run(
   backend: PythonBackend,
   which: number[],
   schedule: ScheduleOptions,
   cfgScale: number,
   mode: "interactive" | "planned" = "interactive",
 ) {
-  return await generate(backend, {
-    images: which.map((p, index) => ({ condition: CONDITIONS[p], seed: 0, index })),
-    schedule: createSchedule(layoutOf(backend.info), schedule),
-    cfgScale,
-    sampling: { temperature: 0 },
-    mode,
-  });
+  return greedyRun(backend, which.map((i) => CONDITIONS[i]), schedule, cfgScale, mode);
 }
 
 Deno.test({
@@ -199,7 +193,7 @@ Deno.test({
         [
           "vision-wrong-shape",
           (dir) => editJson(dir, "vision_tokenizer/config.json", (j) => j.ch = 64),
-          /cannot load the official Emu3-Gen weights .*download the files again/,
+          /cannot load the official Emu3-Gen weights .*download the model's files again/,
         ],
         [
           "vocab-mismatch",

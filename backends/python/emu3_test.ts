@@ -8,7 +8,6 @@
  */
 
 import assert from "node:assert/strict";
-import { generate } from "../../core/engine.ts";
 import { createLayout, layoutOf } from "../../core/layout.ts";
 import { compilePlan } from "../../core/plan.ts";
 import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
@@ -26,11 +25,11 @@ import {
 } from "./emu3_test_helpers.ts";
 import { PYTHON_TESTS } from "./test_helpers.ts";
 import { sharedWorker } from "../../testing/shared_worker.ts";
+import { greedyRun } from "../../testing/greedy_run.ts";
 
 // Two prompts of different lengths (with BOS and the image header: 24 and 59 tokens).
 const PROMPTS = ["a red fox", "a small blue bird on a wooden fence at dawn"];
 const CONDITIONS: PromptCondition[] = PROMPTS.map((prompt) => ({ prompt }));
-const GREEDY = { temperature: 0 };
 const GREEDY_ALL = { temperature: 0, topK: 0, topP: 1 };
 const V = 64; // visual tokens of the test preset; the EOL token is engine id V
 
@@ -47,21 +46,15 @@ function imagesOf(conditions: PromptCondition[]) {
   return conditions.map((condition, index) => ({ condition, seed: 0, index }));
 }
 
-async function run(
+/** Greedy images of `conditions` (testing/greedy_run.ts). */
+function run(
   backend: PythonBackend,
   conditions: PromptCondition[],
   schedule: ScheduleOptions,
   cfgScale: number,
   mode: "interactive" | "planned" = "interactive",
 ) {
-  const s = createSchedule(layoutOf(backend.info), schedule);
-  return await generate(backend, {
-    images: imagesOf(conditions),
-    schedule: s,
-    cfgScale,
-    sampling: GREEDY,
-    mode,
-  });
+  return greedyRun(backend, conditions, schedule, cfgScale, mode);
 }
 
 Deno.test({

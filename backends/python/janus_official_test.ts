@@ -12,14 +12,13 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { generate } from "../../core/engine.ts";
-import { layoutOf } from "../../core/layout.ts";
-import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
+import type { ScheduleOptions } from "../../core/schedule.ts";
 import type { PromptCondition } from "../../core/condition.ts";
 import type { PythonBackend } from "./client.ts";
 import { openJanus, peerGrids, tinyJanus } from "./janus_test_helpers.ts";
 import { oneLine, PYTHON_TESTS } from "./test_helpers.ts";
 import { sharedWorker } from "../../testing/shared_worker.ts";
+import { greedyRun } from "../../testing/greedy_run.ts";
 import { copyTree } from "../../testing/model_cache.ts";
 import { memoryIo } from "../../cli/io/io.ts";
 import { main } from "../../cli/main.ts";
@@ -32,20 +31,15 @@ function worker(dir: string): Promise<PythonBackend> {
   return sharedWorker(`janus ${dir}`, () => openJanus(dir));
 }
 
-async function run(
+/** Greedy images of PROMPTS[i] for i in `which` (testing/greedy_run.ts). */
+function run(
   backend: PythonBackend,
   which: number[],
   schedule: ScheduleOptions,
   cfgScale: number,
   mode: "interactive" | "planned" = "interactive",
 ) {
-  return await generate(backend, {
-    images: which.map((p, index) => ({ condition: CONDITIONS[p], seed: 0, index })),
-    schedule: createSchedule(layoutOf(backend.info), schedule),
-    cfgScale,
-    sampling: { temperature: 0 },
-    mode,
-  });
+  return greedyRun(backend, which.map((i) => CONDITIONS[i]), schedule, cfgScale, mode);
 }
 
 Deno.test({

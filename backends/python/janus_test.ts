@@ -7,8 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { generate } from "../../core/engine.ts";
-import { createLayout, layoutOf } from "../../core/layout.ts";
+import { createLayout } from "../../core/layout.ts";
 import { compilePlan } from "../../core/plan.ts";
 import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
 import { cfgQueries } from "../../core/cfg.ts";
@@ -24,11 +23,11 @@ import {
 } from "./janus_test_helpers.ts";
 import { PYTHON, PYTHON_TESTS, runPython } from "./test_helpers.ts";
 import { sharedWorker } from "../../testing/shared_worker.ts";
+import { greedyRun } from "../../testing/greedy_run.ts";
 
 // Two prompts of different lengths (36 and 61 tokens with the chat template).
 const PROMPTS = ["a red fox", "a small blue bird on a wooden fence at dawn"];
 const CONDITIONS: PromptCondition[] = PROMPTS.map((prompt) => ({ prompt }));
-const GREEDY = { temperature: 0 };
 const GREEDY_ALL = { temperature: 0, topK: 0, topP: 1 };
 
 /** Run `fn` on the file's worker for `dir`: the tests here share one (testing/shared_worker.ts). */
@@ -44,21 +43,15 @@ function imagesOf(which: number[]) {
   return which.map((p, index) => ({ condition: CONDITIONS[p], seed: 0, index }));
 }
 
-async function run(
+/** Greedy images of the prompts `which` (indices into PROMPTS), testing/greedy_run.ts. */
+function run(
   backend: PythonBackend,
   which: number[],
   schedule: ScheduleOptions,
   cfgScale: number,
   mode: "interactive" | "planned" = "interactive",
 ) {
-  const s = createSchedule(layoutOf(backend.info), schedule);
-  return await generate(backend, {
-    images: imagesOf(which),
-    schedule: s,
-    cfgScale,
-    sampling: GREEDY,
-    mode,
-  });
+  return greedyRun(backend, which.map((p) => CONDITIONS[p]), schedule, cfgScale, mode);
 }
 
 Deno.test({

@@ -50,3 +50,18 @@ def load_pretrained(model_class, path: str, options, what: str, missing: bool = 
                               f"saves them") from None
     model = model.to(options.device).eval()
     return (model, sorted(info.get("missing_keys", []))) if missing else model
+
+
+def load_state_dict(model_class, config, state: dict, options, where: str, what: str):
+    """model_class built from `config` with the tensors of `state` (a layout's weights mapped
+    onto transformers' names), in the worker's dtype -> (model, loading info: the names it
+    lacked); a failure is one line naming `where` and `what`."""
+    from transformers.utils import logging
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+    try:
+        return model_class.from_pretrained(None, config=config, state_dict=state,
+                                           dtype=options.dtype, output_loading_info=True)
+    except Exception as err:  # noqa: BLE001 - every failure becomes one line
+        raise CheckpointError(f"{where}: cannot load the {what} weights ({first_line(err)}); "
+                              f"download the model's files again") from None

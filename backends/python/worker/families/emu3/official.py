@@ -29,6 +29,7 @@ import torch
 
 from checkpoint import read_json
 from errors import CheckpointError, first_line
+from hf_files import load_state_dict
 from weight_files import WeightFiles
 
 from .official_tokenizer import OfficialTokenizer
@@ -187,7 +188,6 @@ def load_model(path: str, options) -> Tuple[object, OfficialTokenizer, List[str]
     """-> (Emu3ForConditionalGeneration, the tokenizer, the VQ decoder weights it lacks, the
     vision tokenizer directory or None)."""
     from transformers import Emu3Config, Emu3ForConditionalGeneration, Emu3VQVAEConfig
-    from transformers.utils import logging
 
     config = read_json(os.path.join(path, "config.json"))
     tokenizer = OfficialTokenizer(path)
@@ -197,15 +197,9 @@ def load_model(path: str, options) -> Tuple[object, OfficialTokenizer, List[str]
     text = text_config(config, shapes, path)
     vq = vq_config(vision) if vision else Emu3VQVAEConfig()
     emu3 = Emu3Config(text_config=text, vq_config=vq, vocabulary_map=tokenizer.vocabulary_map())
-    logging.disable_progress_bar()
-    logging.set_verbosity_error()
-    try:
-        model, info = Emu3ForConditionalGeneration.from_pretrained(
-            None, config=emu3, state_dict=state, dtype=options.dtype, output_loading_info=True)
-    except Exception as err:  # noqa: BLE001 - every failure becomes one line
-        where = f"{path} and {vision}" if vision else path
-        raise CheckpointError(f"{where}: cannot load the official Emu3-Gen weights "
-                              f"({first_line(err)}); download the files again") from None
+    model, info = load_state_dict(Emu3ForConditionalGeneration, emu3, state, options,
+                                  f"{path} and {vision}" if vision else path,
+                                  "official Emu3-Gen")
     missing = sorted(info.get("missing_keys", []))
     needed = [k for k in missing if not k.startswith(NOT_RUN + VQ_DECODER)]
     if needed:

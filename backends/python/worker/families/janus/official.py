@@ -35,6 +35,7 @@ import torch
 
 from checkpoint import read_json
 from errors import CheckpointError, first_line
+from hf_files import load_state_dict
 from weight_files import WeightFiles
 
 MODEL_TYPE = "multi_modality"
@@ -203,7 +204,6 @@ def load_model(path: str, tokenizer, options):
     """JanusForConditionalGeneration with the official weights, in the worker's dtype and
     device; a weight that generation runs and the files lack is a one-line error."""
     from transformers import JanusForConditionalGeneration
-    from transformers.utils import logging
 
     config = read_json(os.path.join(path, "config.json"))
     weights = WeightFiles(path, what="Janus")
@@ -222,14 +222,8 @@ def load_model(path: str, tokenizer, options):
     loaded = weights.load(names)
     for key, tensor in loaded.items():
         state[names[key]] = tensor
-    logging.disable_progress_bar()
-    logging.set_verbosity_error()
-    try:
-        model, info = JanusForConditionalGeneration.from_pretrained(
-            None, config=janus, state_dict=state, dtype=options.dtype, output_loading_info=True)
-    except Exception as err:  # noqa: BLE001 - every failure becomes one line
-        raise CheckpointError(f"{path}: cannot load the official Janus weights "
-                              f"({first_line(err)}); download the model's files again") from None
+    model, info = load_state_dict(JanusForConditionalGeneration, janus, state, options, path,
+                                  "official Janus")
     missing = sorted(k for k in info.get("missing_keys", []) if not k.startswith(NOT_RUN))
     if missing:
         raise CheckpointError(f"{path}: the weights lack {len(missing)} tensors Janus's image "
