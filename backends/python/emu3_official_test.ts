@@ -25,6 +25,7 @@ import { copyTree } from "../../testing/model_cache.ts";
 // A digit run: BAAI's tokenizer splits digits ("9", "0"), transformers' copy keeps "90".
 const PROMPTS = ["a red fox", "90 small blue birds on a wooden fence at dawn"];
 const CONDITIONS: PromptCondition[] = PROMPTS.map((prompt) => ({ prompt }));
+const GREEDY_ALL = { temperature: 0, topK: 0, topP: 1 };
 
 function worker(dir: string): Promise<PythonBackend> {
   return sharedWorker(`emu3 ${dir}`, () => openEmu3(dir));
@@ -81,6 +82,11 @@ Deno.test({
       }
       const zipar = await run(backend, [0, 1], { window: 5 }, cfg, "planned");
       assert.deepEqual([...zipar.grids], peer.grids.flat(), "ZipAR at s = W is raster");
+      // The bench's transformers row on the official directory: transformers' generate on the
+      // loaded model with the session's (BAAI's) ids.
+      const images = CONDITIONS.map((condition, index) => ({ condition, seed: 0, index }));
+      const reference = await backend.referenceGenerate(images, cfg, GREEDY_ALL);
+      assert.deepEqual([...reference.grids], peer.grids.flat(), "the transformers row");
     }
   },
 });

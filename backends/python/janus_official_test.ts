@@ -25,6 +25,7 @@ import { main } from "../../cli/main.ts";
 
 const PROMPTS = ["a red fox", "a small blue bird on a wooden fence at dawn"];
 const CONDITIONS: PromptCondition[] = PROMPTS.map((prompt) => ({ prompt }));
+const GREEDY_ALL = { temperature: 0, topK: 0, topP: 1 };
 
 /** The file's worker on `dir` (testing/shared_worker.ts). */
 function worker(dir: string): Promise<PythonBackend> {
@@ -79,6 +80,10 @@ Deno.test({
           assert.deepEqual([...grids], peer.grids[i], `cfg ${cfg} ${mode} prompt ${i}`);
         }
       }
+      // The bench's transformers row on the official directory (the session's official ids).
+      const images = CONDITIONS.map((condition, index) => ({ condition, seed: 0, index }));
+      const reference = await backend.referenceGenerate(images, cfg, GREEDY_ALL);
+      assert.deepEqual([...reference.grids], peer.grids.flat(), "the transformers row");
       // ZipAR at s = W is raster; s = 2 batches both prompts as each alone.
       const zipar = await run(backend, [0, 1], { window: 4 }, cfg, "planned");
       assert.deepEqual([...zipar.grids], peer.grids.flat());

@@ -131,6 +131,13 @@ def load(path: str, options: LoadOptions) -> Janus:
         context = int(model.config.text_config.max_position_embeddings)
         side = grid_side(model.config, path)
         rules = official_prompt_rules(path, tokenizer, context, side * side)
+        # What transformers' image loop reads (the bench's reference row), as its conversion of
+        # the official release writes it: the special ids, CFG 5.
+        from transformers import GenerationConfig
+        eos = tokenizer.convert_tokens_to_ids(tokenizer.eos_token) if tokenizer.eos_token else None
+        model.generation_config = GenerationConfig(
+            bos_token_id=rules.bos_id, eos_token_id=eos, pad_token_id=rules.pad_id,
+            guidance_scale=5, temperature=1.0, generation_kwargs={"boi_token_id": rules.boi_id})
     else:
         model = load_model(path, options)
         context = int(model.config.text_config.max_position_embeddings)
