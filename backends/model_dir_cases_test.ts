@@ -24,7 +24,9 @@ type HeaderEdit =
   | { op: "deep"; depth: number }
   | { op: "text"; value: string }
   | { op: "headerLength"; value: number }
-  | { op: "truncate"; bytes: number };
+  | { op: "truncate"; bytes: number }
+  | { op: "trail"; bytes: number }
+  | { op: "nonfinite"; tensor: string; value: "nan" | "inf" };
 
 interface Case {
   name: string;
@@ -83,7 +85,7 @@ function weightsFile(c: Case): Uint8Array {
   for (const [name, shape] of shapes) append(name, "F32", shape);
   let text: string | null = null;
   let length: number | null = null;
-  let truncate = 0;
+  let truncate = 0, trail = 0;
   for (const edit of c.header ?? []) {
     const entry = (name: string) => header[name] as Record<string, unknown>;
     switch (edit.op) {
@@ -124,6 +126,17 @@ function weightsFile(c: Case): Uint8Array {
       case "truncate":
         truncate = edit.bytes;
         break;
+      case "trail":
+        trail = edit.bytes;
+        break;
+      case "nonfinite": {
+        const [begin] = entry(edit.tensor).data_offsets as number[];
+        const at = blobs.findIndex((_, i) =>
+          blobs.slice(0, i).reduce((n, b) => n + b.length, 0) === begin
+        );
+        new Float32Array(blobs[at].buffer)[0] = edit.value === "nan" ? NaN : Infinity;
+        break;
+      }
     }
   }
   let json = new TextEncoder().encode(text ?? JSON.stringify(header));
@@ -131,7 +144,7 @@ function weightsFile(c: Case): Uint8Array {
   padded.set(json);
   json = padded;
   const data = blobs.reduce((n, b) => n + b.length, 0);
-  const file = new Uint8Array(8 + json.length + data);
+  const file = new Uint8Array(8 + json.length + data + trail);
   new DataView(file.buffer).setBigUint64(0, BigInt(length ?? json.length), true);
   file.set(json, 8);
   let at = 8 + json.length;

@@ -184,6 +184,15 @@ export function validateHeader(
       fail(`tensors ${spans[i - 1][0]} and ${spans[i][0]} overlap: ${REEXPORT}`);
     }
   }
+  // The data section is exactly the tensors' bytes: more after them is not a file safetensors
+  // wrote (and could be gigabytes a reader is told to skip).
+  const used = spans.reduce((m, [, t]) => Math.max(m, t.offsets[1]), 0);
+  if (dataLen > used) {
+    fail(
+      `${dataLen - used} bytes after the last tensor's data: not a file safetensors wrote: ` +
+        REEXPORT,
+    );
+  }
   return { tensors, metadata, dataStart };
 }
 
@@ -263,6 +272,22 @@ export function checkExpected(
     if (entry.shape.length !== shape.length || entry.shape.some((d, i) => d !== shape[i])) {
       throw new RangeError(
         `${name}: tensor ${key} has shape [${entry.shape}], expected [${shape}] from ${configName}`,
+      );
+    }
+  }
+  // A layer beyond the config's: the config does not describe these weights (loading them would
+  // silently drop the model's last layers).
+  const layers = (keys: Iterable<string>) =>
+    [...keys].map((k) => k.match(/^layers\.(\d+)\./)?.[1]).filter((n) => n !== undefined)
+      .map(Number);
+  const wanted = layers(want.keys());
+  if (wanted.length > 0) {
+    const count = Math.max(...wanted) + 1;
+    const beyond = layers(header.tensors.keys()).filter((n) => n >= count);
+    if (beyond.length > 0) {
+      throw new RangeError(
+        `${name}: holds weights of layer ${Math.max(...beyond)}, but ${configName} says ${count} ` +
+          `layer${count === 1 ? "" : "s"}: the config does not describe these weights`,
       );
     }
   }

@@ -159,7 +159,17 @@ export async function readExpectedTensors(
 ): Promise<Map<string, Tensor>> {
   const header = await readHeader(source, name);
   checkExpected(header, want, name, configName);
-  return await readTensors(source, header, want.keys());
+  const tensors = await readTensors(source, header, want.keys());
+  for (const [key, tensor] of tensors) {
+    const at = tensor.data.findIndex((v) => !Number.isFinite(v));
+    if (at >= 0) {
+      throw new RangeError(
+        `${name}: tensor ${key} holds ${tensor.data[at]} at index ${at}: weights must be finite ` +
+          "numbers; the file is corrupt or was saved from a diverged run: get the weights again",
+      );
+    }
+  }
+  return tensors;
 }
 
 /**

@@ -49,33 +49,76 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-Deno.test("a small model padded to 8 GiB loads by its ranges, with bounded memory", async () => {
+/**
+ * Rewrite DIR/model.safetensors with one more tensor the model does not use, `unused`, of
+ * 2 GiB float32s = 8 GiB, its data left as a hole (sparse: no disk); returns the model's bytes
+ * (the 8-byte length, the header and its tensors) before the hole.
+ */
+async function withUnusedTensor(path: string): Promise<number> {
+  const bytes = await Deno.readFile(path);
+  const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  const data = bytes.subarray(8 + n);
+  header.unused = {
+    dtype: "F32",
+    shape: [2 * GiB],
+    data_offsets: [data.length, data.length + 8 * GiB],
+  };
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const head = new Uint8Array(8 + json.length);
+  new DataView(head.buffer).setBigUint64(0, BigInt(json.length), true);
+  head.set(json, 8);
+  await Deno.writeFile(path, new Uint8Array([...head, ...data]));
+  await Deno.truncate(path, head.length + data.length + 8 * GiB); // the hole: costs no disk
+  return head.length + data.length;
+}
+
+Deno.test("a model beside an 8 GiB tensor it does not use loads by its ranges, with bounded memory", async () => {
   await withTempDir(async (dir) => {
     const config = tinyConfig();
     const weights = await writeRandomModel(dir, config, 3);
     const path = join(dir, "model.safetensors");
-    const size = (await Deno.stat(path)).size;
-    await Deno.truncate(path, 8 * GiB); // sparse: costs no disk
+    const modelBytes = await withUnusedTensor(path);
     const shapes = new Map([...weights].map(([name, t]) => [name, t.shape]));
     const source = counting(await openFileSource(path));
     try {
       const read = await readExpectedTensors(source, shapes, path, "config.json");
-      assert.equal(source.size, 8 * GiB);
+      assert.equal(source.size, modelBytes + 8 * GiB);
       assert.equal(read.size, weights.size);
       assert.deepEqual(read.get("output.weight"), weights.get("output.weight"));
-      // The length, the header, each tensor once: exactly the model's bytes, none of the padding.
-      assert.equal(source.bytesRead, size);
+      // The length, the header, each tensor once: exactly the model's bytes, none of `unused`.
+      assert.equal(source.bytesRead, modelBytes);
       assert.equal(source.reads, 2 + weights.size);
     } finally {
       source.close();
     }
     const rss = Deno.memoryUsage().rss;
     const loaded = await loadLlamagen(dir);
-    const all = await readSafetensors(path);
     const grown = Deno.memoryUsage().rss - rss;
     assert.equal(loaded.weights.size, weights.size);
-    assert.equal(all.tensors.size, weights.size);
-    assert(grown < 256 * (1 << 20), `RSS grew by ${grown} bytes reading a padded model`);
+    assert(grown < 256 * (1 << 20), `RSS grew by ${grown} bytes reading the model`);
+  });
+});
+
+Deno.test("a model padded with 8 GiB after its data is refused by every reader, unread", async () => {
+  await withTempDir(async (dir) => {
+    const weights = await writeRandomModel(dir, tinyConfig(), 3);
+    const path = join(dir, "model.safetensors");
+    const size = (await Deno.stat(path)).size;
+    await Deno.truncate(path, size + 8 * GiB); // sparse: costs no disk
+    const shapes = new Map([...weights].map(([name, t]) => [name, t.shape]));
+    const source = counting(await openFileSource(path));
+    try {
+      await assert.rejects(
+        readExpectedTensors(source, shapes, path, "config.json"),
+        /8589934592 bytes after the last tensor's data: not a file safetensors wrote/,
+      );
+      assert.ok(source.bytesRead < size, "it read past the header");
+    } finally {
+      source.close();
+    }
+    await assert.rejects(readSafetensors(path), /bytes after the last tensor's data/);
+    await assert.rejects(loadLlamagen(dir), /bytes after the last tensor's data/);
   });
 });
 

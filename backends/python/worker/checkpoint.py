@@ -5,6 +5,7 @@ and the expected shape, worded like backends/safetensors.ts so both backends say
 """
 
 import os
+import re
 from typing import Dict, List, Tuple
 
 import torch
@@ -68,10 +69,33 @@ def check_shapes(expected: Shapes, shapes: Dict[str, list], source: str):
         if list(shapes[key]) != list(want):
             raise CheckpointError(f"{source}: tensor {key} has shape {_dims(shapes[key])}, "
                                   f"expected {_dims(want)}")
+    # A layer beyond the config's: the config does not describe these weights (loading them
+    # would silently drop the model's last layers).
+    wanted = [int(m[1]) for k in expected for m in [re.match(r"layers\.(\d+)\.", k)] if m]
+    if wanted:
+        beyond = [int(m[1]) for k in shapes for m in [re.match(r"layers\.(\d+)\.", k)]
+                  if m and int(m[1]) > max(wanted)]
+        if beyond:
+            count = max(wanted) + 1
+            raise CheckpointError(f"{source}: holds weights of layer {max(beyond)}, but the "
+                                  f"config says {count} layer{'' if count == 1 else 's'}: the "
+                                  f"config does not describe these weights")
     extra = [k for k in shapes if k not in expected]
     if extra:
         log(f"note: ignoring {len(extra)} tensors of {source} the model does not use "
             f"(e.g. {extra[0]})")
+
+
+NOT_FINITE = ("holds NaN or infinite values: weights must be finite numbers; the file is "
+              "corrupt or was saved from a diverged run: get the weights again")
+
+
+def check_finite(named, source: str):
+    """named: (name, tensor) pairs; the first floating tensor with a NaN or an infinity is a
+    one-line error (backends/safetensors_reader.ts says the same of what WebGPU reads)."""
+    for name, tensor in named:
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{source}: tensor {name} {NOT_FINITE}")
 
 
 def load_safetensors_checked(path: str, expected: Shapes) -> Weights:
@@ -82,10 +106,14 @@ def load_safetensors_checked(path: str, expected: Shapes) -> Weights:
         if entries[key][0] not in ("F32", "F16", "BF16"):
             raise CheckpointError(f"{path}: tensor {key} has dtype {entries[key][0]}, not a "
                                   f"float (F32, F16, BF16): convert it with `zipar convert`")
-    return {k: load_tensor(path, entries[k], data_start) for k in expected}
+    weights = {k: load_tensor(path, entries[k], data_start) for k in expected}
+    check_finite(weights.items(), path)
+    return weights
 
 
 def select_checked(state: Weights, expected: Shapes, source: str) -> Weights:
     """Exactly the tensors of a loaded state dict that `expected` names, after checking them."""
     check_shapes(expected, {k: list(v.shape) for k, v in state.items()}, source)
-    return {k: state[k] for k in expected}
+    weights = {k: state[k] for k in expected}
+    check_finite(weights.items(), source)
+    return weights

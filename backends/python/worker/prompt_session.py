@@ -59,6 +59,13 @@ class PromptSession(FamilySession):
         self.lengths = np.array([len(x) for x in ids], dtype=np.int64)  # [seqs] P
         self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]])  # into flat_ids
         self.flat_ids = np.concatenate([np.asarray(x, dtype=np.int64) for x in ids])
+        rows = int(decoder.embed_tokens.num_embeddings)
+        beyond = np.flatnonzero((self.flat_ids < 0) | (self.flat_ids >= rows))
+        if beyond.size:
+            token = int(self.flat_ids[beyond[0]])
+            raise ValueError(f"the prompt's token id {token} is beyond the model's vocabulary "
+                             f"of {rows} (its embedding rows): the tokenizer files are not this "
+                             f"model's; use the model's own tokenizer")
         capacity = int(self.lengths.max()) - 1 + num_slots
         super().__init__(sequences, decoder.new_cache(len(sequences), capacity,
                                                       self.lengths - 1), num_slots)

@@ -106,6 +106,12 @@ def read_header(path: str):
     for (_, end0, a), (begin1, _, b) in zip(spans, spans[1:]):
         if begin1 < end0:
             fail(f"tensors {a} and {b} overlap: {REEXPORT}")
+    # The data section is exactly the tensors' bytes: more after them is not a file safetensors
+    # wrote (and could be gigabytes a reader is told to skip).
+    used = max((end for _, end, _ in spans), default=0)
+    if data_size > used:
+        fail(f"{data_size - used} bytes after the last tensor's data: not a file safetensors "
+             f"wrote: {REEXPORT}")
     return entries, data_start, size
 
 

@@ -38,6 +38,7 @@ from .vocab import VisualVocab
 
 NAME = "emu3"
 LAYOUTS = {NAME: "transformers", official.MODEL_TYPE: "official"}
+SUB_TYPES = {"text_config": ("emu3_text_model",), "vq_config": ("emu3_vqgan",)}
 DECODER_WEIGHTS = ("model.vqmodel.decoder.", "model.vqmodel.post_quant_conv.",
                    "model.vqmodel.quantize.")
 ENCODER_WEIGHTS = ("model.vqmodel.encoder.", "model.vqmodel.quant_conv.")  # unused here
@@ -86,7 +87,7 @@ class Emu3:
         config = model.config
         self.height, self.width = grid
         self.vocab = VisualVocab(model.vocabulary_mapping, int(config.vq_config.codebook_size),
-                                 path, options.device)
+                                 path, options.device, int(config.text_config.vocab_size))
         self.context = int(config.text_config.max_position_embeddings)
         self.decoder_stack = HFDecoder(model.model.text_model, config.text_config)
         self.decoder_missing = decoder_missing
@@ -165,6 +166,6 @@ def load(path: str, options: LoadOptions) -> Emu3:
     probe(options.device, options.dtype, "matmuls")
     from transformers import Emu3ForConditionalGeneration
     model, missing = load_pretrained(Emu3ForConditionalGeneration, path, options, "Emu3",
-                                     missing=True)
+                                     missing=True, sub_types=SUB_TYPES)
     return Emu3(path, model, tokenizer, rules, grid, check_missing(path, missing), layout,
                 options)

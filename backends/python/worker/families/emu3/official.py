@@ -23,11 +23,13 @@ encodes an image.
 
 import os
 import re
+from math import prod
 from typing import Dict, List, Optional, Tuple
 
 import torch
 
 from checkpoint import read_json
+from config_limits import check_against_weights, check_sizes, llama_parameters
 from errors import CheckpointError, first_line
 from hf_files import load_state_dict
 from weight_files import WeightFiles
@@ -121,6 +123,8 @@ def vq_config(vision: str):
     from transformers import Emu3VQVAEConfig
 
     config = read_json(os.path.join(vision, "config.json"))
+    if isinstance(config, dict):
+        check_sizes(config, os.path.join(vision, "config.json"))
     if not isinstance(config, dict) or config.get("model_type") != VISION_MODEL_TYPE:
         raise CheckpointError(f"{vision}/config.json: model_type "
                               f"{(config or {}).get('model_type')!r}, not {VISION_MODEL_TYPE!r}; "
@@ -156,11 +160,10 @@ def check_token_ids(config: dict, tokenizer: OfficialTokenizer, path: str):
                                   f"tokenizer's {want}; download the model's files again")
 
 
-def load_state(path: str, vision: Optional[str], dtype) -> Tuple[Dict[str, torch.Tensor], list]:
+def load_state(path: str, llm: WeightFiles, vision: Optional[str], dtype
+               ) -> Dict[str, torch.Tensor]:
     """The state dict of the language model and (when found) the vision tokenizer's decoder,
-    under transformers' names and in `dtype` as each tensor is read; and the LLM's shapes."""
-    llm = WeightFiles(path, what="Emu3-Gen")
-    shapes = llm.shapes()
+    under transformers' names and in `dtype` as each tensor is read."""
     state = {}
     for key in llm.file_of:
         if key.startswith("model."):
@@ -181,7 +184,7 @@ def load_state(path: str, vision: Optional[str], dtype) -> Tuple[Dict[str, torch
                               "out_proj.weight")) and tensor.dim() == 4:
                 tensor = tensor.reshape(tensor.shape[0], tensor.shape[1])  # a 1x1 conv
             state[name] = tensor.to(dtype) if tensor.is_floating_point() else tensor
-    return state, shapes
+    return state
 
 
 def load_model(path: str, options) -> Tuple[object, OfficialTokenizer, List[str], Optional[str]]:
@@ -189,13 +192,19 @@ def load_model(path: str, options) -> Tuple[object, OfficialTokenizer, List[str]
     vision tokenizer directory or None)."""
     from transformers import Emu3Config, Emu3ForConditionalGeneration, Emu3VQVAEConfig
 
-    config = read_json(os.path.join(path, "config.json"))
+    config_path = os.path.join(path, "config.json")
+    config = read_json(config_path)
+    check_sizes(config, config_path)  # before anything is read or built
     tokenizer = OfficialTokenizer(path)
     check_token_ids(config, tokenizer, path)
     vision = vision_dir(path, options.vision_tokenizer)
-    state, shapes = load_state(path, vision, options.dtype)
+    llm = WeightFiles(path, what="Emu3-Gen")
+    shapes = llm.shapes()
+    check_against_weights(llama_parameters(config), sum(prod(s) for _, s in shapes.values()),
+                          config_path)
     text = text_config(config, shapes, path)
     vq = vq_config(vision) if vision else Emu3VQVAEConfig()
+    state = load_state(path, llm, vision, options.dtype)
     emu3 = Emu3Config(text_config=text, vq_config=vq, vocabulary_map=tokenizer.vocabulary_map())
     model, info = load_state_dict(Emu3ForConditionalGeneration, emu3, state, options,
                                   f"{path} and {vision}" if vision else path,

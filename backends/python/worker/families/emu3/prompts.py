@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 from checkpoint import read_json
+from config_limits import check_grid
 from errors import CheckpointError
 
 # The model card's negative prompt (transformers' Emu3 image-generation example) and scale 3.
@@ -73,8 +74,10 @@ def grid_of(path: str, grid: Optional[str], size: Optional[int] = None,
         match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(grid))
         if not match or min(int(match[1]), int(match[2])) < 1:
             raise ValueError(f"grid {grid!r} is not HxW of positive integers (Emu3-Gen: 90x90)")
+        check_grid(int(match[1]), int(match[2]), f"grid {grid}")
         return int(match[1]), int(match[2])
     if size is not None:
+        check_grid(*generate_size("1:1", size * size), f"size {size} px")
         return generate_size("1:1", size * size)
     ratio, area = DEFAULT_RATIO, DEFAULT_IMAGE_AREA if image_area is None else image_area
     config_path = os.path.join(path, "processor_config.json" if image_area is None else
@@ -89,6 +92,7 @@ def grid_of(path: str, grid: Optional[str], size: Optional[int] = None,
                               f"image size (a ratio such as \"1:1\" and an area of at least "
                               f"{TOKEN_PIXELS ** 2} px)")
     h, w = generate_size(ratio, area)
+    check_grid(h, w, config_path)
     if min(h, w) < 1:
         raise CheckpointError(f"{config_path}: ratio {ratio} and image_area {area} give a "
                               f"{h}x{w} grid; give a larger image_area")

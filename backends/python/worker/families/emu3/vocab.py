@@ -20,8 +20,9 @@ from errors import CheckpointError
 
 
 class VisualVocab:
-    def __init__(self, mapping, codebook_size: int, path: str, device):
-        """mapping: the model's Emu3ImageVocabularyMapping; codebook_size: the VQ's."""
+    def __init__(self, mapping, codebook_size: int, path: str, device, vocab_size: int):
+        """mapping: the model's Emu3ImageVocabularyMapping; codebook_size: the VQ's;
+        vocab_size: the text model's embedding rows (every id must fall within them)."""
         where = f"{path}: config.json vocabulary_map"
         try:
             img2bpe = dict(mapping.img2bpe)  # codebook index -> text id, from the token names
@@ -46,6 +47,13 @@ class VisualVocab:
         eol = mapping.eol_token_id
         if not isinstance(eol, int):
             raise CheckpointError(f"{where} has no <|extra_200|> (Emu3's end-of-line token)")
+        beyond = [(k, t) for k, t in [*img2bpe.items(), ("EOL", eol)] if not 0 <= t < vocab_size]
+        if beyond:
+            what, token = beyond[0]
+            name = "<|extra_200|>" if what == "EOL" else f"<|visual token {what:06d}|>"
+            raise CheckpointError(f"{where}: {name} is token id {token}, beyond the model's "
+                                  f"vocabulary of {vocab_size} (its embedding rows); use the "
+                                  f"model's own config.json")
         self.size = size  # V: the engine's vocabulary; the EOL token is engine id V
         self.eol_id = eol  # the model's id of <|extra_200|>
         visual = [img2bpe[k] for k in range(size)]

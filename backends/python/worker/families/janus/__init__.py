@@ -23,6 +23,7 @@ import torch
 
 from devices import probe
 from checkpoint import read_json
+from config_limits import check_grid
 from errors import CheckpointError
 from families.family import LoadOptions
 from hf_decoder import HFDecoder
@@ -54,12 +55,25 @@ def grid_side(config, path: str) -> int:
     if side * side != tokens or side != int(config.vq_config.num_patches):
         raise CheckpointError(f"{path}: num_image_tokens {tokens} is not the VQ grid "
                               f"{config.vq_config.num_patches}^2; the config is inconsistent")
+    check_grid(side, side, path)
     return side
+
+
+SUB_TYPES = {"text_config": ("llama",), "vision_config": ("janus_vision_model",),
+             "vq_config": ("janus_vqgan",)}
+NOT_RUN = ("model.vision_model.", "model.aligner.")  # the understanding branch
 
 
 def load_model(path: str, options: LoadOptions):
     from transformers import JanusForConditionalGeneration
-    return load_pretrained(JanusForConditionalGeneration, path, options, "Janus")
+    model, missing = load_pretrained(JanusForConditionalGeneration, path, options, "Janus",
+                                     missing=True, sub_types=SUB_TYPES)
+    needed = [k for k in missing if not k.startswith(NOT_RUN)]
+    if needed:
+        raise CheckpointError(f"{path}: the safetensors lack {len(needed)} weights Janus's image "
+                              f"generation runs (first: {needed[0]}); download the model's "
+                              f"safetensors files again")
+    return model
 
 
 class Janus:

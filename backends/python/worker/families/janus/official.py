@@ -34,6 +34,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 
 from checkpoint import read_json
+from config_limits import check_sizes
 from errors import CheckpointError, first_line
 from hf_files import load_state_dict
 from weight_files import WeightFiles
@@ -205,7 +206,9 @@ def load_model(path: str, tokenizer, options):
     device; a weight that generation runs and the files lack is a one-line error."""
     from transformers import JanusForConditionalGeneration
 
-    config = read_json(os.path.join(path, "config.json"))
+    config_path = os.path.join(path, "config.json")
+    config = read_json(config_path)
+    check_sizes(config, config_path)
     weights = WeightFiles(path, what="Janus")
     janus = janus_config(path, config, weights, tokenizer)
     state = {}

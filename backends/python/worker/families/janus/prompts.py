@@ -20,11 +20,13 @@ A negative prompt given with the condition replaces the padded prompt (zipar's e
 loop has one) and is used as it tokenizes.
 """
 
+import os
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 from errors import CheckpointError, first_line
 from hf_files import load_tokenizer
+from safe_template import MAX_TEMPLATE_CHARS, render
 
 PAD_TOKEN = "<｜▁pad▁｜>"  # DeepSeek's pad: fullwidth bars and U+2581
 BOI_TOKEN = "<begin_of_image>"
@@ -43,12 +45,18 @@ class PromptRules:
     boi_id: int  # kept too
     pad_id: int  # replaces every other token
     max_prompt: int  # context - image tokens: the longest condition block that fits
+    source: str = ""  # where the chat template came from (the model directory), for errors
 
 
 def load_template(path: str, tokenizer) -> str:
     """The processor's chat template (chat_template.jinja / .json / processor_config.json, as
     JanusProcessor.from_pretrained finds it), else the tokenizer's."""
     from transformers import JanusProcessor
+    for name in ("chat_template.jinja", "chat_template.json", "processor_config.json"):
+        file = os.path.join(path, name)
+        if os.path.isfile(file) and os.path.getsize(file) > 4 * MAX_TEMPLATE_CHARS:
+            raise CheckpointError(f"{file}: {os.path.getsize(file)} bytes, more than a chat "
+                                  f"template's; use the model's own chat template")
     try:
         processor_dict, _ = JanusProcessor.get_processor_dict(path, local_files_only=True)
     except Exception as err:  # noqa: BLE001
@@ -57,6 +65,10 @@ def load_template(path: str, tokenizer) -> str:
     template = processor_dict.get("chat_template") or getattr(tokenizer, "chat_template", None)
     if isinstance(template, dict):
         template = template.get("default")
+    if isinstance(template, str) and len(template) > MAX_TEMPLATE_CHARS:
+        raise CheckpointError(f"{path}: the chat template is {len(template)} characters, more "
+                              f"than a template's {MAX_TEMPLATE_CHARS}; use the model's own "
+                              f"chat template (chat_template.jinja)")
     if not isinstance(template, str) or not template:
         raise CheckpointError(f"{path}: no chat template (chat_template.jinja); copy the "
                               f"model's processor files from its Hugging Face repository")
@@ -87,12 +99,14 @@ def prompt_rules(path: str, generation_config, context: int, image_tokens: int
     pad = generation_config.pad_token_id
     if pad is None:  # transformers' _prepare_special_tokens falls back to EOS
         pad = generation_config.eos_token_id
-    return PromptRules(
+    rules = PromptRules(
         tokenizer, template, None, boi_token,
         bos_id=token_id(tokenizer, generation_config.bos_token_id, "bos_token_id", path),
         boi_id=token_id(tokenizer, boi_id, "boi_token_id", path),
         pad_id=token_id(tokenizer, pad, "pad_token_id", path),
-        max_prompt=context - image_tokens)
+        max_prompt=context - image_tokens, source=path)
+    template_ids(rules, "a prompt")  # a template that loops or explodes fails here, at load
+    return rules
 
 
 def vocab_id(vocab: dict, token: str, path: str, what: str) -> int:
@@ -132,13 +146,10 @@ def template_ids(rules: PromptRules, text: str) -> List[int]:
         body = rules.tokenizer(sft_text(rules.roles, text) + rules.boi_token,
                                add_special_tokens=False).input_ids
         return [rules.bos_id, *body]
-    from transformers.utils.chat_template_utils import render_jinja_template
-
     messages = [{"role": "user", "content": [{"type": "text", "text": text}]}]
-    rendered, _ = render_jinja_template(conversations=[messages], chat_template=rules.template,
-                                        add_generation_prompt=True,
-                                        **rules.tokenizer.special_tokens_map)
-    return list(rules.tokenizer(rendered[0] + rules.boi_token).input_ids)
+    rendered = render(rules.template, rules.source, messages=messages,
+                      add_generation_prompt=True, **rules.tokenizer.special_tokens_map)
+    return list(rules.tokenizer(rendered + rules.boi_token).input_ids)
 
 
 def check_text(value, what: str) -> str:

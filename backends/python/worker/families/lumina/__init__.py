@@ -110,7 +110,7 @@ def load(path: str, options: LoadOptions) -> Lumina:
     tokenizer = load_tokenizer(path)
     config = read_config(path)
     vocab = image_vocab(config.vocabulary_map, tokenizer, int(config.vq_config.num_embeddings),
-                        path, options.device)
+                        path, options.device, int(config.vocab_size))
     rules = prompt_rules(path, tokenizer, vocab, grid_of(path, options.grid, options.size),
                          int(config.max_position_embeddings))
     probe(options.device, options.dtype, "matmuls")

@@ -10,14 +10,14 @@ the safetensors files and expanded exactly as Lumina's forward does. Any other m
 missing weight except the unused VQ encoder (model.vqmodel.*), is a one-line error.
 """
 
-import json
-import os
 from typing import Dict, List
 
 import torch
 
 from errors import CheckpointError, first_line
+from hf_files import check_directory, check_loaded
 from safetensors_io import load_tensor, read_header
+from weight_files import LAYOUTS, WeightFiles
 
 QK_NORMS = ("self_attn.q_norm.weight", "self_attn.q_norm.bias", "self_attn.k_norm.weight",
             "self_attn.k_norm.bias")
@@ -34,18 +34,9 @@ def read_config(path: str):
 
 
 def shard_of(path: str) -> Dict[str, str]:
-    """tensor name -> safetensors file (model.safetensors, or the shards of its index)."""
-    index = os.path.join(path, "model.safetensors.index.json")
-    if os.path.isfile(index):
-        try:
-            with open(index, encoding="utf-8") as f:
-                weight_map = json.load(f)["weight_map"]
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise CheckpointError(f"{index}: no weight_map ({first_line(err)})") from None
-        return {k: os.path.join(path, str(v)) for k, v in weight_map.items()}
-    single = os.path.join(path, "model.safetensors")
-    entries, _, _ = read_header(single)
-    return {k: single for k in entries}
+    """tensor name -> safetensors file (model.safetensors, or the shards of its index, checked
+    by weight_files.py: plain regular files inside the directory)."""
+    return dict(WeightFiles(path, layouts=(LAYOUTS[0],), what="Lumina-mGPT").file_of)
 
 
 def expand_qk_norms(model, path: str, mismatched: List[tuple]):
@@ -76,6 +67,7 @@ def load_model(path: str, options):
     """The loaded ChameleonForConditionalGeneration (eval, the worker's dtype and device)."""
     from transformers import ChameleonForConditionalGeneration
     from transformers.utils import logging
+    check_directory(path, {"vq_config": ("chameleon_vqgan",)}, text_key=None)
     logging.disable_progress_bar()
     logging.set_verbosity_error()
     try:
@@ -92,4 +84,5 @@ def load_model(path: str, options):
                               f"model (first: {sorted(missing)[0]}); download the model's "
                               f"safetensors files again")
     expand_qk_norms(model, path, info.get("mismatched_keys", []))
+    check_loaded(model, info, path)
     return model.to(options.device).eval()

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
+from config_limits import check_grid
 from errors import CheckpointError, OptionError
 
 from .vocab import IMAGE_START, PATCH_TOKENS, TURN_END, ImageVocab, size_token, token_id
@@ -66,6 +67,7 @@ def grid_of(path: str, grid: Optional[str], size: Optional[int] = None) -> Tuple
         match = re.search(r"[-_](\d{2,4})$", os.path.basename(os.path.normpath(path)))
         px = int(match[1]) if match and int(match[1]) % PATCH_PX == 0 else DEFAULT_PX
         h = w = px // TOKEN_PX
+    check_grid(h, w, f"{path}: grid {h}x{w}")
     if min(h, w) < PATCH_TOKENS or h % PATCH_TOKENS or w % PATCH_TOKENS:
         raise ValueError(f"grid {h}x{w}: Lumina-mGPT sizes count 32-px patches of 2x2 tokens, "
                          f"so each side must be even and at least 2 (768 px: 48x48)")

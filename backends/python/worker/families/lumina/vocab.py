@@ -63,9 +63,10 @@ class ImageVocab:
 
 
 def image_vocab(vocabulary_map, tokenizer, codebook_size: int, path: str,
-                device) -> ImageVocab:
+                device, vocab_size: int) -> ImageVocab:
     """The codebook from config.json's vocabulary_map (names IMGIMG…), checked to be complete
-    (codes 0..V-1, V <= the VQ codebook), and the special tokens from the tokenizer."""
+    (codes 0..V-1, V <= the VQ codebook, every id within the model's vocabulary), and the
+    special tokens from the tokenizer."""
     where = f"{path}: config.json vocabulary_map"
     if not isinstance(vocabulary_map, dict):
         raise CheckpointError(f"{where} is missing; use the model's own config.json (a "
@@ -97,6 +98,13 @@ def image_vocab(vocabulary_map, tokenizer, codebook_size: int, path: str,
     ids = {}
     for name in (IMAGE_START, IMAGE_END, NEW_LINE, TURN_END):
         ids[name] = token_id(tokenizer, name, path)
+    beyond = [(n, t) for n, t in [*((f"image code {k}", codes[k]) for k in codes),
+                                  *ids.items()] if not 0 <= t < vocab_size]
+    if beyond:
+        name, token = beyond[0]
+        raise CheckpointError(f"{where}: {name} is token id {token}, beyond the model's "
+                              f"vocabulary of {vocab_size} (its embedding rows); use the model's "
+                              f"own config.json and tokenizer")
     image_ids = torch.tensor([codes[k] for k in range(size)], dtype=torch.long, device=device)
     return ImageVocab(size, image_ids, ids)
 
