@@ -34,7 +34,12 @@ import {
   type Values,
 } from "./flags/args.ts";
 import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags, knownWidth } from "./flags/backend_flags.ts";
-import { buildSchedule, type ScheduleChoice, scheduleChoice } from "./flags/schedule_flags.ts";
+import {
+  buildSchedule,
+  checkModeForSchedule,
+  type ScheduleChoice,
+  scheduleChoice,
+} from "./flags/schedule_flags.ts";
 import {
   GRID_FORMATS,
   type GridFormat,
@@ -61,7 +66,7 @@ import {
 } from "./flags/sampling_flags.ts";
 import { runGeneration, stepProgress } from "./generation/run.ts";
 import { installInterruptCleanup } from "./io/interrupt.ts";
-import type { Io } from "./io/io.ts";
+import { type Io, StdoutClosedError } from "./io/io.ts";
 import { stderrProgress } from "./io/progress.ts";
 
 /** Flags of `zipar generate`. */
@@ -213,11 +218,12 @@ function pngRequest(values: Values, spec: BackendSpec): PngRequest | null {
 export async function parseGenerate(values: Values, io: Io): Promise<GenerateRequest> {
   const spec = backendFlags(values);
   const scheduleFor = (width: number) => scheduleChoice(values, width);
-  scheduleFor(knownWidth(spec) ?? MAX_SIDE);
+  const choice = scheduleFor(knownWidth(spec) ?? MAX_SIDE);
   const sampling = samplingFlags(values);
   const cfgInterval = intFlag(values, "cfg-interval", -1, MAX_SEED, -1);
   const seed = intFlag(values, "seed", 0, MAX_SEED, 0);
   const mode = choiceFlag(values, "mode", ["auto", "interactive", "planned"] as const, "auto");
+  checkModeForSchedule(mode, choice);
   const explicitFormat = choiceFlag(values, "format", GRID_FORMATS);
   let out = values.out as string | undefined | null;
   if (out === "") throw new ValidationError("--out needs a file name, or - for stdout");
@@ -317,16 +323,28 @@ export async function writeGenerate(
     images: run.images,
     run: stats,
   });
+  const writeGrid = async () => {
+    await output?.write({ shape: generation.shape, tokens: generation.grids, meta });
+  };
   if (request.png) {
     const decoder = await openImageDecoderFor(backend, request.png.decoder);
     try {
       const images = await decoder.decode(generation.grids, generation.shape);
-      await writeImages(images, request.png.out, { sheet: request.png.sheet });
+      // The grid is written while the PNGs wait in their temporary files: a grid that cannot
+      // be written leaves no image behind. A stdout whose reader left is no failure (exit 0):
+      // the PNGs are still kept.
+      let closed: StdoutClosedError | null = null;
+      const beforeCommit = () =>
+        writeGrid().catch((e) => {
+          if (!(e instanceof StdoutClosedError)) throw e;
+          closed = e;
+        });
+      await writeImages(images, request.png.out, { sheet: request.png.sheet, beforeCommit });
+      if (closed) throw closed;
     } finally {
       await decoder.close();
     }
-  }
-  await output?.write({ shape: generation.shape, tokens: generation.grids, meta });
+  } else await writeGrid();
   if (io.stderrIsTerminal && !request.quiet) {
     const [b, h, w] = generation.shape;
     const where = request.out === "-" ? "stdout" : request.out ?? request.png!.out;

@@ -54,12 +54,42 @@ export function isPrompt(condition: Condition): condition is PromptCondition {
   return typeof condition === "object" && condition !== null;
 }
 
+/**
+ * Why `text` cannot be a prompt (or negative prompt), as a phrase to follow its name, or null
+ * when it can: empty or blank, longer than {@linkcode MAX_PROMPT_CHARS}, or not valid Unicode
+ * text (a lone UTF-16 surrogate, which no UTF-8 encoder or tokenizer would carry faithfully).
+ * Every way a prompt arrives (flags, prompts files, job files, `Backend.open`) shares it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { promptTextError } from "./condition.ts";
+ * assert.equal(promptTextError("a red fox"), null);
+ * assert.equal(promptTextError(" "), "is empty: give the text to condition on");
+ * assert.match(promptTextError("fox\uD800")!, /lone UTF-16 surrogate \(U\+D800\) at character 4/);
+ * ```
+ */
+export function promptTextError(text: string): string | null {
+  if (text.trim() === "") return "is empty: give the text to condition on";
+  if (text.length > MAX_PROMPT_CHARS) {
+    return `has ${text.length} characters, more than ${MAX_PROMPT_CHARS}`;
+  }
+  if (!text.isWellFormed()) {
+    const at = text.search(
+      /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/,
+    );
+    const unit = text.charCodeAt(at).toString(16).toUpperCase();
+    return `holds a lone UTF-16 surrogate (U+${unit}) at character ${
+      at + 1
+    }: it is not valid Unicode text`;
+  }
+  return null;
+}
+
 function checkText(what: string, text: unknown): void {
   if (typeof text !== "string") throw new TypeError(`${what} must be a string, got ${typeof text}`);
-  if (text.trim() === "") throw new RangeError(`${what} is empty: give the text to condition on`);
-  if (text.length > MAX_PROMPT_CHARS) {
-    throw new RangeError(`${what} has ${text.length} characters, more than ${MAX_PROMPT_CHARS}`);
-  }
+  const why = promptTextError(text);
+  if (why !== null) throw new RangeError(`${what} ${why}`);
 }
 
 /**

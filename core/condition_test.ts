@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { checkCondition, classOf, MAX_PROMPT_CHARS, sequencesFor } from "./condition.ts";
+import {
+  checkCondition,
+  classOf,
+  MAX_PROMPT_CHARS,
+  promptTextError,
+  sequencesFor,
+} from "./condition.ts";
 import { generate } from "./engine.ts";
 import { layoutOf } from "./layout.ts";
 import { createSchedule } from "./schedule.ts";
@@ -23,6 +29,22 @@ Deno.test("checkCondition() refuses prompts that are empty, too long or not stri
     /conditions on class ids/,
   );
   checkCondition(10, { conditioning: "class", numClasses: 10 }); // the null class itself
+});
+
+Deno.test("a prompt with a lone UTF-16 surrogate is refused as invalid text, wherever it is", () => {
+  for (const bad of ["\uD800", "a\uDC00b", "fox \uD83D", "\uDE0A fox"]) {
+    assert.match(promptTextError(bad) ?? "", /lone UTF-16 surrogate .*not valid Unicode text/);
+    assert.throws(() => checkCondition({ prompt: bad }, text), /prompt holds a lone UTF-16/);
+    assert.throws(
+      () => checkCondition({ prompt: "a", negativePrompt: bad }, text),
+      /negative prompt holds a lone UTF-16/,
+    );
+  }
+  assert.match(promptTextError("ab\uD800")!, /at character 3/);
+  assert.equal(promptTextError("a fox \uD83D\uDE0A"), null); // a surrogate pair is fine
+  assert.equal(promptTextError("x".repeat(MAX_PROMPT_CHARS)), null);
+  assert.match(promptTextError("x".repeat(MAX_PROMPT_CHARS + 1))!, /100001 characters/);
+  assert.match(promptTextError(" ")!, /is empty/);
 });
 
 Deno.test("classOf() maps unconditional sequences of class models to the null class", () => {

@@ -20,6 +20,8 @@ import { checkCondition, type Sequence } from "../../core/condition.ts";
 import type { SamplingOptions } from "../../core/sampling.ts";
 import type { Backend, ModelInfo, PlanImage, PlanRun, Query, Session } from "../../core/step.ts";
 import { type PythonDecoderSource, type PythonVqDecoder, WorkerDecoder } from "./vq_client.ts";
+import { OptionError } from "../option_error.ts";
+import { encodeFrame, type Frame, FrameTooLargeError, MAX_HEADER_BYTES, mib } from "./protocol.ts";
 import {
   HANDSHAKE_TIMEOUT_MS,
   IDLE_TIMEOUT_MS,
@@ -118,6 +120,47 @@ export interface PythonBackend extends Backend {
 }
 
 /**
+ * The `open` request of session `session` for `sequences`. Its header carries every condition
+ * as JSON, and the worker reads at most {@linkcode MAX_HEADER_BYTES} of it: conditions that do
+ * not fit (too many images, long prompts) are an {@linkcode OptionError} in one line naming
+ * the fix, thrown before anything is sent.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sequencesFor } from "../../core/condition.ts";
+ * import { openRequest } from "./client.ts";
+ * assert.equal(openRequest(0, sequencesFor([7], true)).sequences.length, 2);
+ * const long = Array.from({ length: 20 }, () => ({ prompt: "x".repeat(99_999) }));
+ * assert.throws(() => openRequest(0, sequencesFor(long, true)), /generate fewer images at a time/);
+ * ```
+ */
+export function openRequest(
+  session: number,
+  sequences: readonly Sequence[],
+): Frame["header"] & { sequences: Sequence[] } {
+  const request = {
+    type: "open",
+    session,
+    sequences: sequences.map(({ condition, unconditional }) => ({ condition, unconditional })),
+  };
+  try {
+    encodeFrame(request);
+  } catch (e) {
+    if (!(e instanceof FrameTooLargeError)) throw e;
+    const images = sequences.filter((s) => !s.unconditional).length;
+    throw new OptionError(
+      `the conditions of ${images} images (${sequences.length} sequences) take ${
+        mib(e.bytes)
+      } as JSON, more than the ${
+        mib(MAX_HEADER_BYTES).replace(".0", "")
+      } the Python worker reads in one frame: generate fewer images at a time (--batch; zipar batch --max-batch) or shorter prompts`,
+    );
+  }
+  return request;
+}
+
+/**
  * Start the worker, load the model and return the backend. Throws a one-line Error when python,
  * torch or the model cannot be loaded.
  */
@@ -170,12 +213,8 @@ class PythonBackendImpl implements PythonBackend {
   async open(sequences: readonly Sequence[]): Promise<Session> {
     if (sequences.length === 0) throw new RangeError("A session needs at least one sequence");
     for (const s of sequences) checkCondition(s.condition, this.info);
+    const request = openRequest(this.#sessions, sequences);
     const id = this.#sessions++;
-    const request = {
-      type: "open",
-      session: id,
-      sequences: sequences.map(({ condition, unconditional }) => ({ condition, unconditional })),
-    };
     await this.#process.request(request, {}, { timeoutMs: this.#timeoutMs });
     return new PythonSession(this.#process, id, this.info.vocab, this.#timeoutMs);
   }

@@ -11,8 +11,40 @@
 /** Protocol version; the worker refuses a hello with another one. */
 export const PROTOCOL_VERSION = 2;
 
-/** Largest JSON header accepted from the worker. */
-const MAX_HEADER = 1 << 20;
+/**
+ * Largest JSON header of a frame, either way: the worker (worker/protocol.py's MAX_HEADER)
+ * refuses a longer one, so {@linkcode encodeFrame} never sends one.
+ */
+export const MAX_HEADER_BYTES = 1 << 20;
+
+/** `bytes` as MiB with one decimal. */
+export function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/**
+ * A request whose JSON header is longer than {@linkcode MAX_HEADER_BYTES}: refused before it is
+ * sent, in one line (the worker would answer with a ProtocolError).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FrameTooLargeError } from "./protocol.ts";
+ * const e = new FrameTooLargeError("open", 3 * 2 ** 20);
+ * assert.match(e.message, /^the "open" request takes 3\.0 MiB of JSON, more than the 1 MiB/);
+ * ```
+ */
+export class FrameTooLargeError extends Error {
+  /** The request's `type` and its header's length in bytes. */
+  constructor(readonly type: string, readonly bytes: number) {
+    super(
+      `the "${type}" request takes ${mib(bytes)} of JSON, more than the ${
+        mib(MAX_HEADER_BYTES).replace(".0", "")
+      } the Python worker reads in one frame`,
+    );
+    this.name = "FrameTooLargeError";
+  }
+}
 
 /** A typed array that can travel in a frame. */
 export type FrameArray = Int32Array | Uint8Array | Float32Array;
@@ -32,7 +64,8 @@ function dtypeOf(array: FrameArray): "int32" | "uint8" | "float32" {
 }
 
 /**
- * Encode a frame (little-endian hosts: typed arrays are copied as they lie in memory).
+ * Encode a frame (little-endian hosts: typed arrays are copied as they lie in memory). A header
+ * longer than {@linkcode MAX_HEADER_BYTES} throws a {@linkcode FrameTooLargeError}.
  *
  * @example
  * ```ts
@@ -45,6 +78,7 @@ function dtypeOf(array: FrameArray): "int32" | "uint8" | "float32" {
 export function encodeFrame(header: Frame["header"], arrays: Frame["arrays"] = {}): Uint8Array {
   const buffers = Object.entries(arrays).map(([name, a]) => [name, dtypeOf(a), a.length]);
   const head = new TextEncoder().encode(JSON.stringify({ ...header, buffers }));
+  if (head.length > MAX_HEADER_BYTES) throw new FrameTooLargeError(header.type, head.length);
   const payloadLength = Object.values(arrays).reduce((n, a) => n + a.byteLength, 0);
   const out = new Uint8Array(8 + head.length + payloadLength);
   const view = new DataView(out.buffer);
@@ -94,7 +128,9 @@ export class FrameReader {
     if (head === null) return null;
     const view = new DataView(head.buffer, head.byteOffset, 8);
     const headerLength = view.getUint32(0, true), payloadLength = view.getUint32(4, true);
-    if (headerLength > MAX_HEADER) throw new Error(`worker sent a ${headerLength}-byte header`);
+    if (headerLength > MAX_HEADER_BYTES) {
+      throw new Error(`worker sent a ${headerLength}-byte header`);
+    }
     const headerBytes = await this.#take(headerLength);
     if (headerBytes === null) throw new Error("worker output ended inside a frame");
     const header = JSON.parse(new TextDecoder().decode(headerBytes));

@@ -15,9 +15,9 @@
 
 import {
   type Condition,
-  MAX_PROMPT_CHARS,
   MAX_SEED,
   type ModelInfo,
+  promptTextError,
   PROXY_POLICIES,
   type ProxyPolicy,
 } from "../../core/mod.ts";
@@ -188,15 +188,16 @@ function jobConditions(d: Record<string, unknown>): Condition[] {
     if (typeof v !== "string" || v.trim() === "") {
       throw new SyntaxError(`"${key}" must hold non-empty strings, got ${brief(v)}`);
     }
-    if (v.length > MAX_PROMPT_CHARS) {
-      throw new SyntaxError(`"${key}" is longer than ${MAX_PROMPT_CHARS} characters`);
-    }
+    const why = promptTextError(v); // length, valid text: the checks every prompt source shares
+    if (why !== null) throw new SyntaxError(`"${key}" ${why}`);
     return v;
   };
   const list = (key: string, raw: unknown): unknown[] => {
     const items = Array.isArray(raw) ? raw : [raw];
-    if (items.length === 0 || items.length > MAX_JOB_COUNT) {
-      throw new SyntaxError(`"${key}" must be one value or a non-empty list`);
+    if (items.length === 0) throw new SyntaxError(`"${key}" must be one value or a non-empty list`);
+    if (items.length > MAX_JOB_COUNT) {
+      const what = key === "class" ? "classes" : "prompts";
+      throw new SyntaxError(`"${key}" lists more than ${MAX_JOB_COUNT} ${what} (a job's images)`);
     }
     return items;
   };

@@ -8,9 +8,9 @@
  */
 
 import type { Condition, ModelInfo, PlanImage } from "../../core/mod.ts";
-import { MAX_PROMPT_CHARS } from "../../core/mod.ts";
+import { promptTextError } from "../../core/mod.ts";
 import type { Io } from "../io/io.ts";
-import { readTextInput } from "../io/text_file.ts";
+import { readTextLines } from "../io/text_file.ts";
 import { intFlag, type OptionSpec, parseIntList, ValidationError, type Values } from "./args.ts";
 
 /** The condition flags' declarations. */
@@ -34,6 +34,43 @@ export const CONDITION_USAGE = `Conditions:
 /** Largest prompts file read (16 MiB). */
 export const MAX_PROMPTS_BYTES = 16 * 2 ** 20;
 
+/**
+ * Most images one generation makes, whatever gives them: `--batch`, the classes of `--class`,
+ * repeated `--prompt`s or the lines of `--prompts` (read no further than this).
+ */
+export const MAX_IMAGES = 1 << 16;
+
+/** Why too many images were asked for, and the fix. */
+function tooManyImages(what: string): ValidationError {
+  return new ValidationError(
+    `${what}: more than ${MAX_IMAGES} images`,
+    `One generation makes at most ${MAX_IMAGES} images: split the prompts over several runs, or use zipar batch.`,
+  );
+}
+
+/**
+ * Check one prompt given at `where` (`--prompt 2`, `p.txt:3`, `--negative-prompt`): a one-line
+ * ValidationError (exit 2) when it is empty, too long, holds control characters or is not
+ * valid Unicode text. The checks are core's ({@linkcode promptTextError}), which every source
+ * shares.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkPromptFlag } from "./condition_flags.ts";
+ * checkPromptFlag("a red fox", "--prompt");
+ * assert.throws(() => checkPromptFlag("fox\uD800", "--prompt 2"), /--prompt 2: prompt holds a lone UTF-16 surrogate/);
+ * ```
+ */
+export function checkPromptFlag(text: string, where: string): void {
+  const why = promptTextError(text);
+  if (why !== null) throw new ValidationError(`${where}: prompt ${why}`);
+  // deno-lint-ignore no-control-regex -- refusing control bytes is the point
+  if (/[\x00-\x08\x0b-\x1f\x7f]/.test(text)) {
+    throw new ValidationError(`${where}: prompt holds control characters`);
+  }
+}
+
 /** The images' conditions, as the flags give them. */
 export interface ConditionChoice {
   /** `class`: `--class`, or nothing given; `prompt`: `--prompt` / `--prompts`. */
@@ -45,39 +82,51 @@ export interface ConditionChoice {
 }
 
 /**
- * The prompts of a prompts file: one a line (`\r\n` too), a final newline allowed; an empty
- * or blank line is an error naming it, since image i gets line i.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parsePromptLines } from "./condition_flags.ts";
- * assert.deepEqual(parsePromptLines("a red fox\r\ntwo cats\n", "p.txt"), ["a red fox", "two cats"]);
- * assert.throws(() => parsePromptLines("a\n\nb\n", "p.txt"), /p\.txt:2: empty prompt/);
- * ```
+ * Line `n` (1-based) of a prompts file, its `\r` dropped and checked ({@linkcode checkPromptFlag});
+ * an empty or blank line is an error naming it, since image i gets line i.
  */
-export function parsePromptLines(text: string, where: string): string[] {
-  const lines = text.split("\n").map((l) => l.replace(/\r$/, ""));
-  if (lines.at(-1) === "") lines.pop();
-  if (lines.length === 0) throw new ValidationError(`${where} holds no prompt`);
-  lines.forEach((line, i) => {
-    if (line.trim() === "") {
-      throw new ValidationError(
-        `${where}:${i + 1}: empty prompt`,
-        "Give one prompt per line; image i gets line i.",
-      );
+function promptLine(raw: string, n: number, where: string): string {
+  const line = raw.replace(/\r$/, "");
+  if (line.trim() === "") {
+    throw new ValidationError(
+      `${where}:${n}: empty prompt`,
+      "Give one prompt per line; image i gets line i.",
+    );
+  }
+  checkPromptFlag(line, `${where}:${n}`);
+  return line;
+}
+
+/** The error for a prompts file whose line `MAX_IMAGES + 1` was reached. */
+function tooManyLines(where: string): ValidationError {
+  return new ValidationError(
+    `${where}: more than ${MAX_IMAGES} prompts (one image each)`,
+    `One generation makes at most ${MAX_IMAGES} images: split the file, or use zipar batch.`,
+  );
+}
+
+/**
+ * The prompts of `--prompts FILE` (`-` = stdin): one a line (`\r\n` too), a final newline
+ * allowed, image i gets line i. Read a line at a time and no further than line
+ * {@linkcode MAX_IMAGES} + 1: an endless stdin is refused at the cap, not read whole.
+ */
+async function readPrompts(file: string, io: Io): Promise<string[]> {
+  const where = file === "-" ? "stdin" : file;
+  const prompts: string[] = [];
+  try {
+    const lines = readTextLines(file, io, {
+      what: "the prompts file",
+      maxBytes: MAX_PROMPTS_BYTES,
+    });
+    for await (const line of lines) {
+      if (prompts.length === MAX_IMAGES) throw tooManyLines(where);
+      prompts.push(promptLine(line, prompts.length + 1, where));
     }
-    if (line.length > MAX_PROMPT_CHARS) {
-      throw new ValidationError(
-        `${where}:${i + 1}: prompt longer than ${MAX_PROMPT_CHARS} characters`,
-      );
-    }
-    // deno-lint-ignore no-control-regex -- refusing control bytes is the point
-    if (/[\x00-\x08\x0b-\x1f\x7f]/.test(line)) {
-      throw new ValidationError(`${where}:${i + 1}: prompt holds control characters`);
-    }
-  });
-  return lines;
+  } catch (e) {
+    throw e instanceof ValidationError ? e : new ValidationError((e as Error).message);
+  }
+  if (prompts.length === 0) throw new ValidationError(`${where} holds no prompt`);
+  return prompts;
 }
 
 /** Read the condition flags (a `--prompts` file included); usage errors are ValidationErrors. */
@@ -91,24 +140,18 @@ export async function conditionFlags(values: Values, io: Io): Promise<ConditionC
   if (prompts.length > 0 && file !== undefined) {
     throw new ValidationError("give prompts with --prompt or with --prompts FILE, not both");
   }
+  if (prompts.length > MAX_IMAGES) throw tooManyImages(`--prompt given ${prompts.length} times`);
+  prompts.forEach((text, i) => {
+    const where = prompts.length === 1 ? "--prompt" : `--prompt ${i + 1}`;
+    if (text.trim() === "") {
+      throw new ValidationError(`${where} is empty: give the text to condition on`);
+    }
+    checkPromptFlag(text, where);
+  });
   let texts = prompts;
   if (file !== undefined) {
     if (file === "") throw new ValidationError("--prompts needs a file name, or - for stdin");
-    let text: string;
-    try {
-      text = await readTextInput(file, io, {
-        what: "the prompts file",
-        maxBytes: MAX_PROMPTS_BYTES,
-      });
-    } catch (e) {
-      throw new ValidationError((e as Error).message);
-    }
-    texts = parsePromptLines(text, file === "-" ? "stdin" : file);
-  }
-  for (const t of texts) {
-    if (t.trim() === "") {
-      throw new ValidationError("--prompt is empty: give the text to condition on");
-    }
+    texts = await readPrompts(file, io);
   }
   if (negative !== undefined && texts.length === 0) {
     throw new ValidationError("--negative-prompt applies with --prompt or --prompts");
@@ -116,13 +159,17 @@ export async function conditionFlags(values: Values, io: Io): Promise<ConditionC
   if (negative !== undefined && negative.trim() === "") {
     throw new ValidationError("--negative-prompt is empty: drop it for the family's default");
   }
+  if (negative !== undefined) checkPromptFlag(negative, "--negative-prompt");
+  const classes = (values.class as string | undefined) ?? "0";
+  const classCount = classes.split(",").length;
+  if (classCount > MAX_IMAGES) throw tooManyImages(`--class lists ${classCount} classes`);
   const conditions: Condition[] = texts.length > 0
     ? texts.map((
       prompt,
     ) => (negative === undefined ? { prompt } : { prompt, negativePrompt: negative }))
-    : parseIntList("--class", (values.class as string | undefined) ?? "0", 0, 0x7fffffff);
+    : parseIntList("--class", classes, 0, 0x7fffffff);
   const kind = texts.length > 0 ? "prompt" : "class";
-  const batchFlag = intFlag(values, "batch", 1, 1 << 16);
+  const batchFlag = intFlag(values, "batch", 1, MAX_IMAGES);
   if (conditions.length > 1 && batchFlag !== undefined && batchFlag !== conditions.length) {
     const what = kind === "class" ? "classes in --class" : "prompts";
     throw new ValidationError(

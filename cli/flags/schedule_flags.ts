@@ -44,6 +44,35 @@ export const ALL_SCHEDULES: readonly ScheduleFlag[] = [
   "paper-sjd",
 ];
 
+/**
+ * The schedules that compile into a plan (core's `Schedule.fixed`): their queries never depend
+ * on token values. The others react to the model's outputs and run interactively.
+ */
+export const PLANNABLE_SCHEDULES: readonly ScheduleFlag[] = ["raster", "ideal", "paper"];
+
+/**
+ * Refuse `--mode planned` with a schedule that cannot be compiled into a plan: a usage error
+ * (exit 2) in one line, before any backend opens.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkModeForSchedule } from "./schedule_flags.ts";
+ * checkModeForSchedule("planned", { schedule: "ideal", window: 4, proxy: "r-2" });
+ * assert.throws(
+ *   () => checkModeForSchedule("planned", { schedule: "sjd", window: 4, proxy: "r-2" }),
+ *   /--schedule sjd reacts to the model's outputs/,
+ * );
+ * ```
+ */
+export function checkModeForSchedule(mode: string, choice: ScheduleChoice): void {
+  if (mode !== "planned" || PLANNABLE_SCHEDULES.includes(choice.schedule)) return;
+  throw new ValidationError(
+    `--mode planned needs a schedule that compiles into a plan: --schedule ${choice.schedule} reacts to the model's outputs`,
+    "Drop --mode planned (--mode auto runs it interactively), or pick --schedule raster|ideal|paper.",
+  );
+}
+
 /** Draft tokens per Jacobi window when `--draft` is not given. */
 export const DEFAULT_DRAFT = 4;
 

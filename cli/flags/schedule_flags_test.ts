@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { createLayout } from "../../core/mod.ts";
 import { ValidationError } from "./args.ts";
-import { buildSchedule, scheduleChoice } from "./schedule_flags.ts";
+import {
+  ALL_SCHEDULES,
+  buildSchedule,
+  checkModeForSchedule,
+  PLANNABLE_SCHEDULES,
+  scheduleChoice,
+} from "./schedule_flags.ts";
 
 Deno.test("scheduleChoice() requires --window unless --schedule raster", () => {
   assert.deepEqual(scheduleChoice({ window: "8" }, 24), {
@@ -99,4 +105,31 @@ Deno.test("scheduleChoice() reads the speculative schedules: adaptive2, sjd, ide
   );
   assert.throws(() => scheduleChoice({ schedule: "sjd", draft: "0" }, 14), /--draft/);
   assert.throws(() => scheduleChoice({ schedule: "sjd", accept: "loose" }, 14), /exact/);
+});
+
+Deno.test("--mode planned takes only the schedules that compile into a plan", () => {
+  const layout = createLayout({ height: 6, width: 6 });
+  for (const schedule of ALL_SCHEDULES) {
+    const values = schedule === "raster" || schedule === "sjd"
+      ? { schedule }
+      : schedule.startsWith("adaptive")
+      ? { schedule, "min-window": "2" }
+      : { schedule, window: "2" };
+    const choice = scheduleChoice(values, 6);
+    const fixed = buildSchedule(layout, choice).fixed;
+    assert.equal(PLANNABLE_SCHEDULES.includes(schedule), fixed, schedule);
+    checkModeForSchedule("auto", choice);
+    checkModeForSchedule("interactive", choice);
+    if (fixed) checkModeForSchedule("planned", choice);
+    else {
+      assert.throws(
+        () => checkModeForSchedule("planned", choice),
+        (e) =>
+          e instanceof ValidationError &&
+          e.message ===
+            `--mode planned needs a schedule that compiles into a plan: --schedule ${schedule} reacts to the model's outputs` &&
+          /--mode auto .*--schedule raster\|ideal\|paper/.test(e.hint ?? ""),
+      );
+    }
+  }
 });

@@ -47,6 +47,11 @@ export interface WriteImagesOptions {
   columns?: number;
   /** Enlarge pixels this many times (nearest). @default 1 */
   scale?: number;
+  /**
+   * Run once every image is written to its temporary file, before any is renamed into place
+   * (`generate --png` writes the grid file here): when it throws, no image is left behind.
+   */
+  beforeCommit?: () => Promise<void>;
 }
 
 /**
@@ -76,6 +81,7 @@ export async function writeImages(
   try {
     for (const [path] of files) pending.push(await openOutput(path));
     for (let i = 0; i < files.length; i++) await pending[i].write(files[i][1]());
+    await options.beforeCommit?.();
     for (const file of pending) await file.commit();
   } catch (e) {
     await Promise.all(pending.map((f) => f.abort()));
