@@ -17,7 +17,6 @@ import {
 } from "./flags/args.ts";
 import { installInterruptCleanup } from "./io/interrupt.ts";
 import { writeError } from "./io/atomic_write.ts";
-import { openOutput } from "./io/output_file.ts";
 import { printable } from "./io/printable.ts";
 import { openBackend } from "../backends/open.ts";
 import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags } from "./flags/backend_flags.ts";
@@ -29,6 +28,7 @@ import type { Io } from "./io/io.ts";
 import { type JobEntry, modelError, parseJobs, parseShard } from "./batch/jobs.ts";
 import { ShardEnvError, shardFromEnv, unshardedWarning } from "./batch/shard_env.ts";
 import { collectBatch } from "./batch/collect_dir.ts";
+import { openSummary } from "./batch/dir_output.ts";
 import { stderrProgress } from "./io/progress.ts";
 import { VERSION } from "./generation/version.ts";
 import { readTextInput } from "./io/text_file.ts";
@@ -295,7 +295,7 @@ export async function batchCommand(args: string[], io: Io): Promise<number> {
       status: o.status,
     })),
   };
-  const out = await openOutput(join(outDir, summaryName));
+  const out = await openSummary(join(outDir, summaryName)); // a symlink is replaced, not followed
   try {
     await out.write(new TextEncoder().encode(prettyJson(summary, "") + "\n"));
     await out.commit();
@@ -312,7 +312,7 @@ export async function batchCommand(args: string[], io: Io): Promise<number> {
         secs.toFixed(1)
       }s (${
         (secs > 0 ? totals.images / secs : 0).toFixed(1)
-      } img/s, ${totals.passes} passes); summary ${join(outDir, summaryName)}\n`,
+      } img/s, ${totals.passes} passes); summary ${printable(join(outDir, summaryName))}\n`,
     );
   }
   return summary.failed > 0 ? 1 : 0;

@@ -94,12 +94,30 @@ type Doc = Record<string, unknown>;
 const isObject = (v: unknown): v is Doc => typeof v === "object" && v !== null;
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 
-/** Why `doc` is not a batch summary, or null. */
-function summaryError(doc: unknown): string | null {
+/** Most shards a summary may name (as `--shard-count`). */
+export const MAX_SHARDS = 999_999;
+
+/** Why `doc` (read from `file`) is not a batch summary, or null. */
+function summaryError(file: string, doc: unknown): string | null {
   if (!isObject(doc) || doc.format !== SUMMARY_FORMAT) return `not a ${SUMMARY_FORMAT} file`;
   const rows = (v: unknown) =>
     Array.isArray(v) && v.every((r) => isObject(r) && Number.isSafeInteger(r.line));
   if (!rows(doc.outputs) || !rows(doc.failures)) return "its outputs or failures are malformed";
+  // A shard's count names the shards to rerun: only i of n, 0 ≤ i < n, the shard of its name.
+  const named = SHARD_FILE.exec(file);
+  const { index, count } = isObject(doc.shard) ? doc.shard : { index: null, count: null };
+  const shard = Number.isSafeInteger(index) && Number.isSafeInteger(count) &&
+      (index as number) >= 0 && (index as number) < (count as number) &&
+      (count as number) <= MAX_SHARDS
+    ? [index as number, count as number]
+    : null;
+  const wellFormed = named
+    ? shard !== null && shard[0] === Number(named[1]) && shard[1] === Number(named[2])
+    : doc.shard === null || doc.shard === undefined || shard !== null;
+  if (!wellFormed) {
+    const which = named ? ", the shard its name says" : "";
+    return `its shard is not i of n with 0 ≤ i < n ≤ ${MAX_SHARDS}${which}`;
+  }
   return null;
 }
 
@@ -138,7 +156,7 @@ export function mergeSummaries(
   const used: SummarySource[] = [], ignored: Collected["collected"]["ignored"] = [];
   const ordered = [...sources].sort((a, b) => a.mtimeMs - b.mtimeMs || (a.file < b.file ? -1 : 1));
   for (const source of ordered) {
-    const why = summaryError(source.doc);
+    const why = summaryError(source.file, source.doc);
     if (why) {
       ignored.push({ file: source.file, reason: why });
       continue;

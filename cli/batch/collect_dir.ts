@@ -9,7 +9,8 @@
 
 import { join } from "node:path";
 import type { Io } from "../io/io.ts";
-import { openOutput } from "../io/output_file.ts";
+import { printable } from "../io/printable.ts";
+import { openSummary } from "./dir_output.ts";
 import { prettyJson } from "../formats/grid_json.ts";
 import { VERSION } from "../generation/version.ts";
 import { parseJobs } from "./jobs.ts";
@@ -146,7 +147,7 @@ export async function collectBatch(options: CollectOptions): Promise<number> {
     ...merged,
   };
   const path = join(dir, "summary.json");
-  const out = await openOutput(path);
+  const out = await openSummary(path); // a symlink there is replaced, never followed
   try {
     await out.write(new TextEncoder().encode(prettyJson(summary, "") + "\n"));
     await out.commit();
@@ -154,7 +155,10 @@ export async function collectBatch(options: CollectOptions): Promise<number> {
     await out.abort();
   }
   if (!options.quiet) {
-    for (const line of collectReport(merged, options.jobsFile, path)) io.writeStderr(line + "\n");
+    // Reasons come from summary files anyone may have written: escaped, as every error line.
+    for (const line of collectReport(merged, options.jobsFile, path)) {
+      io.writeStderr(printable(line) + "\n");
+    }
   }
   return merged.failed > 0 || merged.missing > 0 ? 1 : 0;
 }

@@ -1,8 +1,9 @@
 /**
  * Running batch jobs on an open backend: resume (a job whose output exists and was made by the
  * same job and model is skipped), stale temporary files of killed runs removed, images packed
- * into generate() calls (cli/batch_groups), each job's grid written atomically under DIR as
- * soon as its last image is done.
+ * into generate() calls (groups.ts), each job's grid written atomically under DIR as soon as
+ * its last image is done. A failed call fails only the jobs that fail on their own (isolate.ts);
+ * an output name holding a symlink or anything but a regular file fails its job (dir_output.ts).
  *
  * @module
  */
@@ -16,6 +17,8 @@ import {
   type ModelInfo,
 } from "../../core/mod.ts";
 import { type BatchImage, packBatches } from "./groups.ts";
+import { generateIsolating, openProbe } from "./isolate.ts";
+import { outputNodeError } from "./dir_output.ts";
 import { openGridOutput, readGrid } from "../formats/grid_file.ts";
 import type { Io } from "../io/io.ts";
 import { type Job, type JobEntry, jobFiles, type ResolvedJob, resolveJob } from "./jobs.ts";
@@ -97,11 +100,30 @@ export async function removeStaleTemps(dir: string, files: Set<string>): Promise
   return removed;
 }
 
+/** Why a job's output files in `dir` cannot be written, never following a symlink; or null. */
+async function nodeError(dir: string, job: Job): Promise<string | null> {
+  for (const file of jobFiles(job)) {
+    const why = await outputNodeError(dir, file);
+    if (why) return why;
+  }
+  return null;
+}
+
 /** "complete", "absent", or why the existing output cannot be taken as this job's. */
-async function existing(path: string, key: string, shape: number[], io: Io): Promise<string> {
+async function existing(
+  dir: string,
+  job: ResolvedJob,
+  key: string,
+  h: number,
+  w: number,
+  io: Io,
+): Promise<string> {
+  const why = await nodeError(dir, job);
+  if (why) return why;
+  const file = jobFiles(job)[0], path = join(dir, file);
+  const shape = [job.count, h, w];
   const info = await Deno.stat(path).catch(() => null);
   if (info === null) return "absent";
-  const file = path.split(/[\\/]/).pop();
   let meta: Record<string, unknown>, got: number[];
   try {
     const read = await readGrid(path, io);
@@ -134,7 +156,7 @@ export async function runJobs(
   const todo: number[] = [];
   for (let k = 0; k < entries.length; k++) {
     const job = resolved[k];
-    const state = await existing(join(outDir, jobFiles(job)[0]), keys[k], [job.count, h, w], io);
+    const state = await existing(outDir, job, keys[k], h, w, io);
     if (state === "complete") outcomes[k].status = "skipped";
     else if (state === "absent") todo.push(k);
     else Object.assign(outcomes[k], { status: "failed", reason: state });
@@ -158,34 +180,13 @@ export async function runJobs(
     buffers.delete(j);
     finished++;
   };
-  const layout = layoutOf(info);
-  for (const batch of packBatches(jobs, maxBatch)) {
-    const images = batch.images.filter((im) => outcomes[todo[im.job]].status !== "failed");
-    if (images.length === 0) continue;
-    const { settings } = batch;
-    let generation: Generation;
-    try {
-      const schedule = buildSchedule(layout, choiceOf(settings, w));
-      generation = await runGeneration(backend, {
-        images: images.map(({ condition, seed, index }) => ({ condition, seed, index })),
-        schedule,
-        cfgScale: settings.cfg,
-        sampling: { temperature: settings.temperature, topK: settings.topK, topP: settings.topP },
-      }, {
-        onStep: (event) =>
-          report(totals.images + images.length * event.totalDecoded / event.totalTokens),
-        yieldEveryMs: options.yieldEvery,
-      });
-    } catch (e) {
-      for (const im of images) fail(im.job, `generation failed: ${(e as Error).message}`);
-      continue;
-    }
-    const { stats, grids } = generation;
+  /** Count a finished call and write every job whose last image it made. */
+  const take = async (images: BatchImage[], { stats, grids }: Generation) => {
     totals.batches++;
     totals.passes += stats.passes;
     totals.images += images.length;
     const touched = new Set<number>();
-    images.forEach((im: BatchImage, b) => {
+    images.forEach((im, b) => {
       const job = jobs[im.job];
       let buf = buffers.get(im.job);
       if (!buf) {
@@ -209,6 +210,33 @@ export async function runJobs(
         fail(j, (e as Error).message);
       }
     }
+  };
+  const layout = layoutOf(info);
+  for (const batch of packBatches(jobs, maxBatch)) {
+    const images = batch.images.filter((im) => outcomes[todo[im.job]].status !== "failed");
+    if (images.length === 0) continue;
+    const { settings } = batch;
+    /** Generate `images` in one call and write the jobs it completes; throws only if it fails. */
+    const generate = async (images: BatchImage[]) => {
+      const schedule = buildSchedule(layout, choiceOf(settings, w));
+      const generation = await runGeneration(backend, {
+        images: images.map(({ condition, seed, index }) => ({ condition, seed, index })),
+        schedule,
+        cfgScale: settings.cfg,
+        sampling: { temperature: settings.temperature, topK: settings.topK, topP: settings.topP },
+      }, {
+        onStep: (event) =>
+          report(totals.images + images.length * event.totalDecoded / event.totalTokens),
+        yieldEveryMs: options.yieldEvery,
+      });
+      await take(images, generation);
+    };
+    // A failed call (a prompt too long for the context, say) fails only its bad jobs.
+    await generateIsolating(images, {
+      run: generate,
+      probe: openProbe(backend, settings.cfg),
+      fail: (j, e) => fail(j, `generation failed: ${(e as Error)?.message ?? e}`),
+    });
     report(totals.images);
   }
   totals.generateMs = performance.now() - started;
@@ -242,6 +270,9 @@ async function writeJob(
       wallMs: buf.wallMs,
     },
   });
+  // Checked again now: a link made while generating is not followed either.
+  const why = await nodeError(options.outDir, job);
+  if (why) throw new Error(why);
   const output = await openGridOutput(
     join(options.outDir, jobFiles(job)[0]),
     job.format,
