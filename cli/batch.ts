@@ -32,6 +32,7 @@ import { openSummary } from "./batch/dir_output.ts";
 import { stderrProgress } from "./io/progress.ts";
 import { VERSION } from "./generation/version.ts";
 import { readTextInput } from "./io/text_file.ts";
+import { MAX_IMAGES } from "./flags/condition_flags.ts";
 
 /** Flags of `zipar batch`. */
 export const BATCH_OPTIONS: OptionSpec = {
@@ -190,7 +191,7 @@ export async function batchCommand(args: string[], io: Io): Promise<number> {
   }
   const spec = backendFlags(values);
   const { shard, shardSource } = shardOf(values, shardCount, io);
-  const maxBatch = intFlag(values, "max-batch", 1, 1 << 16, 16);
+  const maxBatch = intFlag(values, "max-batch", 1, MAX_IMAGES, 16);
   const quiet = values.quiet === true, strict = values.strict === true;
   const file = jobsPath === "-" ? "stdin" : jobsPath;
 

@@ -30,6 +30,7 @@ import {
   CONDITION_USAGE,
   conditionFlags,
   cycleConditions,
+  MAX_IMAGES,
 } from "./flags/condition_flags.ts";
 import {
   SAMPLING_OPTIONS,
@@ -40,7 +41,11 @@ import {
 import type { PythonBackend } from "../backends/python/client.ts";
 import { runGeneration } from "./generation/run.ts";
 import type { Io } from "./io/io.ts";
-import { buildSchedule, type ScheduleChoice } from "./flags/schedule_flags.ts";
+import {
+  buildSchedule,
+  checkModeForSchedule,
+  type ScheduleChoice,
+} from "./flags/schedule_flags.ts";
 import { VERSION } from "./generation/version.ts";
 
 /** Flags of `zipar bench`. */
@@ -117,7 +122,7 @@ export async function benchCommand(args: string[], io: Io): Promise<number> {
   const given = values.class !== undefined || values.prompt !== undefined ||
     values.prompts !== undefined;
   const conditions = await conditionFlags(values, io);
-  const batch = intFlag(values, "batch", 1, 1 << 16, 1);
+  const batch = intFlag(values, "batch", 1, MAX_IMAGES, 1);
   const samplingGiven = samplingFlags(values);
   const reference = values.reference === true;
   if (reference && spec.backend !== "python") {
@@ -127,6 +132,10 @@ export async function benchCommand(args: string[], io: Io): Promise<number> {
   }
   const seed = intFlag(values, "seed", 0, MAX_SEED - 10000, 0);
   const mode = choiceFlag(values, "mode", ["auto", "interactive", "planned"] as const, "auto");
+  if (mode === "planned" && minWindows.length > 0) {
+    // The adaptive window reacts to the model's outputs: it cannot be compiled into a plan.
+    checkModeForSchedule(mode, { schedule: "adaptive", window: minWindows[0], proxy: "r-2" });
+  }
   const format = choiceFlag(values, "format", ["md", "json", "csv"] as const, "md");
   const width = knownWidth(spec);
   if (width !== null) checkWindows([...windows, ...minWindows], width);

@@ -94,6 +94,7 @@ Deno.test("zipar bench usage errors exit 2 in one line", async () => {
       [["--grid", "8x8", "--windows", "9"], /window 9 is larger than the grid width 8/],
       [["--windows", "4", "--format", "xml"], /--format must be one of md, json, csv/],
       [["--windows", "4", "--backend", "webgpu"], /needs --model/],
+      [["--adaptive", "2", "--mode", "planned"], /--mode planned needs a schedule that compiles/],
     ] as const
   ) {
     const r = await bench([...args]);

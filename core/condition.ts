@@ -70,7 +70,10 @@ export function isPrompt(condition: Condition): condition is PromptCondition {
  * ```
  */
 export function promptTextError(text: string): string | null {
-  if (text.trim() === "") return "is empty: give the text to condition on";
+  // Blank as the worker's Python sees it too: str.strip() also drops \x1c-\x1f and \x85.
+  if (text.replace(/[\s\x1c-\x1f\x85]/g, "") === "") {
+    return "is empty: give the text to condition on";
+  }
   if (text.length > MAX_PROMPT_CHARS) {
     return `has ${text.length} characters, more than ${MAX_PROMPT_CHARS}`;
   }

@@ -47,6 +47,14 @@ Deno.test("a prompt with a lone UTF-16 surrogate is refused as invalid text, whe
   assert.match(promptTextError(" ")!, /is empty/);
 });
 
+Deno.test("promptTextError() finds blank what the worker's Python strip() finds blank", () => {
+  // JavaScript's trim() keeps \x1c-\x1f and \x85; Python's str.strip() drops them.
+  for (const blank of ["\x1c", "\x1d\x1e\x1f", "\x85", " \x1f\t\n"]) {
+    assert.match(promptTextError(blank) ?? "", /is empty/, JSON.stringify(blank));
+  }
+  assert.equal(promptTextError("\x1ffox"), null);
+});
+
 Deno.test("classOf() maps unconditional sequences of class models to the null class", () => {
   const seqs = sequencesFor([4, 9], true);
   assert.deepEqual(seqs.map((s) => classOf(s, 10)), [4, 9, 10, 10]);
