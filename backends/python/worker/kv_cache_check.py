@@ -18,6 +18,7 @@ import sys
 import numpy as np
 import torch
 
+from device_pack import pack
 from kv_cache import SlotKVCache
 
 HEADS, HEAD_DIM, SLOTS = 2, 8, 12
@@ -66,9 +67,11 @@ def main(argv):
         q, k, v = (rng.standard_normal((len(seq), HEADS, HEAD_DIM)) for _ in range(3))
         # The cache maps image slots itself; condition-block positions come from the family.
         cache_pos = np.where(slot == 0, pos, cache.positions(seq, slot))
-        ix = cache.index(seq, slot, np.ones(len(seq), dtype=bool), cache_pos)
-        hidden = cache.mark_written(ix)
-        out = cache.attend(0, *(torch.from_numpy(a) for a in (q, k, v)), ix, hidden).numpy()
+        ix = pack([cache.index(seq, slot, np.ones(len(seq), dtype=bool), cache_pos)],
+                  cache.device)[0]
+        mask = cache.step_mask(ix, 1)
+        cache.write(0, torch.from_numpy(np.stack([k, v], axis=1)), ix)  # [n, 2, heads, hd]
+        out = cache.attend(0, torch.from_numpy(q), ix, mask).numpy()
         for i in range(len(seq)):  # the step writes first, then every query attends
             state_k[seq[i], :, pos[i]], state_v[seq[i], :, pos[i]] = k[i], v[i]
             written[seq[i], pos[i]] = True

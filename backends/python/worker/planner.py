@@ -7,15 +7,17 @@ cfgScale != 1. Query inputs are read from the grid on the device; the host only 
 tokens at the end. Family-independent: the family's session runs each forward.
 """
 
+import os
 from dataclasses import dataclass
 from typing import Callable, List
 
 import numpy as np
 import torch
 
+from device_pack import pack
 from families.family import FamilySession
-from sampler import cell_key, mix_cfg, sample
-from step_index import StepIndex
+from sampler import cell_key, mix_cfg, prepare, sample
+from step_profile import STEP, loop, profiling, scope
 
 INPUT_CONDITION = -1  # core/step.ts: the sequence's condition (prefix slots)
 INPUT_EOL = -2  # core/step.ts: the end-of-line token
@@ -53,33 +55,34 @@ def check_plan(info: dict, num_slots: int, step_start, slot, inp, predicts, heig
 
 @dataclass
 class StepWork:
-    """One plan step expanded over sequences, with its device indices built ahead of time."""
-    seq: np.ndarray  # [seqs*nq] sequence of each query, sequence-major
-    slot: np.ndarray  # [seqs*nq] slot written
-    want: np.ndarray  # [seqs*nq] bool, logits wanted
-    ix: StepIndex
-    inp: torch.Tensor  # [seqs*nq] plan input: cell index, -1 condition, -2 EOL
+    """One plan step expanded over sequences, built on the host and packed (device_pack) with
+    every other step of the plan before the first runs."""
+    ix: object  # the session's index of the step
+    image: object  # [seqs*nq] image of each query (its sequence mod B)
+    src: object  # [seqs*nq] column of the padded grid holding each query's input token
+    img: object  # [B*nw] image of each sampled cell
+    cell: object  # [B*nw] cell index r*W + c sampled
+    keys: object  # [B*nw] draw keys
     nw: int  # queries with logits per sequence
-    img: torch.Tensor  # [B*nw] image of each sampled cell
-    cell: torch.Tensor  # [B*nw] cell index r*W + c sampled
-    keys: torch.Tensor  # [B*nw] draw keys
 
 
-def prepare_step(session: FamilySession, arrays: dict, j: int, b: int,
-                 keys: torch.Tensor) -> StepWork:
-    device = session.device
+def prepare_step(session: FamilySession, arrays: dict, j: int, b: int, keys: np.ndarray,
+                 cells: int) -> StepWork:
+    """Step j of the plan on the host. Inputs read from the padded grid [B, cells + 2]: a
+    cell's column, or column cells (the condition token) or cells + 1 (the EOL token)."""
     lo, hi = int(arrays["stepStart"][j]), int(arrays["stepStart"][j + 1])
     seqs, nq = session.num_seqs, hi - lo
     seq = np.repeat(np.arange(seqs), nq)
     slot = np.tile(arrays["slot"][lo:hi], seqs)
-    pred = arrays["predicts"][lo:hi]
+    pred = arrays["predicts"][lo:hi].astype(np.int64)
     want = np.tile(pred >= 0, seqs)
-    ix = session.index(seq, slot, want)
-    inp = torch.as_tensor(np.tile(arrays["input"][lo:hi], seqs).astype(np.int64)).to(device)
+    inp = np.tile(arrays["input"][lo:hi].astype(np.int64), seqs)
+    src = np.where(inp >= 0, inp, np.where(inp == INPUT_EOL, cells + 1, cells))
     nw = int((pred >= 0).sum())
-    cell = torch.as_tensor(np.tile(pred[pred >= 0], b).astype(np.int64)).to(device)
-    img = torch.arange(b, device=device).repeat_interleave(nw)
-    return StepWork(seq, slot, want, ix, inp, nw, img, cell, keys[img, cell])
+    img = np.repeat(np.arange(b), nw)
+    cell = np.tile(pred[pred >= 0], b)
+    return StepWork(session.index(seq, slot, want), seq % b, src, img, cell, keys[img, cell],
+                    nw)
 
 
 def keep_guided(mixed: torch.Tensor, cond: torch.Tensor, cell: torch.Tensor,
@@ -92,16 +95,50 @@ def keep_guided(mixed: torch.Tensor, cond: torch.Tensor, cell: torch.Tensor,
     return torch.where((cell <= interval + 1)[:, None], mixed, cond)
 
 
-def draw_keys(images: List[dict], cells: int, width: int, device) -> torch.Tensor:
+def draw_keys(images: List[dict], cells: int, width: int) -> np.ndarray:
     """keys: [B, H*W] draw key of every cell, hashed on the host with Python ints."""
-    return torch.tensor([[cell_key(int(im["seed"]), int(im["index"]), c // width, c % width)
-                          for c in range(cells)] for im in images], dtype=torch.int64).to(device)
+    return np.array([[cell_key(int(im["seed"]), int(im["index"]), c // width, c % width)
+                      for c in range(cells)] for im in images], dtype=np.int64)
+
+
+def sync_free(device: torch.device) -> bool:
+    """Whether sampling keeps to device-only ops (no host reads): always on CUDA; on the CPU
+    with ZIPAR_SYNC_FREE=1 (tests count the reads), else the CPU's faster pruned draw."""
+    return device.type == "cuda" or os.environ.get("ZIPAR_SYNC_FREE") == "1"
+
+
+class Progress:
+    """Progress every `every` steps without stalling the stream: on CUDA a step counts as done
+    when an event recorded after it has completed (asked without waiting)."""
+
+    def __init__(self, device: torch.device, every: int, total: int,
+                 report: Callable[[int], None]):
+        self.device, self.every, self.total, self.report = device, every, total, report
+        self.pending: List = []  # (steps done, event) in order
+        self.said = 0
+
+    def step_done(self, done: int):
+        if self.every <= 0 or done % self.every or done >= self.total:
+            return
+        if self.device.type != "cuda":
+            self.report(done)
+            return
+        event = torch.cuda.Event()
+        event.record()
+        self.pending.append((done, event))
+        newest = 0
+        while self.pending and self.pending[0][1].query():
+            newest = self.pending.pop(0)[0]
+        if newest > self.said:
+            self.said = newest
+            self.report(newest)
 
 
 @torch.no_grad()
 def run_plan(family, session: FamilySession, plan: dict, arrays: dict,
              progress: Callable[[int], None]):
-    """Run every step; returns grids: [B, H, W] int32 on the host."""
+    """Run every step; returns grids: [B, H, W] int32 on the host. The loop reads nothing back
+    from the device until the grids at the end (syncs_check counts it)."""
     device, info = session.device, family.info
     step_start, slot = arrays["stepStart"], arrays["slot"]
     inp, predicts = arrays["input"], arrays["predicts"]
@@ -119,27 +156,34 @@ def run_plan(family, session: FamilySession, plan: dict, arrays: dict,
                          f"images and CFG halves {expected}")
     halves = session.num_seqs // b
     cells = height * width
-    keys = draw_keys(images, cells, width, device)
-    grid = torch.full((b, cells), -1, dtype=torch.int64, device=device)  # [B, H*W]
+    keys = draw_keys(images, cells, width)  # [B, H*W]
     eol = -1 if info["eolToken"] is None else int(info["eolToken"])
+    # [B, H*W + 2]: the cells, then the condition token and the EOL token as constant columns
+    grid = torch.full((b, cells + 2), -1, dtype=torch.int64, device=device)
+    grid[:, cells + 1] = eol
+    guidance = torch.tensor(scale, dtype=torch.float32, device=device)  # once, not per step
+    free = sync_free(device) or profiling()  # a profile counts the GPU's path
+    if temperature > 0:
+        prepare(int(info["vocab"]), device)
     session.reset()
-    work = [prepare_step(session, arrays, j, b, keys) for j in range(len(step_start) - 1)]
-    for j, w in enumerate(work):
-        image = w.ix.seq % b  # [seqs*nq]
-        literal = torch.where(w.inp == INPUT_EOL, torch.full_like(w.inp, eol), w.inp)
-        token = torch.where(w.inp >= 0, grid[image, w.inp.clamp(min=0)], literal)
-        logits = session.forward(w.seq, w.slot, token, w.want, w.ix)  # [seqs*nw, vocab]
-        if w.nw:
-            logits = logits.view(halves, b, w.nw, -1)
-            mixed = mix_cfg(logits[0], logits[-1], scale).reshape(b * w.nw, -1)  # [B*nw, vocab]
-            if scale != 1:
-                mixed = keep_guided(mixed, logits[0].reshape(b * w.nw, -1), w.cell, interval)
-            grid[w.img, w.cell] = sample(mixed, w.keys, temperature, top_k, top_p)
-        if every > 0 and (j + 1) % every == 0 and j + 1 < len(work):
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            progress(j + 1)
-    out = grid.cpu().numpy()
+    work = pack([prepare_step(session, arrays, j, b, keys, cells)
+                 for j in range(len(step_start) - 1)], device)
+    report = Progress(device, every, len(work), progress)
+    with loop():  # step_profile counts host reads in here
+        for j, w in enumerate(work):
+            with scope(STEP):
+                token = grid[w.image, w.src]  # [seqs*nq]
+                logits = session.forward(None, None, token, None, w.ix)  # [seqs*nw, vocab]
+                if w.nw:
+                    logits = logits.view(halves, b, w.nw, -1)
+                    mixed = logits[0].reshape(b * w.nw, -1)  # [B*nw, vocab]
+                    if scale != 1:
+                        guided = mix_cfg(logits[0], logits[-1], guidance).reshape(b * w.nw, -1)
+                        mixed = keep_guided(guided, mixed, w.cell, interval)
+                    grid[w.img, w.cell] = sample(mixed, w.keys, temperature, top_k, top_p,
+                                                 sync_free=free)
+            report.step_done(j + 1)
+    out = grid[:, :cells].cpu().numpy()
     if np.any(out < 0):
         raise ValueError("plan finished with cells never decoded")
     return out.astype(np.int32).reshape(b, height, width)

@@ -34,7 +34,7 @@ def visibility(time: np.ndarray, pos: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def forward_events(session, events) -> torch.Tensor:
+def forward_events(family, session, events) -> torch.Tensor:
     """events: [(time, pos, is_text, token)] of one sequence -> logits [E, vocab]."""
     time = np.array([e[0] for e in events])
     pos = np.array([e[1] for e in events])
@@ -46,9 +46,9 @@ def forward_events(session, events) -> torch.Tensor:
     if is_text.any():
         x[is_text] = d.embed_tokens(token[is_text])
     if (~is_text).any():
-        x[~is_text] = session.embed_image(token[~is_text]).to(d.dtype)
+        x[~is_text] = family.embed_image(token[~is_text]).to(d.dtype)
     hidden = d.recompute(x, torch.from_numpy(pos), torch.from_numpy(visibility(time, pos)))
-    return session.logits(hidden)
+    return family.image_logits(hidden)
 
 
 def reference_logits(family, sequences, steps) -> np.ndarray:
@@ -64,7 +64,7 @@ def reference_logits(family, sequences, steps) -> np.ndarray:
                 events[seq].append((t, len(ids) + slot - 1, False, token))
             if want:
                 wanted.append((seq, len(events[seq]) - 1))
-    logits = {s: forward_events(session, ev) for s, ev in events.items() if ev}
+    logits = {s: forward_events(family, session, ev) for s, ev in events.items() if ev}
     if not wanted:
         return np.zeros((0, family.info["vocab"]))
     return torch.stack([logits[s][i] for s, i in wanted]).double().numpy()

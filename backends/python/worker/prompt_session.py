@@ -1,24 +1,27 @@
-"""A session of a prompt family (Janus; Emu3 and Lumina-mGPT next): the engine's one prefix
+"""A session of a prompt family (Janus, Emu3, Lumina-mGPT): the engine's one prefix
 slot per sequence is a condition block of that sequence's prompt ids (CONDITIONS.md).
 
 The condition query (slot 0, token -1) is expanded here into the sequence's P prompt tokens at
 positions 0..P-1, written in one step; its logits (the last prompt token's) predict cell
 (0, 0). Engine slot s >= 1 lives at absolute position P + s - 1: the cache's per-sequence offset
 is P - 1, so sequences of one session may have prompts of different lengths. A family
-subclasses PromptSession with check_queries(), embed_image() (an engine token -> the model's
-input embedding) and logits() (final-norm hidden -> engine-vocabulary logits).
+subclasses PromptSession with check_queries(), and builds its model's ModelSteps with
+prompt_steps() from its image embedding (an engine token -> the model's input embedding) and
+its logits (final-norm hidden -> engine-vocabulary logits).
 
 sequences_for() and unpack() are the families' shared reading of CONDITIONS.md's sequences.
 """
 
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Callable, List, Sequence
 
 import numpy as np
 import torch
 
 from families.family import FamilySession
 from hf_decoder import HFDecoder
+from kv_cache import SlotKVCache
+from step_graphs import ModelSteps
 from step_index import StepIndex
 
 
@@ -41,21 +44,46 @@ def unpack(sequence):
 @dataclass
 class PromptIndex:
     """A step's queries expanded into rows (a condition query -> its prompt's tokens)."""
-    seq: torch.Tensor  # [n] sequence of each query (what the planner reads)
+    seq: object  # [n] sequence of each query (what the planner reads)
     rows: StepIndex  # the rows, grouped by sequence
-    text_rows: torch.Tensor  # [t] rows holding prompt tokens
-    text_ids: torch.Tensor  # [t] their token ids
-    image_rows: torch.Tensor  # [i] rows holding engine tokens (image cells, EOL)
-    image_queries: torch.Tensor  # [i] the query of each image row
+    text_rows: object  # [t] rows holding prompt tokens
+    text_ids: object  # [t] their token ids
+    image_rows: object  # [i] rows holding engine tokens (image cells, EOL)
+    image_queries: object  # [i] the query of each image row
+    image_only: bool  # no prompt rows: row r is query r (every step after the prefill)
+
+
+EmbedImage = Callable[[torch.Tensor], torch.Tensor]  # engine tokens [r] -> embeddings [r, hidden]
+Logits = Callable[[torch.Tensor], torch.Tensor]  # final-norm hidden [w, hidden] -> [w, V] float32
+
+
+def prompt_steps(decoder: HFDecoder, embed_image: EmbedImage, logits: Logits) -> ModelSteps:
+    """A prompt family's ModelSteps: the step forward over its decoder, with the family's own
+    image embedding and logits (functions of the model, never of a session or the family
+    object, so nothing a step keeps refers back to them)."""
+    def forward_step(cache: SlotKVCache, token: torch.Tensor, ix: PromptIndex) -> torch.Tensor:
+        """token: [n] engine tokens of the queries -> logits [w, V] float32."""
+        d = decoder
+        if ix.image_only:
+            x = embed_image(token).to(d.dtype)  # [n, hidden]
+        else:
+            x = torch.empty(len(ix.rows.seq), d.hidden, dtype=d.dtype, device=d.device)
+            if len(ix.text_rows):
+                x[ix.text_rows] = d.embed_tokens(ix.text_ids)
+            if len(ix.image_rows):
+                x[ix.image_rows] = embed_image(token[ix.image_queries]).to(d.dtype)
+        return logits(d.step(cache, x, ix.rows))  # [sum(want), vocab]
+    return ModelSteps(forward_step, decoder.new_cache, decoder.device)
 
 
 class PromptSession(FamilySession):
-    def __init__(self, decoder: HFDecoder, sequences: List, ids: Sequence[Sequence[int]],
-                 num_slots: int):
-        """sequences: the open frame's entries (kept as `conditions`); ids: each sequence's
-        condition block, already checked to fit the model's context."""
+    def __init__(self, family, sequences: List, ids: Sequence[Sequence[int]]):
+        """family: its decoder_stack, steps (prompt_steps) and num_slots; sequences: the open
+        frame's entries (kept as `conditions`); ids: each sequence's condition block, already
+        checked to fit the model's context."""
         if not sequences:
             raise ValueError("a session needs at least one sequence")
+        decoder: HFDecoder = family.decoder_stack
         self.lengths = np.array([len(x) for x in ids], dtype=np.int64)  # [seqs] P
         self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]])  # into flat_ids
         self.flat_ids = np.concatenate([np.asarray(x, dtype=np.int64) for x in ids])
@@ -66,19 +94,12 @@ class PromptSession(FamilySession):
             raise ValueError(f"the prompt's token id {token} is beyond the model's vocabulary "
                              f"of {rows} (its embedding rows): the tokenizer files are not this "
                              f"model's; use the model's own tokenizer")
+        num_slots = family.num_slots
         capacity = int(self.lengths.max()) - 1 + num_slots
-        super().__init__(sequences, decoder.new_cache(len(sequences), capacity,
-                                                      self.lengths - 1), num_slots)
+        cache = family.steps.acquire(len(sequences), capacity, self.lengths - 1)
+        super().__init__(sequences, cache, num_slots, family.steps)
         self.decoder = decoder
         self.input_ids = [list(x) for x in ids]  # per sequence (tests, the bench's peer row)
-
-    def embed_image(self, tokens: torch.Tensor) -> torch.Tensor:
-        """tokens: [r] engine tokens -> input embeddings [r, hidden]."""
-        raise NotImplementedError
-
-    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        """hidden: [w, hidden] final-norm states -> logits [w, vocab] float32."""
-        raise NotImplementedError
 
     def index(self, seq: np.ndarray, slot: np.ndarray, want: np.ndarray) -> PromptIndex:
         """Host-built rows of a step: seq, slot: [n] ints, want: [n] bool."""
@@ -93,18 +114,6 @@ class PromptSession(FamilySession):
         pos = np.where(text, within, self.cache.positions(rseq, slot[query]))
         rwant = want[query] & (within == counts[query] - 1)
         rows = self.cache.index(rseq, slot[query], rwant, pos)
-        t = lambda a: torch.as_tensor(np.ascontiguousarray(a, dtype=np.int64)).to(self.device)
         text_ids = self.flat_ids[self.starts[rseq[text]] + within[text]]
-        return PromptIndex(t(seq), rows, t(np.flatnonzero(text)), t(text_ids),
-                           t(np.flatnonzero(~text)), t(query[~text]))
-
-    def forward(self, seq: np.ndarray, slot: np.ndarray, token: torch.Tensor,
-                want: np.ndarray, index: Optional[PromptIndex] = None) -> torch.Tensor:
-        ix = index if index is not None else self.index(seq, slot, want)
-        d = self.decoder
-        x = torch.empty(len(ix.rows.seq), d.hidden, dtype=d.dtype, device=self.device)
-        if len(ix.text_rows):
-            x[ix.text_rows] = d.embed_tokens(ix.text_ids)
-        if len(ix.image_rows):
-            x[ix.image_rows] = self.embed_image(token[ix.image_queries]).to(d.dtype)
-        return self.logits(d.step(self.cache, x, ix.rows))  # [sum(want), vocab]
+        return PromptIndex(seq, rows, np.flatnonzero(text), text_ids, np.flatnonzero(~text),
+                           query[~text], not bool(text.any()))

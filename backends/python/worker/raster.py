@@ -26,31 +26,36 @@ def generate_raster(family, request: dict) -> np.ndarray:
     temperature, top_k, top_p = float(s["temperature"]), int(s["topK"]), float(s["topP"])
     b = len(images)
     session = family.open(family.conditions_for(images, scale))
-    seqs, device = session.num_seqs, session.device
-    keys = draw_keys(images, height * width, width, device)  # [B, H*W]
-    seq = np.arange(seqs)
-    want = np.ones(seqs, dtype=bool)
-    for p in range(prefix - 1):  # all prefix slots but the last, which predicts (0, 0)
-        session.forward(seq, np.full(seqs, p), torch.full((seqs,), CONDITION_TOKEN,
-                                                          device=device), ~want)
-    token = np.full(seqs, CONDITION_TOKEN, dtype=np.int64)  # [seqs] input of the next query
-    slot = np.full(seqs, prefix - 1, dtype=np.int64)  # [seqs] its slot
-    grid = np.zeros((b, height * width), dtype=np.int32)
-    row_slots = width + (0 if eol is None else 1)
-    for cell in range(height * width):
-        r, c = divmod(cell, width)
-        qseq, qslot, qtoken, qwant = seq, slot, token, want
-        if eol is not None and c == 0 and r > 0:  # write (r-1, W-1); its EOL slot predicts (r, 0)
-            qseq, qwant = np.concatenate([seq, seq]), np.concatenate([~want, want])
-            qslot = np.concatenate([slot, np.full(seqs, prefix + r * row_slots - 1)])
-            qtoken = np.concatenate([token, np.full(seqs, eol, dtype=np.int64)])
-        logits = session.forward(qseq, qslot, torch.as_tensor(qtoken).to(device), qwant)
-        halves = logits.view(seqs // b, b, -1)  # [halves, B, vocab]
-        mixed = mix_cfg(halves[0], halves[-1], scale)
-        if scale != 1:
-            mixed = keep_guided(mixed, halves[0], torch.full((b,), cell, device=device), interval)
-        tokens = sample(mixed, keys[:, cell], temperature, top_k, top_p).cpu().numpy()  # [B]
-        grid[:, cell] = tokens
-        token = np.tile(tokens, seqs // b).astype(np.int64)
-        slot = np.full(seqs, prefix + r * row_slots + c, dtype=np.int64)
-    return grid.reshape(b, height, width)
+    try:
+        seqs, device = session.num_seqs, session.device
+        keys = torch.as_tensor(draw_keys(images, height * width, width)).to(device)  # [B, H*W]
+        seq = np.arange(seqs)
+        want = np.ones(seqs, dtype=bool)
+        for p in range(prefix - 1):  # all prefix slots but the last, which predicts (0, 0)
+            session.forward(seq, np.full(seqs, p), torch.full((seqs,), CONDITION_TOKEN,
+                                                              device=device), ~want)
+        token = np.full(seqs, CONDITION_TOKEN, dtype=np.int64)  # [seqs] input of the next query
+        slot = np.full(seqs, prefix - 1, dtype=np.int64)  # [seqs] its slot
+        grid = np.zeros((b, height * width), dtype=np.int32)
+        row_slots = width + (0 if eol is None else 1)
+        for cell in range(height * width):
+            r, c = divmod(cell, width)
+            qseq, qslot, qtoken, qwant = seq, slot, token, want
+            if eol is not None and c == 0 and r > 0:
+                # write (r-1, W-1); its EOL slot predicts (r, 0)
+                qseq, qwant = np.concatenate([seq, seq]), np.concatenate([~want, want])
+                qslot = np.concatenate([slot, np.full(seqs, prefix + r * row_slots - 1)])
+                qtoken = np.concatenate([token, np.full(seqs, eol, dtype=np.int64)])
+            logits = session.forward(qseq, qslot, torch.as_tensor(qtoken).to(device), qwant)
+            halves = logits.view(seqs // b, b, -1)  # [halves, B, vocab]
+            mixed = mix_cfg(halves[0], halves[-1], scale)
+            if scale != 1:
+                here = torch.full((b,), cell, device=device)
+                mixed = keep_guided(mixed, halves[0], here, interval)
+            tokens = sample(mixed, keys[:, cell], temperature, top_k, top_p).cpu().numpy()  # [B]
+            grid[:, cell] = tokens
+            token = np.tile(tokens, seqs // b).astype(np.int64)
+            slot = np.full(seqs, prefix + r * row_slots + c, dtype=np.int64)
+        return grid.reshape(b, height, width)
+    finally:
+        session.close()

@@ -117,6 +117,14 @@ def gumbel_i32(keys: torch.Tensor, terms: torch.Tensor) -> torch.Tensor:
     return gumbel_table(device)[index]
 
 
+def prepare(vocab: int, device: torch.device):
+    """Build the tables a draw over `vocab` reads on `device` (before a planned loop, so the
+    loop uploads nothing): the vocabulary terms, and on CUDA the Gumbel table."""
+    vocab_terms(vocab, device)
+    if device.type == "cuda":
+        gumbel_table(device)
+
+
 PRUNE_STATS = {"columns": 0, "scored": 0}  # keyed_argmax's pruned calls (sampler_check)
 BUCKET_BITS = 12  # prune_bounds: one bucket per top 12 of the 23 uniform bits
 _BOUNDS: Dict[str, Tuple[torch.Tensor, torch.Tensor]] = {}  # device -> (lower, upper) [4096]
@@ -194,12 +202,14 @@ def _keyed_argmax_full(values: torch.Tensor, temperature: float, keys: torch.Ten
     return torch.where(scores == top, ids, torch.full_like(ids, none)).amin(dim=-1)
 
 
-def mix_cfg(cond: torch.Tensor, uncond: torch.Tensor, scale: float) -> torch.Tensor:
-    """u + g*(c - u) element-wise in float32; g = 1 returns cond."""
-    if scale == 1:
-        return cond
-    g = torch.tensor(scale, dtype=torch.float32, device=cond.device)
-    return uncond + g * (cond - uncond)
+def mix_cfg(cond: torch.Tensor, uncond: torch.Tensor, scale) -> torch.Tensor:
+    """u + g*(c - u) element-wise in float32; g = 1 returns cond. scale: a float, or a 0-dim
+    float32 tensor on the logits' device (made once per plan: no upload per step)."""
+    if not isinstance(scale, torch.Tensor):
+        if scale == 1:
+            return cond
+        scale = torch.tensor(scale, dtype=torch.float32, device=cond.device)
+    return uncond + scale * (cond - uncond)
 
 
 def kept_mask(logits: torch.Tensor, z: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
@@ -238,17 +248,21 @@ def top_k_candidates(logits: torch.Tensor, top_k: int, ordered: bool = True):
 
 
 def sample(logits: torch.Tensor, keys: torch.Tensor, temperature: float, top_k: int,
-           top_p: float) -> torch.Tensor:
+           top_p: float, sync_free: bool = False) -> torch.Tensor:
     """logits: [q, vocab] float32, keys: [q] int64 -> tokens [q] int64.
 
     Top-k first: when the k kept tokens are known exactly, only they are hashed, scaled and
     ranked (the draw of a token does not depend on the others). Scores z + gumbel in float64,
     as core/sampling; argmax takes the lowest index on ties (candidates are in index order).
+    sync_free: device ops only, never a host read (every column scored, the kept set masked:
+    the same tokens), for a planned loop that must not stall the stream.
     """
     if temperature == 0:
         return torch.argmax(logits, dim=-1)
     vocab = logits.shape[-1]
     k32 = to_i32(keys)
+    if sync_free:
+        return _sample_masked(logits, k32, temperature, top_k, top_p)
     cand = top_k_candidates(logits, top_k, ordered=top_p < 1) if 0 < top_k < vocab else None
     if cand is not None:
         sub = logits.gather(-1, cand)  # [q, k]
@@ -261,8 +275,14 @@ def sample(logits: torch.Tensor, keys: torch.Tensor, temperature: float, top_k: 
         return cand.gather(-1, torch.argmax(scores, dim=-1, keepdim=True))[:, 0]
     if top_k <= 0 and top_p == 1:
         return keyed_argmax(logits, temperature, k32, vocab_terms(vocab, logits.device))
+    return _sample_masked(logits, k32, temperature, top_k, top_p)
+
+
+def _sample_masked(logits: torch.Tensor, k32: torch.Tensor, temperature: float, top_k: int,
+                   top_p: float) -> torch.Tensor:
+    """Every column scored, z + gumbel in float64, the tokens top-k / top-p drop masked."""
     z = logits.double() / temperature
-    scores = z + gumbel_i32(k32, vocab_terms(vocab, logits.device)).double()
+    scores = z + gumbel_i32(k32, vocab_terms(logits.shape[-1], logits.device)).double()
     if top_k > 0 or top_p < 1:
         scores = scores.masked_fill(~kept_mask(logits, z, top_k, top_p), float("-inf"))
     return torch.argmax(scores, dim=-1)

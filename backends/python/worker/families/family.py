@@ -28,8 +28,9 @@ import numpy as np
 import torch
 
 from errors import OptionError
+from device_pack import pack
 from kv_cache import SlotKVCache
-from step_index import StepIndex
+from step_graphs import ModelSteps
 
 
 @dataclass
@@ -57,16 +58,21 @@ class LoadOptions:
 
 
 class FamilySession:
-    """One generation: its sequences' conditions, their KV cache and the step forward.
+    """One generation: its sequences' conditions, the KV cache it borrows from its model
+    (step_graphs.ModelSteps) and the step forward.
 
-    A family subclasses it with check_queries() and forward(); the interactive step, the
-    index and the reset are shared.
+    A family subclasses it with check_queries() and index() (the host layout of a step, with
+    whatever per-query data its forward reads); the model's ModelSteps holds the forward
+    itself, so a graph captured for one generation serves the next. The interactive step,
+    the planned forward, the reset and the close are shared.
     """
 
-    def __init__(self, conditions: List, cache: SlotKVCache, num_slots: int):
+    def __init__(self, conditions: List, cache: SlotKVCache, num_slots: int,
+                 steps: ModelSteps):
         self.conditions = conditions
         self.cache = cache
         self.num_slots = num_slots  # engine slots per sequence (core/layout)
+        self.steps = steps
 
     @property
     def num_seqs(self) -> int:
@@ -76,22 +82,36 @@ class FamilySession:
     def device(self) -> torch.device:
         return self.cache.device
 
-    def index(self, seq: np.ndarray, slot: np.ndarray, want: np.ndarray) -> StepIndex:
+    def index(self, seq: np.ndarray, slot: np.ndarray, want: np.ndarray):
+        """A step's host index (numpy arrays; device_pack.pack moves it)."""
         return self.cache.index(seq, slot, want)
 
     def reset(self):
         """Forget every write (a plan starts from an empty cache)."""
         self.cache.reset()
 
+    def close(self):
+        """Give the cache back to the model (kept for the next generation only while CUDA
+        graphs are captured over it)."""
+        if self.cache is not None:
+            self.steps.release(self.cache)
+            self.cache = None
+
     def check_queries(self, seq: np.ndarray, slot: np.ndarray, token: np.ndarray):
         """Raise a one-line ValueError for a query the family cannot run."""
         raise NotImplementedError
 
     def forward(self, seq: np.ndarray, slot: np.ndarray, token: torch.Tensor,
-                want: np.ndarray, index: Optional[StepIndex] = None) -> torch.Tensor:
+                want: np.ndarray, index=None) -> torch.Tensor:
         """seq, slot: [n] host ints; token: [n] device int64 -> logits [sum(want), vocab]
-        float32 on the device, in query order."""
-        raise NotImplementedError
+        float32 on the device, in query order. A planned step passes its packed index (built
+        ahead) and may replay a CUDA graph; interactive steps and the raster oracle build
+        theirs here and run eagerly. The forward reads only tensors, never the host arrays,
+        so a graph captured for one step serves every step of its shape."""
+        if index is None:
+            ix = pack([self.index(seq, slot, want)], self.device)[0]
+            return self.steps.body(self.cache, token, ix)
+        return self.steps.run(self.cache, token, index)
 
     @torch.no_grad()
     def step(self, seq: np.ndarray, slot: np.ndarray, token: np.ndarray,

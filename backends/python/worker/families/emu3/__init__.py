@@ -27,7 +27,8 @@ from errors import CheckpointError, OptionError, first_line
 from families.family import LoadOptions
 from hf_decoder import HFDecoder
 from hf_files import load_pretrained, load_tokenizer
-from prompt_session import sequences_for
+from prompt_session import prompt_steps, sequences_for
+from text_vocab_session import head_rows, text_vocab_heads
 
 from . import official
 from .decoder import Emu3Decoder
@@ -90,6 +91,11 @@ class Emu3:
                                  path, options.device, int(config.text_config.vocab_size))
         self.context = int(config.text_config.max_position_embeddings)
         self.decoder_stack = HFDecoder(model.model.text_model, config.text_config)
+        # The LM head's rows of the visual tokens (a view: their ids are one ascending run).
+        self.image_head = head_rows(model.lm_head.weight, self.vocab.visual_ids)  # [V, hidden]
+        self.embed_image, self.image_logits = text_vocab_heads(
+            self.decoder_stack, self.vocab.visual_ids, self.vocab.eol_id, self.image_head)
+        self.steps = prompt_steps(self.decoder_stack, self.embed_image, self.image_logits)
         self.decoder_missing = decoder_missing
         self.num_slots = 1 + self.height * (self.width + 1)  # core/layout with eol
         self.info = {"name": os.path.basename(os.path.normpath(path)) or NAME,
@@ -132,7 +138,9 @@ class Emu3:
         bench's reference row) -> grids [B, H, W] int32; the prompts and negative prompts as
         the session tokenizes them."""
         b = len(images)
-        ids = self.open(self.conditions_for(images, cfg_scale)).input_ids
+        session = self.open(self.conditions_for(images, cfg_scale))
+        session.close()
+        ids = session.input_ids
         negative = ids[b:] if cfg_scale != 1 else None
         generated = generate_ids(self.model, self.tokenizer, ids[:b], negative, self.height,
                                  self.width, cfg_scale, sampling)

@@ -28,7 +28,7 @@ from errors import CheckpointError
 from families.family import LoadOptions
 from hf_decoder import HFDecoder
 from hf_files import load_pretrained, load_tokenizer
-from prompt_session import sequences_for, unpack
+from prompt_session import prompt_steps, sequences_for, unpack
 
 from . import official
 from .decoder import JanusDecoder
@@ -87,6 +87,12 @@ class Janus:
         self.codebook = int(config.vq_config.num_embeddings)
         context = int(config.text_config.max_position_embeddings)
         self.decoder_stack = HFDecoder(model.model.language_model, config.text_config)
+        head = model.model.generation_head
+        # The model's image embedding (generation embeddings, then aligner) and its generation
+        # head's codebook logits in float32: what prompt_steps runs around the decoder.
+        self.embed_image = model.prepare_embeddings_for_image_generation
+        self.image_logits = lambda hidden: head(hidden).float()  # [w, hidden] -> [w, codebook]
+        self.steps = prompt_steps(self.decoder_stack, self.embed_image, self.image_logits)
         self.num_slots = 1 + self.side * self.side
         self.info = {"name": os.path.basename(os.path.normpath(path)) or NAME,
                      "family": NAME, "vocab": self.codebook, "height": self.side,
@@ -120,6 +126,7 @@ class Janus:
                 raise ValueError("transformers' Janus loop has no negative prompt; drop it "
                                  "for the transformers row")
         session = self.open(self.conditions_for(images, 1))
+        session.close()
         return generate_ids(self.model, session.input_ids, self.rules.pad_id, cfg_scale,
                             sampling).reshape(len(images), self.side, self.side)
 

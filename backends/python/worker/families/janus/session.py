@@ -1,13 +1,13 @@
 """One Janus generation: a prompt session (prompt_session.py: the condition block of each
 sequence expanded into its prompt tokens, image slot s at position P + s - 1) whose image
 tokens go in through the model's image-generation embeddings and aligner and come out of its
-generation head (codebook logits), as in transformers' own image loop.
+generation head (codebook logits), as in transformers' own image loop (the family's
+embed_image and image_logits, run by its ModelSteps).
 """
 
 from typing import List
 
 import numpy as np
-import torch
 
 from prompt_session import PromptSession, unpack
 
@@ -21,8 +21,8 @@ class JanusSession(PromptSession):
         if not sequences:
             raise ValueError("a session needs at least one sequence")
         ids = [sequence_ids(family.rules, *unpack(s)) for s in sequences]
-        super().__init__(family.decoder_stack, sequences, ids, family.num_slots)
-        self.model, self.codebook = family.model, family.codebook
+        super().__init__(family, sequences, ids)
+        self.codebook = family.codebook
 
     def check_queries(self, seq: np.ndarray, slot: np.ndarray, token: np.ndarray):
         prefix = slot == 0
@@ -31,12 +31,3 @@ class JanusSession(PromptSession):
         image = token[~prefix]
         if image.size and (image.min() < 0 or image.max() >= self.codebook):
             raise ValueError(f"image token outside 0..{self.codebook - 1}")
-
-    def embed_image(self, tokens: torch.Tensor) -> torch.Tensor:
-        """tokens: [r] codebook ids -> [r, hidden]: generation embeddings, then aligner."""
-        return self.model.prepare_embeddings_for_image_generation(tokens)
-
-    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        """hidden: [w, hidden] -> codebook logits [w, codebook] float32."""
-        return self.model.model.generation_head(hidden).float()
-

@@ -81,6 +81,7 @@ class LlamaGen:
 
     def __init__(self, path: str, cfg: ModelConfig, model: LlamaGenGPT):
         self.path, self.cfg, self.model = path, cfg, model
+        self.steps = model.steps  # its caches and step graphs (step_graphs.ModelSteps)
         self.device, self.dtype = model.device, model.dtype
         self.config = cfg.to_json()
         self.info = {"name": cfg.preset or NAME, "family": NAME, "vocab": cfg.vocab,

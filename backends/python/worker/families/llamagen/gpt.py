@@ -1,21 +1,24 @@
 """The LlamaGen c2i GPT forward (LLAMAGEN.md): class and token embeddings, 2D RoPE, RMSNorm,
 SwiGLU, grouped K/V heads (n_kv_head), and the cached multi-query step over the shared slot KV
-cache (kv_cache.py).
+cache (kv_cache.py), through the decoder-layer step every family shares (decoder_layers.py).
 
 A step is a batch of queries, each writing one slot of one sequence; all write their K/V
 first, then each attends to the written slots <= its own (unwritten slots masked, never zeros).
 Slot s is cache position s: the class token is one slot.
 """
 
+from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from decoder_layers import DecoderLayers, LayerWeights, RopeStep, StackSpec
+from device_pack import pack
 from families.family import FamilySession
 from kv_cache import SlotKVCache
-from step_graphs import StepGraphs
+from step_graphs import ModelSteps
 from step_index import StepIndex
 
 from .config import ModelConfig
@@ -37,19 +40,11 @@ def rope_table(cfg: ModelConfig):
     return torch.cat([zeros, torch.cos(angles)]), torch.cat([zeros, torch.sin(angles)])
 
 
-def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """x: [n, heads, head_dim]; cos, sin: [n, head_dim / 2]; adjacent pairs rotated in float32."""
-    xf = x.float().reshape(*x.shape[:-1], -1, 2)  # [n, heads, D/2, 2]
-    x0, x1 = xf[..., 0], xf[..., 1]
-    c, s = cos[:, None, :], sin[:, None, :]
-    out = torch.stack([x0 * c - x1 * s, x1 * c + x0 * s], dim=-1)
-    return out.flatten(-2).type_as(x)
-
-
-def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
-    xf = x.float()
-    normed = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
-    return normed.type_as(x) * weight
+@dataclass
+class ClassIndex:
+    """A LlamaGen step's index: the rows, and the class of each query's sequence."""
+    rows: StepIndex
+    cls: object  # [n] class id (the null class for an unconditional half)
 
 
 class LlamaGenGPT:
@@ -57,46 +52,48 @@ class LlamaGenGPT:
 
     def __init__(self, cfg: ModelConfig, weights: Dict[str, torch.Tensor], device, dtype):
         self.cfg, self.device, self.dtype = cfg, device, dtype
-        self.w = {k: v.to(device=device, dtype=dtype) for k, v in weights.items()}
+        w = lambda k: weights[k].to(device=device, dtype=dtype)
+        self.tok_embeddings = w("tok_embeddings.weight")  # [vocab, dim]
+        self.cls_embeddings = w("cls_embedding.embedding_table.weight")  # [classes (+1), dim]
+        layers = []
+        for i in range(cfg.layers):
+            p = f"layers.{i}."
+            layers.append(LayerWeights(
+                attn_norm=w(p + "attention_norm.weight"), wqkv=w(p + "attention.wqkv.weight"),
+                wo=w(p + "attention.wo.weight"), ffn_norm=w(p + "ffn_norm.weight"),
+                w13=torch.cat([w(p + "feed_forward.w1.weight"), w(p + "feed_forward.w3.weight")]),
+                w2=w(p + "feed_forward.w2.weight")))
+        self.spec = StackSpec(cfg.heads, cfg.n_kv_heads, cfg.head_dim, cfg.norm_eps,
+                              "interleaved")
+        self.layers = DecoderLayers(self.spec, layers, w("norm.weight"))
         # Logits in float32 whatever the weights' dtype: the head's weights kept in float32.
-        out = weights["output.weight"]
-        self.head = self.w["output.weight"] if dtype == torch.float32 \
-            else out.to(device=device, dtype=torch.float32)
+        self.head = weights["output.weight"].to(device=device, dtype=torch.float32)
         cos, sin = rope_table(cfg)
-        self.cos, self.sin = cos.to(device), sin.to(device)  # [num_slots, D/2] float32
+        self.freqs = torch.complex(cos, sin).to(device)  # [num_slots, D/2] complex64
+        self.steps = ModelSteps(self.forward_step, self.new_cache, device)
 
-    def new_cache(self, num_seqs: int) -> SlotKVCache:
+    def new_cache(self, num_seqs: int, capacity: Optional[int] = None,
+                  offset=None) -> SlotKVCache:
         cfg = self.cfg
-        return SlotKVCache(cfg.layers, num_seqs, cfg.n_kv_heads, cfg.head_dim, cfg.num_slots,
-                           self.dtype, self.device)
+        return SlotKVCache(cfg.layers, num_seqs, cfg.n_kv_heads, cfg.head_dim,
+                           capacity or cfg.num_slots, self.dtype, self.device)
 
     def embed(self, token: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """token: [n] (-1 = class token), cond: [n] class of the query's sequence -> [n, dim]."""
-        tok = F.embedding(token.clamp(min=0), self.w["tok_embeddings.weight"])
-        cls = F.embedding(cond, self.w["cls_embedding.embedding_table.weight"])
+        tok = F.embedding(token.clamp(min=0), self.tok_embeddings)
+        cls = F.embedding(cond, self.cls_embeddings)
         return torch.where((token < 0)[:, None], cls, tok)
 
     def step(self, cache: SlotKVCache, x: torch.Tensor, ix: StepIndex) -> torch.Tensor:
         """x: [n, dim] input embeddings -> logits: [len(want), vocab] float32."""
-        cfg, w = self.cfg, self.w
-        n, heads, hd, kvh = x.shape[0], cfg.heads, cfg.head_dim, cfg.n_kv_heads
-        cos, sin = self.cos[ix.slot], self.sin[ix.slot]  # [n, D/2]
-        hidden_mask = cache.mark_written(ix)  # [U, 1, m, S]
-        for layer in range(cfg.layers):
-            p = f"layers.{layer}."
-            h = rms_norm(x, w[p + "attention_norm.weight"], cfg.norm_eps)
-            qkv = F.linear(h, w[p + "attention.wqkv.weight"])  # [n, dim + 2*kv_dim]
-            q, k, v = qkv.split([heads * hd, kvh * hd, kvh * hd], dim=-1)
-            q, k, v = q.view(n, heads, hd), k.view(n, kvh, hd), v.view(n, kvh, hd)
-            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-            out = cache.attend(layer, q, k, v, ix, hidden_mask)  # [n, dim]
-            x = x + F.linear(out, w[p + "attention.wo.weight"])
-            h = rms_norm(x, w[p + "ffn_norm.weight"], cfg.norm_eps)
-            gate = F.silu(F.linear(h, w[p + "feed_forward.w1.weight"]))
-            x = x + F.linear(gate * F.linear(h, w[p + "feed_forward.w3.weight"]),
-                             w[p + "feed_forward.w2.weight"])
-        last = rms_norm(x[ix.want], w["norm.weight"], cfg.norm_eps)
+        rope = RopeStep(self.spec, x.shape[0], freqs=self.freqs[ix.slot])
+        last = self.layers.step(cache, x, ix, rope)  # [w, dim]
         return F.linear(last.float(), self.head)  # [w, vocab] float32
+
+    def forward_step(self, cache: SlotKVCache, token: torch.Tensor,
+                     ix: ClassIndex) -> torch.Tensor:
+        """The step a graph captures: token: [n] -> logits [w, vocab] float32."""
+        return self.step(cache, self.embed(token, ix.cls), ix.rows)
 
 
 class LlamaGenSession(FamilySession):
@@ -112,10 +109,10 @@ class LlamaGenSession(FamilySession):
             if c < 0 or c > top:
                 null = f" ({cfg.num_classes} = null class)" if cfg.null_class else ""
                 raise ValueError(f"class id {c} is outside 0..{top}{null}")
-        super().__init__(conditions, model.new_cache(len(conditions)), cfg.num_slots)
+        super().__init__(conditions, model.steps.acquire(len(conditions), cfg.num_slots),
+                         cfg.num_slots, model.steps)
         self.model = model
-        self.cond = torch.tensor(conditions, dtype=torch.int64, device=model.device)  # [seqs]
-        self.graphs = StepGraphs(self.run_step)  # planned steps: CUDA graphs (step_graphs.py)
+        self.classes = np.asarray(conditions, dtype=np.int64)  # [seqs]
 
     def check_queries(self, seq: np.ndarray, slot: np.ndarray, token: np.ndarray):
         cfg = self.model.cfg
@@ -126,15 +123,5 @@ class LlamaGenSession(FamilySession):
         if image.size and (image.min() < 0 or image.max() >= cfg.vocab):
             raise ValueError(f"image token outside 0..{cfg.vocab - 1}")
 
-    def forward(self, seq: np.ndarray, slot: np.ndarray, token: torch.Tensor,
-                want: np.ndarray, index: Optional[StepIndex] = None) -> torch.Tensor:
-        """A planned step (index built ahead) may replay a CUDA graph; interactive steps and
-        the raster oracle run eagerly. The forward reads only tensors, never the host arrays,
-        so a graph captured for one step serves every step of its shape."""
-        if index is None:
-            return self.run_step(token, self.index(seq, slot, want))
-        return self.graphs.run(token, index)
-
-    def run_step(self, token: torch.Tensor, ix: StepIndex) -> torch.Tensor:
-        x = self.model.embed(token, self.cond[ix.seq])  # [n, dim]
-        return self.model.step(self.cache, x, ix)
+    def index(self, seq: np.ndarray, slot: np.ndarray, want: np.ndarray) -> ClassIndex:
+        return ClassIndex(self.cache.index(seq, slot, want), self.classes[seq])

@@ -27,7 +27,8 @@ from errors import CheckpointError
 from families.family import LoadOptions
 from hf_decoder import HFDecoder
 from hf_files import load_tokenizer
-from prompt_session import sequences_for
+from prompt_session import prompt_steps, sequences_for
+from text_vocab_session import head_rows, text_vocab_heads
 
 from .decoder import LuminaDecoder
 from .loading import load_model, read_config
@@ -62,7 +63,10 @@ class Lumina:
         self.height, self.width = rules.height, rules.width
         self.decoder_stack = HFDecoder(model.model, config)
         # [V, hidden]: the LM head's rows of the image tokens, in codebook order
-        self.image_head = model.lm_head.weight.detach().index_select(0, self.vocab.image_ids)
+        self.image_head = head_rows(model.lm_head.weight, self.vocab.image_ids)
+        self.embed_image, self.image_logits = text_vocab_heads(
+            self.decoder_stack, self.vocab.image_ids, self.vocab.id(NEW_LINE), self.image_head)
+        self.steps = prompt_steps(self.decoder_stack, self.embed_image, self.image_logits)
         self.num_slots = 1 + self.height * (self.width + 1)  # core/layout with eol
         self.info = {"name": os.path.basename(os.path.normpath(path)) or NAME,
                      "family": NAME, "vocab": self.vocab.size, "height": self.height,
@@ -90,6 +94,7 @@ class Lumina:
         """Lumina-mGPT's sampling rules on transformers' generate (peer.py), each image alone
         as Lumina's loop runs -> grids [B, H, W] int32 (the bench's reference row)."""
         session = self.open(self.conditions_for(images, cfg_scale))
+        session.close()
         b = len(images)
         grids = []
         for i in range(b):

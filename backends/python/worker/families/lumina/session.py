@@ -8,7 +8,6 @@ from prompt_session import unpack
 from text_vocab_session import TextVocabSession
 
 from .prompts import sequence_ids
-from .vocab import NEW_LINE
 
 
 class LuminaSession(TextVocabSession):
@@ -16,7 +15,4 @@ class LuminaSession(TextVocabSession):
         if not sequences:
             raise ValueError("a session needs at least one sequence")
         ids = [sequence_ids(family.rules, *unpack(s)) for s in sequences]
-        vocab = family.vocab
-        super().__init__(family.decoder_stack, sequences, ids, family.info["width"],
-                         family.num_slots, vocab.image_ids, vocab.id(NEW_LINE),
-                         family.image_head)
+        super().__init__(family, sequences, ids, family.info["width"], family.vocab.size)
