@@ -22,6 +22,7 @@ import {
   type BenchSetting,
   renderCsv,
   renderMarkdown,
+  type StepCosts,
   summarize,
 } from "./bench/report.ts";
 import {
@@ -38,7 +39,7 @@ import {
   samplingFlags,
   samplingFor,
 } from "./flags/sampling_flags.ts";
-import type { PythonBackend } from "../backends/python/client.ts";
+import type { PythonBackend, StepProfile } from "../backends/python/client.ts";
 import { runGeneration } from "./generation/run.ts";
 import type { Io } from "./io/io.ts";
 import {
@@ -57,6 +58,7 @@ export const BENCH_OPTIONS: OptionSpec = {
   ...CONDITION_OPTIONS,
   ...SAMPLING_OPTIONS,
   reference: { type: "boolean" },
+  profile: { type: "boolean" },
   seed: { type: "string" },
   mode: { type: "string" },
   format: { type: "string" },
@@ -78,6 +80,9 @@ Settings:
   --repeat N               timed runs per setting (default: 5)
   --reference              also time the model family's own loop in the worker (python
                            backend: transformers' generate for Janus and Emu3)
+  --profile                python backend: per planned step, the torch ops launched (in all
+                           and per decoder layer) and the host reads, from one extra profiled
+                           run per setting; the step graphs captured over the timed runs
   --seed S                 round r draws with seed S + r (default: 0)
   --mode MODE              auto | interactive | planned (default: auto)
   --format FMT             md | json | csv (default: md)
@@ -129,6 +134,10 @@ export async function benchCommand(args: string[], io: Io): Promise<number> {
     throw new ValidationError(
       "--reference needs --backend python (the family's own loop runs there)",
     );
+  }
+  const profile = values.profile === true;
+  if (profile && spec.backend !== "python") {
+    throw new ValidationError("--profile needs --backend python (torch's profiler runs there)");
   }
   const seed = intFlag(values, "seed", 0, MAX_SEED - 10000, 0);
   const mode = choiceFlag(values, "mode", ["auto", "interactive", "planned"] as const, "auto");
@@ -204,10 +213,31 @@ export async function benchCommand(args: string[], io: Io): Promise<number> {
       return { wallMs: performance.now() - start, passes: stats.passes };
     };
     const progress = io.stderrIsTerminal;
+    const python = profile ? backend as PythonBackend : null;
+    const captures = settings.map(() => 0);
     for (let k = 0; k < settings.length; k++) await run(k, 0); // warm-up
     for (let round = 0; round < repeat; round++) {
       if (progress) io.writeStderr(`\r\x1b[Kbench: round ${round + 1}/${repeat}`);
-      for (let k = 0; k < settings.length; k++) settings[k].runs.push(await run(k, round));
+      for (let k = 0; k < settings.length; k++) {
+        if (python === null) {
+          settings[k].runs.push(await run(k, round));
+          continue;
+        }
+        const seen = await python.observePlans(() => run(k, round), false);
+        settings[k].runs.push(seen.result);
+        captures[k] += seen.graphCaptures;
+      }
+    }
+    if (python !== null) {
+      for (let k = 0; k < settings.length; k++) {
+        if (settings[k].schedule === "reference") {
+          settings[k].profile = stepCosts([], 0); // its own loop: nothing of ours to count
+          continue;
+        }
+        if (progress) io.writeStderr(`\r\x1b[Kbench: profiling ${settings[k].setting}`);
+        const seen = await python.observePlans(() => run(k, 0), true);
+        settings[k].profile = stepCosts(seen.profiles, captures[k]);
+      }
     }
     if (progress) io.writeStderr("\r\x1b[K");
     report = {
@@ -237,6 +267,29 @@ export async function benchCommand(args: string[], io: Io): Promise<number> {
     : renderMarkdown(report);
   await io.writeStdout(new TextEncoder().encode(text));
   return 0;
+}
+
+/** One setting's costs from its profiled runs (weighted by steps); nulls if it ran no plan. */
+function stepCosts(profiles: StepProfile[], captures: number): StepCosts {
+  const steps = profiles.reduce((n, p) => n + p.steps, 0);
+  if (steps === 0) {
+    return { opsPerStep: null, opsPerLayerPerStep: null, syncsPerStep: null, graphCaptures: null };
+  }
+  const mean = (of: (p: StepProfile) => number | null) => {
+    let sum = 0;
+    for (const p of profiles) {
+      const v = of(p);
+      if (v === null) return null;
+      sum += v * p.steps;
+    }
+    return sum / steps;
+  };
+  return {
+    opsPerStep: mean((p) => p.opsPerStep),
+    opsPerLayerPerStep: mean((p) => p.opsPerLayerPerStep),
+    syncsPerStep: mean((p) => p.syncsPerStep),
+    graphCaptures: captures,
+  };
 }
 
 /** A Python backend's worker details for the report (`--threads` and all), else nothing. */

@@ -95,6 +95,7 @@ Deno.test("zipar bench usage errors exit 2 in one line", async () => {
       [["--windows", "4", "--format", "xml"], /--format must be one of md, json, csv/],
       [["--windows", "4", "--backend", "webgpu"], /needs --model/],
       [["--adaptive", "2", "--mode", "planned"], /--mode planned needs a schedule that compiles/],
+      [["--windows", "4", "--profile"], /--profile needs --backend python/],
     ] as const
   ) {
     const r = await bench([...args]);

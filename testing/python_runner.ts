@@ -19,13 +19,16 @@ export const WORKER_DIR: string = fileURLToPath(
   new URL("../backends/python/worker/", import.meta.url),
 );
 
+/** Test-only Python checks (testing/python/): imported after the worker's modules. */
+export const CHECKS_DIR: string = fileURLToPath(new URL("./python/", import.meta.url));
+
 const RUNNER: string = fileURLToPath(new URL("./python_runner.py", import.meta.url));
 
 /** Options of a {@linkcode PythonRunner}. */
 export interface PythonRunnerOptions {
   /** The python that runs it (with torch). */
   python: string;
-  /** Folders to import modules from. @default [WORKER_DIR] */
+  /** Folders to import modules from. @default [WORKER_DIR, CHECKS_DIR] */
   path?: readonly string[];
 }
 
@@ -58,7 +61,7 @@ export class PythonRunner {
       args: [RUNNER],
       env: {
         PYTHONDONTWRITEBYTECODE: "1",
-        PYTHONPATH: (options.path ?? [WORKER_DIR]).join(":"),
+        PYTHONPATH: (options.path ?? [WORKER_DIR, CHECKS_DIR]).join(":"),
       },
       stdin: "piped",
       stdout: "piped",
@@ -125,7 +128,7 @@ function runnerFor(python: string): PythonRunner {
 }
 
 /**
- * Run `python -m module args…` (worker/ on PYTHONPATH) through this file's runner and return its
+ * Run `python -m module args…` (worker/ and testing/python/ on PYTHONPATH) through this file's runner and return its
  * stdout; throws `module failed: <last stderr line>` when it exits with a code other than 0.
  */
 export async function runModule(

@@ -117,6 +117,44 @@ export interface PythonBackend extends Backend {
    * loaded; the backend keeps working. `close()` frees the decoder, not the worker.
    */
   openDecoder(source: PythonDecoderSource): Promise<PythonVqDecoder>;
+  /**
+   * What the worker saw of the planned runs made while `run` goes (`zipar bench --profile`):
+   * step graphs captured, and — with `profile` — each run's launched ops and host reads per step
+   * under torch's profiler and a sync counter (worker/step_profile.py; the sampler then takes
+   * its device-only path, as on a GPU). Runs are measured one at a time.
+   */
+  observePlans<T>(run: () => Promise<T>, profile: boolean): Promise<PlanObservation<T>>;
+}
+
+/** Per-step costs of a profiled planned run (worker/step_profile.py). */
+export interface StepProfile {
+  /** Planned steps profiled. */
+  steps: number;
+  /** Top-level torch ops launched per step (views that copy nothing not counted). */
+  opsPerStep: number;
+  /** The same inside the decoder layers, per layer; null when the family marks no layers. */
+  opsPerLayerPerStep: number | null;
+  /** Host reads and host-to-device copies per step inside the planned loop. */
+  syncsPerStep: number;
+  /** Those reads by kind (`item`, `tolist`, `tensor`, ...). */
+  syncs: Record<string, number>;
+}
+
+/** The result of {@linkcode PythonBackend.observePlans}. */
+export interface PlanObservation<T> {
+  /** What `run` returned. */
+  result: T;
+  /** Step graphs set up by the runs: captured on CUDA, or built in "static" mode. */
+  graphCaptures: number;
+  /** Each profiled run's costs, in order (empty without `profile`). */
+  profiles: StepProfile[];
+}
+
+/** What a backend's sessions report back to {@linkcode PythonBackend.observePlans}. */
+interface PlanWatch {
+  profile: boolean;
+  graphCaptures: number;
+  profiles: StepProfile[];
 }
 
 /**
@@ -187,6 +225,7 @@ class PythonBackendImpl implements PythonBackend {
   readonly #timeoutMs: number;
   readonly #loadTimeoutMs: number;
   #sessions = 0;
+  readonly #watch: { current: PlanWatch | null } = { current: null };
   #decoders = 1; // decoder 0 is the one a hello may name
 
   constructor(process: WorkerProcess, ready: Record<string, unknown>, options: WorkerOptions) {
@@ -210,13 +249,25 @@ class PythonBackendImpl implements PythonBackend {
     return this.#process.pid;
   }
 
+  async observePlans<T>(run: () => Promise<T>, profile: boolean): Promise<PlanObservation<T>> {
+    if (this.#watch.current) throw new Error("observePlans() is already watching");
+    const watch: PlanWatch = { profile, graphCaptures: 0, profiles: [] };
+    this.#watch.current = watch;
+    try {
+      const result = await run();
+      return { result, graphCaptures: watch.graphCaptures, profiles: watch.profiles };
+    } finally {
+      this.#watch.current = null;
+    }
+  }
+
   async open(sequences: readonly Sequence[]): Promise<Session> {
     if (sequences.length === 0) throw new RangeError("A session needs at least one sequence");
     for (const s of sequences) checkCondition(s.condition, this.info);
     const request = openRequest(this.#sessions, sequences);
     const id = this.#sessions++;
     await this.#process.request(request, {}, { timeoutMs: this.#timeoutMs });
-    return new PythonSession(this.#process, id, this.info.vocab, this.#timeoutMs);
+    return new PythonSession(this.#process, id, this.info.vocab, this.#timeoutMs, this.#watch);
   }
 
   async rasterInWorker(
@@ -288,11 +339,20 @@ class PythonSession implements Session {
   readonly #vocab: number;
   readonly #timeoutMs: number;
 
-  constructor(process: WorkerProcess, id: number, vocab: number, timeoutMs: number) {
+  readonly #watch: { current: PlanWatch | null };
+
+  constructor(
+    process: WorkerProcess,
+    id: number,
+    vocab: number,
+    timeoutMs: number,
+    watch: { current: PlanWatch | null },
+  ) {
     this.#process = process;
     this.#id = id;
     this.#vocab = vocab;
     this.#timeoutMs = timeoutMs;
+    this.#watch = watch;
   }
 
   async step(queries: readonly Query[]): Promise<Float32Array> {
@@ -333,6 +393,7 @@ class PythonSession implements Session {
       cfgInterval: run.cfgInterval ?? -1,
       sampling: run.sampling,
       progressEvery: run.progressEvery,
+      ...(this.#watch.current?.profile ? { profile: true } : {}),
     };
     const arrays = {
       stepStart: plan.stepStart,
@@ -340,10 +401,16 @@ class PythonSession implements Session {
       input: plan.input,
       predicts: plan.predicts,
     };
-    const { arrays: out } = await this.#process.request(header, arrays, {
+    const { header: reply, arrays: out } = await this.#process.request(header, arrays, {
       timeoutMs: this.#timeoutMs,
       onProgress: (h) => onProgress?.(Number(h.stepsDone)),
     });
+    const watch = this.#watch.current;
+    if (watch) {
+      const graphs = (reply.graphSteps ?? {}) as Record<string, number>;
+      watch.graphCaptures += (graphs.captured ?? 0) + (graphs.built ?? 0);
+      if (reply.profile) watch.profiles.push(reply.profile as StepProfile);
+    }
     onProgress?.(plan.stepStart.length - 1);
     return out.grids as Int32Array;
   }

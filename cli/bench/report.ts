@@ -24,6 +24,20 @@ export interface BenchSetting {
   window: number;
   /** The timed runs. */
   runs: BenchRun[];
+  /** With `--profile` (python backend): what the worker saw (see {@linkcode StepCosts}). */
+  profile?: StepCosts;
+}
+
+/**
+ * `zipar bench --profile`: per planned step, the top-level torch ops launched (in all, and per
+ * decoder layer) and the host reads, from one extra profiled run; the step graphs captured over
+ * the timed runs. null where the setting ran no plan (adaptive, the reference loop).
+ */
+export interface StepCosts {
+  opsPerStep: number | null;
+  opsPerLayerPerStep: number | null;
+  syncsPerStep: number | null;
+  graphCaptures: number | null;
 }
 
 /** Median, spread and quartiles of a sample. */
@@ -59,6 +73,9 @@ export interface BenchResult {
   runs: number[];
 }
 
+/** A row with `--profile`: its {@linkcode StepCosts} beside the timings. */
+export type ProfiledResult = BenchResult & Partial<StepCosts>;
+
 /** The whole report. */
 export interface BenchReport {
   format: "zipar.bench/1";
@@ -77,7 +94,7 @@ export interface BenchReport {
   loadMs: number;
   /** The Python worker's torch version, device, dtype and torch CPU threads (python only). */
   worker?: { torch: string; device: string; dtype: string; threads: number };
-  results: BenchResult[];
+  results: ProfiledResult[];
 }
 
 /** Quantile q of sorted values (linear interpolation). */
@@ -126,11 +143,11 @@ export function spread(values: readonly number[]): Spread {
 export function summarize(
   settings: readonly BenchSetting[],
   shape: { batch: number; height: number; width: number },
-): BenchResult[] {
+): ProfiledResult[] {
   const { batch, height, width } = shape;
   const rasterPasses = height * width;
   const base = spread(settings[0].runs.map((r) => r.wallMs)).median;
-  return settings.map(({ setting, schedule, window, runs }) => {
+  return settings.map(({ setting, schedule, window, runs, profile }) => {
     const wallMs = spread(runs.map((r) => r.wallMs));
     const msPerImage = spread(runs.map((r) => r.wallMs / batch));
     const passes = spread(runs.map((r) => r.passes)).median;
@@ -149,11 +166,28 @@ export function summarize(
       speedup,
       efficiency: speedup / passRatio,
       runs: runs.map((r) => r.wallMs),
+      ...profile,
     };
   });
 }
 
 const f = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : "-");
+
+const PROFILE_COLUMNS = ["ops/step", "ops/layer/step", "syncs/step", "graph captures"];
+
+function profiled(report: BenchReport): boolean {
+  return report.results.some((r) => r.opsPerStep !== undefined);
+}
+
+function profileCells(r: ProfiledResult, digits: number): string[] {
+  const g = (x: number | null | undefined) => (x === null || x === undefined ? "-" : f(x, digits));
+  return [
+    g(r.opsPerStep),
+    g(r.opsPerLayerPerStep),
+    g(r.syncsPerStep),
+    r.graphCaptures === null || r.graphCaptures === undefined ? "-" : String(r.graphCaptures),
+  ];
+}
 
 /** The report as a heading line and a Markdown table. */
 export function renderMarkdown(report: BenchReport): string {
@@ -175,6 +209,7 @@ export function renderMarkdown(report: BenchReport): string {
     "tokens/s",
     "speedup",
     "speedup ÷ pass ratio",
+    ...(profiled(report) ? PROFILE_COLUMNS : []),
   ];
   const rows = report.results.map((r) => [
     r.setting,
@@ -185,6 +220,7 @@ export function renderMarkdown(report: BenchReport): string {
     f(r.tokensPerSecond, 0),
     `${f(r.speedup, 2)}×`,
     f(r.efficiency, 2),
+    ...(profiled(report) ? profileCells(r, 1) : []),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
@@ -215,6 +251,9 @@ export function renderCsv(report: BenchReport): string {
     "tokens_per_second",
     "speedup",
     "efficiency",
+    ...(profiled(report)
+      ? ["ops_per_step", "ops_per_layer_per_step", "syncs_per_step", "graph_captures"]
+      : []),
   ];
   const rows = report.results.map((r) =>
     [
@@ -233,6 +272,7 @@ export function renderCsv(report: BenchReport): string {
       f(r.tokensPerSecond, 1),
       f(r.speedup, 4),
       f(r.efficiency, 4),
+      ...(profiled(report) ? profileCells(r, 3) : []),
     ].join(",")
   );
   return [header.join(","), ...rows].join("\n") + "\n";

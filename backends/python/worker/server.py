@@ -13,6 +13,7 @@ import torch
 import describe
 import families
 import step_graphs
+import step_profile
 from devices import pick_device, pick_dtype
 from errors import OptionError, first_line, only_line
 from families.family import FamilySession, LoadOptions
@@ -171,7 +172,9 @@ def open_session(worker: Worker, header, arrays):
 
 
 def close_session(worker: Worker, header, arrays):
-    worker.sessions.pop(header["session"], None)
+    session = worker.sessions.pop(header["session"], None)
+    if session is not None:
+        session.close()
     worker.free()
     worker.reply({"type": "closed"})
 
@@ -191,9 +194,16 @@ def plan(worker: Worker, header, arrays):
     def progress(done: int):
         worker.reply({"type": "progress", "stepsDone": done})
     before = dict(step_graphs.STATS)
-    grids = run_plan(worker.model(), session, header, arrays, progress)
-    steps = {k: v - before[k] for k, v in step_graphs.STATS.items()}  # captured, replayed, eager
-    worker.reply({"type": "grids", "shape": list(grids.shape), "graphSteps": steps},
+    run = lambda: run_plan(worker.model(), session, header, arrays, progress)  # noqa: E731
+    extra = {}
+    if header.get("profile"):  # bench --profile: ops and host reads per step (step_profile)
+        seen = step_profile.profile(run)
+        grids = seen.pop("result")
+        extra["profile"] = seen
+    else:
+        grids = run()
+    steps = {k: v - before[k] for k, v in step_graphs.STATS.items()}  # captured, built, ...
+    worker.reply({"type": "grids", "shape": list(grids.shape), "graphSteps": steps, **extra},
                  {"grids": grids})
 
 
