@@ -20,6 +20,7 @@ import {
 } from "../core/mod.ts";
 import {
   type BackendSpec,
+  type ImageDecoder,
   type ImageDecoderSpec,
   openBackend,
   openImageDecoderFor,
@@ -47,7 +48,7 @@ import {
   openGridOutput,
   resolveFormat,
 } from "./formats/grid_file.ts";
-import { writeImages } from "./formats/png_files.ts";
+import { type ImageOutputs, openImages } from "./formats/png_files.ts";
 import { backendMeta, gridMeta, type SamplingMeta } from "./generation/grid_meta.ts";
 import {
   checkConditionsForModel,
@@ -146,7 +147,7 @@ Examples:
 `;
 
 /** What `--png` asks for: where, which decoder, and whether as one sheet. */
-interface PngRequest {
+export interface PngRequest {
   out: string;
   decoder: ImageDecoderSpec;
   sheet: boolean;
@@ -304,7 +305,12 @@ export async function runGenerate(
   return generation;
 }
 
-/** Write the grids with their metadata, the PNGs of `--png`, and the summary on a terminal. */
+/**
+ * Write the grids with their metadata, then the PNGs of `--png` through its decoder into its
+ * files (both opened before the generation: {@linkcode openPngDecoder}, `openImages`), and the
+ * summary on a terminal. The grid is written
+ * first: a decoding failure never loses it, and a grid that cannot be written leaves no image.
+ */
 export async function writeGenerate(
   backend: Backend,
   request: GenerateRequest,
@@ -312,6 +318,7 @@ export async function writeGenerate(
   generation: Generation,
   output: GridOutput | null,
   io: Io,
+  png: { decoder: ImageDecoder; outputs: ImageOutputs } | null = null,
 ): Promise<void> {
   const { stats } = generation;
   const meta = gridMeta({
@@ -323,28 +330,17 @@ export async function writeGenerate(
     images: run.images,
     run: stats,
   });
-  const writeGrid = async () => {
-    await output?.write({ shape: generation.shape, tokens: generation.grids, meta });
-  };
+  // A stdout whose reader left is no failure (exit 0): the PNGs are still written.
+  let closed: StdoutClosedError | null = null;
+  await output?.write({ shape: generation.shape, tokens: generation.grids, meta }).catch((e) => {
+    if (!(e instanceof StdoutClosedError)) throw e;
+    closed = e;
+  });
   if (request.png) {
-    const decoder = await openImageDecoderFor(backend, request.png.decoder);
-    try {
-      const images = await decoder.decode(generation.grids, generation.shape);
-      // The grid is written while the PNGs wait in their temporary files: a grid that cannot
-      // be written leaves no image behind. A stdout whose reader left is no failure (exit 0):
-      // the PNGs are still kept.
-      let closed: StdoutClosedError | null = null;
-      const beforeCommit = () =>
-        writeGrid().catch((e) => {
-          if (!(e instanceof StdoutClosedError)) throw e;
-          closed = e;
-        });
-      await writeImages(images, request.png.out, { sheet: request.png.sheet, beforeCommit });
-      if (closed) throw closed;
-    } finally {
-      await decoder.close();
-    }
-  } else await writeGrid();
+    if (png === null) throw new Error("writeGenerate: --png needs its decoder and files opened");
+    await png.outputs.write(await png.decoder.decode(generation.grids, generation.shape));
+  }
+  if (closed) throw closed;
   if (io.stderrIsTerminal && !request.quiet) {
     const [b, h, w] = generation.shape;
     const where = request.out === "-" ? "stdout" : request.out ?? request.png!.out;
@@ -366,23 +362,50 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
   const request = await parseGenerate(values, io);
   const backend = await openBackend(request.spec);
   let output: GridOutput | null = null;
+  let png: { decoder: ImageDecoder; outputs: ImageOutputs } | null = null;
   try {
     const run = resolveForModel(request, backend.info);
+    // --png's decoder is opened before anything runs: a model without one, or a --vq that does
+    // not load, is refused in one line before the generation, not after it.
+    if (request.png) {
+      const decoder = await openPngDecoder(backend, request.png);
+      png = {
+        decoder,
+        outputs: await openImages(request.png.out, run.images.length, request.png.sheet).catch(
+          async (e) => {
+            await decoder.close();
+            throw e;
+          },
+        ),
+      };
+    }
     output = request.out === null ? null : await openGridOutput(request.out, request.format, io);
     const uninstall = installInterruptCleanup((signal) =>
       io.writeStderr(`zipar: interrupted (${signal}), no output written\n`)
     );
     try {
       const generation = await runGenerate(backend, request, run, io);
-      await writeGenerate(backend, request, run, generation, output, io);
+      await writeGenerate(backend, request, run, generation, output, io, png);
     } finally {
       uninstall();
     }
   } catch (e) {
     await output?.abort();
+    await png?.outputs.abort();
     throw e;
   } finally {
+    await png?.decoder.close();
     await backend.close();
   }
   return 0;
+}
+
+/** The image decoder of `--png` for `backend`'s grids, with a one-line error naming --png. */
+export async function openPngDecoder(backend: Backend, png: PngRequest): Promise<ImageDecoder> {
+  try {
+    return await openImageDecoderFor(backend, png.decoder);
+  } catch (e) {
+    if (e instanceof ValidationError) throw e;
+    throw new Error(`--png: ${(e as Error).message}`);
+  }
 }

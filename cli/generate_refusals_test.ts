@@ -74,6 +74,14 @@ Deno.test({
       assert.equal(run.stderr, `zipar: cannot write ${full}: No space left on device\n`);
       const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
       assert.deepEqual(left.filter((n) => n !== "dev-full"), ["vq"]);
+      // An image that cannot be written is refused before the generation: no grid either.
+      const tty = memoryIo({ env: { NO_COLOR: "1" }, tty: true });
+      const nowhere = ["--png", join(dir, "missing", "img.png"), "--vq", join(dir, "vq")];
+      const early = ["generate", ...mock, "-o", join(dir, "g.json"), ...nowhere];
+      assert.equal(await main(early, tty), 1, tty.stderrText());
+      assert.match(tty.stderrText(), /^zipar: cannot write .*missing\/img_000\.png/);
+      assert.equal(tty.stderrText().trimEnd().split("\n").length, 1, tty.stderrText());
+      assert.throws(() => Deno.statSync(join(dir, "g.json")), Deno.errors.NotFound);
       // Written where it can be: the grid and both images.
       const ok = await zipar(["generate", ...mock, "-o", join(dir, "g.json"), ...png]);
       assert.equal(ok.code, 0, ok.stderr);
@@ -87,4 +95,29 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("--png that cannot be decoded or written is refused before the generation runs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "zipar_png_first_" });
+  try {
+    const grid = join(dir, "g.json");
+    const mock = ["generate", "--grid", "4x4", "--window", "2", "-o", grid];
+    for (
+      const [png, re] of [
+        [["--png", join(dir, "img.png"), "--vq", join(dir, "no-vq")], /^zipar: --png: .*no-vq/],
+        [["--png", join(dir, "img.png"), "--vq", DEMO], /^zipar: --png: /],
+      ] as const
+    ) {
+      // A terminal: a generation that ran would have drawn its progress line first.
+      const io = memoryIo({ env: { NO_COLOR: "1" }, tty: true });
+      const code = await main([...mock, ...png], io);
+      assert.equal(code, 1, io.stderrText());
+      assert.match(io.stderrText(), re);
+      assert.equal(io.stderrText().trimEnd().split("\n").length, 1, io.stderrText());
+      assert.doesNotMatch(io.stderrText(), /pass|step/, "the generation ran before the refusal");
+      assert.deepEqual([...Deno.readDirSync(dir)], [], "something was left behind");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -47,45 +47,74 @@ export interface WriteImagesOptions {
   columns?: number;
   /** Enlarge pixels this many times (nearest). @default 1 */
   scale?: number;
-  /**
-   * Run once every image is written to its temporary file, before any is renamed into place
-   * (`generate --png` writes the grid file here): when it throws, no image is left behind.
-   */
-  beforeCommit?: () => Promise<void>;
+}
+
+/** PNG outputs opened before their images exist ({@linkcode openImages}). */
+export interface ImageOutputs {
+  /** The paths the images will have. */
+  paths: string[];
+  /** Encode the images into the opened files and put them in place. */
+  write(images: ImageBatch, options?: WriteImagesOptions): Promise<string[]>;
+  /** Remove the temporary files: nothing is left behind. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Open the PNG files of `count` images written to `out` (one sheet with `sheet`) before the
+ * images exist, so an unwritable target fails before the work that makes them (`generate
+ * --png` opens them before the generation). Nothing appears at `paths` until `write`.
+ */
+export async function openImages(
+  out: string,
+  count: number,
+  sheet = false,
+): Promise<ImageOutputs> {
+  const paths = sheet ? [out] : outputPaths(out, count);
+  const pending: OutputFile[] = [];
+  const abort = () => Promise.all(pending.map((f) => f.abort())).then(() => {});
+  try {
+    for (const path of paths) pending.push(await openOutput(path));
+  } catch (e) {
+    await abort();
+    throw e;
+  }
+  return {
+    paths,
+    abort,
+    async write(images: ImageBatch, options: WriteImagesOptions = {}): Promise<string[]> {
+      const scale = options.scale ?? 1;
+      if (images.count !== count) {
+        throw new RangeError(`${images.count} images for ${count} opened outputs`);
+      }
+      try {
+        if (sheet) {
+          const s = contactSheet(images, options.columns ?? Math.min(images.count, 10));
+          await pending[0].write(encodePixels(s.pixels, s.height, s.width, images.channels, scale));
+        } else {
+          for (let i = 0; i < paths.length; i++) {
+            await pending[i].write(encodeImagePng(images, i, scale));
+          }
+        }
+        for (const file of pending) await file.commit();
+      } catch (e) {
+        await abort();
+        throw e;
+      }
+      return paths;
+    },
+  };
 }
 
 /**
  * Write decoded images as PNG files (or one sheet); returns the paths written. A file that
- * fails to write leaves none of its bytes behind (atomic writes).
+ * fails to write leaves none of its bytes behind (atomic writes); every output is opened before
+ * any is encoded, so an unwritable target fails first.
  */
 export async function writeImages(
   images: ImageBatch,
   out: string,
   options: WriteImagesOptions = {},
 ): Promise<string[]> {
-  const scale = options.scale ?? 1;
-  const files: [string, () => Uint8Array][] = [];
-  if (options.sheet) {
-    const sheet = contactSheet(images, options.columns ?? Math.min(images.count, 10));
-    files.push([
-      out,
-      () => encodePixels(sheet.pixels, sheet.height, sheet.width, images.channels, scale),
-    ]);
-  } else {
-    outputPaths(out, images.count).forEach((path, i) => {
-      files.push([path, () => encodeImagePng(images, i, scale)]);
-    });
-  }
-  // Open every output first, so an unwritable target fails before any encoding.
-  const pending: OutputFile[] = [];
-  try {
-    for (const [path] of files) pending.push(await openOutput(path));
-    for (let i = 0; i < files.length; i++) await pending[i].write(files[i][1]());
-    await options.beforeCommit?.();
-    for (const file of pending) await file.commit();
-  } catch (e) {
-    await Promise.all(pending.map((f) => f.abort()));
-    throw e;
-  }
-  return files.map(([path]) => path);
+  const outputs = await openImages(out, images.count, options.sheet ?? false);
+  return await outputs.write(images, options);
 }
