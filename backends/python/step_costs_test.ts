@@ -155,7 +155,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "step_profile counts host reads, a closed session frees its cache, pools are kept",
+  name: "host reads are counted, a closed session frees its cache, a failed capture is said once",
   ...PYTHON_TESTS,
   async fn() {
     const out = JSON.parse(await runPython(PYTHON!, "step_costs_check", []));
@@ -176,6 +176,11 @@ Deno.test({
     assert.equal(out.staticCacheReused, true, "a static-mode model did not reuse its cache");
     assert.equal(out.keptAtMost, 2);
     assert.equal(out.layerOpsByDifference, out.layerOpsMarked);
+    const failure = out.captureFailure;
+    assert.equal(failure.lines, 1, "a failed capture is said once, and not retried");
+    assert.match(failure.said, /^CUDA graphs off: capture failed \(.+\); running eagerly$/);
+    assert.equal(failure.sameGrids, true);
+    assert.equal(failure.captured, 0);
     await removeTinyModels();
   },
 });

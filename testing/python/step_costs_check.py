@@ -8,11 +8,15 @@ on a tiny random LlamaGen, in one process. Usage: python -m step_costs_check -> 
   collector off (no reference cycle holds it) and graphs off;
 - staticCacheReused / keptAtMost: in "static" mode (the graph path) a closed session's cache
   goes back to its model and the next session of its shape gets it; at most KEEP stay idle;
+- captureFailure: a capture that fails (here: the CPU asked to capture, as if on CUDA) logs one
+  line, the step runs eagerly with the eager path's grid, and later runs never try again;
 - layerOpsMarked / layerOpsByDifference: ops per layer per step from the profiler's layer
   ranges, and from the difference of a 2-layer and a 1-layer model's ops per step.
 """
 
+import contextlib
 import gc
+import io
 import json
 import sys
 import weakref
@@ -100,6 +104,8 @@ def main(argv):
     out["keptAtMost"] = model.steps.cached()
     step_graphs.set_mode("off")
 
+    out["captureFailure"] = capture_failure()
+
     per_step = {}
     for layers in (1, 2):
         model = tiny(layers)
@@ -110,6 +116,35 @@ def main(argv):
     out["layerOpsByDifference"] = per_step[2]["opsPerStep"] - per_step[1]["opsPerStep"]
     print(json.dumps(out))
     return 0
+
+
+def capture_failure() -> dict:
+    """Graphs "on" for the CPU: the capture fails (no CUDA streams here), as one would on a GPU
+    whose step synced with the host."""
+    step_graphs.set_mode("off")
+    model = tiny(2)
+    session = model.open(model.conditions_for([{"condition": 3}], 4.0))
+    eager = generate(model, session)
+    session.close()
+    real = step_graphs.uses_graphs
+    step_graphs.uses_graphs = lambda device: (step_graphs.mode() == "auto"
+                                              and step_graphs._state["failed"] is None)
+    err = io.StringIO()
+    try:
+        step_graphs.set_mode("auto")
+        grids, before = [], dict(step_graphs.STATS)
+        with contextlib.redirect_stderr(err):
+            for _ in range(2):
+                session = model.open(model.conditions_for([{"condition": 3}], 4.0))
+                grids.append(generate(model, session))
+                session.close()
+    finally:
+        step_graphs.uses_graphs = real
+        step_graphs.set_mode("off")
+    lines = [line for line in err.getvalue().splitlines() if line]
+    return {"lines": len(lines), "said": lines[0] if lines else "",
+            "sameGrids": all(bool((g == eager).all()) for g in grids),
+            "captured": step_graphs.STATS["captured"] - before["captured"]}
 
 
 def _in_loop(fn):

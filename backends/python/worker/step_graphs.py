@@ -162,7 +162,8 @@ class ModelSteps:
             except Exception as err:  # noqa: BLE001 - fall back to eager, said once
                 _state["failed"] = f"{type(err).__name__}: {err}".split("\n")[0]
                 log(f"CUDA graphs off: capture failed ({_state['failed']}); running eagerly")
-                torch.cuda.synchronize(cache.device)
+                if cache.device.type == "cuda":
+                    torch.cuda.synchronize(cache.device)
                 self.static.clear()
                 STATS["eager"] += 1
                 return self.body(cache, token, ix)
