@@ -171,10 +171,17 @@ Deno.test({
       try {
         assert.equal(only.ready.info, null);
         await assert.rejects(
-          only.process.request({ type: "open", session: 0, conditions: [1] }, {}, {
+          only.process.request({ type: "open", session: 0, sequences: [{ condition: 1 }] }, {}, {
             timeoutMs: 60_000,
           }),
           oneLine(/started without a model/),
+        );
+        // Protocol 2 has one form of open: the old `conditions` is refused, not half-served.
+        await assert.rejects(
+          only.process.request({ type: "open", session: 1, conditions: [1] }, {}, {
+            timeoutMs: 60_000,
+          }),
+          oneLine(/open needs sequences/),
         );
       } finally {
         await only.process.close();

@@ -141,6 +141,8 @@ export class WorkerProcess {
   readonly #status: Promise<Deno.CommandStatus>;
   readonly #python: string;
   #lastLine = "";
+  /** Whether the worker has answered a frame: past that, the interpreter is not in question. */
+  #answered = false;
   #queue: Promise<unknown> = Promise.resolve();
   #failure: Error | null = null;
   #closed = false;
@@ -298,6 +300,7 @@ export class WorkerProcess {
         : `exited with code ${status.code}`;
       throw this.#fail(`Python worker ${how} during "${what}"`);
     }
+    this.#answered = true;
     return result;
   }
 
@@ -310,9 +313,12 @@ export class WorkerProcess {
 
   #fail(message: string): Error {
     const last = this.#lastLine ? `: ${this.#lastLine}` : "";
-    const who = `(interpreter ${this.#python}; is it a Python 3 with torch? Set --python or ` +
-      `ZIPAR_PYTHON)`;
-    this.#failure = new Error(`${message}${last} ${who}`);
+    // Only a worker that never answered may be the wrong interpreter: a step that timed out or a
+    // worker that died mid-run is not helped by that hint.
+    const who = this.#answered
+      ? ` (interpreter ${this.#python})`
+      : ` (interpreter ${this.#python}; is it a Python 3 with torch? Set --python or ZIPAR_PYTHON)`;
+    this.#failure = new Error(`${message}${last}${who}`);
     return this.#failure;
   }
 

@@ -164,9 +164,10 @@ def serve(hello: dict, stdin, stdout) -> int:
 # --- generation -------------------------------------------------------------------------------
 
 def open_session(worker: Worker, header, arrays):
-    # CONDITIONS.md: one {condition, unconditional} per sequence; `conditions` (a class per
-    # sequence) is what protocol 2's clients sent before it.
-    sequences = header["sequences"] if "sequences" in header else header["conditions"]
+    # PROTOCOL.md: one {condition, unconditional} per sequence.
+    sequences = header.get("sequences")
+    if not isinstance(sequences, list):
+        raise OptionError("open needs sequences: a list of {condition, unconditional}")
     worker.sessions[header["session"]] = worker.model().open(sequences)
     worker.reply({"type": "opened"})
 
