@@ -1,5 +1,5 @@
 /**
- * Run an encoded plan (DESIGN.md §3, planned mode) on the host with a session's `step`: the
+ * Run an encoded plan (docs/design.md §3, planned mode) on the host with a session's `step`: the
  * reference for device implementations, and how the mock backend offers planned mode.
  *
  * The grid lives here instead of on a device, but the algorithm is the device one: each query's

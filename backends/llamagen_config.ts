@@ -1,6 +1,6 @@
 /**
  * LlamaGen GPT model directories: `config.json` (the shared zipar format) + `model.safetensors`
- * with LlamaGen state-dict key names (shared/LLAMAGEN.md). Every key and shape is checked
+ * with LlamaGen state-dict key names (docs/llamagen.md). Every key and shape is checked
  * against the config before any weight is decoded; errors are one line naming the key.
  *
  * @module

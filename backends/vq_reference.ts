@@ -1,5 +1,5 @@
 /**
- * A float64 CPU reference of the LlamaGen VQ-16 decoder (shared/LLAMAGEN.md) in plain
+ * A float64 CPU reference of the LlamaGen VQ-16 decoder (docs/llamagen.md) in plain
  * TypeScript: the ground truth the WebGPU decoder is tested against. Activations are
  * channel-major `[C, H, W]` Float64Arrays. Fast enough for tiny configs only.
  *

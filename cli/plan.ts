@@ -53,7 +53,10 @@ export interface FamilyLayout {
   about: string;
 }
 
-/** The grids the families generate at their usual resolutions (DESIGN.md §1, T2I.md). */
+/**
+ * The grids the families generate at their usual resolutions (docs/design.md §1; the family
+ * pages: docs/llamagen.md, janus.md, emu3.md, lumina.md).
+ */
 export const FAMILY_LAYOUTS: Record<string, FamilyLayout> = {
   llamagen: { grid: [24, 24], eol: false, about: "LlamaGen c2i 384 px, VQ-16" },
   janus: { grid: [24, 24], eol: false, about: "Janus-Pro 384 px, VQ-16" },

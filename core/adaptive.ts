@@ -2,7 +2,7 @@
  * The adaptive window (ZipAR, ICML version): rows start early on a drafted first token that is
  * verified by speculative sampling as more of the row above becomes visible.
  *
- * Choices where the paper is silent (see README "Adaptive window"):
+ * Choices where the paper is silent (see docs/schedules.md, "Adaptive window (v1)"):
  * - Only a row's first token is drafted and verified; the rest of the row follows the fixed
  *   lag it started with (every active row advances one token per step).
  * - Drafting is optimistic: in the step that verifies (r, 0), the same step also predicts (r, 1)

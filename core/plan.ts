@@ -1,5 +1,5 @@
 /**
- * Compile a fixed-window schedule into a plan (DESIGN.md §3, planned mode).
+ * Compile a fixed-window schedule into a plan (docs/design.md §3, planned mode).
  *
  * A fixed schedule's queries do not depend on token values, so simulating it once on a tracker
  * (with placeholder tokens) yields every step. Backends that run plans sample on the device

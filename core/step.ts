@@ -1,5 +1,5 @@
 /**
- * The step contract between the engine and a backend (DESIGN.md §2–3).
+ * The step contract between the engine and a backend (docs/design.md §2–3).
  *
  * A backend executes queries; it knows nothing of windows or rows. A query writes one slot of
  * one sequence and may ask for the logits that predict the slot after it. Within a step, all
@@ -125,9 +125,9 @@ export interface PlanImage {
 }
 
 /**
- * A fixed-window generation compiled for the device (DESIGN.md §3, planned mode), in flat arrays.
- * Step j's queries are `stepStart[j] .. stepStart[j + 1] − 1`; every query is done for every
- * image, for both CFG halves when `cfgScale !== 1`.
+ * A fixed-window generation compiled for the device (docs/design.md §3, planned mode), in flat
+ * arrays. Step j's queries are `stepStart[j] .. stepStart[j + 1] − 1`; every query is done for
+ * every image, for both CFG halves when `cfgScale !== 1`.
  */
 export interface EncodedPlan {
   /** Grid rows H. */

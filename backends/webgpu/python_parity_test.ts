@@ -1,6 +1,6 @@
 /**
  * Backend parity: the Python (PyTorch) worker and the WebGPU backend give the same logits for
- * the same weights and queries (DESIGN.md §6). Needs both a WebGPU adapter and a python with
+ * the same weights and queries (docs/design.md §6). Needs both a WebGPU adapter and a python with
  * torch; skips loudly otherwise (fails when ZIPAR_REQUIRE_ALL=1).
  */
 import assert from "node:assert/strict";

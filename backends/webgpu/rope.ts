@@ -1,5 +1,5 @@
 /**
- * The WebGPU backend's 2D RoPE table (LLAMAGEN.md), uploaded once per model and read by
+ * The WebGPU backend's 2D RoPE table (docs/llamagen.md), uploaded once per model and read by
  * rope_kv.wgsl. Image slot (r, c) rotates head-dim pair j < D/4 by r·f_j and pair D/4 + j by
  * c·f_j, f_j = base^(−j / (D/4)); prefix slots have cos = sin = 0 (LlamaGen's class token
  * gets q = k = 0). Computed here, not taken from backends/llamagen_reference.ts, so that the

@@ -1,5 +1,5 @@
 /**
- * The JSON token-grid format (DESIGN.md §5):
+ * The JSON token-grid format (docs/design.md §5):
  * `{ "shape": [B, H, W], "tokens": [...flat row-major...], "meta": {...} }`.
  * Written with one grid row per line so diffs of golden files stay readable.
  *

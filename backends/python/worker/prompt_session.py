@@ -1,5 +1,5 @@
 """A session of a prompt family (Janus, Emu3, Lumina-mGPT): the engine's one prefix
-slot per sequence is a condition block of that sequence's prompt ids (CONDITIONS.md).
+slot per sequence is a condition block of that sequence's prompt ids (docs/conditions.md).
 
 The condition query (slot 0, token -1) is expanded here into the sequence's P prompt tokens at
 positions 0..P-1, written in one step; its logits (the last prompt token's) predict cell
@@ -9,7 +9,7 @@ subclasses PromptSession with check_queries(), and builds its model's ModelSteps
 prompt_steps() from its image embedding (an engine token -> the model's input embedding) and
 its logits (final-norm hidden -> engine-vocabulary logits).
 
-sequences_for() and unpack() are the families' shared reading of CONDITIONS.md's sequences.
+sequences_for() and unpack() are the families' shared reading of docs/conditions.md's sequences.
 """
 
 from dataclasses import dataclass
@@ -26,7 +26,7 @@ from step_index import StepIndex
 
 
 def sequences_for(images: List[dict], cfg_scale: float) -> List[dict]:
-    """The sequences of a generation (CONDITIONS.md): each image's condition, then (CFG) each
+    """The sequences of a generation (docs/conditions.md): each image's condition, then (CFG) each
     again as its unconditional half."""
     cond = [{"condition": im["condition"], "unconditional": False} for im in images]
     if cfg_scale == 1:

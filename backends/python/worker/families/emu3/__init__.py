@@ -1,4 +1,4 @@
-"""The Emu3-Gen family (T2I.md) in both layouts its directories come in, loaded onto
+"""The Emu3-Gen family (docs/emu3.md) in both layouts its directories come in, loaded onto
 transformers' Emu3ForConditionalGeneration, local files only, remote code never run:
 
 - transformers' (model_type "emu3", BAAI/Emu3-Gen-hf): config.json with its vocabulary_map,

@@ -1,4 +1,4 @@
-"""The Janus / Janus-Pro family (T2I.md) in both layouts its directories come in, loaded onto
+"""The Janus / Janus-Pro family (docs/janus.md) in both layouts its directories come in, loaded onto
 transformers' JanusForConditionalGeneration, local files only:
 
 - transformers' (model_type "janus": deepseek-community/Janus-Pro-*): config.json,

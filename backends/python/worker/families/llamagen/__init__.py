@@ -1,4 +1,4 @@
-"""The LlamaGen c2i family (LLAMAGEN.md): the GPT from a zipar model directory (config.json +
+"""The LlamaGen c2i family (docs/llamagen.md): the GPT from a zipar model directory (config.json +
 model.safetensors) or an official .pt in any of its four layouts, and its VQ-16 decoder.
 
 The model directory's own decoder, `decoder(options)`, is a VQ directory lying beside the GPT
@@ -98,7 +98,7 @@ class LlamaGen:
             else conditions
 
     def open(self, sequences: List) -> LlamaGenSession:
-        """sequences: {condition, unconditional} per sequence (CONDITIONS.md), or class ids."""
+        """sequences: {condition, unconditional} per sequence (docs/conditions.md), or class ids."""
         return LlamaGenSession(self.model, [self.class_of(s) for s in sequences])
 
     def class_of(self, sequence) -> int:

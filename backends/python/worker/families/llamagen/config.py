@@ -1,4 +1,4 @@
-"""LlamaGen c2i GPT config (LLAMAGEN.md): presets, config.json (format zipar-llamagen), the
+"""LlamaGen c2i GPT config (docs/llamagen.md): presets, config.json (format zipar-llamagen), the
 expected tensors, and the config of a .pt checkpoint inferred from its shapes."""
 
 import math

@@ -1,4 +1,4 @@
-"""The LlamaGen c2i GPT forward (LLAMAGEN.md): class and token embeddings, 2D RoPE, RMSNorm,
+"""The LlamaGen c2i GPT forward (docs/llamagen.md): class and token embeddings, 2D RoPE, RMSNorm,
 SwiGLU, grouped K/V heads (n_kv_head), and the cached multi-query step over the shared slot KV
 cache (kv_cache.py), through the decoder-layer step every family shares (decoder_layers.py).
 

@@ -1,4 +1,4 @@
-"""The LlamaGen VQ-16 tokenizer decoder (LLAMAGEN.md): token grids -> RGB bytes, and its
+"""The LlamaGen VQ-16 tokenizer decoder (docs/llamagen.md): token grids -> RGB bytes, and its
 loading from a VQ directory (vq.json + vq.safetensors) or a LlamaGen .pt (vq_ds16_c2i.pt).
 
 Functional, reading weights by state-dict key, like backends/vq_reference.ts: L2-normalised

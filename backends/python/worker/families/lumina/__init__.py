@@ -1,4 +1,4 @@
-"""The Lumina-mGPT family (T2I.md): a Hugging Face Chameleon directory (config.json of
+"""The Lumina-mGPT family (docs/lumina.md): a Hugging Face Chameleon directory (config.json of
 model_type "chameleon" with its vocabulary_map, safetensors, tokenizer files), loaded with
 transformers' ChameleonForConditionalGeneration, local files only (loading.py: Lumina's
 qk-norm layout), plus Chameleon's VQGAN files for decoding (decoder.py).
