@@ -1,6 +1,6 @@
 /**
  * VQ decoder directories: `vq.json` (the zipar VQ format) + `vq.safetensors` with LlamaGen
- * VQ-16 state-dict key names (shared/LLAMAGEN.md). The expected key set and shapes are derived
+ * VQ-16 state-dict key names (docs/llamagen.md). The expected key set and shapes are derived
  * from the config and checked before any weight is decoded; errors are one line naming the key.
  *
  * @module
@@ -143,6 +143,36 @@ export function checkVqGridSize(
       `A ${h}×${w} grid needs a ${bytes}-byte activation per image, more than the ` +
         `${MAX_VQ_ACTIVATION_BYTES} the VQ decoder allows: decode a smaller grid`,
     );
+  }
+}
+
+/**
+ * Check a grid's shape and tokens against a decoder config: a one-line RangeError for a shape
+ * that is not [B, H, W] of positive integers matching `tokens.length`, or a token outside the
+ * codebook.
+ */
+export function checkVqTokens(
+  config: VqConfig,
+  tokens: ArrayLike<number>,
+  shape: readonly number[],
+): void {
+  if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
+    throw new RangeError(`Grid shape must be [B, H, W] of positive integers, got [${shape}]`);
+  }
+  const [b, h, w] = shape;
+  if (tokens.length !== b * h * w) {
+    throw new RangeError(`Grid shape [${shape}] needs ${b * h * w} tokens, got ${tokens.length}`);
+  }
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i];
+    if (!Number.isInteger(t) || t < 0 || t >= config.codebookSize) {
+      const img = Math.floor(i / (h * w)), r = Math.floor((i % (h * w)) / w), c = i % w;
+      throw new RangeError(
+        `Token ${t} at image ${img}, (${r}, ${c}) is outside the codebook (0..${
+          config.codebookSize - 1
+        })`,
+      );
+    }
   }
 }
 

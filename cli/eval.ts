@@ -57,7 +57,7 @@ per token under the model in raster order (beside the others only: it favours bl
   --settings LIST    comma-separated: raster, ideal:S, paper:S, ideal:S:r-1, adaptive:M[:MAX],
                      adaptive2:M[:MAX], sjd:L, ideal-sjd:S:L, paper-sjd:S:L; the last four
                      take options after the numbers: exact, final (adaptive2), above,
-                     uncoupled (the sjd ones) — see README "Choosing a window"
+                     uncoupled (the sjd ones) — see docs/eval.md
                      (default: ${DEFAULT_SETTINGS})
   --cfg G            classifier-free guidance scale (default: 2)
   --seed S           seed (default: 0)

@@ -105,8 +105,7 @@ Generation:
   --seed S                 seed of the draws, 0..${MAX_SEED} (default: 0)
   --window s               window s in 1..W (required unless --schedule raster)
   --schedule NAME          raster | ideal | paper | adaptive | adaptive2 | sjd | ideal-sjd |
-                           paper-sjd (default: ideal); see README "Adaptive window" and
-                           "Speculative rows"
+                           paper-sjd (default: ideal); see docs/schedules.md
   --min-window m           adaptive: draft a row's first token when the row above has m;
                            adaptive2: decode every token when the row above has m more
   --max-window M           adaptive, adaptive2: verify until the row above has M (default: W)

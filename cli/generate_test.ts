@@ -124,7 +124,12 @@ Deno.test("generateCommand() rejects bad flag combinations as usage errors", asy
       /--class 10 is out of range: model mock has classes 0\.\.9/,
     ],
     [["--window", "4", "--class", "1,2", "--batch", "3"], /contradicts 2 classes/],
-    [["--window", "4", "--model", "x"], /--model applies to --backend python\|webgpu/],
+    [
+      ["--window", "4", "--backend", "mock", "--model", "x"],
+      /--model applies to --backend python\|webgpu/,
+    ],
+    // --model without --backend is the Python backend's: the mock's flags do not apply.
+    [["--window", "4", "--model", "m", "--vocab", "8"], /--vocab does not apply/],
     [["--window", "4", "--backend", "python"], /needs --model PATH/],
     [
       ["--window", "4", "--backend", "webgpu", "--model", "m", "--device", "cuda"],

@@ -1,5 +1,6 @@
 /**
- * The `zipar` command: dispatch to `plan`, `generate`, `inspect`, `demo`; one-line errors;
+ * The `zipar` command: dispatch to its subcommands (the `COMMANDS` table: plan, generate,
+ * inspect, batch, bench, decode, convert, demo, eval; `zipar --help` lists them); one-line errors;
  * exit codes 0 ok, 1 runtime error, 2 usage error, 130 interrupted (SIGINT; 143 for SIGTERM,
  * whose one owner is cli/io/interrupt.ts); a broken stdout pipe
  * (`zipar generate … | head -c 10`) ends the run quietly with 0.

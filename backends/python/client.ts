@@ -1,12 +1,15 @@
 /**
- * The Python backend: a model family (LlamaGen today) on PyTorch (CUDA or CPU) in a worker
- * process over stdio; the same worker decodes token grids to pixels (`openDecoder`).
+ * The Python backend: a model family (LlamaGen, Janus, Emu3-Gen, Lumina-mGPT) on PyTorch (CUDA or
+ * CPU) in a worker process over stdio; the same worker decodes token grids to pixels
+ * (`openDecoder`).
  *
  * @example
  * ```ts ignore
+ * // Needs a Python with torch and a model directory, so not run as a doc test.
  * import { openPythonBackend } from "./client.ts";
+ * import { sequencesFor } from "../../core/condition.ts";
  * const backend = await openPythonBackend({ model: "models/gpt-b-256", device: "cuda" });
- * const session = await backend.open(sequencesFor([207], true)) // class 207 + null class;
+ * const session = await backend.open(sequencesFor([207], true)); // class 207 + its null class
  * await session.close();
  * const decoder = await backend.openDecoder({ vq: "models/vq16" }); // same torch process
  * await decoder.close();

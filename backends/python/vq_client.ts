@@ -18,8 +18,7 @@
  * @module
  */
 
-import { checkVqGridSize, type VqConfig } from "../vq_config.ts";
-import { checkVqTokens } from "../webgpu/vq_decoder.ts";
+import { checkVqGridSize, checkVqTokens, type VqConfig } from "../vq_config.ts";
 import { IDLE_TIMEOUT_MS, type WorkerOptions, WorkerProcess } from "./worker_process.ts";
 
 /** Largest pixel reply of one request; bigger batches go in several requests. */

@@ -7,7 +7,14 @@
  * @module
  */
 
-import { checkVqWeights, loadVq, type VqConfig, vqScale, type VqWeights } from "../vq_config.ts";
+import {
+  checkVqTokens,
+  checkVqWeights,
+  loadVq,
+  type VqConfig,
+  vqScale,
+  type VqWeights,
+} from "../vq_config.ts";
 import { type Gpu, openGpu, withErrorScope } from "./device.ts";
 import { checkVqGrid, VqForward, type VqLimits } from "./vq_forward.ts";
 import { type VqKernels, vqKernels } from "./vq_kernels.ts";
@@ -41,36 +48,6 @@ export interface VqDecoder {
 
 /** Staging bytes per submission: images beyond it go into the next one. */
 const STAGING_BYTES = 64 << 20;
-
-/**
- * Check a grid's shape and tokens against a decoder config: a one-line RangeError for a shape
- * that is not [B, H, W] of positive integers matching `tokens.length`, or a token outside the
- * codebook.
- */
-export function checkVqTokens(
-  config: VqConfig,
-  tokens: ArrayLike<number>,
-  shape: readonly number[],
-): void {
-  if (shape.length !== 3 || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
-    throw new RangeError(`Grid shape must be [B, H, W] of positive integers, got [${shape}]`);
-  }
-  const [b, h, w] = shape;
-  if (tokens.length !== b * h * w) {
-    throw new RangeError(`Grid shape [${shape}] needs ${b * h * w} tokens, got ${tokens.length}`);
-  }
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i];
-    if (!Number.isInteger(t) || t < 0 || t >= config.codebookSize) {
-      const img = Math.floor(i / (h * w)), r = Math.floor((i % (h * w)) / w), c = i % w;
-      throw new RangeError(
-        `Token ${t} at image ${img}, (${r}, ${c}) is outside the codebook (0..${
-          config.codebookSize - 1
-        })`,
-      );
-    }
-  }
-}
 
 /**
  * Open a VQ decoder on the WebGPU device. Weights are checked against the config (missing key

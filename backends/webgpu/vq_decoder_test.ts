@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { decodeVqReference } from "../vq_reference.ts";
 import type { VqConfig, VqWeights } from "../vq_config.ts";
-import { checkVqTokens, openWebgpuVqDecoder } from "./vq_decoder.ts";
+import { openWebgpuVqDecoder } from "./vq_decoder.ts";
+import { checkVqTokens } from "../vq_config.ts";
 import { randomVqWeights, tinyVqConfig, writeRandomVq } from "./vq_random_weights.ts";
 import { convChunkWidth } from "./vq_weights.ts";
 import { needs } from "../../testing/runtimes.ts";

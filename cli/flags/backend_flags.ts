@@ -52,7 +52,7 @@ export const THREADS_HELP =
 
 /** The backend flags' help lines, one block for every command that takes them. */
 export const BACKEND_USAGE = `Backend:
-  --backend NAME           mock | python | webgpu (default: mock)
+  --backend NAME           mock | python | webgpu (default: python with --model, else mock)
 
 Mock model (--backend mock):
   --grid HxW               grid size (default: 16x16)
@@ -137,7 +137,13 @@ export function threadsFlag(values: Values): number | undefined {
  * ```
  */
 export function backendFlags(values: Values): BackendSpec {
-  const backend = choiceFlag(values, "backend", BACKENDS, "mock");
+  // A model directory or checkpoint means the Python backend unless another is named.
+  const backend = choiceFlag(
+    values,
+    "backend",
+    BACKENDS,
+    values.model !== undefined ? "python" : "mock",
+  );
   const given = (names: string[]) => names.find((n) => values[n] !== undefined);
   if (backend === "mock") {
     const wrong = given(["model", ...PYTHON_FLAGS, "heads", "weights"]);

@@ -50,6 +50,14 @@ Deno.test("backendFlags() needs --model for real backends and passes their optio
   );
 });
 
+Deno.test("backendFlags() takes --model without --backend to the Python backend", () => {
+  assert.deepEqual(
+    backendFlags({ model: "m", dtype: "bfloat16" }),
+    { backend: "python", model: "m", python: undefined, device: undefined, dtype: "bfloat16" },
+  );
+  assert.equal(backendFlags({}).backend, "mock");
+});
+
 Deno.test("backendFlags() passes --threads to the Python worker only when given", () => {
   const spec = backendFlags({ backend: "python", model: "m", threads: "3" });
   assert(spec.backend === "python");
@@ -79,7 +87,7 @@ Deno.test("backendFlags() passes --threads to the Python worker only when given"
 Deno.test("backendFlags() refuses flags of another backend and bad values as usage errors", () => {
   const cases: [Record<string, string | boolean>, RegExp][] = [
     [{ backend: "webgpu" }, /^--backend webgpu needs --model PATH$/],
-    [{ model: "m" }, /^--model applies to --backend python\|webgpu, not mock$/],
+    [{ backend: "mock", model: "m" }, /^--model applies to --backend python\|webgpu, not mock$/],
     [{ dtype: "float16" }, /^--dtype applies to --backend python\|webgpu, not mock$/],
     [
       { backend: "webgpu", model: "m", device: "cuda" },
