@@ -1,6 +1,6 @@
 /**
- * The GPU check's driver on this CPU (--quick --device cpu: tiny models, raster and ZipAR s = 4,
- * interactive vs planned, CFG off and on): its Markdown report printed, as part of
+ * The GPU check's driver on this CPU (--quick --device cpu: tiny models, every section of the
+ * GPU report at tiny shapes, one torch thread): its Markdown report printed, as part of
  * `deno task bench`. On a GPU machine run tools/gpu_check/run.sh instead.
  *
  *   deno bench --allow-all tools/gpu_check/cpu_bench.ts
@@ -19,7 +19,7 @@ if (PYTHON === null) {
   const out = await Deno.makeTempFile({ suffix: ".md" });
   const run = await new Deno.Command(PYTHON, {
     args: [DRIVER, "--quick", "--device", "cpu", "--out", out, "--budget-s", "100000"],
-    env: { PYTHONDONTWRITEBYTECODE: "1" },
+    env: { PYTHONDONTWRITEBYTECODE: "1", OMP_NUM_THREADS: Deno.env.get("OMP_NUM_THREADS") ?? "1" },
     stdout: "null",
     stderr: "inherit",
   }).output();
