@@ -20,7 +20,7 @@ import { writeError } from "./io/atomic_write.ts";
 import { printable } from "./io/printable.ts";
 import { openBackend } from "../backends/open.ts";
 import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags } from "./flags/backend_flags.ts";
-import { backendMeta } from "./generation/grid_meta.ts";
+import { backendMeta, workerOf } from "./generation/grid_meta.ts";
 import { renderBatchProgress } from "./batch/progress.ts";
 import { type JobOutcome, runJobs, type RunTotals } from "./batch/run.ts";
 import { prettyJson } from "./formats/grid_json.ts";
@@ -235,7 +235,7 @@ export async function batchCommand(args: string[], io: Io): Promise<number> {
     const ran = await runJobs(backend, good, {
       outDir,
       maxBatch,
-      backendMeta: backendMeta(spec),
+      backendMeta: backendMeta(spec, workerOf(backend)),
       io,
       onProgress: (images, jobs) =>
         progress.updateLine((o) =>

@@ -49,7 +49,7 @@ import {
   resolveFormat,
 } from "./formats/grid_file.ts";
 import { type ImageOutputs, openImages } from "./formats/png_files.ts";
-import { backendMeta, gridMeta, type SamplingMeta } from "./generation/grid_meta.ts";
+import { backendMeta, gridMeta, type SamplingMeta, workerOf } from "./generation/grid_meta.ts";
 import {
   checkConditionsForModel,
   CONDITION_OPTIONS,
@@ -322,7 +322,7 @@ export async function writeGenerate(
   const { stats } = generation;
   const meta = gridMeta({
     backend,
-    backendMeta: backendMeta(request.spec),
+    backendMeta: backendMeta(request.spec, workerOf(backend)),
     choice: run.choice,
     sampling: run.sampling,
     seed: request.seed,

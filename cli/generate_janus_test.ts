@@ -35,6 +35,9 @@ Deno.test({
       assert.equal((grid.meta.sampling as { cfg: number }).cfg, 5, "Janus's default guidance");
       assert.equal(grid.meta.family, "janus");
       assert.equal(grid.meta.passes, 4 + 3 * 2);
+      // What the worker runs on, not null when no --device or --dtype was given.
+      assert.equal(grid.meta.device, "cpu");
+      assert.equal(grid.meta.dtype, "float32");
       const decode = memoryIo();
       const decodeArgs = ["decode", join(dir, "g.json"), "--model", model, "--sheet"];
       assert.equal(

@@ -29,9 +29,35 @@ export const NO_ADAPTER =
 /** Cache of the process-wide device: lavapipe is slow to start, tests open many backends. */
 let shared: Promise<Gpu> | null = null;
 
+/**
+ * Give the GPU drivers a runtime directory when the environment has none: Mesa's Vulkan loader
+ * prints "error: XDG_RUNTIME_DIR is invalid or not set" twice on a fresh machine (a container,
+ * a CI job) otherwise. A private directory of this process's own, removed when it exits; nothing
+ * changes when XDG_RUNTIME_DIR names a directory, or without permission to read the environment.
+ */
+export function ensureRuntimeDir(): void {
+  try {
+    const dir = Deno.env.get("XDG_RUNTIME_DIR");
+    if (dir && Deno.statSync(dir).isDirectory) return;
+  } catch (e) {
+    if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) return;
+  }
+  try {
+    const made = Deno.makeTempDirSync({ prefix: "zipar-xdg-" });
+    Deno.chmodSync(made, 0o700);
+    Deno.env.set("XDG_RUNTIME_DIR", made);
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(made, { recursive: true });
+      } catch { /* gone already */ }
+    });
+  } catch { /* no permission: the drivers print their line, nothing worse */ }
+}
+
 /** Whether a WebGPU adapter exists (without throwing). */
 export async function hasWebgpuAdapter(): Promise<boolean> {
   try {
+    ensureRuntimeDir();
     return !!(await navigator.gpu?.requestAdapter());
   } catch {
     return false;
@@ -52,6 +78,7 @@ export function openGpu(): Promise<Gpu> {
 
 async function createGpu(): Promise<Gpu> {
   if (!("gpu" in navigator) || !navigator.gpu) throw new Error(NO_ADAPTER);
+  ensureRuntimeDir();
   const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) throw new Error(NO_ADAPTER);
   const limits = adapter.limits;

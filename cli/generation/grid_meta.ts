@@ -12,8 +12,8 @@ import type { ScheduleChoice } from "../flags/schedule_flags.ts";
 import { VERSION } from "./version.ts";
 
 /**
- * The backend part of the metadata: `modelPath` (+ `device`, `dtype` for python) or the mock's
- * options.
+ * The backend part of the metadata: `modelPath` (+ `device`, `dtype` for python: what the worker
+ * reports it runs on, else what was asked) or the mock's options.
  *
  * @example
  * ```ts
@@ -24,12 +24,32 @@ import { VERSION } from "./version.ts";
  *   device: "cuda",
  *   dtype: null,
  * });
+ * const worker = { device: "cuda:0", dtype: "bfloat16" };
+ * assert.deepEqual(backendMeta({ backend: "python", model: "m" }, worker), {
+ *   modelPath: "m",
+ *   device: "cuda:0",
+ *   dtype: "bfloat16",
+ * });
  * ```
  */
-export function backendMeta(spec: BackendSpec): Record<string, unknown> {
+export function backendMeta(
+  spec: BackendSpec,
+  worker?: { device: string; dtype: string },
+): Record<string, unknown> {
   if (spec.backend === "mock") return { mock: spec.mock };
   if (spec.backend === "webgpu") return { modelPath: spec.model };
-  return { modelPath: spec.model, device: spec.device ?? null, dtype: spec.dtype ?? null };
+  return {
+    modelPath: spec.model,
+    device: worker?.device ?? spec.device ?? null,
+    dtype: worker?.dtype ?? spec.dtype ?? null,
+  };
+}
+
+/** The Python worker's device and dtype of a backend, when it is one. */
+export function workerOf(backend: object): { device: string; dtype: string } | undefined {
+  const worker = (backend as { worker?: { device?: unknown; dtype?: unknown } }).worker;
+  if (typeof worker?.device !== "string" || typeof worker?.dtype !== "string") return undefined;
+  return { device: worker.device, dtype: worker.dtype };
 }
 
 /** The sampling settings as the metadata records them. */
