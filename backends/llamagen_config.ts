@@ -8,6 +8,7 @@
 
 import { readModelFiles, readModelWeights } from "./model_dir.ts";
 import { decodeExpectedTensors, type Tensor } from "./safetensors.ts";
+import { CONTRACT } from "../core/contract.ts";
 
 /** A validated LlamaGen GPT config. */
 export interface LlamagenConfig {
@@ -54,13 +55,8 @@ export interface LlamagenConfig {
 }
 
 /** Named presets: [layers, heads, dim]. */
-export const LLAMAGEN_PRESETS: Record<string, [number, number, number]> = {
-  "GPT-B": [12, 12, 768],
-  "GPT-L": [24, 16, 1024],
-  "GPT-XL": [36, 20, 1280],
-  "GPT-XXL": [48, 24, 1536],
-  "GPT-3B": [24, 32, 3200],
-};
+export const LLAMAGEN_PRESETS: Readonly<Record<string, readonly [number, number, number]>> =
+  CONTRACT.llamagenPresets;
 
 /**
  * The caps of a valid LlamaGen model directory, the same in the Python worker

@@ -12,8 +12,10 @@
  * @module
  */
 
+import { CONTRACT } from "../core/contract.ts";
+
 /** Largest accepted JSON header, in bytes (the reference implementation uses 100 MB). */
-export const MAX_HEADER_BYTES = 100_000_000;
+export const MAX_HEADER_BYTES: number = CONTRACT.maxSafetensorsHeaderBytes;
 
 /** Deepest JSON nesting of a header: object → tensor entry → shape / data_offsets list. */
 export const MAX_HEADER_DEPTH = 3;

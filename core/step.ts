@@ -52,6 +52,7 @@
  */
 
 import type { Condition, Sequence } from "./condition.ts";
+import { CONTRACT } from "./contract.ts";
 
 /**
  * `Query.token` of a prefix slot: "this sequence's conditioning token". The backend knows what
@@ -66,7 +67,7 @@ import type { Condition, Sequence } from "./condition.ts";
  * assert.ok(prefill.token < 0); // never a vocabulary id
  * ```
  */
-export const QUERY_TOKEN_CONDITION = -1;
+export const QUERY_TOKEN_CONDITION: number = CONTRACT.queryTokenCondition;
 
 /** Model metadata a backend reports. */
 export interface ModelInfo {
@@ -166,7 +167,7 @@ export interface EncodedPlan {
  * assert.equal(plan.input[0], PLAN_INPUT_CONDITION); // the class token's slot
  * ```
  */
-export const PLAN_INPUT_CONDITION = -1;
+export const PLAN_INPUT_CONDITION: number = CONTRACT.planInputCondition;
 
 /**
  * `EncodedPlan.input` of an end-of-line slot: "the model's EOL token" (`ModelInfo.eolToken`).
@@ -184,7 +185,7 @@ export const PLAN_INPUT_CONDITION = -1;
  * assert.equal(plan.input[q], PLAN_INPUT_EOL);
  * ```
  */
-export const PLAN_INPUT_EOL = -2;
+export const PLAN_INPUT_EOL: number = CONTRACT.planInputEol;
 
 /**
  * `EncodedPlan.predicts` of a query that samples nothing (a prefix write or a correction).
@@ -201,7 +202,7 @@ export const PLAN_INPUT_EOL = -2;
  * assert.deepEqual([plan.predicts[0], plan.predicts[1]], [PLAN_PREDICTS_NONE, 0]);
  * ```
  */
-export const PLAN_PREDICTS_NONE = -1;
+export const PLAN_PREDICTS_NONE: number = CONTRACT.planPredictsNone;
 
 /** Everything a backend needs to run a plan on its own. */
 export interface PlanRun {

@@ -8,14 +8,16 @@
  * @module
  */
 
+import { CONTRACT } from "../../core/contract.ts";
+
 /** Protocol version; the worker refuses a hello with another one. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION: number = CONTRACT.protocolVersion;
 
 /**
  * Largest JSON header of a frame, either way: the worker (worker/protocol.py's MAX_HEADER)
  * refuses a longer one, so {@linkcode encodeFrame} never sends one.
  */
-export const MAX_HEADER_BYTES = 1 << 20;
+export const MAX_HEADER_BYTES: number = CONTRACT.maxFrameHeaderBytes;
 
 /** `bytes` as MiB with one decimal. */
 export function mib(bytes: number): string {

@@ -14,13 +14,12 @@ from typing import Callable, List
 import numpy as np
 import torch
 
+from contract import PLAN_INPUT_CONDITION as INPUT_CONDITION  # core/contract.json
+from contract import PLAN_INPUT_EOL as INPUT_EOL
 from device_pack import pack
 from families.family import FamilySession
 from sampler import cell_key, mix_cfg, prepare, sample
 from step_profile import STEP, loop, profiling, scope
-
-INPUT_CONDITION = -1  # core/step.ts: the sequence's condition (prefix slots)
-INPUT_EOL = -2  # core/step.ts: the end-of-line token
 
 
 def check_plan(info: dict, num_slots: int, step_start, slot, inp, predicts, height, width):

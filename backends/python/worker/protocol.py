@@ -11,8 +11,8 @@ import json
 import struct
 import sys
 
-PROTOCOL_VERSION = 2
-MAX_HEADER = 1 << 20  # 1 MiB of JSON
+from contract import MAX_FRAME_HEADER_BYTES as MAX_HEADER  # noqa: F401 - core/contract.json
+from contract import PROTOCOL_VERSION  # noqa: F401
 DTYPES = {"int32": "<i4", "uint8": "u1", "float32": "<f4"}
 
 

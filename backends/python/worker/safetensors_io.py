@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 from bounded_json import json_depth, no_constant, stringify
+from contract import MAX_SAFETENSORS_HEADER_BYTES
 from output_file import output_file
 
-MAX_HEADER = 100_000_000  # backends/safetensors_format.ts's MAX_HEADER_BYTES
+MAX_HEADER = MAX_SAFETENSORS_HEADER_BYTES  # core/contract.json, as the TS reader
 MAX_HEADER_DEPTH = 3  # object -> tensor entry -> shape / data_offsets list
 MAX_SAFE_INTEGER = 2 ** 53 - 1  # what JavaScript reads exactly: both readers take the same
 ITEMSIZE = {"F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4}  # the integers: counters and

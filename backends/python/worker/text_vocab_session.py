@@ -19,10 +19,9 @@ from typing import List, Sequence, Tuple
 import numpy as np
 import torch
 
+from contract import QUERY_TOKEN_CONDITION as CONDITION_TOKEN  # core/contract.json
 from hf_decoder import HFDecoder
 from prompt_session import EmbedImage, Logits, PromptSession
-
-CONDITION_TOKEN = -1  # core/step.ts
 
 
 def head_rows(weight: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:

@@ -9,11 +9,10 @@ from typing import List
 
 import numpy as np
 
+from contract import QUERY_TOKEN_CONDITION as CONDITION_TOKEN  # core/contract.json
 from prompt_session import PromptSession, unpack
 
 from .prompts import sequence_ids
-
-CONDITION_TOKEN = -1  # core/step.ts
 
 
 class JanusSession(PromptSession):

@@ -8,16 +8,11 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from bounded_json import stringify
+from contract import LLAMAGEN_PRESETS
 from errors import CheckpointError
 
-# Presets: name -> (layers, heads, dim).
-PRESETS = {
-    "GPT-B": (12, 12, 768),
-    "GPT-L": (24, 16, 1024),
-    "GPT-XL": (36, 20, 1280),
-    "GPT-XXL": (48, 24, 1536),
-    "GPT-3B": (24, 32, 3200),
-}
+# Presets: name -> (layers, heads, dim), from core/contract.json.
+PRESETS = LLAMAGEN_PRESETS
 
 
 def preset_hidden(dim: int) -> int:

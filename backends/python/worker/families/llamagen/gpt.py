@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from contract import QUERY_TOKEN_CONDITION as CONDITION_TOKEN  # a prefix slot: its class
 from decoder_layers import DecoderLayers, LayerWeights, RopeStep, StackSpec
 from device_pack import pack
 from families.family import FamilySession
@@ -22,8 +23,6 @@ from step_graphs import ModelSteps
 from step_index import StepIndex
 
 from .config import ModelConfig
-
-CONDITION_TOKEN = -1  # core/step.ts: the token of prefix slots, "this sequence's class"
 
 
 def rope_table(cfg: ModelConfig):

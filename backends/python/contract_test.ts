@@ -1,0 +1,64 @@
+/**
+ * The cross-language contract (core/contract.json): the TypeScript constants and the Python
+ * worker's read the same values, and neither side keeps a literal copy of its own.
+ */
+
+import assert from "node:assert/strict";
+import { CONTRACT } from "../../core/contract.ts";
+import {
+  PLAN_INPUT_CONDITION,
+  PLAN_INPUT_EOL,
+  PLAN_PREDICTS_NONE,
+  QUERY_TOKEN_CONDITION,
+} from "../../core/step.ts";
+import { LLAMAGEN_PRESETS } from "../llamagen_config.ts";
+import { MAX_HEADER_BYTES as SAFETENSORS_HEADER } from "../safetensors_format.ts";
+import { MAX_HEADER_BYTES, PROTOCOL_VERSION } from "./protocol.ts";
+import { PYTHON, PYTHON_TESTS, runPython } from "./test_helpers.ts";
+
+const FILE = new URL("../../core/contract.json", import.meta.url);
+
+Deno.test("the TypeScript constants are core/contract.json's", async () => {
+  const json = JSON.parse(await Deno.readTextFile(FILE));
+  assert.equal(PROTOCOL_VERSION, json.protocolVersion);
+  assert.equal(MAX_HEADER_BYTES, json.maxFrameHeaderBytes);
+  assert.equal(SAFETENSORS_HEADER, json.maxSafetensorsHeaderBytes);
+  assert.equal(QUERY_TOKEN_CONDITION, json.queryTokenCondition);
+  assert.equal(PLAN_INPUT_CONDITION, json.planInputCondition);
+  assert.equal(PLAN_INPUT_EOL, json.planInputEol);
+  assert.equal(PLAN_PREDICTS_NONE, json.planPredictsNone);
+  assert.deepEqual(LLAMAGEN_PRESETS, json.llamagenPresets);
+  for (const key of Object.keys(json.notes)) assert.ok(key in json, `a note for no key: ${key}`);
+  for (const key of Object.keys(CONTRACT)) assert.ok(key in json.notes, `no note for ${key}`);
+});
+
+Deno.test({
+  name: "the Python worker reads the same contract, and keeps no copy of its own",
+  ...PYTHON_TESTS,
+  async fn() {
+    const python = JSON.parse(await runPython(PYTHON!, "contract", []));
+    assert.deepEqual(python, JSON.parse(JSON.stringify(CONTRACT)));
+    // The literals the worker used to define itself: each value now comes from contract.py.
+    const worker = new URL("./worker/", import.meta.url);
+    const copies: string[] = [];
+    for await (const path of walk(worker)) {
+      const text = await Deno.readTextFile(path);
+      if (
+        /^(CONDITION_TOKEN|INPUT_CONDITION|INPUT_EOL|PROTOCOL_VERSION|MAX_HEADER)\s*=\s*[-\d]/m
+          .test(text)
+      ) {
+        copies.push(path.pathname);
+      }
+      if (/"GPT-B":\s*\(12, 12, 768\)/.test(text)) copies.push(path.pathname);
+    }
+    assert.deepEqual(copies, []);
+  },
+});
+
+async function* walk(dir: URL): AsyncGenerator<URL> {
+  for await (const entry of Deno.readDir(dir)) {
+    const url = new URL(entry.name + (entry.isDirectory ? "/" : ""), dir);
+    if (entry.isDirectory) yield* walk(url);
+    else if (entry.name.endsWith(".py")) yield url;
+  }
+}
