@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { llamagenShapes, loadLlamagen } from "./llamagen_config.ts";
-import { openPythonBackend } from "./python/client.ts";
+import { openOracleBackend } from "../testing/worker_oracles.ts";
 import { needs, PYTHON } from "../testing/runtimes.ts";
 
 const CASES = new URL("../fixtures/model_dirs/cases.json", import.meta.url);
@@ -231,7 +231,7 @@ Deno.test({
   fn: async () => {
     const { root, dirs } = await buildCases();
     const base = [...dirs].find(([c]) => c.name === "the base directory")![1];
-    const backend = await openPythonBackend({
+    const backend = await openOracleBackend({
       model: base,
       python: PYTHON!,
       onLog: () => {},

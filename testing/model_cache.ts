@@ -12,9 +12,9 @@
  * import { cachedModel } from "../../testing/model_cache.ts";
  * const dir = await cachedModel({
  *   name: "test-64", // the entry's file or folder name (some families read the size from it)
- *   key: ["families.lumina.tiny", "--preset", "test"],
- *   sources: [WORKER_DIR],
- *   build: (out) => runPython(PYTHON!, "families.lumina.tiny", [out, "--preset", "test"]),
+ *   key: ["tiny_models.lumina", "--preset", "test"],
+ *   sources: [WORKER_DIR, CHECKS_DIR],
+ *   build: (out) => runPython(PYTHON!, "tiny_models.lumina", [out, "--preset", "test"]),
  * });
  * ```
  *

@@ -1,14 +1,14 @@
 """Run the test scaffolding's Python modules without paying Python's start each time.
 
-A test file asks for many small jobs: build a tiny model (`families.emu3.tiny`), run a peer
-(`families.emu3.peer`), a float64 reference (`prompt_reference`). Each used to be its own
+A test file asks for many small jobs: build a tiny model (`tiny_models.emu3`), run a peer
+(`peers.emu3`), a float64 reference (`references.prompt`). Each used to be its own
 `python -m MODULE ARGS…`, and each paid ~4 s of importing torch and transformers for well under a
 second of work. This runner imports once and forks a child per job, so a job costs its own
 work plus a fork, and still runs in a fresh process: nothing one job changes in torch's or a
 module's global state reaches the next.
 
 Protocol (testing/python_runner.ts is the client): one JSON request a line on stdin,
-`{"module": "families.emu3.peer", "args": ["DIR", "--cfg", "3"]}`; one JSON answer a line on the
+`{"module": "peers.emu3", "args": ["DIR", "--cfg", "3"]}`; one JSON answer a line on the
 original stdout, `{"code": 0, "stdout": "...", "stderr": "..."}`. The module is imported in this
 process first (its imports are what is slow) and its `main(argv)` runs in the child, whose
 return value is the exit code, as `python -m MODULE ARGS…` would give. The parent never runs a

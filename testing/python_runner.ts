@@ -1,12 +1,12 @@
 /**
- * The client of testing/python_runner.py: run a test-scaffolding module of the worker
- * (`families.emu3.peer`, `prompt_reference`, a family's `tiny`) as `python -m MODULE ARGS…`
+ * The client of testing/python_runner.py: run a test-scaffolding module of testing/python/
+ * (`peers.emu3`, `references.prompt`, `tiny_models.janus`) as `python -m MODULE ARGS…`
  * would, without paying Python's and torch's start for each job. One runner per test file,
  * started on first use; each job still runs in a fresh forked process.
  *
  * ```ts ignore
  * import { runModule } from "../../testing/python_runner.ts";
- * const json = await runModule(PYTHON!, "families.emu3.peer", [dir, "--prompt", "a fox"]);
+ * const json = await runModule(PYTHON!, "peers.emu3", [dir, "--prompt", "a fox"]);
  * ```
  *
  * @module
@@ -14,12 +14,12 @@
 
 import { fileURLToPath } from "node:url";
 
-/** The worker's directory: the scaffolding modules are imported from it. */
+/** The worker's directory: the scaffolding imports the worker's modules from it. */
 export const WORKER_DIR: string = fileURLToPath(
   new URL("../backends/python/worker/", import.meta.url),
 );
 
-/** Test-only Python checks (testing/python/): imported after the worker's modules. */
+/** The test scaffolding's Python (testing/python/): imported after the worker's modules. */
 export const CHECKS_DIR: string = fileURLToPath(new URL("./python/", import.meta.url));
 
 const RUNNER: string = fileURLToPath(new URL("./python_runner.py", import.meta.url));
@@ -128,8 +128,9 @@ function runnerFor(python: string): PythonRunner {
 }
 
 /**
- * Run `python -m module args…` (worker/ and testing/python/ on PYTHONPATH) through this file's runner and return its
- * stdout; throws `module failed: <last stderr line>` when it exits with a code other than 0.
+ * Run `python -m module args…` (worker/ and testing/python/ on PYTHONPATH) through this file's
+ * runner and return its stdout; throws `module failed: <last stderr line>` when it exits with a
+ * code other than 0.
  */
 export async function runModule(
   python: string,

@@ -91,12 +91,12 @@ Deno.test({
   ...needs("the test runner of Python jobs", ["python"]),
   async fn() {
     await assert.rejects(
-      runModule(PYTHON!, "families.llamagen.tiny", ["bogus"]),
-      /^Error: families\.llamagen\.tiny failed: python -m families\.llamagen\.tiny vq/,
+      runModule(PYTHON!, "tiny_models.llamagen", ["bogus"]),
+      /^Error: tiny_models\.llamagen failed: python -m tiny_models\.llamagen vq/,
     );
     const dir = await Deno.makeTempDir();
     try {
-      await runModule(PYTHON!, "families.llamagen.tiny", ["gpt", join(dir, "m")]);
+      await runModule(PYTHON!, "tiny_models.llamagen", ["gpt", join(dir, "m")]);
       assert.ok((await Deno.stat(join(dir, "m", "st", "model.safetensors"))).isFile);
     } finally {
       await Deno.remove(dir, { recursive: true });

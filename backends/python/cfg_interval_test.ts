@@ -1,8 +1,9 @@
 /**
- * LlamaGen's cfg_interval on the Python backend (issue 15, item 13): the worker's planned
- * runner (planner.py) and its raster loop (raster.py) guide the cells LlamaGen's own loop
- * guides (backends/llamagen_cfg_loop.ts over the worker's steps), as the engine's interactive
- * mixing in TypeScript does; ZipAR agrees between the worker's and the host's mixing.
+ * LlamaGen's cfg_interval on the Python backend (issue 15, item 13): the worker's planned runner
+ * (planner.py) and the test-mode worker's raster loop (testing/python/raster_loop.py) guide the
+ * cells LlamaGen's own loop guides (backends/llamagen_cfg_loop.ts over the worker's steps), as the
+ * engine's interactive mixing in TypeScript does; ZipAR agrees between the worker's and the host's
+ * mixing.
  */
 import assert from "node:assert/strict";
 import { generate } from "../../core/engine.ts";

@@ -28,6 +28,7 @@ import { encodeFrame, type Frame, FrameTooLargeError, MAX_HEADER_BYTES, mib } fr
 import {
   HANDSHAKE_TIMEOUT_MS,
   IDLE_TIMEOUT_MS,
+  WORKER_SCRIPT,
   type WorkerOptions,
   WorkerProcess,
 } from "./worker_process.ts";
@@ -73,22 +74,15 @@ export interface PythonWorkerInfo {
   threads: number;
 }
 
-/** The Python backend, with a few extras for tests and benchmarks. */
+/**
+ * The Python backend, with what benchmarks add (the family's own loop, plan observation). The
+ * tests' oracles are not here: testing/worker_oracles.ts starts the worker in its test mode.
+ */
 export interface PythonBackend extends Backend {
   /** Worker details. */
   readonly worker: PythonWorkerInfo;
   /** Worker process id. */
   readonly pid: number;
-  /**
-   * A plain raster loop inside the worker (test oracle): grids [images, H, W]. `cfgInterval`:
-   * LlamaGen's (core/cfg's `cfgGuides`), −1 = every token guided.
-   */
-  rasterInWorker(
-    images: PlanImage[],
-    cfgScale: number,
-    sampling: Required<SamplingOptions>,
-    cfgInterval?: number,
-  ): Promise<Int32Array>;
   /**
    * The family's peer loop in the worker — transformers' own generate for Hugging Face families
    * (Janus, Emu3) — on the loaded model: grids [images, H, W] and its wall time in the worker.
@@ -99,20 +93,6 @@ export interface PythonBackend extends Backend {
     cfgScale: number,
     sampling: Required<SamplingOptions>,
   ): Promise<{ grids: Int32Array; wallMs: number }>;
-  /**
-   * Load and validate another checkpoint in the worker without keeping it: its config.json
-   * contents and a checksum of its weights (sum of |w|).
-   */
-  inspectCheckpoint(
-    model: string,
-    options?: { preset?: string; grid?: string; heads?: number },
-  ): Promise<{ config: Record<string, unknown>; checksum: number }>;
-  /** Sample rows of logits with the worker's device sampler (test oracle): tokens [rows]. */
-  sampleInWorker(
-    logits: Float32Array,
-    keys: Uint32Array,
-    sampling: Required<SamplingOptions>,
-  ): Promise<Int32Array>;
   /**
    * Load an image decoder into this backend's worker (no second torch process): a VQ-16
    * decoder (`{ vq: PATH }`) or the model directory's own (`{ model: true }`: for LlamaGen,
@@ -206,6 +186,18 @@ export function openRequest(
  * torch or the model cannot be loaded.
  */
 export async function openPythonBackend(options: PythonBackendOptions): Promise<PythonBackend> {
+  return (await startPythonBackend(options)).backend;
+}
+
+/**
+ * {@linkcode openPythonBackend} with the worker's entry point named, returning the worker's
+ * process too: testing/worker_oracles.ts starts the worker in its test mode
+ * (testing/python/oracle_worker.py) and sends the oracles' requests through that process.
+ */
+export async function startPythonBackend(
+  options: PythonBackendOptions,
+  script: string = WORKER_SCRIPT,
+): Promise<{ backend: PythonBackend; process: WorkerProcess }> {
   const { process, ready } = await WorkerProcess.start(options, {
     model: options.model,
     preset: options.preset ?? null,
@@ -215,8 +207,8 @@ export async function openPythonBackend(options: PythonBackendOptions): Promise<
     heads: options.heads ?? null,
     weights: options.weights ?? null,
     numClasses: options.numClasses ?? null,
-  });
-  return new PythonBackendImpl(process, ready, options);
+  }, script);
+  return { backend: new PythonBackendImpl(process, ready, options), process };
 }
 
 class PythonBackendImpl implements PythonBackend {
@@ -273,17 +265,6 @@ class PythonBackendImpl implements PythonBackend {
     return new PythonSession(this.#process, id, this.info.vocab, this.#timeoutMs, this.#watch);
   }
 
-  async rasterInWorker(
-    images: PlanImage[],
-    cfgScale: number,
-    sampling: Required<SamplingOptions>,
-    cfgInterval = -1,
-  ): Promise<Int32Array> {
-    const request = { type: "raster", images, cfgScale, cfgInterval, sampling };
-    const { arrays } = await this.#process.request(request, {}, { timeoutMs: this.#timeoutMs });
-    return arrays.grids as Int32Array;
-  }
-
   async referenceGenerate(
     images: PlanImage[],
     cfgScale: number,
@@ -294,28 +275,6 @@ class PythonBackendImpl implements PythonBackend {
       timeoutMs: this.#timeoutMs,
     });
     return { grids: arrays.grids as Int32Array, wallMs: Number(header.wallMs) };
-  }
-
-  async inspectCheckpoint(
-    model: string,
-    options: { preset?: string; grid?: string; heads?: number } = {},
-  ): Promise<{ config: Record<string, unknown>; checksum: number }> {
-    const request = { type: "inspect", model, ...options };
-    const { header } = await this.#process.request(request, {}, { timeoutMs: this.#timeoutMs });
-    return { config: header.config as Record<string, unknown>, checksum: Number(header.checksum) };
-  }
-
-  async sampleInWorker(
-    logits: Float32Array,
-    keys: Uint32Array,
-    sampling: Required<SamplingOptions>,
-  ): Promise<Int32Array> {
-    const request = { type: "sample", vocab: this.info.vocab, sampling };
-    const arrays = { logits, keys: new Int32Array(keys.buffer, keys.byteOffset, keys.length) };
-    const { arrays: out } = await this.#process.request(request, arrays, {
-      timeoutMs: this.#timeoutMs,
-    });
-    return out.tokens as Int32Array;
   }
 
   async openDecoder(source: PythonDecoderSource): Promise<PythonVqDecoder> {

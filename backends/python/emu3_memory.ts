@@ -1,10 +1,10 @@
 /**
- * Peak memory of the Python worker for Emu3's 90×90 grid with CFG (not a test): a small random
- * Emu3 (tiny.py's `pass` preset: 2 layers of width 256, 2 K/V heads of 64, context 9216) or
- * `--model DIR`, one image, ZipAR s = 7 in planned mode through the real client. Prints the
- * worker's peak RSS (VmHWM of /proc/PID/status) after loading and after the generation, and
- * the slot KV cache's size for the image's positions (sequences × layers × K and V × K/V heads ×
- * head dim × bytes, per position).
+ * Peak memory of the Python worker for Emu3's 90×90 grid with CFG (not a test): a small random Emu3
+ * (testing/python/tiny_models/emu3.py's `pass` preset: 2 layers of width 256, 2 K/V heads of 64,
+ * context 9216) or `--model DIR`, one image, ZipAR s = 7 in planned mode through the real client.
+ * Prints the worker's peak RSS (VmHWM of /proc/PID/status) after loading and after the generation,
+ * and the slot KV cache's size for the image's positions (sequences × layers × K and V × K/V heads
+ * × head dim × bytes, per position).
  *
  * Run: deno run -A backends/python/emu3_memory.ts [--model DIR] [--window S] [--cfg G]
  *

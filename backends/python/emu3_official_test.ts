@@ -15,6 +15,7 @@ import { dirname, join } from "node:path";
 import type { ScheduleOptions } from "../../core/schedule.ts";
 import type { PromptCondition } from "../../core/condition.ts";
 import type { PythonBackend } from "./client.ts";
+import type { OracleBackend } from "../../testing/worker_oracles.ts";
 import { openEmu3, peerGrids, tinyEmu3 } from "./emu3_test_helpers.ts";
 import { oneLine, PYTHON, PYTHON_TESTS } from "./test_helpers.ts";
 import { openPythonBackend } from "./client.ts";
@@ -27,7 +28,7 @@ const PROMPTS = ["a red fox", "90 small blue birds on a wooden fence at dawn"];
 const CONDITIONS: PromptCondition[] = PROMPTS.map((prompt) => ({ prompt }));
 const GREEDY_ALL = { temperature: 0, topK: 0, topP: 1 };
 
-function worker(dir: string): Promise<PythonBackend> {
+function worker(dir: string): Promise<OracleBackend> {
   return sharedWorker(`emu3 ${dir}`, () => openEmu3(dir));
 }
 

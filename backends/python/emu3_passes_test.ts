@@ -1,9 +1,9 @@
 /**
- * Emu3's 90×90 grid with an EOL slot after every row, the ZipAR paper's headline: the plan of
- * s = 7 takes 713 steps instead of 8,190 positions (−91%), each row after the first starts at
- * the EOL slot of the row above with the known EOL token (no proxies, no corrections); and a
- * real 90×90 run with CFG on a small random Emu3 (tiny.py's `pass` preset) takes those 713
- * steps without a step that copies the KV cache (worker/step_probe.py's allocation probe).
+ * Emu3's 90×90 grid with an EOL slot after every row, the ZipAR paper's headline: the plan of s = 7
+ * takes 713 steps instead of 8,190 positions (−91%), each row after the first starts at the EOL
+ * slot of the row above with the known EOL token (no proxies, no corrections); and a real 90×90 run
+ * with CFG on a small random Emu3 (tiny_models/emu3.py's `pass` preset) takes those 713 steps
+ * without a step that copies the KV cache (testing/python/step_probe.py's allocation probe).
  */
 
 import assert from "node:assert/strict";

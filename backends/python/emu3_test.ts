@@ -14,7 +14,7 @@ import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
 import { cfgQueries } from "../../core/cfg.ts";
 import type { PromptCondition, Sequence } from "../../core/condition.ts";
 import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
-import type { PythonBackend } from "./client.ts";
+import type { OracleBackend } from "../../testing/worker_oracles.ts";
 import {
   openEmu3,
   peerGrids,
@@ -36,7 +36,7 @@ const V = 64; // visual tokens of the test preset; the EOL token is engine id V
 /** Run `fn` on the file's worker for `dir`: the tests here share one (testing/shared_worker.ts). */
 async function withEmu3(
   dir: string,
-  fn: (backend: PythonBackend) => Promise<void>,
+  fn: (backend: OracleBackend) => Promise<void>,
 ): Promise<void> {
   await fn(await sharedWorker(`emu3 ${dir}`, () => openEmu3(dir)));
 }
@@ -48,7 +48,7 @@ function imagesOf(conditions: PromptCondition[]) {
 
 /** Greedy images of `conditions` (testing/greedy_run.ts). */
 function run(
-  backend: PythonBackend,
+  backend: OracleBackend,
   conditions: PromptCondition[],
   schedule: ScheduleOptions,
   cfgScale: number,

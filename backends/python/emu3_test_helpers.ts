@@ -1,8 +1,8 @@
 /**
- * Shared by the Emu3 tests: the tiny random Emu3 directories (worker/families/emu3/tiny.py),
+ * Shared by the Emu3 tests: the tiny random Emu3 directories (testing/python/tiny_models/emu3.py),
  * transformers' own generate with Emu3's prefix constraint and CFG as the peer
- * (families/emu3/peer.py), the float64 no-cache reference, the step/allocation probe
- * (worker/step_probe.py), and the real Python backend on an Emu3 directory.
+ * (testing/python/peers/emu3.py), the float64 no-cache reference, the step/allocation probe
+ * (testing/python/step_probe.py), and the real Python backend on an Emu3 directory.
  *
  * @module
  */
@@ -10,16 +10,16 @@
 import type { Sequence } from "../../core/condition.ts";
 import type { EncodedPlan, PlanImage, Query } from "../../core/step.ts";
 import type { SamplingOptions } from "../../core/sampling.ts";
-import { openPythonBackend, type PythonBackend } from "./client.ts";
+import { openOracleBackend, type OracleBackend } from "../../testing/worker_oracles.ts";
 import { promptReferenceLogits, tinyDirs } from "./hf_test_helpers.ts";
 import { PYTHON, runPython } from "./test_helpers.ts";
 
-/** Presets of tiny.py: 5×5 test model, 90×90 pass model, 32×32 mid-size bench model. */
+/** Presets of tiny_models/emu3.py: 5×5 test model, 90×90 pass model, 32×32 mid-size bench model. */
 export type Emu3Preset = "test" | "pass" | "mid";
-/** Broken directories of tiny.py. */
+/** Broken directories of tiny_models/emu3.py. */
 export type Emu3Broken = "no-tokenizer" | "other-family" | "no-decoder" | "bad-visual";
 
-const dirs = tinyDirs<Emu3Preset, Emu3Broken>("families.emu3.tiny", [
+const dirs = tinyDirs<Emu3Preset, Emu3Broken>("tiny_models.emu3", [
   "no-tokenizer",
   "other-family",
   "no-decoder",
@@ -32,7 +32,7 @@ export const TEST_IMAGE_AREA = 40 * 40;
 /**
  * A tiny random Emu3 directory of `kind`, made once per test run and copied for this file;
  * `layout` "official": the same model as BAAI releases it, with its vision tokenizer in
- * vision_tokenizer/ (families/emu3/tiny.py --layout official).
+ * vision_tokenizer/ (testing/python/tiny_models/emu3.py --layout official).
  */
 export function tinyEmu3(
   kind: Emu3Preset | Emu3Broken = "test",
@@ -55,7 +55,7 @@ export interface Emu3Peer {
 }
 
 /**
- * transformers' own greedy generate, each prompt alone (families/emu3/peer.py); with
+ * transformers' own greedy generate, each prompt alone (testing/python/peers/emu3.py); with
  * `officialPrompt` (an official BAAI directory) on the ids of BAAI's own example.
  */
 export async function peerGrids(
@@ -68,14 +68,14 @@ export async function peerGrids(
   args.push("--image-area", String(options.imageArea ?? TEST_IMAGE_AREA));
   if (options.negative !== undefined) args.push("--negative", options.negative);
   if (options.officialPrompt) args.push("--official-prompt", options.officialPrompt);
-  return JSON.parse(await runPython(PYTHON!, "families.emu3.peer", args));
+  return JSON.parse(await runPython(PYTHON!, "peers.emu3", args));
 }
 
 /** RGB bytes [B, H·8, W·8, 3] of transformers' decode_image_tokens for grids [[H·W], …]. */
 export async function peerPixels(dir: string, grids: number[][]): Promise<Uint8Array> {
   const path = await dirs.tempFile(".json");
   await Deno.writeTextFile(path, JSON.stringify(grids));
-  await runPython(PYTHON!, "families.emu3.peer", [
+  await runPython(PYTHON!, "peers.emu3", [
     dir,
     "--decode",
     path,
@@ -95,7 +95,7 @@ export async function referenceLogits(
   return promptReferenceLogits(dir, sequences, steps, await dirs.tempFile(".json"));
 }
 
-/** What worker/step_probe.py reports of a planned run. */
+/** What testing/python/step_probe.py reports of a planned run. */
 export interface StepProbe {
   steps: number;
   capacity: number;
@@ -139,13 +139,16 @@ export async function probePlan(
   return JSON.parse(await runPython(PYTHON!, "step_probe", [dir, path]));
 }
 
-/** Open the Emu3 directory `dir` on the Python backend; the worker's stderr goes to `logs`. */
+/**
+ * Open the Emu3 directory `dir` on the Python backend, its worker in the test mode
+ * (testing/worker_oracles.ts); the worker's stderr goes to `logs`.
+ */
 export function openEmu3(
   dir: string,
   logs: string[] = [],
   options: { grid?: string } = {},
-): Promise<PythonBackend> {
-  return openPythonBackend({
+): Promise<OracleBackend> {
+  return openOracleBackend({
     model: dir,
     python: PYTHON!,
     onLog: (line) => logs.push(line),

@@ -10,7 +10,7 @@ import { layoutOf } from "../../core/layout.ts";
 import { cellKey } from "../../core/random.ts";
 import { resolveSampling, sample, type SamplingOptions } from "../../core/sampling.ts";
 import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
-import type { PythonBackend } from "./client.ts";
+import type { OracleBackend } from "../../testing/worker_oracles.ts";
 import { openTiny, PYTHON_TESTS, removeTinyModels } from "./test_helpers.ts";
 
 const IMAGES = [
@@ -18,7 +18,7 @@ const IMAGES = [
   { condition: 7, seed: 11, index: 1 },
 ];
 
-async function withTiny(fn: (backend: PythonBackend) => Promise<void>): Promise<void> {
+async function withTiny(fn: (backend: OracleBackend) => Promise<void>): Promise<void> {
   const backend = await openTiny();
   try {
     await fn(backend);
@@ -28,7 +28,7 @@ async function withTiny(fn: (backend: PythonBackend) => Promise<void>): Promise<
 }
 
 async function run(
-  backend: PythonBackend,
+  backend: OracleBackend,
   schedule: ScheduleOptions,
   mode: "interactive" | "planned",
   cfgScale: number,

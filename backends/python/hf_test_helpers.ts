@@ -1,7 +1,8 @@
 /**
  * Shared by the tests of the Hugging Face prompt families (Emu3; Janus has its own copy of the
- * same two pieces): tiny random model directories of a family's `tiny.py` (built once per test
- * run, copied into each file's folder), and the float64 no-cache reference of worker/prompt_reference.py.
+ * same two pieces): tiny random model directories of a family's builder
+ * (testing/python/tiny_models/; built once per test run, copied into each file's folder), and
+ * the float64 no-cache reference of testing/python/references/prompt.py.
  *
  * @module
  */
@@ -12,11 +13,11 @@ import type { Query } from "../../core/step.ts";
 import { PYTHON, runPython } from "./test_helpers.ts";
 import { tinyModel } from "../../testing/tiny_models.ts";
 
-/** Tiny directories of one family's tiny.py, made on first use, removed together. */
+/** Tiny directories of one family's builder, made on first use, removed together. */
 export interface TinyDirs<P extends string, B extends string> {
   /**
    * The directory of `preset` (or of a broken kind), made once; `layout` "official": the same
-   * model as its publisher releases it (tiny.py --layout official).
+   * model as its publisher releases it (its builder's --layout official).
    */
   dir(kind: P | B, layout?: "transformers" | "official"): Promise<string>;
   /** A temporary file in the same root (removed with it). */
@@ -68,8 +69,8 @@ export function tinyDirs<P extends string, B extends string>(
 }
 
 /**
- * Logits of the no-cache float64 recompute (worker/prompt_reference.py) for `steps`, in query
- * order; `scratch` is a temporary file path prefix for the exchange.
+ * Logits of the no-cache float64 recompute (testing/python/references/prompt.py) for
+ * `steps`, in query order; `scratch` is a temporary file path prefix for the exchange.
  */
 export async function promptReferenceLogits(
   dir: string,
@@ -82,6 +83,6 @@ export async function promptReferenceLogits(
     steps: steps.map((s) => s.map((q) => [q.seq, q.slot, q.token, q.wantLogits ? 1 : 0])),
   };
   await Deno.writeTextFile(scratch, JSON.stringify(spec));
-  await runPython(PYTHON!, "prompt_reference", [dir, scratch, `${scratch}.f64`]);
+  await runPython(PYTHON!, "references.prompt", [dir, scratch, `${scratch}.f64`]);
   return new Float64Array((await Deno.readFile(`${scratch}.f64`)).buffer);
 }

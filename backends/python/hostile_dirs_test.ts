@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readSafetensors, writeSafetensors } from "../safetensors.ts";
 import type { Tensor } from "../safetensors.ts";
-import type { PythonBackend } from "./client.ts";
+import type { OracleBackend } from "../../testing/worker_oracles.ts";
 import { openEmu3, tinyEmu3 } from "./emu3_test_helpers.ts";
 import { openJanus, tinyJanus } from "./janus_test_helpers.ts";
 import { tinyLumina } from "./lumina_test_helpers.ts";
@@ -21,7 +21,7 @@ import { copyTree } from "../../testing/model_cache.ts";
 import { sharedWorker } from "../../testing/shared_worker.ts";
 
 /** A worker that loads each directory without keeping it (`inspect`). */
-function checker(): Promise<PythonBackend> {
+function checker(): Promise<OracleBackend> {
   return sharedWorker("inspect", async () => openJanus(await tinyJanus()));
 }
 

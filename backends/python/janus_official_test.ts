@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { ScheduleOptions } from "../../core/schedule.ts";
 import type { PromptCondition } from "../../core/condition.ts";
-import type { PythonBackend } from "./client.ts";
+import type { OracleBackend } from "../../testing/worker_oracles.ts";
 import { openJanus, peerGrids, tinyJanus } from "./janus_test_helpers.ts";
 import { oneLine, PYTHON_TESTS } from "./test_helpers.ts";
 import { sharedWorker } from "../../testing/shared_worker.ts";
@@ -28,13 +28,13 @@ const CONDITIONS: PromptCondition[] = PROMPTS.map((prompt) => ({ prompt }));
 const GREEDY_ALL = { temperature: 0, topK: 0, topP: 1 };
 
 /** The file's worker on `dir` (testing/shared_worker.ts). */
-function worker(dir: string): Promise<PythonBackend> {
+function worker(dir: string): Promise<OracleBackend> {
   return sharedWorker(`janus ${dir}`, () => openJanus(dir));
 }
 
 /** Greedy images of PROMPTS[i] for i in `which` (testing/greedy_run.ts). */
 function run(
-  backend: PythonBackend,
+  backend: OracleBackend,
   which: number[],
   schedule: ScheduleOptions,
   cfgScale: number,

@@ -13,7 +13,7 @@ import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
 import { cfgQueries } from "../../core/cfg.ts";
 import type { PromptCondition, Sequence } from "../../core/condition.ts";
 import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
-import type { PythonBackend } from "./client.ts";
+import type { OracleBackend } from "../../testing/worker_oracles.ts";
 import {
   openJanus,
   peerGrids,
@@ -33,7 +33,7 @@ const GREEDY_ALL = { temperature: 0, topK: 0, topP: 1 };
 /** Run `fn` on the file's worker for `dir`: the tests here share one (testing/shared_worker.ts). */
 async function withJanus(
   dir: string,
-  fn: (backend: PythonBackend) => Promise<void>,
+  fn: (backend: OracleBackend) => Promise<void>,
 ): Promise<void> {
   await fn(await sharedWorker(`janus ${dir}`, () => openJanus(dir)));
 }
@@ -45,7 +45,7 @@ function imagesOf(which: number[]) {
 
 /** Greedy images of the prompts `which` (indices into PROMPTS), testing/greedy_run.ts. */
 function run(
-  backend: PythonBackend,
+  backend: OracleBackend,
   which: number[],
   schedule: ScheduleOptions,
   cfgScale: number,
@@ -232,7 +232,7 @@ Deno.test({
     assert.equal(pixels.length, 384 * 384 * 3);
     const tokensPath = await Deno.makeTempFile({ suffix: ".json" });
     await Deno.writeTextFile(tokensPath, JSON.stringify([[...tokens]]));
-    await runPython(PYTHON!, "families.janus.peer", [
+    await runPython(PYTHON!, "peers.janus", [
       dir,
       "--decode",
       tokensPath,

@@ -1,7 +1,8 @@
 /**
- * Shared by the Janus tests: the tiny random Janus directories (worker/families/janus/tiny.py),
- * transformers' own image loop as the peer (families/janus/peer.py), the float64 no-cache
- * reference (worker/prompt_reference.py), and the real Python backend on a Janus directory.
+ * Shared by the Janus tests: the tiny random Janus directories
+ * (testing/python/tiny_models/janus.py), transformers' own image loop as the peer
+ * (testing/python/peers/janus.py), the float64 no-cache reference
+ * (testing/python/references/prompt.py), and the real Python backend on a Janus directory.
  *
  * @module
  */
@@ -9,11 +10,11 @@
 import { join } from "node:path";
 import type { Sequence } from "../../core/condition.ts";
 import type { Query } from "../../core/step.ts";
-import { openPythonBackend, type PythonBackend } from "./client.ts";
+import { openOracleBackend, type OracleBackend } from "../../testing/worker_oracles.ts";
 import { PYTHON, runPython } from "./test_helpers.ts";
 import { tinyModel } from "../../testing/tiny_models.ts";
 
-/** Tiny model presets of tiny.py. */
+/** Tiny model presets of tiny_models/janus.py. */
 export type JanusPreset = "test" | "pass" | "mid";
 
 const made = new Map<string, Promise<string>>();
@@ -22,7 +23,7 @@ let root: Promise<string> | null = null;
 /**
  * A tiny random Janus directory of `preset` (or a broken one), made once per test run and copied
  * for this file; `layout` "official" writes the same model as DeepSeek releases it
- * (families/janus/tiny.py --layout official).
+ * (testing/python/tiny_models/janus.py --layout official).
  */
 export function tinyJanus(
   preset: JanusPreset | "no-tokenizer" | "other-family" = "test",
@@ -36,7 +37,7 @@ export function tinyJanus(
       const broken = preset === "no-tokenizer" || preset === "other-family";
       return await tinyModel({
         python: PYTHON!,
-        module: "families.janus.tiny",
+        module: "tiny_models.janus",
         name,
         args: (out) =>
           broken ? [out, "--broken", preset] : [out, "--preset", preset, "--layout", layout],
@@ -67,7 +68,7 @@ export async function peerGrids(
 ): Promise<{ grids: number[][]; inputIds: number[][] }> {
   const args = [dir, ...prompts.flatMap((p) => ["--prompt", p]), "--cfg", String(cfg)];
   if (officialPrompt) args.push("--official-prompt", officialPrompt);
-  return JSON.parse(await runPython(PYTHON!, "families.janus.peer", args));
+  return JSON.parse(await runPython(PYTHON!, "peers.janus", args));
 }
 
 /** Logits of the no-cache float64 recompute for `steps` ([seq, slot, token, want] queries). */
@@ -82,13 +83,16 @@ export async function referenceLogits(
   };
   const path = await Deno.makeTempFile({ dir: await root!, suffix: ".json" });
   await Deno.writeTextFile(path, JSON.stringify(spec));
-  await runPython(PYTHON!, "prompt_reference", [dir, path, `${path}.f64`]);
+  await runPython(PYTHON!, "references.prompt", [dir, path, `${path}.f64`]);
   return new Float64Array((await Deno.readFile(`${path}.f64`)).buffer);
 }
 
-/** Open the Janus directory `dir` on the Python backend; the worker's stderr goes to `logs`. */
-export function openJanus(dir: string, logs: string[] = []): Promise<PythonBackend> {
-  return openPythonBackend({
+/**
+ * Open the Janus directory `dir` on the Python backend, its worker in the test mode
+ * (testing/worker_oracles.ts); the worker's stderr goes to `logs`.
+ */
+export function openJanus(dir: string, logs: string[] = []): Promise<OracleBackend> {
+  return openOracleBackend({
     model: dir,
     python: PYTHON!,
     onLog: (line) => logs.push(line),

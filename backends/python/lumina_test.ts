@@ -15,7 +15,7 @@ import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
 import { cfgQueries } from "../../core/cfg.ts";
 import type { PromptCondition, Sequence } from "../../core/condition.ts";
 import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
-import type { PythonBackend } from "./client.ts";
+import type { OracleBackend } from "../../testing/worker_oracles.ts";
 import {
   maxDiff,
   openLumina,
@@ -37,7 +37,7 @@ const CONDITIONS: PromptCondition[] = PROMPTS.map((prompt) => ({ prompt }));
 const GREEDY_ALL = { temperature: 0, topK: 0, topP: 1 };
 
 /** Run `fn` on the file's worker at GRID: the tests here share one (testing/shared_worker.ts). */
-async function withLumina(fn: (backend: PythonBackend) => Promise<void>): Promise<void> {
+async function withLumina(fn: (backend: OracleBackend) => Promise<void>): Promise<void> {
   const dir = await tinyLumina();
   await fn(await sharedWorker(`lumina ${dir} ${GRID}`, () => openLumina(dir, { grid: GRID })));
 }
@@ -49,7 +49,7 @@ function imagesOf(which: number[]) {
 
 /** Greedy images of the prompts `which` (indices into PROMPTS), testing/greedy_run.ts. */
 function run(
-  backend: PythonBackend,
+  backend: OracleBackend,
   which: number[],
   schedule: ScheduleOptions,
   cfgScale: number,

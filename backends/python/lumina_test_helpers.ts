@@ -1,9 +1,10 @@
 /**
- * Shared by the Lumina-mGPT tests: the tiny random directories (worker/families/lumina/tiny.py),
- * the peers on transformers' own Chameleon (families/lumina/peer.py: Lumina's sampling loop on
- * `generate`, and one full forward of the model), the float64 no-cache recompute
- * (worker/prompt_reference.py), the float64 VQGAN reference (families/lumina/vqgan_reference.py)
- * and the real Python backend on a Lumina directory.
+ * Shared by the Lumina-mGPT tests: the tiny random directories
+ * (testing/python/tiny_models/lumina.py), the peers on transformers' own Chameleon
+ * (testing/python/peers/lumina.py: Lumina's sampling loop on `generate`, and one full forward of
+ * the model), the float64 no-cache recompute (testing/python/references/prompt.py), the float64
+ * VQGAN reference (testing/python/references/lumina_vqgan.py) and the real Python backend on a
+ * Lumina directory.
  *
  * @module
  */
@@ -11,13 +12,13 @@
 import { join } from "node:path";
 import type { Sequence } from "../../core/condition.ts";
 import type { Query } from "../../core/step.ts";
-import { openPythonBackend, type PythonBackend } from "./client.ts";
+import { openOracleBackend, type OracleBackend } from "../../testing/worker_oracles.ts";
 import { PYTHON, runPython } from "./test_helpers.ts";
 import { tinyModel } from "../../testing/tiny_models.ts";
 
-/** Tiny model presets of tiny.py, and the broken directories it writes. */
+/** Tiny model presets of tiny_models/lumina.py, and the broken directories it writes. */
 export type LuminaPreset = "test" | "pass" | "mid";
-/** Broken directories of tiny.py. */
+/** Broken directories of tiny_models/lumina.py. */
 export type LuminaBroken = "no-tokenizer" | "other-family" | "no-vqgan" | "no-image-tokens";
 
 /** The size each preset's directory name ends in: test 4x4 (64 px), pass 48x48, mid 24x24. */
@@ -41,7 +42,7 @@ export function tinyLumina(preset: LuminaPreset | LuminaBroken = "test"): Promis
       const name = broken ? `${preset}-64` : `${preset}-${SIZE[preset as LuminaPreset]}`;
       return await tinyModel({
         python: PYTHON!,
-        module: "families.lumina.tiny",
+        module: "tiny_models.lumina",
         name,
         args: (out) => broken ? [out, "--broken", preset] : [out, "--preset", preset],
         to: join(await tinyRoot(), name),
@@ -67,7 +68,7 @@ export async function peerGrids(
   cfg: number,
 ): Promise<{ grids: number[][]; inputIds: number[][] }> {
   const args = [dir, "--grid", grid, ...prompts.flatMap((p) => ["--prompt", p]), "--cfg", `${cfg}`];
-  return JSON.parse(await runPython(PYTHON!, "families.lumina.peer", args));
+  return JSON.parse(await runPython(PYTHON!, "peers.lumina", args));
 }
 
 /**
@@ -87,7 +88,7 @@ export async function peerForwardLogits(
   const args = [dir, "--grid", grid, "--prompt", prompt, "--logits", path, `${path}.f64`];
   await runPython(
     PYTHON!,
-    "families.lumina.peer",
+    "peers.lumina",
     unconditional ? [...args, "--unconditional"] : args,
   );
   return new Float64Array((await Deno.readFile(`${path}.f64`)).buffer);
@@ -110,7 +111,7 @@ export async function referenceLogits(
   };
   const path = await Deno.makeTempFile({ dir: await tinyRoot(), suffix: ".json" });
   await Deno.writeTextFile(path, JSON.stringify(spec));
-  await runPython(PYTHON!, "prompt_reference", [dir, path, `${path}.f64`]);
+  await runPython(PYTHON!, "references.prompt", [dir, path, `${path}.f64`]);
   return new Float64Array((await Deno.readFile(`${path}.f64`)).buffer);
 }
 
@@ -118,7 +119,7 @@ export async function referenceLogits(
 export async function referenceDecode(dir: string, codes: number[][][]): Promise<Float64Array> {
   const path = await Deno.makeTempFile({ dir: await tinyRoot(), suffix: ".json" });
   await Deno.writeTextFile(path, JSON.stringify(codes));
-  await runPython(PYTHON!, "families.lumina.vqgan_reference", [
+  await runPython(PYTHON!, "references.lumina_vqgan", [
     join(dir, "vqgan.ckpt"),
     join(dir, "vqgan.yaml"),
     path,
@@ -127,13 +128,16 @@ export async function referenceDecode(dir: string, codes: number[][][]): Promise
   return new Float64Array((await Deno.readFile(`${path}.f64`)).buffer);
 }
 
-/** Open the Lumina directory `dir` on the Python backend; the worker's stderr goes to `logs`. */
+/**
+ * Open the Lumina directory `dir` on the Python backend, its worker in the test mode
+ * (testing/worker_oracles.ts); the worker's stderr goes to `logs`.
+ */
 export function openLumina(
   dir: string,
   options: { grid?: string; logs?: string[] } = {},
-): Promise<PythonBackend> {
+): Promise<OracleBackend> {
   const logs = options.logs ?? [];
-  return openPythonBackend({
+  return openOracleBackend({
     model: dir,
     python: PYTHON!,
     onLog: (line) => logs.push(line),

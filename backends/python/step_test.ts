@@ -1,6 +1,6 @@
 /**
  * The KV-cache step gives the logits of a from-scratch recompute of exactly the visible tokens
- * (worker/families/llamagen/reference.py, numpy float64), for raster and ZipAR steps with
+ * (testing/python/references/llamagen.py, numpy float64), for raster and ZipAR steps with
  * proxies and corrections.
  */
 
@@ -73,7 +73,7 @@ async function maxDiffToReference(options: ScheduleOptions, file = "st"): Promis
   const stepsPath = join(dir, `steps-${options.window ?? "raster"}.json`);
   const outPath = `${stepsPath}.f64`;
   await Deno.writeTextFile(stepsPath, JSON.stringify(spec));
-  await runPython(PYTHON!, "families.llamagen.reference", [join(dir, file), stepsPath, outPath]);
+  await runPython(PYTHON!, "references.llamagen", [join(dir, file), stepsPath, outPath]);
   const want = new Float64Array((await Deno.readFile(outPath)).buffer);
   const flat = got.flatMap((a) => [...a]);
   assert.equal(flat.length, want.length);

@@ -8,21 +8,23 @@
 import { dirname, join } from "node:path";
 import { PYTHON } from "../../testing/runtimes.ts";
 import { needs } from "../../testing/runtimes.ts";
-import { openPythonBackend, type PythonBackend, type PythonBackendOptions } from "./client.ts";
+import type { PythonBackendOptions } from "./client.ts";
+import { openOracleBackend, type OracleBackend } from "../../testing/worker_oracles.ts";
 import { runModule } from "../../testing/python_runner.ts";
 import { tinyModel } from "../../testing/tiny_models.ts";
 
 /**
- * Run a test-scaffolding module of worker/ as `python -m families.llamagen.tiny …` would (worker/
- * on PYTHONPATH) and return stdout; throws with the last stderr line on failure. The jobs of a
- * test file share one testing/python_runner.py, which pays Python's start once.
+ * Run a test-scaffolding module of testing/python/ as `python -m tiny_models.llamagen …` would
+ * (worker/ and testing/python/ on PYTHONPATH) and return stdout; throws with the last stderr line
+ * on failure. The jobs of a test file share one testing/python_runner.py, which pays Python's start
+ * once.
  */
 export function runPython(python: string, module: string, args: string[]): Promise<string> {
   return runModule(python, module, args);
 }
 
-/** The module that writes tiny LlamaGen test checkpoints (worker/families/llamagen/tiny.py). */
-export const TINY_MODULE = "families.llamagen.tiny";
+/** The module that writes tiny LlamaGen checkpoints (testing/python/tiny_models/llamagen.py). */
+export const TINY_MODULE = "tiny_models.llamagen";
 
 /** The python to test with (testing/runtimes.ts): null when none has torch. */
 export { PYTHON };
@@ -67,13 +69,16 @@ export async function removeTinyModels(): Promise<void> {
 /** Options for the tiny `.pt` files (no preset, no grid in the name). */
 export const TINY_PT = { heads: 4, grid: "8x8" };
 
-/** Open the tiny model (safetensors directory by default) quietly on CPU. */
+/**
+ * Open the tiny model (safetensors directory by default) quietly on CPU, the worker in its test
+ * mode (testing/worker_oracles.ts: the oracles' requests answered too).
+ */
 export async function openTiny(
   extra: Partial<PythonBackendOptions> & { file?: string } = {},
-): Promise<PythonBackend> {
+): Promise<OracleBackend> {
   const dir = await tinyModels();
   const { file = "st", ...options } = extra;
-  return await openPythonBackend({
+  return await openOracleBackend({
     model: join(dir, file),
     python: PYTHON!,
     onLog: () => {},

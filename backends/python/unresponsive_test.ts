@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openPythonBackend } from "./client.ts";
+import { openOracleBackend } from "../../testing/worker_oracles.ts";
 import { PYTHON, PYTHON_TESTS } from "./test_helpers.ts";
 
 const WORKER_DIR = fileURLToPath(new URL("./worker/", import.meta.url));
@@ -129,7 +130,7 @@ time.sleep(30)
 `,
       );
       const python = await fakePython(dir, "deaf", `exec '${PYTHON}' '${join(dir, "deaf.py")}'`);
-      const backend = await openPythonBackend({
+      const backend = await openOracleBackend({ // the oracle's `sample`: a large request
         model: "x",
         python,
         idleTimeoutMs: 1000,

@@ -176,14 +176,17 @@ export class WorkerProcess {
   /**
    * Spawn the worker and send the hello: the shared fields of `options` plus `load` (what to
    * load: `model` and/or `decoder`, PROTOCOL.md). Resolves once the worker is `ready`; on any
-   * failure the worker is closed and a one-line Error thrown.
+   * failure the worker is closed and a one-line Error thrown. `script`: the entry point (the
+   * tests start testing/python/oracle_worker.py, the worker in its test mode).
    */
   static async start(
     options: WorkerOptions,
     load: Record<string, unknown>,
+    script: string = WORKER_SCRIPT,
   ): Promise<StartedWorker> {
     const process = WorkerProcess.spawn({
       python: resolvePython(options.python),
+      args: [script],
       onLog: options.onLog,
       handleSigint: options.handleSigint,
       env: options.env,

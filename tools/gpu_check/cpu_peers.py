@@ -5,8 +5,9 @@ gives until a GPU run replaces them): interleaved rounds, medians with ranges, o
   paper's sampling (CFG 4, top-k 2000, T 1, batch 1): the official LlamaGen generate() (from a
   checkout named by --llamagen-src, never shipped with zipar) on the same weights, zipar's
   planned raster loop, and ZipAR s = 8 (paper).
-- Janus: the tiny Janus "mid" model (families/janus/tiny.py: 8 layers, width 512, codebook 16384,
-  24×24) at CFG 5, T 1: transformers' own image loop and zipar's raster and ZipAR s = 8 (paper).
+- Janus: the tiny Janus "mid" model (testing/python/tiny_models/janus.py: 8 layers, width 512,
+  codebook 16384, 24×24) at CFG 5, T 1: transformers' own image loop and zipar's raster and
+  ZipAR s = 8 (paper).
 
     OMP_NUM_THREADS=1 python tools/gpu_check/cpu_peers.py --llamagen-src DIR --janus DIR
         [--rounds 3] [--out report.md]
@@ -107,14 +108,16 @@ def janus(path: str, rounds: int):
     rows = [("transformers' Janus generate()", side * side, peer)]
     rows += zipar_rows(family, plans, images, 5.0, sampling)
     times = interleave(rows, rounds)
-    return table("Janus tiny 'mid' (families/janus/tiny.py --preset mid): 8 layers, width 512, "
-                 f"codebook 16384, {side}×{side}; CFG 5, T 1, batch 1", rows, times, rows[0][0])
+    return table("Janus tiny 'mid' (testing/python/tiny_models/janus.py --preset mid): 8 layers, "
+                 f"width 512, codebook 16384, {side}×{side}; CFG 5, T 1, batch 1", rows, times,
+                 rows[0][0])
 
 
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--llamagen-src", metavar="DIR")
-    p.add_argument("--janus", metavar="DIR", help="a families/janus/tiny.py --preset mid dir")
+    p.add_argument("--janus", metavar="DIR",
+                   help="a testing/python/tiny_models/janus.py --preset mid dir")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--out")
     args = p.parse_args(argv)

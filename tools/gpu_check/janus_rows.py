@@ -2,13 +2,13 @@
 image loop on the same weights.
 
 The model is built directly on the device in its dtype (no float32 CPU copy, no files): a
-JanusConfig with Janus-Pro-1B's language model (24 layers, hidden 2048, 16 heads, MLP 5632,
-text vocabulary 102400) and generation heads (image vocabulary 16384, 24×24 grid), the
-understanding tower and the VQ decoder kept minimal (neither runs here), its parameters drawn
-in place from a seeded device generator as hf_tiny.randomize spreads them. zipar's Janus
-family object wraps it without from_pretrained; its prompts go through the tiny byte-level
-tokenizer and Janus chat template of families/janus/tiny.py (written to a temporary
-directory, as prompt_rules reads them). --quick builds tiny.py's "test" preset the same way.
+JanusConfig with Janus-Pro-1B's language model (24 layers, hidden 2048, 16 heads, MLP 5632, text
+vocabulary 102400) and generation heads (image vocabulary 16384, 24×24 grid), the understanding
+tower and the VQ decoder kept minimal (neither runs here), its parameters drawn in place from a
+seeded device generator as testing/python/tiny_models/random_weights.py spreads them. zipar's Janus
+family object wraps it without from_pretrained; its prompts go through the tiny byte-level tokenizer
+and Janus chat template of testing/python/tiny_models/janus.py (written to a temporary directory, as
+prompt_rules reads them). --quick builds its "test" preset the same way.
 
 Rows: zipar planned with graphs (warm) and eager, transformers' generate(generation_mode=
 "image") with the same CFG and sampling, and greedy parity (zipar's raster greedy grid vs
@@ -39,15 +39,16 @@ TEXT_VOCAB_1B = 102400
 
 
 def pro_1b_preset():
-    from families.janus import tiny
+    from tiny_models import janus as tiny
     return tiny.Preset(side=24, codebook=16384, hidden=2048, layers=24, heads=16, kv_heads=16,
                        intermediate=5632, context=16384)
 
 
 @torch.no_grad()
 def randomize(model, device: torch.device, seed: int = 0) -> None:
-    """hf_tiny.randomize's spreads, drawn in place on the device: matrices N(0, 1/fan_in)
-    (attention q, k: 3x), embeddings N(0, 1), norm weights 1 + N(0, 0.1), biases N(0, 0.1)."""
+    """tiny_models.random_weights.randomize's spreads, drawn in place on the device: matrices
+    N(0, 1/fan_in) (attention q, k: 3x), embeddings N(0, 1), norm weights 1 + N(0, 0.1), biases
+    N(0, 0.1)."""
     gen = torch.Generator(device=device).manual_seed(seed)
     for name, p in sorted(model.named_parameters(), key=lambda kv: kv[0]):
         if p.dim() == 1:
@@ -119,7 +120,8 @@ def build_janus(preset, text_vocab: Optional[int], device: torch.device, dtype: 
                 work: str):
     """zipar's Janus family object over a model built in place (module doc)."""
     from transformers import GenerationConfig
-    from families.janus import Janus, tiny
+    from families.janus import Janus
+    from tiny_models import janus as tiny
     from families.janus.prompts import prompt_rules
     tokenizer = tiny.make_tokenizer()
     config, ids = tiny.make_config(preset, tokenizer)
@@ -140,11 +142,12 @@ def build_janus(preset, text_vocab: Optional[int], device: torch.device, dtype: 
 
 
 def janus_section(ctx, report) -> None:
-    from families.janus import tiny
+    from tiny_models import janus as tiny
     quick = ctx.quick
     preset = tiny.PRESETS["test"] if quick else pro_1b_preset()
     layers = preset.layers
-    report.line(f"{'tiny (families/janus/tiny.py test preset)' if quick else 'Janus-Pro-1B'}"
+    shape = "tiny (testing/python/tiny_models/janus.py test preset)" if quick else "Janus-Pro-1B"
+    report.line(f"{shape}"
                 f"-shaped: {layers} layers, hidden {preset.hidden}, {preset.heads} heads, "
                 f"MLP {preset.intermediate}, image vocabulary {preset.codebook}, "
                 f"{preset.side}×{preset.side} tokens; random weights; CFG {JANUS_CFG:g}, "

@@ -1,4 +1,5 @@
-"""What every part of the GPU check shares: the worker on sys.path, the model shapes (the
+"""What every part of the GPU check shares: the worker on sys.path (and testing/python/, whose
+tiny_models.janus lends janus_rows.py its tokenizer and config builder), the model shapes (the
 published LlamaGen c2i sizes, tiny ones for --quick), random LlamaGen weights made on the target
 device in the target dtype, the plans compiled by zipar's core (plans.json), one planned
 generation (run_plan) and its timing, and a cost model that tells the budget what a row of
@@ -15,8 +16,10 @@ from typing import Callable, Dict, List, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.abspath(os.path.join(HERE, "..", "..", "backends", "python", "worker"))
-if WORKER not in sys.path:
-    sys.path.insert(0, WORKER)
+TESTING = os.path.abspath(os.path.join(HERE, "..", "..", "testing", "python"))
+for path in (TESTING, WORKER):  # the worker first: no test module shadows it
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

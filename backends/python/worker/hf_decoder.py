@@ -13,8 +13,9 @@ swin_norm order, tensor-parallel slices) runs transformers' own layers instead: 
 called with the step's 4-D additive mask and a cache object whose update() writes the rows'
 K/V into the slot cache and returns the whole K/V, with attention in slot_attention (registered
 with transformers' AttentionInterface, switched on only for zipar's steps), which folds the
-query heads of each K/V head into its query rows instead of repeating the cache. recompute()
-(the tests' no-cache reference) always runs transformers' layers.
+query heads of each K/V head into its query rows instead of repeating the cache. The tests'
+no-cache reference (testing/python/references/prompt.py) runs transformers' layers too, without
+a cache.
 """
 
 import inspect
@@ -225,16 +226,3 @@ class HFDecoder:
                                         **extra))
         rows = h[ix.group, ix.rank]  # [n, hidden]
         return self.norm(rows[ix.want])
-
-    def recompute(self, x: torch.Tensor, positions: torch.Tensor,
-                  visible: torch.Tensor) -> torch.Tensor:
-        """No cache (the tests' reference): x: [E, hidden] events of one sequence, positions:
-        [E], visible: [E, E] bool (event i sees event j) -> final-norm hidden [E, hidden]."""
-        mask = torch.zeros(1, 1, *visible.shape, dtype=x.dtype, device=x.device)
-        mask.masked_fill_(~visible, torch.finfo(x.dtype).min)
-        h, position_ids = x[None], positions[None]
-        position_embeddings = self.rotary_emb(h, position_ids=position_ids)
-        for layer in self.layers:
-            h = hidden_of(layer(h, attention_mask=mask, position_ids=position_ids,
-                                use_cache=False, position_embeddings=position_embeddings))
-        return self.norm(h[0])

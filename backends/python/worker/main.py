@@ -4,6 +4,9 @@ backends/python/worker_process.ts (client.ts, vq_client.ts).
 Reads the hello frame with the standard library only, so that a missing torch or numpy comes
 back as one error frame naming the fix instead of a traceback; then server.serve answers every
 request in one loop. See ../PROTOCOL.md.
+
+The tests start the same worker in a test mode through testing/python/oracle_worker.py, which
+calls guarded_main with the test oracles' handlers; this module never imports them.
 """
 
 import os
@@ -11,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+from typing import Callable, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -30,8 +34,9 @@ def watch_parent():
             os._exit(4)
 
 
-def main() -> int:
-    """Handshake, then server.serve(hello, stdin, stdout)."""
+def main(more_handlers: Optional[Callable[[], dict]] = None) -> int:
+    """Handshake, then server.serve(hello, stdin, stdout). more_handlers: called once torch is
+    imported, {request type: handler} to answer besides server.HANDLERS (the test mode)."""
     # The client owns SIGINT and SIGTERM (cli/io/interrupt.ts): it kills this worker once it
     # has cleaned up. A Ctrl-C reaching the whole process group must not end us first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -63,14 +68,15 @@ def main() -> int:
         return 3
     import server  # imports torch
 
-    return server.serve(hello, stdin, stdout)
+    handlers = server.HANDLERS if more_handlers is None else {**server.HANDLERS, **more_handlers()}
+    return server.serve(hello, stdin, stdout, handlers)
 
 
-def guarded_main() -> int:
-    """main(), with anything unexpected reported as one error frame, not a traceback (unless
-    ZIPAR_DEBUG=1, which also prints it)."""
+def guarded_main(more_handlers: Optional[Callable[[], dict]] = None) -> int:
+    """main(more_handlers), with anything unexpected reported as one error frame, not a
+    traceback (unless ZIPAR_DEBUG=1, which also prints it)."""
     try:
-        return main()
+        return main(more_handlers)
     except Exception as err:  # noqa: BLE001 - the client shows one line
         if os.environ.get("ZIPAR_DEBUG") == "1":
             import traceback

@@ -1,5 +1,10 @@
 """The worker's one request loop: load what the hello names (a model and/or an image decoder),
-then answer each request through one dispatch table until shutdown or end of input."""
+then answer each request through one dispatch table (HANDLERS) until shutdown or end of input.
+
+The table holds the product's requests only. The tests' oracles (a plain raster loop, the device
+sampler on given logits, loading another checkpoint to inspect it) are answered by the worker in
+its test mode, testing/python/oracle_worker.py, which serves the same loop with a larger table.
+"""
 
 import os
 import sys
@@ -19,8 +24,6 @@ from errors import OptionError, first_line, only_line
 from families.family import FamilySession, LoadOptions
 from planner import run_plan
 from protocol import PROTOCOL_VERSION, log, read_frame, write_frame
-from raster import generate_raster
-from sampler import sample
 
 EXPECTED = (ValueError,)  # CheckpointError, SafetensorsError, ProtocolError are ValueErrors
 DEBUG = os.environ.get("ZIPAR_DEBUG") == "1"  # tracebacks on stderr; else one line, always
@@ -123,7 +126,10 @@ def image_size(hello: dict):
     return size
 
 
-def serve(hello: dict, stdin, stdout) -> int:
+def serve(hello: dict, stdin, stdout, handlers: Optional[Dict[str, Callable]] = None) -> int:
+    """Answer the hello, then every request through `handlers` (default HANDLERS)."""
+    handlers = HANDLERS if handlers is None else handlers
+
     def reply(header: dict, arrays=None):
         write_frame(stdout, header, arrays)
     try:
@@ -152,7 +158,7 @@ def serve(hello: dict, stdin, stdout) -> int:
             if kind == "shutdown":
                 reply({"type": "bye"})
                 return 0
-            handler: Optional[Callable] = HANDLERS.get(kind)
+            handler: Optional[Callable] = handlers.get(kind)
             if handler is None:
                 log(f"unknown request {kind}")
                 raise ValueError(f"unknown request type {kind}")
@@ -208,12 +214,7 @@ def plan(worker: Worker, header, arrays):
                  {"grids": grids})
 
 
-# --- test oracles -----------------------------------------------------------------------------
-
-def raster(worker: Worker, header, arrays):
-    grids = generate_raster(worker.model(), header)
-    worker.reply({"type": "grids", "shape": list(grids.shape)}, {"grids": grids})
-
+# --- the bench's reference row ----------------------------------------------------------------
 
 def transformers_generate(worker: Worker, header, arrays):
     """transformers' own generation loop on the loaded model (the bench's reference row)."""
@@ -227,24 +228,6 @@ def transformers_generate(worker: Worker, header, arrays):
     wall_ms = (time.perf_counter() - start) * 1000
     worker.reply({"type": "grids", "shape": list(grids.shape), "wallMs": wall_ms},
                  {"grids": grids.astype(np.int32)})
-
-
-def sample_rows(worker: Worker, header, arrays):
-    """Device sampling of given logits: logits [rows, vocab], keys [rows] (u32 bits)."""
-    device, vocab = worker.options.device, int(header["vocab"])
-    logits = torch.as_tensor(arrays["logits"].copy()).to(device).view(-1, vocab)
-    keys = torch.as_tensor(arrays["keys"].astype(np.int64) & 0xFFFFFFFF).to(device)
-    s = header["sampling"]
-    tokens = sample(logits, keys, float(s["temperature"]), int(s["topK"]), float(s["topP"]))
-    worker.reply({"type": "tokens"}, {"tokens": tokens.cpu().numpy().astype(np.int32)})
-
-
-def inspect(worker: Worker, header, arrays):
-    o = worker.options
-    options = LoadOptions(o.device, o.dtype, header.get("preset"), header.get("grid"),
-                          header.get("heads"))
-    config, checksum = families.inspect(str(header["model"]), options)
-    worker.reply({"type": "inspected", "config": config, "checksum": checksum})
 
 
 def describe_model(worker: Worker, header, arrays):
@@ -299,7 +282,6 @@ def close_decoder(worker: Worker, header, arrays):
 
 HANDLERS = {
     "open": open_session, "close": close_session, "step": step, "plan": plan,
-    "raster": raster, "transformers_generate": transformers_generate, "sample": sample_rows,
-    "inspect": inspect, "describe": describe_model,
+    "transformers_generate": transformers_generate, "describe": describe_model,
     "load_decoder": load_decoder, "decode": decode, "close_decoder": close_decoder,
 }

@@ -15,7 +15,7 @@ the model's own decoder layers over zipar's slot KV cache (hf_decoder.py, prompt
 session.py); logits are the visual tokens' (what transformers' prefix constraint allows in a
 row); the model's VQ-VAE makes the pixels (decoder.py, 8 px per token); transformers' own
 generate with that constraint and CFG runs on the loaded model as the bench's reference row
-(peer.py).
+(transformers_loop.py).
 """
 
 import os
@@ -32,9 +32,9 @@ from text_vocab_session import head_rows, text_vocab_heads
 
 from . import official
 from .decoder import Emu3Decoder
-from .peer import generate_ids, to_grids
 from .prompts import DEFAULT_CFG, DEFAULT_NEGATIVE_PROMPT, OFFICIAL_TOP_K, grid_of, prompt_rules
 from .session import Emu3Session
+from .transformers_loop import generate_ids, to_grids
 from .vocab import VisualVocab
 
 NAME = "emu3"

@@ -12,7 +12,7 @@ numClasses 0. The forward runs the model's own modules over zipar's slot KV cach
 (hf_decoder.py, prompt_session.py, session.py); prompts go through the model's tokenizer as each
 layout's own example builds them (prompts.py); the model's VQ decoder makes the pixels
 (decoder.py, 384x384 for 24x24); transformers' own image loop runs on the loaded model as the
-bench's reference row (peer.py).
+bench's reference row (transformers_loop.py).
 """
 
 import math
@@ -32,9 +32,9 @@ from prompt_session import prompt_steps, sequences_for, unpack
 
 from . import official
 from .decoder import JanusDecoder
-from .peer import generate_ids
 from .prompts import official_prompt_rules, prompt_rules
 from .session import JanusSession
+from .transformers_loop import generate_ids
 
 NAME = "janus"
 LAYOUTS = {NAME: "transformers", official.MODEL_TYPE: "official"}

@@ -13,8 +13,8 @@ an EOL slot after every row (Lumina's new-line token), vocab = the codebook V (8
 V, conditioning "text", one prefix slot (the condition block: Lumina's instruction + image
 header, prompts.py), numClasses 0, defaults CFG 3 and image top-k 2000 (Lumina's
 create_logits_processor; its README's example uses CFG 4), temperature 1 as its scripts.
-peer.py re-runs Lumina's own sampling rules on transformers' generate for the bench's
-reference row.
+transformers_loop.py runs Lumina's own sampling rules on transformers' generate for the
+bench's reference row.
 """
 
 import os
@@ -32,9 +32,9 @@ from text_vocab_session import head_rows, text_vocab_heads
 
 from .decoder import LuminaDecoder
 from .loading import load_model, read_config
-from .peer import lumina_generate
 from .prompts import grid_of, prompt_rules
 from .session import LuminaSession
+from .transformers_loop import lumina_generate
 from .vocab import NEW_LINE, image_vocab
 
 NAME = "lumina"
@@ -91,8 +91,8 @@ class Lumina:
         return LuminaDecoder(self.path, self.vq_config, options.device, self.context)
 
     def transformers_generate(self, images: List[dict], cfg_scale: float, sampling: dict):
-        """Lumina-mGPT's sampling rules on transformers' generate (peer.py), each image alone
-        as Lumina's loop runs -> grids [B, H, W] int32 (the bench's reference row)."""
+        """Lumina-mGPT's sampling rules on transformers' generate (transformers_loop.py), each
+        image alone as Lumina's loop runs -> grids [B, H, W] int32 (the bench's reference row)."""
         session = self.open(self.conditions_for(images, cfg_scale))
         session.close()
         b = len(images)

@@ -7,7 +7,8 @@ is what tells whether a step copies the KV cache (a copy of one layer's keys is
 `layerKeyBytes`; a step that repeats grouped K/V heads, or gathers a cache, allocates at least
 that). Reports the process's peak RSS too.
 
-Usage (from worker/): python -m step_probe MODEL SPEC.json  -> JSON on stdout
+Usage (worker/ and testing/python/ on PYTHONPATH): python -m step_probe MODEL SPEC.json
+   -> JSON on stdout
 SPEC.json: {"images": [{condition, seed, index}], "cfgScale", "sampling", "grid": "HxW"|null,
             "plan": {height, width, stepStart, slot, input, predicts} (lists of ints),
             "profile": [first step, end step)}

@@ -1,6 +1,6 @@
 """An independent float64 reference of Chameleon's VQGAN decoder, for tests: taming-transformers'
-Decoder written out as formulas over a state dict read by its official key names. It shares no
-code with vqgan.py (the worker's module): its own key list (decoder_shapes, which also names the
+Decoder written out as formulas over a state dict read by its official key names. It shares no code
+with the worker's families/lumina/vqgan.py: its own key list (decoder_shapes, which also names the
 tensors the tiny checkpoints are made of), its own GroupNorm, swish, attention and nearest
 upsampling, so a wrong name, order or formula in either one shows as a mismatch.
 
@@ -9,7 +9,8 @@ upsampling, so a wrong name, order or formula in either one shows as a mismatch.
     res(x) = shortcut(x) + conv2(swish(GN2(conv1(swish(GN1(x))))))
     attn(x) = x + proj_out(V softmax(Q^T K / sqrt(C))^T),  Q, K, V = 1x1 convs of GN(x)
 
-Usage (from worker/): python -m families.lumina.vqgan_reference CKPT YAML CODES.json OUT.f64
+Usage (worker/ and testing/python/ on PYTHONPATH, as testing/python_runner.ts sets it):
+    python -m references.lumina_vqgan CKPT YAML CODES.json OUT.f64
   CKPT: a vqgan.ckpt (its state_dict, read with weights_only=True); YAML: its vqgan.yaml
   (model.params: embed_dim, n_embed, ddconfig); CODES.json: [B][H][W] codes -> OUT.f64: the
   decoder's output [B, 3, H·s, W·s] float64, before clamping.

@@ -1,4 +1,5 @@
-"""A plain raster decoding loop in the worker (prefill, then one token per pass).
+"""A plain raster decoding loop in the worker (prefill, then one token per pass): the `raster`
+request of the test-mode worker (oracle_worker.py).
 
 The test oracle for the engine: the engine's raster generation must equal it token for token.
 Family-independent: the family's session runs each forward, with the layout of ModelInfo
@@ -9,10 +10,9 @@ has one).
 import numpy as np
 import torch
 
+from contract import QUERY_TOKEN_CONDITION as CONDITION_TOKEN  # core/contract.json
 from planner import draw_keys, keep_guided
 from sampler import mix_cfg, sample
-
-CONDITION_TOKEN = -1  # core/step.ts
 
 
 @torch.no_grad()

@@ -5,9 +5,10 @@ config classes (Emu3Config, Emu3TextConfig, Emu3VQVAEConfig) with random weights
 byte-level tokenizer carrying Emu3's special tokens, so `from_pretrained(DIR,
 local_files_only=True)` works with no hub access.
 
-Usage (from worker/): python -m families.emu3.tiny OUT_DIR [--preset test|pass|mid] [--seed N]
-                                                    [--side N] [--layout transformers|official]
-                      python -m families.emu3.tiny OUT_DIR --broken KIND
+Usage (worker/ and testing/python/ on PYTHONPATH, as testing/python_runner.ts sets it):
+    python -m tiny_models.emu3 OUT_DIR [--preset test|pass|mid] [--seed N] [--side N]
+        [--layout transformers|official]
+    python -m tiny_models.emu3 OUT_DIR --broken KIND
   test: 5x5 grid (image_area 1600), 64 visual tokens, 2 layers of width 32 (peer, batch and
         parity tests)
   pass: 90x90 grid (the processor's default image_area 518400, as Emu3-Gen-hf), 2 layers of
@@ -26,7 +27,7 @@ value, then a few merges: " a", "fo", "fox", "90"), then `<|endoftext|>`, `<|im_
 `<|im_end|>`, `<|extra_0|>` .. `<|extra_204|>` (EOL `<|extra_200|>`, EOF 201, BOS 203, EOS 204;
 transformers' copy names the extra_0 slot `<image>`), `<|image token|>`, `<|image start|>`,
 `<|image end|>` and the visual tokens `<|visual token 000000|>`.. at the end. The weights are
-hf_tiny.randomize's.
+random_weights.randomize's.
 
 --layout official writes the same model (the same seed: the same weights) as BAAI releases
 Emu3-Gen: config.json of model_type "Emu3" with an auto_map to remote code (the .py files are
@@ -47,7 +48,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from hf_tiny import randomize
+from tiny_models.random_weights import randomize
 
 SPECIAL = {  # Emu3's names for its special tokens (Emu3-Gen-hf's tokenizer_config.json)
     "pad_token": "<|endoftext|>",
@@ -386,7 +387,7 @@ BROKEN = ("no-tokenizer", "other-family", "no-decoder", "bad-visual")
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m families.emu3.tiny")
+    parser = argparse.ArgumentParser(prog="python -m tiny_models.emu3")
     parser.add_argument("out")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="test")
     parser.add_argument("--seed", type=int, default=0)

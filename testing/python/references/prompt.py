@@ -1,15 +1,17 @@
-"""No-cache reference forward for the prompt families (prompt_session.py), in float64, for tests.
+"""No-cache reference forward for the prompt families (the worker's prompt_session.py), in
+float64, for tests.
 
 Given every step of a generation, recompute from scratch the logits each query asked for:
 per sequence, every write (the prompt tokens of its condition block, image-part tokens, later
 overwrites) is an event at an absolute position; each event attends, with one dense 4-D mask
-and no cache (HFDecoder.recompute), to exactly the events its query saw: for every position
+and no cache (recompute), to exactly the events its query saw: for every position
 <= its own, the newest write made in the same step or earlier. That is the visibility the slot
 KV cache promises, proxies and corrections included. The layers, rotary embedding, norm,
 embeddings and heads are the model's own, so what this checks is the cache, the masks, the
 positions and the condition-block expansion.
 
-Usage (from worker/): python -m prompt_reference MODEL STEPS.json OUT.f64
+Usage (worker/ and testing/python/ on PYTHONPATH, as testing/python_runner.ts sets it):
+    python -m references.prompt MODEL STEPS.json OUT.f64
 STEPS.json: {"sequences": [{condition, unconditional}, ...],
              "steps": [[[seq, slot, token, want], ...], ...], "grid"?: "HxW" (as a hello's)}
 """
@@ -22,6 +24,7 @@ import torch
 
 import families
 from families.family import LoadOptions
+from hf_decoder import hidden_of
 
 
 def visibility(time: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -31,6 +34,21 @@ def visibility(time: np.ndarray, pos: np.ndarray) -> np.ndarray:
     newer = later[None] & (time[None, None, :] <= time[:, None, None])  # ... by i's time
     visible = (pos[None, :] <= pos[:, None]) & (time[None, :] <= time[:, None])
     return visible & ~newer.any(-1)
+
+
+def recompute(decoder, x: torch.Tensor, positions: torch.Tensor,
+              visible: torch.Tensor) -> torch.Tensor:
+    """The model's own layers with no cache: x: [E, hidden] events of one sequence, positions:
+    [E], visible: [E, E] bool (event i sees event j) -> final-norm hidden [E, hidden]. `decoder`
+    is a session's HFDecoder (its rotary_emb, layers and norm are the model's modules)."""
+    mask = torch.zeros(1, 1, *visible.shape, dtype=x.dtype, device=x.device)
+    mask.masked_fill_(~visible, torch.finfo(x.dtype).min)
+    h, position_ids = x[None], positions[None]
+    position_embeddings = decoder.rotary_emb(h, position_ids=position_ids)
+    for layer in decoder.layers:
+        h = hidden_of(layer(h, attention_mask=mask, position_ids=position_ids,
+                            use_cache=False, position_embeddings=position_embeddings))
+    return decoder.norm(h[0])
 
 
 @torch.no_grad()
@@ -47,7 +65,7 @@ def forward_events(family, session, events) -> torch.Tensor:
         x[is_text] = d.embed_tokens(token[is_text])
     if (~is_text).any():
         x[~is_text] = family.embed_image(token[~is_text]).to(d.dtype)
-    hidden = d.recompute(x, torch.from_numpy(pos), torch.from_numpy(visibility(time, pos)))
+    hidden = recompute(d, x, torch.from_numpy(pos), torch.from_numpy(visibility(time, pos)))
     return family.image_logits(hidden)
 
 

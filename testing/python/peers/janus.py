@@ -6,17 +6,18 @@ The prompt goes in as JanusProcessor prepares it for image generation: the proce
 template over one user turn with the generation prompt, then the begin-of-image token, then the
 tokenizer (BOS first). JanusProcessor itself cannot be built without torchvision (its image
 processor), which the worker does not depend on, so those three steps are spelled out here with
-transformers' own template renderer. Written apart from families/janus on purpose: an oracle
-that shared the family's code could not catch the family's mistakes.
+transformers' own template renderer. Written apart from families/janus's prompts and session
+on purpose: an oracle that shared the family's code could not catch the family's mistakes (the
+loop it runs, families/janus/transformers_loop.py, is transformers' generate and no zipar code).
 
-Usage (from worker/): python -m families.janus.peer MODEL_DIR --prompt TEXT [--prompt TEXT …]
-                      [--cfg G] [--official-prompt DIR]
-                      -> JSON {"grids": [[H*W ids], …], "inputIds": [[ids], …]}
-                      python -m families.janus.peer MODEL_DIR --decode TOKENS.json OUT.raw
-                      (tokens [[H*W ids], …] -> RGB bytes [B, H*s, W*s, 3] by
-                      transformers' decode_image_tokens)
-generate_ids() is also the bench's "transformers generate" row (the worker's
-transformers_generate request runs it on the loaded model).
+Usage (worker/ and testing/python/ on PYTHONPATH, as testing/python_runner.ts sets it):
+    python -m peers.janus MODEL_DIR --prompt TEXT [--prompt TEXT …] [--cfg G]
+        [--official-prompt DIR]  -> JSON {"grids": [[H*W ids], …], "inputIds": [[ids], …]}
+    python -m peers.janus MODEL_DIR --decode TOKENS.json OUT.raw  (tokens [[H*W ids], …] ->
+        RGB bytes [B, H*s, W*s, 3] by transformers' decode_image_tokens)
+The loop itself is the product's families/janus/transformers_loop.py (generate_ids, transformers'
+own generate, also the bench's reference row); what is the peer's own is how the prompt ids and
+the model are made.
 
 --official-prompt DIR: the prompt ids as DeepSeek's official text-to-image example builds them
 with the tokenizer files of DIR (an official-layout directory), instead of JanusProcessor's:
@@ -27,11 +28,7 @@ message without content `role + ":"`; the whole stripped), roles "<|User|>" / "<
 "<begin_of_image>", encoded by the tokenizer.json with BOS first as LlamaTokenizerFast's encode()
 adds it. Written from the official code's rules, apart from the family's own prompts.py.
 
---cfg 1 turns guidance off; the default 5 is Janus's. With guidance off, transformers 5.24's
-loop still doubles the batch (the unconditional rows run beside the conditional ones) but adds
-no CFG processor, and then fails writing both rows' argmax into one row ("The expanded size of
-the tensor (1) must match the existing size (2)"). A logits processor that keeps the
-conditional half makes it run as intended: the conditional rows never see the others.
+--cfg 1 turns guidance off (transformers_loop.py says how); the default 5 is Janus's.
 """
 
 import argparse
@@ -42,6 +39,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
+
+from families.janus.transformers_loop import generate_ids
 
 
 def processor_input_ids(model_dir: str, tokenizer, prompt: str) -> List[int]:
@@ -57,29 +56,6 @@ def processor_input_ids(model_dir: str, tokenizer, prompt: str) -> List[int]:
                                      **tokenizer.special_tokens_map)
     text = f"{texts[0]}{tokenizer.boi_token}"
     return tokenizer([text], padding_side="left").input_ids[0]
-
-
-@torch.no_grad()
-def generate_ids(model, input_ids: List[List[int]], pad_id: int, cfg: float,
-                 sampling: Optional[dict] = None) -> np.ndarray:
-    """transformers' image loop on a loaded model for a batch of prompts' ids (left-padded, as
-    JanusProcessor pads) -> grids [B, H*W] int32. sampling: {temperature, topK, topP};
-    None or temperature 0 is greedy."""
-    sampling = sampling or {"temperature": 0}
-    temperature = float(sampling.get("temperature", 0))
-    longest = max(len(ids) for ids in input_ids)
-    padded = torch.tensor([[pad_id] * (longest - len(ids)) + ids for ids in input_ids])
-    mask = torch.tensor([[0] * (longest - len(ids)) + [1] * len(ids) for ids in input_ids])
-    options = {"do_sample": False}
-    if temperature > 0:
-        top_k, top_p = int(sampling.get("topK", 0)), float(sampling.get("topP", 1))
-        options = {"do_sample": True, "temperature": temperature,
-                   "top_k": top_k if top_k > 0 else None, "top_p": top_p}
-    device = next(model.parameters()).device
-    out = model.generate(input_ids=padded.to(device), attention_mask=mask.to(device),
-                         generation_mode="image", guidance_scale=cfg,
-                         logits_processor=cond_half() if cfg <= 1 else None, **options)
-    return out.cpu().numpy().astype(np.int32)
 
 
 def official_input_ids(tokenizer_dir: str, prompt: str) -> List[int]:
@@ -138,18 +114,8 @@ def peer_pixels(model_dir: str, tokens: np.ndarray) -> np.ndarray:
     return np.clip((x + 1) / 2 * 255, 0, 255).astype(np.uint8)
 
 
-def cond_half():
-    """Keep the conditional half of the doubled batch's scores (guidance off; module doc)."""
-    from transformers import LogitsProcessor, LogitsProcessorList
-
-    class ConditionalHalf(LogitsProcessor):
-        def __call__(self, input_ids, scores):
-            return scores[: scores.shape[0] // 2]
-    return LogitsProcessorList([ConditionalHalf()])
-
-
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m families.janus.peer")
+    parser = argparse.ArgumentParser(prog="python -m peers.janus")
     parser.add_argument("model")
     parser.add_argument("--prompt", action="append")
     parser.add_argument("--cfg", type=float, default=5.0)

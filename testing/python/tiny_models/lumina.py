@@ -4,21 +4,23 @@ model.safetensors, the tokenizer files), plus Meta's VQGAN files (vqgan.ckpt, vq
 here from transformers' own config classes with random weights and a small byte-level tokenizer,
 so `from_pretrained(DIR, local_files_only=True)` works with no hub access.
 
-Usage (from worker/): python -m families.lumina.tiny OUT_DIR [--preset test|pass|mid] [--seed N]
-                      python -m families.lumina.tiny OUT_DIR --broken KIND
+Usage (worker/ and testing/python/ on PYTHONPATH, as testing/python_runner.ts sets it):
+    python -m tiny_models.lumina OUT_DIR [--preset test|pass|mid] [--seed N]
+    python -m tiny_models.lumina OUT_DIR --broken KIND
   test: codebook 256, 2 layers of width 32 (peer, batch and parity tests)
   pass: the same model with a context for 48x48 + EOL (768 px; pass counts)
   mid:  codebook 8192 (Chameleon's), 8 layers of width 512 (the CPU benchmark)
   The grid is the size the directory name ends in (test-64: 4x4, pass-768: 48x48), or the
   hello's; --broken no-tokenizer | other-family | no-vqgan | no-image-tokens.
 
-Laid out as Meta's Chameleon vocabulary is: <s> <pad> </s> <unk> at 0..3, the IMGIMG… image
-tokens from 4 on (here in a shuffled order, so a reader that takes code k = id - 4 instead of
-the names fails), then <eoss>, <racm3:break>, the <reservedNNNNN> tokens Lumina-mGPT uses, then
-one token per byte. Lumina's checkpoints store qk-norms as [model_parallel_size, head_dim]
-(loading.py); so does this one, with model_parallel_size 2. The VQGAN checkpoint holds
-transformers' ChameleonVQVAE encoder weights (its key names) and a random decoder with taming's
-key names (vqgan_reference.decoder_shapes), as {"state_dict": …} like Meta's vqgan.ckpt.
+Laid out as Meta's Chameleon vocabulary is: <s> <pad> </s> <unk> at 0..3, the IMGIMG… image tokens
+from 4 on (here in a shuffled order, so a reader that takes code k = id - 4 instead of the names
+fails), then <eoss>, <racm3:break>, the <reservedNNNNN> tokens Lumina-mGPT uses, then one token per
+byte. Lumina's checkpoints store qk-norms as [model_parallel_size, head_dim]
+(families/lumina/loading.py); so does this one, with model_parallel_size 2. The VQGAN checkpoint
+holds transformers' ChameleonVQVAE encoder weights (its key names) and a random decoder with
+taming's key names (references/lumina_vqgan.decoder_shapes), as {"state_dict": …} like Meta's
+vqgan.ckpt.
 """
 
 import argparse
@@ -29,9 +31,8 @@ from typing import Dict, List
 
 import torch
 
-from hf_tiny import randomize
-
-from .vqgan_reference import decoder_shapes
+from references.lumina_vqgan import decoder_shapes
+from tiny_models.random_weights import randomize
 
 SPECIAL_HEAD = ["<s>", "<pad>", "</s>", "<unk>"]
 LAYOUT_TOKENS = ["<eoss>", "<racm3:break>", "<reserved08706>", "<image>", "<reserved08799>"]
@@ -218,7 +219,7 @@ def write_broken(out: str, kind: str):
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m families.lumina.tiny")
+    parser = argparse.ArgumentParser(prog="python -m tiny_models.lumina")
     parser.add_argument("out")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="test")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,6 +1,7 @@
 """Check SlotKVCache against a dense float64 recompute, with per-sequence position offsets.
 
-Usage (from worker/): python -m kv_cache_check [--seed N]   -> one JSON line on stdout:
+Usage (worker/ and testing/python/ on PYTHONPATH): python -m kv_cache_check [--seed N]
+    -> one JSON line on stdout:
 {"queries": N, "maxDiff": d, "zeroKeyDiff": z, "offsets": [...]}
 
 Two sequences with condition blocks of different lengths L (the Janus/Emu3/Lumina layout:

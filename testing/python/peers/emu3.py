@@ -10,19 +10,21 @@ negative, passed as `negative_prompt_ids` with `guidance_scale` (transformers th
 UnbatchedClassifierFreeGuidanceLogitsProcessor: a separate unconditional forward). Emu3Processor
 itself cannot be built without PIL (its image processor), which the worker does not depend on,
 so its text steps and its size arithmetic (calculate_generate_size) are spelled out here.
-Written apart from families/emu3's session on purpose:
-an oracle that shared the family's code could not catch the family's mistakes.
+Written apart from families/emu3's prompts and session on purpose: an oracle that shared the
+family's code could not catch the family's mistakes (the loop it runs,
+families/emu3/transformers_loop.py, is transformers' generate and no zipar code).
 
-Usage (from worker/): python -m families.emu3.peer MODEL_DIR --prompt TEXT [--prompt TEXT …]
-                      [--cfg G] [--negative TEXT] [--image-area A] [--ratio R]
-                      [--official-prompt DIR]
-                      -> JSON {"grids": [[H*W codebook ids], …], "inputIds": [[ids], …],
-                               "negativeIds": [[ids], …], "generated": [[ids], …]}
-                      python -m families.emu3.peer MODEL_DIR --decode TOKENS.json OUT.raw
-                      [--image-area A] [--ratio R]  (codebook grids [[H*W], …] -> RGB bytes
-                      [B, H*8, W*8, 3] by transformers' decode_image_tokens + postprocess)
-generate_ids() is also the bench's "transformers generate" row (the worker's
-transformers_generate request runs it on the loaded model).
+Usage (worker/ and testing/python/ on PYTHONPATH, as testing/python_runner.ts sets it):
+    python -m peers.emu3 MODEL_DIR --prompt TEXT [--prompt TEXT …] [--cfg G] [--negative TEXT]
+        [--image-area A] [--ratio R] [--official-prompt DIR]
+        -> JSON {"grids": [[H*W codebook ids], …], "inputIds": [[ids], …],
+                 "negativeIds": [[ids], …], "generated": [[ids], …]}
+    python -m peers.emu3 MODEL_DIR --decode TOKENS.json OUT.raw [--image-area A] [--ratio R]
+        (codebook grids [[H*W], …] -> RGB bytes [B, H*8, W*8, 3] by transformers'
+        decode_image_tokens + postprocess)
+The loop itself is the product's families/emu3/transformers_loop.py (generate_ids, to_grids:
+transformers' own generate, also the bench's reference row); what is the peer's own is how the
+prompt ids and the model are made.
 
 --official-prompt DIR: the prompt and negative ids as BAAI's own image-generation example makes
 them with the tokenizer files of DIR (an official BAAI/Emu3-Gen directory), instead of
@@ -41,6 +43,8 @@ from typing import List, Optional
 
 import numpy as np
 import torch
+
+from families.emu3.transformers_loop import generate_ids, to_grids
 
 NEGATIVE = ("lowres, bad anatomy, bad hands, text, error, missing fingers, extra digit, fewer "
             "digits, cropped, worst quality, low quality, normal quality, jpeg artifacts, "
@@ -64,75 +68,6 @@ def processor_ids(tokenizer, text: str, size=None) -> List[int]:
         height, width = size
         text = f"{text}{tokenizer.boi_token}{height}*{width}{tokenizer.image_wrapper_token}"
     return tokenizer([f"{tokenizer.bos_token}{text}"]).input_ids[0]
-
-
-def allowed_tokens(model, tokenizer, height: int, width: int):
-    """transformers' example prefix_allowed_tokens_fn for an H x W image."""
-    device = model.device
-    visual_tokens = model.vocabulary_mapping.image_tokens
-    image_wrapper_token_id = torch.tensor([tokenizer.image_wrapper_token_id], device=device)
-    eoi_token_id = torch.tensor([tokenizer.eoi_token_id], device=device)
-    eos_token_id = torch.tensor([tokenizer.eos_token_id], device=device)
-    pad_token_id = torch.tensor([tokenizer.pad_token_id], device=device)
-    eof_token_id = torch.tensor([tokenizer.eof_token_id], device=device)
-    eol_token_id = tokenizer.encode("<|extra_200|>", return_tensors="pt")[0]
-
-    def prefix_allowed_tokens_fn(batch_id, input_ids):
-        position = torch.nonzero(input_ids == image_wrapper_token_id, as_tuple=True)[0][0]
-        offset = input_ids.shape[0] - position
-        if offset % (width + 1) == 0:
-            return (eol_token_id,)
-        elif offset == (width + 1) * height + 1:
-            return (eof_token_id,)
-        elif offset == (width + 1) * height + 2:
-            return (eoi_token_id,)
-        elif offset == (width + 1) * height + 3:
-            return (eos_token_id,)
-        elif offset > (width + 1) * height + 3:
-            return (pad_token_id,)
-        else:
-            return visual_tokens
-    return prefix_allowed_tokens_fn
-
-
-def left_pad(ids: List[List[int]], pad_id: int, device):
-    longest = max(len(x) for x in ids)
-    padded = torch.tensor([[pad_id] * (longest - len(x)) + x for x in ids], device=device)
-    mask = torch.tensor([[0] * (longest - len(x)) + [1] * len(x) for x in ids], device=device)
-    return padded, mask
-
-
-@torch.no_grad()
-def generate_ids(model, tokenizer, input_ids: List[List[int]],
-                 negative_ids: Optional[List[List[int]]], height: int, width: int, cfg: float,
-                 sampling: Optional[dict] = None) -> np.ndarray:
-    """transformers' generate for a batch of prompts' ids (left-padded, as the processor pads
-    them) -> the generated ids [B, H*(W+1) + 3]: rows of visual tokens each ending in EOL, then
-    the end tokens. negative_ids: the negative prompts' ids (CFG when cfg != 1). sampling:
-    {temperature, topK, topP}; None or temperature 0 is greedy."""
-    sampling = sampling or {"temperature": 0}
-    temperature = float(sampling.get("temperature", 0))
-    options = {"do_sample": False}
-    if temperature > 0:
-        top_k, top_p = int(sampling.get("topK", 0)), float(sampling.get("topP", 1))
-        options = {"do_sample": True, "temperature": temperature,
-                   "top_k": top_k if top_k > 0 else None, "top_p": top_p}
-    device = model.device
-    ids, mask = left_pad(input_ids, tokenizer.pad_token_id, device)
-    if cfg != 1:
-        neg, neg_mask = left_pad(negative_ids, tokenizer.pad_token_id, device)
-        options.update(negative_prompt_ids=neg, negative_prompt_attention_mask=neg_mask)
-    out = model.generate(input_ids=ids, attention_mask=mask, guidance_scale=cfg,
-                         max_new_tokens=height * (width + 1) + 3,
-                         prefix_allowed_tokens_fn=allowed_tokens(model, tokenizer, height, width),
-                         **options)
-    return out[:, ids.shape[1]:].cpu().numpy()
-
-
-def to_grids(model, generated: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Generated ids [B, H*(W+1)+3] -> codebook grids [B, H, W] via transformers' bpe2img."""
-    rows = torch.as_tensor(generated[:, :height * (width + 1)]).view(-1, height, width + 1)
-    return model.vocabulary_mapping.convert_bpe2img(rows).numpy().astype(np.int32)
 
 
 def load(model_dir: str):
@@ -219,7 +154,7 @@ def peer_pixels(model_dir: str, tokens: np.ndarray, image_area: int, ratio: str)
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m families.emu3.peer")
+    parser = argparse.ArgumentParser(prog="python -m peers.emu3")
     parser.add_argument("model")
     parser.add_argument("--prompt", action="append")
     parser.add_argument("--cfg", type=float, default=3.0)

@@ -2,7 +2,8 @@
 scored over every column, on random logits with ties, -inf columns, NaNs, large and tiny
 spreads, temperatures and top-k.
 
-Usage (from worker/): python -m sampler_check [--seed N]  -> one JSON line on stdout:
+Usage (worker/ and testing/python/ on PYTHONPATH): python -m sampler_check [--seed N]
+   -> one JSON line on stdout:
 {"cases": N, "mismatches": M, "columns": C, "scored": S}  (of the C columns the pruned path
 saw, it scored S exactly: S < C, or the check would not test the pruning)
 """

@@ -1,4 +1,4 @@
-"""What the tiny random Hugging Face model directories of the tests share (families/*/tiny.py):
+"""What the tiny random Hugging Face model directories of the tests share (tiny_models/*.py):
 seeded weights spread wide enough that greedy decoding has no near-ties.
 
 The weights are drawn from N(0, 1/fan_in) rather than transformers' init (std 0.02), so the

@@ -5,8 +5,8 @@ write event attends, with plain dense masked attention, to exactly the writes it
 for every slot q <= its slot, the newest write of q made in the same step or earlier. That is
 the visibility the KV cache promises, proxies and corrections included.
 
-Usage (from worker/): python -m families.llamagen.reference MODEL STEPS.json OUT.f64
-                                                          [--heads N] [--grid HxW]
+Usage (worker/ and testing/python/ on PYTHONPATH, as testing/python_runner.ts sets it):
+    python -m references.llamagen MODEL STEPS.json OUT.f64 [--heads N] [--grid HxW]
 STEPS.json: {"conditions": [...], "steps": [[[seq, slot, token, want], ...], ...]}
 """
 

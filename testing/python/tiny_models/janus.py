@@ -4,9 +4,10 @@ tokenizer files, the processor files), made here from transformers' own config c
 random weights and a small byte-level tokenizer, so `from_pretrained(DIR, local_files_only=True)`
 works with no hub access.
 
-Usage (from worker/): python -m families.janus.tiny OUT_DIR [--preset test|pass|mid] [--seed N]
-                      [--layout transformers|official]
-                      python -m families.janus.tiny OUT_DIR --broken KIND
+Usage (worker/ and testing/python/ on PYTHONPATH, as testing/python_runner.ts sets it):
+    python -m tiny_models.janus OUT_DIR [--preset test|pass|mid] [--seed N]
+        [--layout transformers|official]
+    python -m tiny_models.janus OUT_DIR --broken KIND
   test: 4x4 grid, codebook 256, 2 layers of width 32 (peer, batch and parity tests)
   pass: 24x24 grid, the same small model (Janus-Pro's grid, for pass counts and 384x384 PNGs)
   mid:  24x24 grid, codebook 16384, 8 layers of width 512 (the CPU benchmark)
@@ -22,7 +23,8 @@ files with DeepSeek's tokenizer_config.json (no chat template) and special_token
 official processor_config.json. The names are written from the module trees of both codebases,
 on their own here: the loader (families/janus/official.py) is not used to write its own input.
 
-The weights are hf_tiny.randomize's: spread wide enough that greedy decoding has no near-ties.
+The weights are random_weights.randomize's: spread wide enough that greedy decoding has no
+near-ties.
 """
 
 import argparse
@@ -33,7 +35,7 @@ from dataclasses import dataclass
 
 import torch
 
-from hf_tiny import randomize
+from tiny_models.random_weights import randomize
 
 SPECIAL = {  # DeepSeek's names for Janus's special tokens
     "bos_token": "<｜begin▁of▁sentence｜>",
@@ -305,7 +307,7 @@ def write_broken(out: str, kind: str):
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m families.janus.tiny")
+    parser = argparse.ArgumentParser(prog="python -m tiny_models.janus")
     parser.add_argument("out")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="test")
     parser.add_argument("--seed", type=int, default=0)

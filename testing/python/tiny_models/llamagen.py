@@ -1,7 +1,8 @@
 """Write tiny random LlamaGen checkpoints for tests, in every file layout, good and broken.
 
-Usage (from worker/): python -m families.llamagen.tiny gpt OUT_DIR [--seed N] [--bench]
-                      python -m families.llamagen.tiny vq VQ_DIR OUT_DIR
+Usage (worker/ and testing/python/ on PYTHONPATH, as testing/python_runner.ts sets it):
+    python -m tiny_models.llamagen gpt OUT_DIR [--seed N] [--bench]
+    python -m tiny_models.llamagen vq VQ_DIR OUT_DIR
 
 gpt: OUT_DIR/{model,module,state_dict,top}.pt, OUT_DIR/st/ (config.json + model.safetensors),
      OUT_DIR/gqa/ and gqa.pt (grouped K/V heads: 4 query heads over 2),
@@ -25,10 +26,9 @@ from dataclasses import replace
 
 import torch
 
+from families.llamagen.config import ModelConfig, expected_shapes
+from families.llamagen.vq import load_vq_directory
 from safetensors_io import write_safetensors
-
-from .config import ModelConfig, expected_shapes
-from .vq import load_vq_directory
 
 TINY = ModelConfig(dim=64, layers=2, heads=4, hidden=128, vocab=256, num_classes=10,
                    height=8, width=8)
