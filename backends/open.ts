@@ -174,8 +174,9 @@ export async function openImageDecoderFor(
     if (spec.kind === "vq" && spec.backend === "python") {
       return vqImageDecoder(await backend.openDecoder({ vq: spec.path }), "python");
     }
-    const dir = spec.kind === "model" ? spec.dir : "";
-    if (spec.kind === "model" && await hasWorkerDecoder(dir, await readConfig(dir))) {
+    // The loaded model's own decoder is the worker's to find (its family knows its files and
+    // says in one line what is missing), except a host-side decoder its config.json names.
+    if (spec.kind === "model" && !(await namesHostDecoder(spec.dir))) {
       const decoder = await backend.openDecoder({ model: true });
       return workerImageDecoder(decoder, backend.info.family);
     }
@@ -218,6 +219,15 @@ async function hasWorkerDecoder(dir: string, config: Record<string, unknown>): P
   if (config.decoder !== undefined) return false;
   if (typeof config.model_type === "string") return true;
   return await Deno.stat(join(dir, "vq.json")).then((s) => s.isFile, () => false);
+}
+
+/** Whether `dir` is a model directory whose config.json names a host decoder (`decoder`). */
+async function namesHostDecoder(dir: string): Promise<boolean> {
+  const isDir = await Deno.stat(dir).then((s) => s.isDirectory, () => false);
+  if (!isDir || !(await Deno.stat(join(dir, "config.json")).then((s) => s.isFile, () => false))) {
+    return false;
+  }
+  return (await readConfig(dir)).decoder !== undefined;
 }
 
 /** A model family's decoder in the Python worker (Janus VQ, …), RGB out. */

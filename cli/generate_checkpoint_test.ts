@@ -16,6 +16,9 @@ import {
 import { memoryIo } from "./io/io.ts";
 import { main } from "./main.ts";
 
+/** The size flags of the tiny `.pt` files (no preset). */
+const TINY = ["--heads", "4", "--grid", "8x8"];
+
 /** Spawn `zipar ARGS`: exit code and stderr. */
 async function zipar(...args: string[]): Promise<{ code: number; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -96,6 +99,20 @@ Deno.test({
       );
       assert.equal(sized.code, 0, sized.stderr);
       assert.deepEqual(JSON.parse(await Deno.readTextFile(out)).shape, [1, 8, 8]);
+      // --png with a .pt, which holds no decoder: the worker says so before any pass runs, and
+      // neither the grid nor an image is written.
+      const lost = join(models, "pt-png.json");
+      const png = ["--png", join(models, "pt.png"), "--out", lost];
+      const noDecoder = await generate(join(models, "model.pt"), ...TINY, ...png);
+      assert.equal(noDecoder.code, 1, noDecoder.stderr);
+      assert.match(
+        noDecoder.stderr,
+        /^zipar: --png: .*a \.pt checkpoint holds no image decoder; pass a VQ decoder \(--vq PATH\)/,
+      );
+      assert.equal(noDecoder.stderr.trim().split("\n").length, 1, noDecoder.stderr);
+      for (const file of [lost, join(models, "pt.png")]) {
+        assert.throws(() => Deno.statSync(file), Deno.errors.NotFound);
+      }
       const dir = await generate(join(models, "st"), "--grid", "8x8");
       assert.equal(dir.code, 2, dir.stderr); // the worker refuses it: a usage error all the same
       assert.match(dir.stderr, /makes one image size, the grid of its config\.json; drop --grid/);
