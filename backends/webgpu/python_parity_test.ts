@@ -46,7 +46,9 @@ for (
           await a.close();
           await b.close();
           console.log(`python vs webgpu: max abs logit diff ${worst.toExponential(2)}`);
-          assert(worst < 1e-3, `max abs diff ${worst}`);
+          // Both float32 over the same weights: 5.7e-6 and 7.6e-6 measured (lavapipe, torch CPU);
+          // 5e-5 leaves room for another adapter's summation order, not for a wrong kernel.
+          assert(worst < 5e-5, `max abs diff ${worst}`);
         } finally {
           await python.close();
           await webgpu.close();
