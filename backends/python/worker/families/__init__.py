@@ -13,7 +13,7 @@ from typing import Tuple
 
 from checkpoint import read_json
 from errors import CheckpointError, OptionError
-from families.family import LoadOptions
+from families.family import LoadOptions, check_family, check_module
 
 # Module names under families/, asked in order.
 FAMILIES = ("llamagen", "janus", "emu3", "lumina")
@@ -21,7 +21,10 @@ DEFAULT = "llamagen"
 
 
 def module(name: str) -> ModuleType:
-    return importlib.import_module(f"families.{name}")
+    """The family module `name`, checked against family.py's interface."""
+    mod = importlib.import_module(f"families.{name}")
+    check_module(mod)
+    return mod
 
 
 def family_of(path: str) -> ModuleType:
@@ -43,7 +46,7 @@ def load_family(path: str, options: LoadOptions):
     if options.vision_tokenizer and family.__name__ != "families.emu3":
         raise OptionError(f"{path}: --vision-tokenizer is for BAAI's official Emu3-Gen, not a "
                           f"{family.__name__.split('.')[-1]} model: drop the flag")
-    return family.load(path, options)
+    return check_family(family.load(path, options), family.__name__.split(".")[-1])
 
 
 def inspect(path: str, options: LoadOptions) -> Tuple[dict, float]:

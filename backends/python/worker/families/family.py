@@ -33,6 +33,37 @@ from kv_cache import SlotKVCache
 from step_graphs import ModelSteps
 
 
+# The interface, as the worker checks it: what a family module exports, what its loaded family
+# object has (the planner, the server and the bench read these), and the ModelInfo keys of its
+# `info` (core/step.ts). families.module() checks a module when it is imported, load_family()
+# the object a load returns; a family that lacks one is refused in one line naming it.
+MODULE_EXPORTS = ("accepts", "load", "load_decoder", "inspect")
+FAMILY_MEMBERS = ("info", "config", "device", "dtype", "steps", "conditions_for", "open",
+                  "decoder")
+INFO_KEYS = ("name", "family", "vocab", "height", "width", "prefix", "eolToken", "numClasses",
+             "conditioning")
+
+
+def check_module(module) -> None:
+    """A family module exports MODULE_EXPORTS, each callable."""
+    missing = [n for n in MODULE_EXPORTS if not callable(getattr(module, n, None))]
+    if missing:
+        raise TypeError(f"{module.__name__} is no model family: it lacks {', '.join(missing)} "
+                        f"(families/family.py)")
+
+
+def check_family(family, name: str):
+    """A loaded family has FAMILY_MEMBERS and an `info` of INFO_KEYS; returns it."""
+    missing = [n for n in FAMILY_MEMBERS if not hasattr(family, n)]
+    info = getattr(family, "info", None)
+    if isinstance(info, dict):
+        missing += [f"info.{k}" for k in INFO_KEYS if k not in info]
+    if missing:
+        raise TypeError(f"the {name} family's model lacks {', '.join(missing)} "
+                        f"(families/family.py)")
+    return family
+
+
 @dataclass
 class LoadOptions:
     device: torch.device

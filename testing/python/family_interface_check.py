@@ -1,0 +1,34 @@
+"""Check families/family.py's interface as the worker enforces it. Usage:
+python -m family_interface_check -> one JSON line: the family modules that pass check_module,
+and the one-line refusals of a module and of a loaded family object that lack a piece."""
+
+import json
+import sys
+import types
+
+import families
+from families.family import FAMILY_MEMBERS, check_family, check_module
+
+
+def refusal(fn) -> str:
+    try:
+        fn()
+    except TypeError as err:
+        return str(err)
+    return ""
+
+
+def main(argv) -> int:
+    checked = [families.module(name).__name__ for name in families.FAMILIES]
+    bare = types.ModuleType("families.bare")
+    bare.accepts = bare.load = bare.load_decoder = lambda *a: None  # no inspect
+    family = types.SimpleNamespace(**{n: None for n in FAMILY_MEMBERS if n != "steps"})
+    family.info = {"name": "x", "family": "x", "vocab": 1, "height": 1, "width": 1,
+                   "prefix": 1, "eolToken": None, "numClasses": 1}  # no conditioning
+    print(json.dumps({"checked": checked, "module": refusal(lambda: check_module(bare)),
+                      "family": refusal(lambda: check_family(family, "bare"))}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
