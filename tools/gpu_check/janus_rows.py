@@ -25,6 +25,7 @@ import torch
 
 import step_graphs
 from families.family import LoadOptions
+from families.janus.transformers_loop import fit_static_cache
 from llamagen_rows import graph_mode, stats_delta
 from models import free_memory, generate, images_for, open_session, plans_for, summary, \
     wall_ms
@@ -87,35 +88,6 @@ def construct(config, device: torch.device, dtype: torch.dtype):
     return model.eval()
 
 
-def shim_static_cache(model) -> str:
-    """transformers 5.17's Janus generate() calls _prepare_static_cache without the
-    prefill_chunk_size that release's GenerationMixin requires (a TypeError before the first
-    token); give it None (no chunked prefill, the method's own meaning of None) on this model.
-    -> what was done, or ""."""
-    import inspect
-    try:
-        params = inspect.signature(type(model)._prepare_static_cache).parameters
-    except (AttributeError, TypeError, ValueError):
-        return ""
-    chunk = params.get("prefill_chunk_size")
-    if chunk is None or chunk.default is not inspect.Parameter.empty:
-        return ""
-    try:
-        if "prefill_chunk_size" in inspect.getsource(type(model).generate):
-            return ""  # this release's Janus passes it (5.24)
-    except (OSError, TypeError):
-        pass
-    original = model._prepare_static_cache
-
-    def prepare(*args, **kwargs):
-        if len(args) < list(params).index("prefill_chunk_size"):
-            kwargs.setdefault("prefill_chunk_size", None)
-        return original(*args, **kwargs)
-    model._prepare_static_cache = prepare
-    return ("transformers' Janus generate() omits _prepare_static_cache's required "
-            "prefill_chunk_size in this release: the check passes None")
-
-
 def build_janus(preset, text_vocab: Optional[int], device: torch.device, dtype: torch.dtype,
                 work: str):
     """zipar's Janus family object over a model built in place (module doc)."""
@@ -135,7 +107,7 @@ def build_janus(preset, text_vocab: Optional[int], device: torch.device, dtype: 
         bos_token_id=ids["bos_token"], eos_token_id=ids["eos_token"],
         pad_token_id=ids["pad_token"], guidance_scale=JANUS_CFG, temperature=1.0,
         generation_kwargs={"boi_token_id": ids["boi_token"]})
-    note = shim_static_cache(model)
+    note = fit_static_cache(model)
     side = preset.side
     rules = prompt_rules(work, model.generation_config, preset.context, side * side)
     return Janus(work, model, rules, "transformers", LoadOptions(device, dtype)), note
