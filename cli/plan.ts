@@ -7,6 +7,7 @@
  */
 
 import { compilePlan, countSteps, createLayout } from "../core/mod.ts";
+import { CONTRACT } from "../core/contract.ts";
 import {
   choiceFlag,
   intFlag,
@@ -54,15 +55,15 @@ export interface FamilyLayout {
 }
 
 /**
- * The grids the families generate at their usual resolutions (docs/design.md §1; the family
- * pages: docs/llamagen.md, janus.md, emu3.md, lumina.md).
+ * The grids the families generate at their usual resolutions, from the contract both languages
+ * read (core/contract.json `families`; the family pages: docs/llamagen.md, janus.md, …).
  */
-export const FAMILY_LAYOUTS: Record<string, FamilyLayout> = {
-  llamagen: { grid: [24, 24], eol: false, about: "LlamaGen c2i 384 px, VQ-16" },
-  janus: { grid: [24, 24], eol: false, about: "Janus-Pro 384 px, VQ-16" },
-  emu3: { grid: [90, 90], eol: true, about: "Emu3-Gen 720 px, VQ ×8, EOL after each row" },
-  lumina: { grid: [48, 48], eol: true, about: "Lumina-mGPT 768 px, Chameleon VQGAN ×16, EOL rows" },
-};
+export const FAMILY_LAYOUTS: Record<string, FamilyLayout> = Object.fromEntries(
+  Object.entries(CONTRACT.families).map(([name, f]) => [
+    name,
+    { grid: [f.grid[0], f.grid[1]], eol: f.eol, about: f.about },
+  ]),
+);
 
 /** `zipar plan --help`. */
 export const PLAN_USAGE =

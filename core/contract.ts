@@ -35,6 +35,22 @@ export interface Contract {
   planPredictsNone: number;
   /** LlamaGen's named sizes: [layers, heads, dim]. */
   llamagenPresets: Readonly<Record<string, readonly [number, number, number]>>;
+  /** Each model family's facts, by the worker's family name. */
+  families: Readonly<Record<string, FamilyFacts>>;
+}
+
+/** A model family's facts in the contract. */
+export interface FamilyFacts {
+  /** Its name for people ("Lumina-mGPT"). */
+  title: string;
+  /** The grid [H, W] at its usual resolution. */
+  grid: readonly [number, number];
+  /** Whether rows end with an end-of-line token. */
+  eol: boolean;
+  /** What that grid is. */
+  about: string;
+  /** Its sampling defaults (`ModelInfo.defaults`), over temperature 1, no top-k/top-p, CFG 1. */
+  defaults: Readonly<{ cfg?: number; temperature?: number; topK?: number; topP?: number }>;
 }
 
 /**
@@ -60,6 +76,20 @@ export const CONTRACT: Readonly<Contract> = Object.freeze({
       Object.entries(data.llamagenPresets).map((
         [name, p],
       ) => [name, Object.freeze([p[0], p[1], p[2]] as const)]),
+    ),
+  ),
+  families: Object.freeze(
+    Object.fromEntries(
+      Object.entries(data.families).map(([name, f]) => [
+        name,
+        Object.freeze({
+          title: f.title,
+          grid: Object.freeze([f.grid[0], f.grid[1]] as const),
+          eol: f.eol,
+          about: f.about,
+          defaults: Object.freeze({ ...f.defaults }),
+        }),
+      ]),
     ),
   ),
 });

@@ -15,6 +15,8 @@ import { LLAMAGEN_PRESETS } from "../llamagen_config.ts";
 import { MAX_HEADER_BYTES as SAFETENSORS_HEADER } from "../safetensors_format.ts";
 import { MAX_HEADER_BYTES, PROTOCOL_VERSION } from "./protocol.ts";
 import { PYTHON, PYTHON_TESTS, runPython } from "./test_helpers.ts";
+import { FAMILY_LAYOUTS } from "../../cli/plan.ts";
+import { SAMPLING_USAGE } from "../../cli/flags/sampling_flags.ts";
 
 const FILE = new URL("../../core/contract.json", import.meta.url);
 
@@ -28,6 +30,13 @@ Deno.test("the TypeScript constants are core/contract.json's", async () => {
   assert.equal(PLAN_INPUT_EOL, json.planInputEol);
   assert.equal(PLAN_PREDICTS_NONE, json.planPredictsNone);
   assert.deepEqual(LLAMAGEN_PRESETS, json.llamagenPresets);
+  for (const [name, f] of Object.entries(json.families) as [string, Record<string, unknown>][]) {
+    assert.deepEqual(FAMILY_LAYOUTS[name], { grid: f.grid, eol: f.eol, about: f.about }, name);
+  }
+  assert.deepEqual(Object.keys(FAMILY_LAYOUTS), Object.keys(json.families));
+  // The help text names each family's defaults as the contract gives them.
+  assert.match(SAMPLING_USAGE.replace(/\s+/g, " "), /Janus 5, Emu3 3, Lumina-mGPT 3\)/);
+  assert.match(SAMPLING_USAGE.replace(/\s+/g, " "), /default: 0; Lumina-mGPT 2000\)/);
   for (const key of Object.keys(json.notes)) assert.ok(key in json, `a note for no key: ${key}`);
   for (const key of Object.keys(CONTRACT)) assert.ok(key in json.notes, `no note for ${key}`);
 });
@@ -50,6 +59,10 @@ Deno.test({
         copies.push(path.pathname);
       }
       if (/"GPT-B":\s*\(12, 12, 768\)/.test(text)) copies.push(path.pathname);
+      // Family sampling defaults: read from the contract, not written again.
+      if (/"defaults":\s*\{"cfg":\s*[\d.]+|^DEFAULTS = \{|^DEFAULT_CFG = [\d.]+\s*$/m.test(text)) {
+        copies.push(path.pathname);
+      }
     }
     assert.deepEqual(copies, []);
   },

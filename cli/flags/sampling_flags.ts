@@ -7,6 +7,7 @@
  */
 
 import type { ModelInfo } from "../../core/mod.ts";
+import { CONTRACT } from "../../core/contract.ts";
 import { intFlag, numberFlag, type OptionSpec, type Values } from "./args.ts";
 
 /** The sampling flags' declarations. */
@@ -19,12 +20,20 @@ export const SAMPLING_OPTIONS: OptionSpec = {
 
 /** The sampling flags' help lines. */
 export const SAMPLING_USAGE = `Sampling (defaults: the model family's, else these):
-  --cfg G                  classifier-free guidance scale, 1 = off (default: 1; Janus 5,
-                           Emu3 3, Lumina-mGPT 3)
+  --cfg G                  classifier-free guidance scale, 1 = off (default: 1;
+                           ${familyDefaults("cfg")})
   --temperature T          softmax temperature, 0 = greedy (default: 1)
-  --top-k K                keep the K most likely tokens, 0 = all (default: 0; Lumina-mGPT
-                           2000)
+  --top-k K                keep the K most likely tokens, 0 = all (default: 0;
+                           ${familyDefaults("topK")})
   --top-p P                keep the smallest set with mass ≥ P, 1 = all (default: 1)`;
+
+/** "Janus 5, Emu3 3, …": the families whose contract defaults set `key` (core/contract.json). */
+function familyDefaults(key: "cfg" | "topK"): string {
+  return Object.values(CONTRACT.families)
+    .filter((f) => f.defaults[key] !== undefined)
+    .map((f) => `${f.title} ${f.defaults[key]}`)
+    .join(", ");
+}
 
 /**
  * Read the sampling flags; a flag not given stays undefined (the family's default applies).

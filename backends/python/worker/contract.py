@@ -1,7 +1,7 @@
 """The cross-language contract, read from the one file the TypeScript engine reads too
 (core/contract.json; core/contract.ts is the other side, and core/contract_test.ts checks both
 give the same values): the protocol version, the frame and safetensors header caps, the step's
-sentinel values and LlamaGen's presets. Read once at import with the standard library.
+sentinel values, LlamaGen's presets and each family's grid facts and sampling defaults. Read once at import with the standard library.
 
     python -m contract   -> the values as one JSON line (what the test compares)
 """
@@ -24,6 +24,13 @@ PLAN_INPUT_CONDITION: int = _DATA["planInputCondition"]  # a plan input: the con
 PLAN_INPUT_EOL: int = _DATA["planInputEol"]  # a plan input: the model's EOL token
 PLAN_PREDICTS_NONE: int = _DATA["planPredictsNone"]  # a query that samples nothing
 LLAMAGEN_PRESETS = {name: tuple(p) for name, p in _DATA["llamagenPresets"].items()}
+# Each family's facts: title, grid [H, W], eol, about, sampling defaults (ModelInfo.defaults).
+FAMILIES = _DATA["families"]
+
+
+def family_defaults(name: str) -> dict:
+    """A copy of family `name`'s sampling defaults (ModelInfo.defaults)."""
+    return dict(FAMILIES[name]["defaults"])
 
 
 def values() -> dict:
@@ -37,6 +44,7 @@ def values() -> dict:
         "planInputEol": PLAN_INPUT_EOL,
         "planPredictsNone": PLAN_PREDICTS_NONE,
         "llamagenPresets": {n: list(p) for n, p in LLAMAGEN_PRESETS.items()},
+        "families": FAMILIES,
     }
 
 

@@ -32,6 +32,7 @@ from typing import List, Optional, Tuple
 
 from checkpoint import read_json
 from config_limits import check_grid
+from contract import family_defaults
 from errors import CheckpointError
 
 # The model card's negative prompt (transformers' Emu3 image-generation example) and scale 3.
@@ -39,7 +40,7 @@ DEFAULT_NEGATIVE_PROMPT = (
     "lowres, bad anatomy, bad hands, text, error, missing fingers, extra digit, fewer digits, "
     "cropped, worst quality, low quality, normal quality, jpeg artifacts, signature, "
     "watermark, username, blurry.")
-DEFAULT_CFG = 3.0
+DEFAULT_CFG = float(family_defaults("emu3")["cfg"])  # core/contract.json
 OFFICIAL_TOP_K = 2048  # BAAI's example samples with top_k 2048
 POSITIVE_SUFFIX = " masterpiece, film grained, best quality."  # BAAI's example appends it
 DEFAULT_IMAGE_AREA, DEFAULT_RATIO = 518400, "1:1"  # Emu3Processor's class defaults

@@ -23,6 +23,7 @@ import torch
 
 from devices import probe
 from checkpoint import read_json
+from contract import family_defaults
 from config_limits import check_grid
 from errors import CheckpointError
 from families.family import LoadOptions
@@ -99,7 +100,7 @@ class Janus:
                      "width": self.side, "prefix": 1, "eolToken": None, "numClasses": 0,
                      "conditioning": "text",
                      # transformers' Janus image loop guides with scale 5 unless told.
-                     "defaults": {"cfg": 5}}
+                     "defaults": family_defaults(NAME)}
         self.config = {"family": NAME, "modelType": config.model_type, "layout": layout,
                        "layers": int(config.text_config.num_hidden_layers),
                        "hidden": int(config.text_config.hidden_size),

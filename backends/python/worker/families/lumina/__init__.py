@@ -22,6 +22,7 @@ from typing import List, Tuple
 
 import torch
 
+from contract import family_defaults
 from devices import probe
 from errors import CheckpointError
 from families.family import LoadOptions
@@ -39,7 +40,7 @@ from .vocab import NEW_LINE, image_vocab
 
 NAME = "lumina"
 MODEL_TYPE = "chameleon"
-DEFAULTS = {"cfg": 3, "topK": 2000, "temperature": 1}
+DEFAULTS = family_defaults(NAME)  # core/contract.json: CFG 3, top-k 2000, T 1
 
 
 def accepts(path: str, config) -> bool:
