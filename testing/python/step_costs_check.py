@@ -128,7 +128,7 @@ def capture_failure() -> dict:
     session.close()
     real = step_graphs.uses_graphs
     step_graphs.uses_graphs = lambda device: (step_graphs.mode() == "auto"
-                                              and step_graphs._state["failed"] is None)
+                                              and step_graphs.failure() is None)
     err = io.StringIO()
     try:
         step_graphs.set_mode("auto")

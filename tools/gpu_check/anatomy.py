@@ -98,25 +98,17 @@ class _LoopMarker:
 def warnings_by_loop(run) -> tuple:
     """run() with every warning recorded as raised inside or outside the planned loop ->
     (inside, outside) first lines, known (whether the loop's extent could be told)."""
-    active = getattr(step_profile, "_active", None)
-    known = isinstance(active, dict)
     marker = _LoopMarker()
     records: List[tuple] = []
 
     def show(message, category, filename, lineno, file=None, line=None):
         records.append((marker.on, str(message).splitlines()[0][:120]))
-    saved = active.get("counter") if known else None
-    if known:
-        active["counter"] = marker
-    try:
+    with step_profile.watching(marker):
         with warnings.catch_warnings():
             warnings.simplefilter("always")
             warnings.showwarning = show
             run()
-    finally:
-        if known:
-            active["counter"] = saved
-    return [m for on, m in records if on], [m for on, m in records if not on], known
+    return [m for on, m in records if on], [m for on, m in records if not on], True
 
 
 def syncs_row(ctx, model: LlamaGenModel, table: Table, plan: dict, cfg: float,

@@ -92,7 +92,7 @@ def compiled_section(ctx, report, model: LlamaGenModel) -> None:
                     for _ in range(reps)]
                 med = sorted(times)[len(times) // 2]
                 warm = ctx.results.get((model.shape.name, "graphs warm", plan["setting"]))
-                failed = step_graphs._state.get("failed")
+                failed = step_graphs.failure()
                 table.add(label, plan["setting"], plan["passes"], summary(times),
                           ms(med / plan["passes"], 2), f"{warm / med:.2f}×" if warm else "–",
                           f"{first:.1f} s" + (f", {graphs} graphs compiled" if graphs else "")

@@ -193,7 +193,7 @@ def janus_rows(ctx, fam, table, layers: int) -> None:
                     ctx.costs.learn(name, "graphs" if graphs else "eager", med / plan["passes"])
                     ctx.results[("Janus", mode, plan["setting"])] = med
                     speed = f"{peer['ms'] / med:.2f}×" if peer.get("ms") else "–"
-                    failed = step_graphs._state.get("failed") if graphs else None
+                    failed = step_graphs.failure() if graphs else None
                     table.add(f"zipar {mode}", plan["setting"], plan["passes"],
                               summary(times) + (f"; capture failed: {failed}" if failed else ""),
                               ms(med / plan["passes"], 2), speed, stats_delta(before))

@@ -82,7 +82,7 @@ class GenerationRows:
                     times = [wall_ms(ctx.device, lambda: generate(
                         fam, session, plan, self.images, self.cfg, self.sampling))[0]
                         for _ in range(reps)]
-                    failed = step_graphs._state.get("failed")
+                    failed = step_graphs.failure()
                     self.write(mode, plan, times, stats_delta(before),
                                f"; capture failed, ran eagerly: {failed}" if graphs and failed
                                else "")

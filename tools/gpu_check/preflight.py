@@ -138,7 +138,7 @@ def zipar_capture(ctx) -> str:
                 grids[mode] = generate(fam, session, plan, images, 4.0, sampling)
         finally:
             session.close()
-        failed = step_graphs._state.get("failed")
+        failed = step_graphs.failure()
         if failed:
             return f"capture FAILED, steps ran eagerly: {failed}"
     step_graphs.set_mode(graph_mode(ctx.device))

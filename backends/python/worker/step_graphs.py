@@ -53,6 +53,11 @@ def mode() -> str:
     return _state["mode"]
 
 
+def failure() -> Optional[str]:
+    """Why graphs are off for this process (the failed capture's one line), or None."""
+    return _state["failed"]
+
+
 def uses_graphs(device: torch.device) -> bool:
     return _state["mode"] == "auto" and device.type == "cuda" and _state["failed"] is None
 

@@ -135,6 +135,19 @@ _active: Dict[str, Optional[SyncCounter]] = {"counter": None}
 
 
 @contextlib.contextmanager
+def watching(marker):
+    """While inside, the planned loop flips `marker.on` (True inside its extent) instead of a
+    profile's counter: how tools/gpu_check tells warnings raised inside the loop from those
+    outside it."""
+    saved = _active["counter"]
+    _active["counter"] = marker
+    try:
+        yield marker
+    finally:
+        _active["counter"] = saved
+
+
+@contextlib.contextmanager
 def loop():
     """The planned loop's extent: syncs are counted inside it while a counter runs."""
     counter = _active["counter"]
