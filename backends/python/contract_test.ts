@@ -14,7 +14,9 @@ import {
 import { LLAMAGEN_PRESETS } from "../llamagen_config.ts";
 import { MAX_HEADER_BYTES as SAFETENSORS_HEADER } from "../safetensors_format.ts";
 import { MAX_HEADER_BYTES, PROTOCOL_VERSION } from "./protocol.ts";
-import { PYTHON, PYTHON_TESTS, runPython } from "./test_helpers.ts";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { PYTHON, PYTHON_TESTS, pythonFiles, runPython } from "./test_helpers.ts";
 import { FAMILY_LAYOUTS } from "../../cli/plan.ts";
 import { SAMPLING_USAGE } from "../../cli/flags/sampling_flags.ts";
 
@@ -48,30 +50,22 @@ Deno.test({
     const python = JSON.parse(await runPython(PYTHON!, "contract", []));
     assert.deepEqual(python, JSON.parse(JSON.stringify(CONTRACT)));
     // The literals the worker used to define itself: each value now comes from contract.py.
-    const worker = new URL("./worker/", import.meta.url);
+    const worker = fileURLToPath(new URL("./worker/", import.meta.url));
     const copies: string[] = [];
-    for await (const path of walk(worker)) {
-      const text = await Deno.readTextFile(path);
+    for (const path of await pythonFiles(worker)) {
+      const text = await Deno.readTextFile(join(worker, path));
       if (
         /^(CONDITION_TOKEN|INPUT_CONDITION|INPUT_EOL|PROTOCOL_VERSION|MAX_HEADER)\s*=\s*[-\d]/m
           .test(text)
       ) {
-        copies.push(path.pathname);
+        copies.push(path);
       }
-      if (/"GPT-B":\s*\(12, 12, 768\)/.test(text)) copies.push(path.pathname);
+      if (/"GPT-B":\s*\(12, 12, 768\)/.test(text)) copies.push(path);
       // Family sampling defaults: read from the contract, not written again.
       if (/"defaults":\s*\{"cfg":\s*[\d.]+|^DEFAULTS = \{|^DEFAULT_CFG = [\d.]+\s*$/m.test(text)) {
-        copies.push(path.pathname);
+        copies.push(path);
       }
     }
     assert.deepEqual(copies, []);
   },
 });
-
-async function* walk(dir: URL): AsyncGenerator<URL> {
-  for await (const entry of Deno.readDir(dir)) {
-    const url = new URL(entry.name + (entry.isDirectory ? "/" : ""), dir);
-    if (entry.isDirectory) yield* walk(url);
-    else if (entry.name.endsWith(".py")) yield url;
-  }
-}

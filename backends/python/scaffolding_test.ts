@@ -17,23 +17,13 @@ import {
   openTiny,
   PYTHON,
   PYTHON_TESTS,
+  pythonFiles,
   removeTinyModels,
   tinyModels,
 } from "./test_helpers.ts";
 
 const WORKER = fileURLToPath(new URL("./worker/", import.meta.url));
 const TESTING = fileURLToPath(new URL("../../testing/python/", import.meta.url));
-
-/** Every `.py` file under `dir`, as paths relative to it. */
-async function pythonFiles(dir: string, under = ""): Promise<string[]> {
-  const found: string[] = [];
-  for await (const e of Deno.readDir(join(dir, under))) {
-    const rel = under ? `${under}/${e.name}` : e.name;
-    if (e.isDirectory && e.name !== "__pycache__") found.push(...await pythonFiles(dir, rel));
-    else if (e.isFile && e.name.endsWith(".py")) found.push(rel);
-  }
-  return found.sort();
-}
 
 /** The top-level names a folder on PYTHONPATH provides: its modules and packages. */
 async function topLevelNames(dir: string): Promise<Set<string>> {

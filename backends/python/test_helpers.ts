@@ -115,3 +115,14 @@ export async function noTorchPython(dir: string): Promise<string> {
   await Deno.chmod(path, 0o755);
   return path;
 }
+
+/** Every `.py` file under `dir`, as sorted paths relative to it (`__pycache__` skipped). */
+export async function pythonFiles(dir: string, under = ""): Promise<string[]> {
+  const found: string[] = [];
+  for await (const e of Deno.readDir(join(dir, under))) {
+    const rel = under ? `${under}/${e.name}` : e.name;
+    if (e.isDirectory && e.name !== "__pycache__") found.push(...await pythonFiles(dir, rel));
+    else if (e.isFile && e.name.endsWith(".py")) found.push(rel);
+  }
+  return found.sort();
+}

@@ -66,11 +66,11 @@ def probe(model: str, spec: dict) -> dict:
               "cfgScale": cfg, "sampling": spec["sampling"]}
     grids = run_plan(family, session, header, arrays, lambda done: None)
     cache = session.cache
-    layer_key = cache.k[0].numel() * cache.k[0].element_size()
+    layer_key = cache.kv[0][0].numel() * cache.kv[0].element_size()  # one layer's keys
     ms = np.array(times) * 1000
     quarter = max(1, len(ms) // 4)
     return {"steps": calls[0], "capacity": int(cache.capacity), "sequences": cache.num_seqs,
-            "layerKeyBytes": int(layer_key), "cacheBytes": int(2 * layer_key * len(cache.k)),
+            "layerKeyBytes": int(layer_key), "cacheBytes": int(2 * layer_key * len(cache.kv)),
             "largestStepAllocation": largest, "profiledSteps": [first, end],
             "stepMs": {"firstQuarter": float(np.median(ms[:quarter])),
                        "lastQuarter": float(np.median(ms[-quarter:]))},

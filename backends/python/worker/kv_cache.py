@@ -44,19 +44,11 @@ class SlotKVCache:
         self.capacity = padded(capacity)
         shape = (2, num_seqs, heads, self.capacity, head_dim)
         self.kv = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(layers)]
-        self.k = [kv[0] for kv in self.kv]  # [seqs, kv_heads, capacity, hd] views
-        self.v = [kv[1] for kv in self.kv]
         self.written = torch.zeros(num_seqs, self.capacity, dtype=torch.bool, device=device)
         self.set_offset(offset)
         self.position_ids = torch.arange(self.capacity, device=device)  # [capacity]
         self.true = torch.ones((), dtype=torch.bool, device=device)
         self.hidden_value = torch.finfo(dtype).min  # additive mask of a hidden position
-
-    @property
-    def shape_key(self):
-        """What a graph captured over this cache depends on (step_graphs)."""
-        return (len(self.kv), self.num_seqs, self.heads, self.capacity, self.head_dim,
-                self.dtype, str(self.device))
 
     def set_offset(self, offset: Optional[Sequence[int]]):
         # offset: [seqs] host ints, position of slot s = s + offset[seq]
