@@ -71,6 +71,7 @@ export function isPrompt(condition: Condition): condition is PromptCondition {
  */
 export function promptTextError(text: string): string | null {
   // Blank as the worker's Python sees it too: str.strip() also drops \x1c-\x1f and \x85.
+  // deno-lint-ignore no-control-regex -- the file, group, record and unit separators count as blank
   if (text.replace(/[\s\x1c-\x1f\x85]/g, "") === "") {
     return "is empty: give the text to condition on";
   }

@@ -8,13 +8,13 @@
  * (measured once, the mock is deterministic) are in the names.
  */
 import { MockBackend } from "../backends/mock/mock.ts";
-import { createAdaptiveSchedule } from "./adaptive.ts";
-import { createAdaptiveV2Schedule } from "./adaptive_v2.ts";
+import { createAdaptiveSchedule } from "./speculative/adaptive.ts";
+import { createAdaptiveV2Schedule } from "./speculative/adaptive_v2.ts";
 import { generate } from "./engine.ts";
 import { createLayout, layoutOf } from "./layout.ts";
 import { compilePlan } from "./plan.ts";
 import { countSteps, createSchedule, type Schedule } from "./schedule.ts";
-import { createSpeculativeRowsSchedule } from "./speculative_rows.ts";
+import { createSpeculativeRowsSchedule } from "./speculative/speculative_rows.ts";
 
 const grid24 = new MockBackend({ height: 24, width: 24, vocab: 16 });
 const grid90 = new MockBackend({ height: 90, width: 90, vocab: 16, eolToken: 16 });

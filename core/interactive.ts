@@ -21,9 +21,9 @@
 
 import { cfgGuides, cfgQueries, guidedLogits } from "./cfg.ts";
 import { countTokens, emptyStats, type GenerateEvent, type RunContext } from "./generation.ts";
-import type { ImageQuery, Schedule, TokenInput } from "./schedule.ts";
+import type { ImageQuery, Schedule, ScheduleImage, TokenInput } from "./schedule.ts";
 import { type Query, QUERY_TOKEN_CONDITION } from "./step.ts";
-import { type CellDecode, Tracker } from "./tracker.ts";
+import type { CellDecode, Tracker } from "./tracker.ts";
 
 /**
  * Run a generation step by step; core/engine's generateStream calls it.
@@ -47,23 +47,23 @@ export async function* runInteractive(
 ): AsyncGenerator<GenerateEvent, void, undefined> {
   const { layout, now } = ctx;
   const { images, schedule } = ctx.options;
-  const rewrites = schedule.rewrites;
-  const trackers = images.map(() => new Tracker(layout, schedule.window, { rewrites }));
+  const states = images.map(() => schedule.begin());
+  const trackers = states.map((s) => s.tracker);
   const stats = emptyStats(ctx, "interactive");
   const totalTokens = images.length * layout.height * layout.width;
   const complete = schedule.complete
-    ? (t: Tracker) => schedule.complete!(t)
-    : (t: Tracker) => t.done;
+    ? (s: ScheduleImage) => schedule.complete!(s)
+    : (s: ScheduleImage) => s.tracker.done;
   let totalDecoded = 0;
-  while (trackers.some((t) => !complete(t))) {
+  while (states.some((s) => !complete(s))) {
     const t0 = now();
-    const perImage = nextQueries(schedule, trackers, complete);
+    const perImage = nextQueries(schedule, states, complete);
     const queries = backendQueries(ctx, perImage, trackers);
     const t1 = now();
     const logits = await ctx.session.step(queries); // logits: [predicting queries, vocab]
     checkLogits(ctx, queries, logits);
     const t2 = now();
-    const decodes = sample(ctx, perImage, trackers, logits);
+    const decodes = sample(ctx, perImage, states, logits);
     const t3 = now();
     const decoded = apply(trackers, perImage, decodes);
     if (perImage[0].length > 0) {
@@ -89,7 +89,7 @@ export async function* runInteractive(
   for (const t of trackers) t.finish();
   const grids = new Int32Array(totalTokens); // grids: [B, H·W]
   trackers.forEach((t, i) => grids.set(t.tokens, i * t.tokens.length));
-  if (schedule.stats) stats.scheduleStats = schedule.stats(trackers);
+  if (schedule.stats) stats.scheduleStats = schedule.stats(states);
   stats.proxies = trackers[0].proxiesWritten;
   stats.corrections = trackers[0].corrections;
   stats.wallMs = now() - ctx.start;
@@ -102,12 +102,12 @@ export async function* runInteractive(
 /** The schedule's queries of the next step, per image; none for a complete image. */
 function nextQueries(
   schedule: Schedule,
-  trackers: readonly Tracker[],
-  complete: (t: Tracker) => boolean,
+  states: readonly ScheduleImage[],
+  complete: (s: ScheduleImage) => boolean,
 ): ImageQuery[][] {
-  return trackers.map((tracker, i) => {
-    if (complete(tracker)) return [];
-    const queries = schedule.nextStep(tracker);
+  return states.map((state, i) => {
+    if (complete(state)) return [];
+    const queries = schedule.nextStep(state);
     if (queries.length === 0) throw new Error(`Schedule ${schedule.name} stalled on image ${i}`);
     return queries;
   });
@@ -149,7 +149,7 @@ function checkLogits(ctx: RunContext, queries: readonly Query[], logits: Float32
 function sample(
   ctx: RunContext,
   perImage: readonly ImageQuery[][],
-  trackers: readonly Tracker[],
+  states: readonly ScheduleImage[],
   logits: Float32Array,
 ): CellDecode[][] {
   const { images, schedule } = ctx.options;
@@ -165,7 +165,7 @@ function sample(
       return guidedLogits(logits, k++, vocab, ctx.cfgScale, guided);
     });
     const { seed, index } = images[i];
-    return schedule.resolve(trackers[i], queries, rows, { sampling: ctx.sampling, seed, index });
+    return schedule.resolve(states[i], queries, rows, { sampling: ctx.sampling, seed, index });
   });
 }
 

@@ -5,7 +5,9 @@
  * Where to start: core/step (the step contract, its sentinels, and the one word "step" for a
  * forward pass), core/layout (slots), core/schedule (the window rule's queries), core/interactive
  * (the loop: nextQueries → backendQueries → step → sample → apply), core/cfg (CFG halves),
- * core/sampling and core/tracker (the referee).
+ * core/sampling and core/tracker (the fixed schedules' referee). The reactive schedules —
+ * adaptive windows, speculative Jacobi decoding — live in core/speculative/, with their own
+ * referee (core/speculative/referee).
  *
  * @example
  * ```ts
@@ -28,8 +30,9 @@ export * from "./condition.ts";
 export * from "./cfg.ts";
 export * from "./plan.ts";
 export * from "./engine.ts";
-export * from "./verify.ts";
-export * from "./adaptive.ts";
-export * from "./jacobi.ts";
-export * from "./adaptive_v2.ts";
-export * from "./speculative_rows.ts";
+export * from "./speculative/verify.ts";
+export * from "./speculative/adaptive.ts";
+export * from "./speculative/jacobi.ts";
+export * from "./speculative/adaptive_v2.ts";
+export * from "./speculative/speculative_rows.ts";
+export * from "./speculative/referee.ts";

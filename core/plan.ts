@@ -16,7 +16,6 @@ import {
   PLAN_INPUT_EOL,
   PLAN_PREDICTS_NONE,
 } from "./step.ts";
-import { Tracker } from "./tracker.ts";
 
 /** A compiled plan: the per-image query template of every step. */
 export interface Plan {
@@ -47,10 +46,11 @@ export function compilePlan(layout: Layout, schedule: Schedule): Plan {
   if (!schedule.fixed) {
     throw new TypeError(`Schedule ${schedule.name} reacts to model outputs: run it interactively`);
   }
-  const tracker = new Tracker(layout, schedule.window);
+  const image = schedule.begin();
+  const { tracker } = image;
   const steps: ImageQuery[][] = [];
   while (!tracker.done) {
-    const queries = schedule.nextStep(tracker);
+    const queries = schedule.nextStep(image);
     if (queries.length === 0) throw new Error(`Schedule ${schedule.name} stalled`);
     const decodes = [];
     for (const q of queries) if (q.predicts) decodes.push({ ...q.predicts, token: 0 });

@@ -19,7 +19,7 @@
  *
  * Every schedule has the same shape: `nextStep` names the queries, `resolve` turns their logits
  * into tokens. Fixed schedules resolve with {@linkcode sampleEach} (one draw per predicted cell);
- * the adaptive window (core/adaptive) drafts and verifies instead.
+ * the reactive schedules (core/speculative) draft and verify instead.
  *
  * @module
  */
@@ -28,7 +28,7 @@ import { checkInt } from "./check.ts";
 import { type Layout, predictorSlot } from "./layout.ts";
 import { cellKey } from "./random.ts";
 import { sample, type Sampling } from "./sampling.ts";
-import { type CellDecode, SlotState, type Tracker } from "./tracker.ts";
+import { type CellDecode, SlotState, Tracker } from "./tracker.ts";
 
 /** Where a query's input token comes from. */
 export type TokenInput =
@@ -58,7 +58,7 @@ export interface ImageQuery {
   /** The cell decoded from this query's logits; null for writes without logits. */
   predicts: Cell | null;
   /**
-   * A drafted token for this slot's own, not yet decoded, cell (speculative decoding, core/jacobi):
+   * A drafted token for this slot's own, not yet decoded, cell (speculative decoding, core/speculative/jacobi):
    * written instead of `input`'s token, with `proxy` true; `input` then names the cell itself.
    */
   draft?: number;
@@ -98,8 +98,21 @@ export type ZiparVariant = "ideal" | "paper";
  */
 export const ZIPAR_VARIANTS: readonly ZiparVariant[] = ["ideal", "paper"];
 
-/** A schedule: the queries of the next step for one image, and how their logits become tokens. */
-export interface Schedule {
+/**
+ * One image under a schedule: its referee, and whatever else the schedule keeps for the image
+ * (a reactive schedule's per-row phases, drafts and counts). The schedule creates it
+ * ({@linkcode Schedule.begin}) and is the only one to read its own fields.
+ */
+export interface ScheduleImage {
+  /** The image's referee: core/tracker, or core/speculative/referee for reactive schedules. */
+  readonly tracker: Tracker;
+}
+
+/**
+ * A schedule: the queries of the next step for one image, and how their logits become tokens.
+ * `I` is the per-image state it creates.
+ */
+export interface Schedule<I extends ScheduleImage = ScheduleImage> {
   /** Human-readable name, e.g. `zipar(ideal, s=8)`. */
   readonly name: string;
   /** Smallest window any token is decoded with: the tracker enforces it. */
@@ -110,29 +123,29 @@ export interface Schedule {
    * adaptive window) sets it false and runs interactively.
    */
   readonly fixed: boolean;
-  /** Whether the schedule re-runs written slots (trackers then allow rewrites). */
-  readonly rewrites: boolean;
-  /** Queries of the next step; empty when the image is complete. */
-  nextStep(tracker: Tracker): ImageQuery[];
+  /** Start one image: a fresh referee and the schedule's state for the image. */
+  begin(): I;
+  /** Queries of the image's next step; empty when the image is complete. */
+  nextStep(image: I): ImageQuery[];
   /**
    * Turn a step's guided logits into decoded tokens: `logits[k]` belongs to `queries[k]` (null
    * when it asked for none). Fixed schedules sample every predicted cell
    * ({@linkcode sampleEach}); the adaptive window also verifies drafts.
    */
   resolve(
-    tracker: Tracker,
+    image: I,
     queries: readonly ImageQuery[],
     logits: readonly (Float32Array | null)[],
     ctx: ResolveContext,
   ): CellDecode[];
-  /** Schedule-specific statistics over the images' trackers, reported with the generation. */
-  stats?(trackers: Tracker[]): unknown;
+  /** Schedule-specific statistics over the images, reported with the generation. */
+  stats?(images: readonly I[]): unknown;
   /**
    * Whether the image needs no more steps (default: every token decoded, `tracker.done`). A
-   * schedule that re-verifies decoded tokens (core/adaptive_v2) is complete only once they are
-   * final.
+   * schedule that re-verifies decoded tokens (core/speculative/adaptive_v2) is complete only
+   * once they are final.
    */
-  complete?(tracker: Tracker): boolean;
+  complete?(image: I): boolean;
 }
 
 /** What a schedule needs to sample one image's tokens. */
@@ -160,7 +173,6 @@ export interface ScheduleOptions {
 /** A schedule with a fixed window per row (raster and both ZipAR variants). */
 class FixedWindowSchedule implements Schedule {
   readonly fixed = true;
-  readonly rewrites = false;
   readonly name: string;
   readonly window: number;
   readonly #layout: Layout;
@@ -175,7 +187,11 @@ class FixedWindowSchedule implements Schedule {
     this.name = window === layout.width ? "raster" : `zipar(${variant}, s=${window})`;
   }
 
-  nextStep(tracker: Tracker): ImageQuery[] {
+  begin(): ScheduleImage {
+    return { tracker: new Tracker(this.#layout, this.window) };
+  }
+
+  nextStep({ tracker }: ScheduleImage): ImageQuery[] {
     const layout = this.#layout;
     if (tracker.steps === 0) return prefillQueries(layout);
     const { height, width } = layout;
@@ -194,7 +210,7 @@ class FixedWindowSchedule implements Schedule {
   }
 
   resolve(
-    _tracker: Tracker,
+    _image: ScheduleImage,
     queries: readonly ImageQuery[],
     logits: readonly (Float32Array | null)[],
     ctx: ResolveContext,

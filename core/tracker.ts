@@ -1,9 +1,11 @@
 /**
  * The token-grid dependency tracker: what one image has decoded and what each slot holds.
  *
- * It is the referee of every generation: it refuses a token decoded before the window rule
- * allows it, a slot written twice (except a proxy slot rewritten once by its correction), and a
- * generation that ends with a proxy slot never corrected.
+ * It is the referee of the fixed schedules (raster and ZipAR): it refuses a token decoded before
+ * the window rule allows it, a slot written twice (except a proxy slot rewritten once by its
+ * correction), and a generation that ends with a proxy slot never corrected. Reactive schedules
+ * (adaptive windows, speculative Jacobi decoding) re-run slots, draft and replace tokens: their
+ * referee is core/speculative/referee, which extends this one with those rules.
  *
  * @module
  */
@@ -49,7 +51,7 @@ export interface CellDecode {
   /**
    * Replace the token already decoded at (row, col) instead of decoding the next one (a rejected
    * draft, or a re-verified token). A slot that held the old token then holds a stale one and
-   * must be corrected before the generation ends. Needs a tracker created with `rewrites: true`.
+   * must be corrected before the generation ends. Only core/speculative/referee allows it.
    */
   replace?: boolean;
 }
@@ -61,10 +63,8 @@ export interface SlotWrite {
   /** Whether the token written is a proxy for the slot's own, not yet decoded, cell. */
   proxy: boolean;
   /**
-   * A drafted token for the slot's own cell (speculative decoding), written as its proxy. When the
-   * same step decodes that cell to this very token, later queries of the step saw the real token:
-   * the slot holds it (no correction needed), it counts as visible for the window rule, and the
-   * row may decode the next cell in the same step from it.
+   * A drafted token for the slot's own cell (speculative decoding), written as its proxy; only
+   * core/speculative/referee allows it, with its rules.
    */
   draft?: number;
 }
@@ -74,12 +74,9 @@ export interface SlotWrite {
  *
  * Window rule: token (r, c) may be decoded when (r, c − 1) is decoded and row r − 1 has decoded
  * columns 0 .. min(c + s, W) − 1. All decodes of a step are checked against the state before
- * the step, since tokens decoded in the same step cannot see each other — except through a
- * draft: a cell this step decodes to the token its slot was drafted with in this step
- * ({@linkcode SlotWrite}'s `draft`) was visible to the step's later queries, so it counts for
- * the row below and lets its own row decode the next cell in the same step (speculative
- * Jacobi decoding). A token decoded at column c ≥ 1 must be predicted from a slot holding the
- * current token of (r, c − 1).
+ * the step, since tokens decoded in the same step cannot see each other: a row decodes at most
+ * one token per step. A token decoded at column c ≥ 1 must be predicted from a slot holding the
+ * real token of (r, c − 1).
  *
  * @example
  * ```ts
@@ -112,20 +109,12 @@ export class Tracker {
   corrections = 0;
   /** Steps applied so far. */
   steps = 0;
-  /** Writes to a slot that already held a token (only with `rewrites: true`). */
-  rewrites = 0;
-  /** Drafted slots whose cell the same step decoded to the draft (speculative decoding). */
-  draftsKept = 0;
-  /** Whether written slots may be written again and drafts replaced (adaptive window). */
-  readonly allowRewrites: boolean;
 
   /**
-   * Create an empty tracker that enforces window `window` (1 ≤ window ≤ W). Fixed schedules
-   * write every slot once (proxy slots: once more, by their correction); `rewrites: true` lets
-   * a reactive schedule re-run written slots and replace drafted tokens.
+   * Create an empty tracker that enforces window `window` (1 ≤ window ≤ W): every slot is
+   * written once (a proxy slot once more, by its correction).
    */
-  constructor(layout: Layout, window: number, options: { rewrites?: boolean } = {}) {
-    this.allowRewrites = options.rewrites ?? false;
+  constructor(layout: Layout, window: number) {
     checkInt("window", window, 1, layout.width);
     this.layout = layout;
     this.window = window;
@@ -156,7 +145,7 @@ export class Tracker {
    * Why (row, col) may not be decoded now, or null when it may: with the row above's `visible`
    * tokens (default: its decoded count) and the row's own `count` (default: its decoded count).
    */
-  private refusal(row: number, col: number, visible = -1, count = -1): string | null {
+  protected refusal(row: number, col: number, visible = -1, count = -1): string | null {
     const { height, width } = this.layout;
     if (row < 0 || row >= height || col < 0 || col >= width) {
       return `Cannot decode token (${row}, ${col}): outside the ${height}×${width} grid`;
@@ -177,80 +166,90 @@ export class Tracker {
 
   /**
    * Record one step: the slots its queries wrote and the tokens it decoded. Throws (and changes
-   * nothing) when a write or decode breaks the rules.
+   * nothing) when a write or decode breaks the rules: a slot written twice (a proxy slot may be
+   * written once more, by its correction), a proxy where the real token is known, a real image
+   * token not decoded yet, a decode the window rule does not allow, two decodes of one row, a
+   * decode predicted from a slot that does not hold (r, c − 1)'s token. Drafts and replacements
+   * belong to reactive schedules and their referee (core/speculative/referee).
    */
   applyStep(writes: readonly SlotWrite[], decodes: readonly CellDecode[]): void {
-    const { width } = this.layout;
-    const seenSlots = new Set<number>();
-    let drafts: Map<number, number> | null = null; // slot → drafted token, this step
+    const written = this.checkWrites(writes);
+    const rows = new Set<number>();
+    for (const { row, col, token, replace } of decodes) {
+      if (replace) {
+        throw new Error(
+          `Token (${row}, ${col}) replaced: only a reactive schedule's referee allows that`,
+        );
+      }
+      const why = this.refusal(row, col);
+      if (why) throw new Error(why);
+      if (rows.has(row)) throw new Error(`Row ${row} decoded twice in one step`);
+      rows.add(row);
+      this.checkDecode(row, col, token, written);
+    }
+    this.record(writes, decodes);
+  }
+
+  /**
+   * Check a step's slot writes against the state before it; returns the slots written. With
+   * `rewrites`, a slot holding a token may be written again (a reactive schedule's re-run).
+   */
+  protected checkWrites(writes: readonly SlotWrite[], rewrites = false): Set<number> {
+    const seen = new Set<number>();
     for (const { slot, proxy, draft } of writes) {
       checkInt("slot written", slot, 0, this.slots.length - 1);
-      if (seenSlots.has(slot)) throw new Error(`Slot ${slot} written twice in one step`);
-      seenSlots.add(slot);
+      if (seen.has(slot)) throw new Error(`Slot ${slot} written twice in one step`);
+      seen.add(slot);
       const state = this.slots[slot];
-      if (!this.allowRewrites) {
+      if (!rewrites) {
         if (state === SlotState.Real) throw new Error(`Slot ${slot} written twice`);
         if (state === SlotState.Proxy && proxy) throw new Error(`Proxy slot ${slot} re-proxied`);
+        if (draft !== undefined) {
+          throw new Error(
+            `Slot ${slot} written with a draft: only a reactive schedule's referee allows that`,
+          );
+        }
       }
       const cell = this.imageCellOf(slot);
-      if (!proxy && cell !== null) {
-        // A real image token (normal write or correction) must be decoded already.
-        if (this.tokens[cell] < 0) {
-          throw new Error(`Slot ${slot} written with a real token that is not decoded yet`);
-        }
+      // A real image token (normal write or correction) must be decoded already.
+      if (!proxy && cell !== null && this.tokens[cell] < 0) {
+        throw new Error(`Slot ${slot} written with a real token that is not decoded yet`);
       }
       if (proxy && (cell === null || this.tokens[cell] >= 0)) {
         throw new Error(`Slot ${slot} holds a proxy though its real token is known`);
       }
-      if (draft !== undefined) {
-        if (!proxy) throw new Error(`Slot ${slot} written with a draft that is not a proxy`);
-        checkInt(`token drafted at slot ${slot}`, draft, 0, Infinity);
-        (drafts ??= new Map()).set(slot, draft);
-      }
     }
-    // This step's decodes by cell, for chains through drafts and replacements.
-    let stepTokens: Map<number, number> | null = null, replaced: Set<number> | null = null;
-    for (const { row, col, token, replace } of decodes) {
-      if (replace) (replaced ??= new Set()).add(row * width + col);
-      else if (drafts) (stepTokens ??= new Map()).set(row * width + col, token);
+    return seen;
+  }
+
+  /**
+   * Check one decode's token and its predictor: the query that predicted (row, col) ran at
+   * its predictor slot in this step (`written`) or earlier, and, for col ≥ 1, that slot holds
+   * the current token of (row, col − 1).
+   */
+  protected checkDecode(row: number, col: number, token: number, written: Set<number>): void {
+    if (!(token >= 0) || !Number.isInteger(token)) { // hot path: name the cell only on failure
+      checkInt(`token decoded at (${row}, ${col})`, token, 0, Infinity);
     }
-    const counts = new Map<number, number>(); // row → tokens decoded in this step so far
-    for (const { row, col, token, replace } of decodes) {
-      if (replace) {
-        if (!this.allowRewrites) {
-          throw new Error(`Token (${row}, ${col}) replaced without rewrites`);
-        }
-        if (!(col >= 0 && col < this.rowCount[row])) {
-          throw new Error(`Cannot replace token (${row}, ${col}): it is not decoded yet`);
-        }
-      } else {
-        const before = counts.get(row) ?? 0;
-        const why = before === 0
-          ? this.refusal(row, col, drafts ? this.#visible(row - 1, drafts, stepTokens) : -1)
-          : this.#chainRefusal(row, col, before, drafts, stepTokens);
-        if (why) throw new Error(why);
-        counts.set(row, before + 1);
-      }
-      if (!(token >= 0) || !Number.isInteger(token)) { // hot path: name the cell only on failure
-        checkInt(`token decoded at (${row}, ${col})`, token, 0, Infinity);
-      }
-      const predictor = predictorSlot(this.layout, row, col);
-      const written = seenSlots.has(predictor);
-      if (this.slots[predictor] === SlotState.Empty && !written) {
-        throw new Error(`Token (${row}, ${col}) decoded without a query at slot ${predictor}`);
-      }
-      if (col > 0 && (replaced || drafts || !written)) {
-        const stale = this.#staleInput(row, col, predictor, written, drafts, stepTokens, replaced);
-        if (stale) {
-          throw new Error(`Token (${row}, ${col}) predicted from slot ${predictor}, ${stale}`);
-        }
-      }
+    const predictor = predictorSlot(this.layout, row, col);
+    const ran = written.has(predictor);
+    if (this.slots[predictor] === SlotState.Empty && !ran) {
+      throw new Error(`Token (${row}, ${col}) decoded without a query at slot ${predictor}`);
     }
+    if (col > 0 && !ran && this.slots[predictor] !== SlotState.Real) {
+      throw new Error(
+        `Token (${row}, ${col}) predicted from slot ${predictor}, which holds a stale or proxy token`,
+      );
+    }
+  }
+
+  /** Record a checked step: slot states and counters, then the decoded tokens. */
+  protected record(writes: readonly SlotWrite[], decodes: readonly CellDecode[]): void {
+    const { width } = this.layout;
     for (const { slot, proxy } of writes) {
       const state = this.slots[slot];
-      if (state === SlotState.Real || (state === SlotState.Proxy && proxy)) this.rewrites++;
-      else if (state === SlotState.Proxy) this.corrections++;
-      else if (proxy) this.proxiesWritten++;
+      if (state === SlotState.Proxy && !proxy) this.corrections++;
+      else if (state === SlotState.Empty && proxy) this.proxiesWritten++;
       if (proxy) this.pendingProxies.add(slot);
       else this.pendingProxies.delete(slot);
       this.slots[slot] = proxy ? SlotState.Proxy : SlotState.Real;
@@ -262,87 +261,7 @@ export class Tracker {
         this.decoded++;
       }
     }
-    if (drafts && stepTokens) {
-      for (const [slot, draft] of drafts) {
-        if (stepTokens.get(this.imageCellOf(slot)!) !== draft) continue;
-        this.slots[slot] = SlotState.Real; // the draft was the real token
-        this.pendingProxies.delete(slot);
-        this.draftsKept++;
-      }
-    }
-    if (replaced) {
-      for (const cell of replaced) {
-        const slot = this.slotOf(Math.floor(cell / width), cell % width);
-        if (this.slots[slot] !== SlotState.Real) continue;
-        this.slots[slot] = SlotState.Proxy; // it holds the replaced token: stale until rewritten
-        this.pendingProxies.add(slot);
-      }
-    }
     this.steps++;
-  }
-
-  /**
-   * Tokens of `row` visible to this step's later queries: those decoded before the step, then
-   * those this step decodes to the very token their slot was drafted with in this step.
-   */
-  #visible(
-    row: number,
-    drafts: Map<number, number>,
-    stepTokens: Map<number, number> | null,
-  ): number {
-    if (row < 0) return 0;
-    let n = this.rowCount[row];
-    if (!stepTokens) return n;
-    const { width } = this.layout;
-    while (n < width) {
-      const draft = drafts.get(this.slotOf(row, n));
-      if (draft === undefined || stepTokens.get(row * width + n) !== draft) break;
-      n++;
-    }
-    return n;
-  }
-
-  /** Why (row, col), the row's next token after `before` decoded in this step, may not be. */
-  #chainRefusal(
-    row: number,
-    col: number,
-    before: number,
-    drafts: Map<number, number> | null,
-    stepTokens: Map<number, number> | null,
-  ): string | null {
-    const { width } = this.layout;
-    const start = this.rowCount[row];
-    const draft = drafts?.get(this.slotOf(row, col - 1));
-    const chained = col === start + before && col < width && draft !== undefined &&
-      stepTokens?.get(row * width + col - 1) === draft;
-    if (!chained) {
-      // Without a draft chain a row decodes one token per step.
-      return this.refusal(row, col, -1, start) ??
-        `Row ${row} decoded twice in one step without a draft chain`;
-    }
-    return this.refusal(row, col, this.#visible(row - 1, drafts!, stepTokens), col);
-  }
-
-  /** Why the query at `predictor` did not hold the current token of (row, col − 1), or null. */
-  #staleInput(
-    row: number,
-    col: number,
-    predictor: number,
-    written: boolean,
-    drafts: Map<number, number> | null,
-    stepTokens: Map<number, number> | null,
-    replaced: Set<number> | null,
-  ): string | null {
-    const cell = row * this.layout.width + col - 1;
-    if (replaced?.has(cell)) return "whose token this step replaces";
-    const draft = drafts?.get(predictor);
-    if (draft !== undefined) {
-      return stepTokens?.get(cell) === draft ? null : "which holds a draft this step rejects";
-    }
-    if (!written && this.slots[predictor] !== SlotState.Real) {
-      return "which holds a stale or proxy token";
-    }
-    return null;
   }
 
   /** Throw unless every token is decoded and every proxy slot was corrected. */

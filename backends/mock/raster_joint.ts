@@ -1,6 +1,6 @@
 /**
  * The mock model's exact distribution over whole grids in raster order, by enumeration: the
- * target that lossless speculative schedules (core/speculative_rows, core/adaptive_v2) must
+ * target that lossless speculative schedules (core/speculative/speculative_rows, core/speculative/adaptive_v2) must
  * sample from. For tiny grids only (vocab^(H·W) grids).
  *
  * @module

@@ -86,7 +86,7 @@ export interface ScheduleChoice {
   maxWindow?: number;
   /** sjd, ideal-sjd, paper-sjd: draft tokens per Jacobi window. */
   draft?: number;
-  /** adaptive2 and the SJD schedules: the acceptance rule (core/jacobi). */
+  /** adaptive2 and the SJD schedules: the acceptance rule (core/speculative/jacobi). */
   acceptance?: Acceptance;
   /** Proxy policy. */
   proxy: ProxyPolicy;

@@ -34,11 +34,11 @@
  * @module
  */
 
-import { checkInt } from "./check.ts";
+import { checkInt } from "../check.ts";
 import { type Acceptance, ACCEPTANCES, verifyCell } from "./jacobi.ts";
-import { type Layout, predictorSlot } from "./layout.ts";
-import { cellKey } from "./random.ts";
-import { sample } from "./sampling.ts";
+import { type Layout, predictorSlot } from "../layout.ts";
+import { cellKey } from "../random.ts";
+import { sample } from "../sampling.ts";
 import {
   completionQueries,
   firstTokenQuery,
@@ -49,8 +49,10 @@ import {
   type ResolveContext,
   sampleEach,
   type Schedule,
-} from "./schedule.ts";
-import type { CellDecode, Tracker } from "./tracker.ts";
+  type ScheduleImage,
+} from "../schedule.ts";
+import type { CellDecode, Tracker } from "../tracker.ts";
+import { SpeculativeTracker } from "./referee.ts";
 
 /** What counts as the row above's tokens for the maximum window; see the module doc. */
 export type VerifyTrigger = "decoded" | "final";
@@ -95,8 +97,9 @@ export interface AdaptiveV2Stats {
   finalAtDecode: number;
 }
 
-/** Per-image state. */
-interface ImageState {
+/** One image under the re-verifying adaptive window: its referee and what is final. */
+interface AdaptiveV2Image extends ScheduleImage {
+  readonly tracker: SpeculativeTracker;
   /** final: [H], final tokens per row (a prefix of the row's decoded tokens). */
   final: Int32Array;
   /** Final tokens in all rows. */
@@ -108,14 +111,12 @@ interface ImageState {
   finalAtDecode: number;
 }
 
-class AdaptiveV2Schedule implements Schedule {
+class AdaptiveV2Schedule implements Schedule<AdaptiveV2Image> {
   readonly fixed = false;
-  readonly rewrites = true;
   readonly name: string;
   readonly window: number;
   readonly #layout: Layout;
   readonly #options: Required<Omit<AdaptiveV2Options, "minWindow">>;
-  readonly #images = new WeakMap<Tracker, ImageState>();
 
   constructor(layout: Layout, options: Required<AdaptiveV2Options>) {
     this.#layout = layout;
@@ -129,21 +130,17 @@ class AdaptiveV2Schedule implements Schedule {
     this.name = `adaptive2(m=${options.minWindow}${extras})`;
   }
 
-  #state(tracker: Tracker): ImageState {
-    let state = this.#images.get(tracker);
-    if (!state) {
-      const { height, width } = this.#layout;
-      state = {
-        final: new Int32Array(height),
-        finals: 0,
-        source: new Array(height * width).fill(null),
-        verifications: new Int32Array(height),
-        accepted: new Int32Array(height),
-        finalAtDecode: 0,
-      };
-      this.#images.set(tracker, state);
-    }
-    return state;
+  begin(): AdaptiveV2Image {
+    const { height, width } = this.#layout;
+    return {
+      tracker: new SpeculativeTracker(this.#layout, this.window),
+      final: new Int32Array(height),
+      finals: 0,
+      source: new Array(height * width).fill(null),
+      verifications: new Int32Array(height),
+      accepted: new Int32Array(height),
+      finalAtDecode: 0,
+    };
   }
 
   /**
@@ -156,17 +153,18 @@ class AdaptiveV2Schedule implements Schedule {
     return above >= Math.min(col + this.#options.maxWindow, this.#layout.width);
   }
 
-  complete(tracker: Tracker): boolean {
-    // Every token final, and every slot a replacement left stale rewritten (core/tracker).
-    return tracker.done && this.#state(tracker).finals === tracker.tokens.length &&
+  complete(state: AdaptiveV2Image): boolean {
+    // Every token final, and every slot a replacement left stale rewritten (./referee).
+    const { tracker } = state;
+    return tracker.done && state.finals === tracker.tokens.length &&
       tracker.pendingProxies.size === 0;
   }
 
-  nextStep(tracker: Tracker): ImageQuery[] {
+  nextStep(state: AdaptiveV2Image): ImageQuery[] {
+    const { tracker } = state;
     const layout = this.#layout;
     if (tracker.steps === 0) return prefillQueries(layout);
     const { height, width } = layout;
-    const state = this.#state(tracker);
     const queries: ImageQuery[] = [];
     for (let row = 0; row < height; row++) {
       const decoded = tracker.rowCount[row];
@@ -194,13 +192,13 @@ class AdaptiveV2Schedule implements Schedule {
   }
 
   resolve(
-    tracker: Tracker,
+    state: AdaptiveV2Image,
     queries: readonly ImageQuery[],
     logits: readonly (Float32Array | null)[],
     ctx: ResolveContext,
   ): CellDecode[] {
     const { width } = this.#layout;
-    const state = this.#state(tracker);
+    const { tracker } = state;
     if (tracker.steps === 0) {
       state.final[0] = 1;
       state.finals++;
@@ -251,13 +249,12 @@ class AdaptiveV2Schedule implements Schedule {
     return decodes;
   }
 
-  /** Per-image steps and acceptance per row over `trackers`. */
-  stats(trackers: Tracker[]): AdaptiveV2Stats {
+  /** Per-image steps and acceptance per row over `images`. */
+  stats(images: readonly AdaptiveV2Image[]): AdaptiveV2Stats {
     const { height } = this.#layout;
     const ver = new Array(height).fill(0), acc = new Array(height).fill(0);
     let finalAtDecode = 0;
-    for (const t of trackers) {
-      const s = this.#state(t);
+    for (const s of images) {
       for (let r = 0; r < height; r++) {
         ver[r] += s.verifications[r];
         acc[r] += s.accepted[r];
@@ -265,7 +262,7 @@ class AdaptiveV2Schedule implements Schedule {
       finalAtDecode += s.finalAtDecode;
     }
     return {
-      passes: trackers.map((t) => t.steps),
+      passes: images.map((s) => s.tracker.steps),
       verifications: ver.reduce((a, b) => a + b, 0),
       accepted: acc.reduce((a, b) => a + b, 0),
       acceptance: ver.map((v, r) => (v > 0 ? acc[r] / v : null)),
@@ -281,7 +278,7 @@ class AdaptiveV2Schedule implements Schedule {
  * ```ts
  * import assert from "node:assert/strict";
  * import { createAdaptiveV2Schedule } from "./adaptive_v2.ts";
- * import { createLayout } from "./layout.ts";
+ * import { createLayout } from "../layout.ts";
  * const layout = createLayout({ height: 14, width: 14 });
  * assert.equal(createAdaptiveV2Schedule(layout, { minWindow: 4 }).name, "adaptive2(m=4)");
  * const exact = createAdaptiveV2Schedule(layout, { minWindow: 2, trigger: "final", acceptance: "exact" });

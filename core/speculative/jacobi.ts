@@ -27,9 +27,9 @@
  * @module
  */
 
-import { cellKey, gumbel, subKey, uniform } from "./random.ts";
-import { probabilities, sample, type Sampling } from "./sampling.ts";
-import type { ResolveContext } from "./schedule.ts";
+import { cellKey, gumbel, subKey, uniform } from "../random.ts";
+import { probabilities, sample, type Sampling } from "../sampling.ts";
+import type { ResolveContext } from "../schedule.ts";
 import { verifyDraft } from "./verify.ts";
 
 /** How a checked token is accepted; see the module doc. */
@@ -81,7 +81,7 @@ export const ACCEPT_STREAM = 1;
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { cellKey, subKey } from "./random.ts";
+ * import { cellKey, subKey } from "../random.ts";
  * import { INIT_STREAM } from "./jacobi.ts";
  * assert.notEqual(subKey(cellKey(0, 0, 1, 2), INIT_STREAM), cellKey(0, 0, 1, 2));
  * ```
@@ -194,8 +194,8 @@ function drawWithNoise(
  * ```ts
  * import assert from "node:assert/strict";
  * import { Drafts, rasterDraw } from "./jacobi.ts";
- * import { cellKey } from "./random.ts";
- * import { resolveSampling, sample } from "./sampling.ts";
+ * import { cellKey } from "../random.ts";
+ * import { resolveSampling, sample } from "../sampling.ts";
  * const ctx = { sampling: resolveSampling(), seed: 5, index: 1 };
  * const logits = new Float32Array([0.3, 1.1, 0.2]);
  * const token = rasterDraw(new Drafts(4), 2, logits, { row: 0, col: 2, ctx });
@@ -249,7 +249,7 @@ export interface DrawCell {
  * ```ts
  * import assert from "node:assert/strict";
  * import { verifyCell } from "./jacobi.ts";
- * import { resolveSampling } from "./sampling.ts";
+ * import { resolveSampling } from "../sampling.ts";
  * const ctx = { sampling: resolveSampling({ temperature: 0 }), seed: 0, index: 0 };
  * const p = new Float32Array([0, 3, 1]);
  * const cell = { row: 1, col: 2, ctx };
@@ -299,8 +299,8 @@ export function verifyCell(
  * ```ts
  * import assert from "node:assert/strict";
  * import { drawDraft, Drafts } from "./jacobi.ts";
- * import { cellKey } from "./random.ts";
- * import { resolveSampling, sample } from "./sampling.ts";
+ * import { cellKey } from "../random.ts";
+ * import { resolveSampling, sample } from "../sampling.ts";
  * const ctx = { sampling: resolveSampling(), seed: 3, index: 0 };
  * const logits = new Float32Array([0.5, 0.1, 0.9, 0.2]);
  * const drafts = new Drafts(4);
@@ -335,7 +335,7 @@ export function drawDraft(
  * ```ts
  * import assert from "node:assert/strict";
  * import { initialDraft } from "./jacobi.ts";
- * import { resolveSampling } from "./sampling.ts";
+ * import { resolveSampling } from "../sampling.ts";
  * const cell = { row: 2, col: 5, ctx: { sampling: resolveSampling(), seed: 1, index: 0 } };
  * const t = initialDraft("random", 512, cell, -1);
  * assert.ok(Number.isInteger(t) && t >= 0 && t < 512);

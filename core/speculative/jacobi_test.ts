@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Drafts, drawDraft, initialDraft, verifyCell } from "./jacobi.ts";
-import { cellKey } from "./random.ts";
-import { probabilities, resolveSampling, sample } from "./sampling.ts";
+import { cellKey } from "../random.ts";
+import { probabilities, resolveSampling, sample } from "../sampling.ts";
 
 const sampling = resolveSampling();
 const p = new Float32Array([1.2, 0.1, -0.5, 2.0, 0.4]); // the new prediction

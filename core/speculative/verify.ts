@@ -8,8 +8,8 @@
  * @module
  */
 
-import { checkInt } from "./check.ts";
-import { gumbel, subKey, uniform } from "./random.ts";
+import { checkInt } from "../check.ts";
+import { gumbel, subKey, uniform } from "../random.ts";
 
 /** The outcome of {@linkcode verifyDraft}. */
 export interface Verdict {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { MockBackend, type MockOptions } from "../backends/mock/mock.ts";
+import { MockBackend, type MockOptions } from "../../backends/mock/mock.ts";
 import { type AdaptiveStats, createAdaptiveSchedule } from "./adaptive.ts";
-import { generate } from "./engine.ts";
-import { createLayout, layoutOf } from "./layout.ts";
-import { compilePlan } from "./plan.ts";
-import { countSteps, createSchedule } from "./schedule.ts";
+import { generate } from "../engine.ts";
+import { createLayout, layoutOf } from "../layout.ts";
+import { compilePlan } from "../plan.ts";
+import { countSteps, createSchedule } from "../schedule.ts";
 
 const images = Array.from({ length: 60 }, (_, i) => ({ condition: i % 10, seed: i, index: 0 }));
 

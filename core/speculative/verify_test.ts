@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cellKey, subKey } from "./random.ts";
+import { cellKey, subKey } from "../random.ts";
 import { verifyDraft } from "./verify.ts";
 
 const pOld = new Float64Array([0.4, 0.3, 0.2, 0.1, 0.0]);

@@ -38,7 +38,7 @@
  * @module
  */
 
-import { checkInt } from "./check.ts";
+import { checkInt } from "../check.ts";
 import {
   type Acceptance,
   ACCEPTANCES,
@@ -50,7 +50,7 @@ import {
   rasterDraw,
   verifyCell,
 } from "./jacobi.ts";
-import { type Layout, slotOf } from "./layout.ts";
+import { type Layout, slotOf } from "../layout.ts";
 import {
   completionQueries,
   firstTokenQuery,
@@ -61,10 +61,12 @@ import {
   type ResolveContext,
   sampleEach,
   type Schedule,
+  type ScheduleImage,
   ZIPAR_VARIANTS,
   type ZiparVariant,
-} from "./schedule.ts";
-import type { CellDecode, Tracker } from "./tracker.ts";
+} from "../schedule.ts";
+import type { CellDecode, Tracker } from "../tracker.ts";
+import { SpeculativeTracker } from "./referee.ts";
 
 /** Options for {@linkcode createSpeculativeRowsSchedule}. */
 export interface SpeculativeRowsOptions {
@@ -108,8 +110,9 @@ interface RowWindow {
   lastDrafted: boolean;
 }
 
-/** Per-image state. */
-interface ImageState {
+/** One image under SJD or ZipAR × SJD: its referee, drafts and the step being built. */
+interface ImageState extends ScheduleImage {
+  readonly tracker: SpeculativeTracker;
   /** The image's sampling settings and draw key (known from its first resolve). */
   ctx: ResolveContext | null;
   /** The model's vocabulary (the length of its logits, known from its first resolve). */
@@ -123,15 +126,13 @@ interface ImageState {
   rowTokens: number;
 }
 
-class SpeculativeRowsSchedule implements Schedule {
+class SpeculativeRowsSchedule implements Schedule<ImageState> {
   readonly fixed = false;
-  readonly rewrites = true;
   readonly name: string;
   readonly window: number;
   readonly #layout: Layout;
   readonly #options: Required<Omit<SpeculativeRowsOptions, "window">>;
   readonly #shared: boolean;
-  readonly #images = new WeakMap<Tracker, ImageState>();
 
   constructor(
     layout: Layout,
@@ -152,23 +153,19 @@ class SpeculativeRowsSchedule implements Schedule {
       : `zipar-sjd(${options.variant}, s=${window}, L=${options.draft}${extras})`;
   }
 
-  #state(tracker: Tracker): ImageState {
-    let state = this.#images.get(tracker);
-    if (!state) {
-      const { height, width } = this.#layout;
-      state = {
-        ctx: null,
-        vocab: 0,
-        drafts: new Drafts(height * width),
-        windows: new Array(height).fill(null),
-        verifications: 0,
-        accepted: 0,
-        rowSteps: 0,
-        rowTokens: 0,
-      };
-      this.#images.set(tracker, state);
-    }
-    return state;
+  begin(): ImageState {
+    const { height, width } = this.#layout;
+    return {
+      tracker: new SpeculativeTracker(this.#layout, this.window),
+      ctx: null,
+      vocab: 0,
+      drafts: new Drafts(height * width),
+      windows: new Array(height).fill(null),
+      verifications: 0,
+      accepted: 0,
+      rowSteps: 0,
+      rowTokens: 0,
+    };
   }
 
   /** The window the tracker enforces for row `row`'s decodes. */
@@ -176,11 +173,11 @@ class SpeculativeRowsSchedule implements Schedule {
     return this.#options.variant === "paper" && row === 1 ? this.#layout.width : this.window;
   }
 
-  nextStep(tracker: Tracker): ImageQuery[] {
+  nextStep(state: ImageState): ImageQuery[] {
+    const { tracker } = state;
     const layout = this.#layout;
     if (tracker.steps === 0) return prefillQueries(layout);
     const { height, width } = layout;
-    const state = this.#state(tracker);
     const { windows } = state;
     windows.fill(null);
     const L = this.#options.draft;
@@ -290,13 +287,13 @@ class SpeculativeRowsSchedule implements Schedule {
   }
 
   resolve(
-    tracker: Tracker,
+    state: ImageState,
     queries: readonly ImageQuery[],
     logits: readonly (Float32Array | null)[],
     ctx: ResolveContext,
   ): CellDecode[] {
     const { height, width } = this.#layout;
-    const state = this.#state(tracker);
+    const { tracker } = state;
     if (tracker.steps === 0) {
       state.ctx = ctx; // the image's draw key and vocabulary, for the drafts nextStep chooses
       state.vocab = logits[queries.length - 1]!.length;
@@ -356,18 +353,17 @@ class SpeculativeRowsSchedule implements Schedule {
     return decodes;
   }
 
-  /** Per-image steps, acceptance and tokens per active row-step over `trackers`. */
-  stats(trackers: Tracker[]): SpeculativeRowsStats {
+  /** Per-image steps, acceptance and tokens per active row-step over `images`. */
+  stats(images: readonly ImageState[]): SpeculativeRowsStats {
     let verifications = 0, accepted = 0, rowSteps = 0, rowTokens = 0;
-    for (const t of trackers) {
-      const s = this.#state(t);
+    for (const s of images) {
       verifications += s.verifications;
       accepted += s.accepted;
       rowSteps += s.rowSteps;
       rowTokens += s.rowTokens;
     }
     return {
-      passes: trackers.map((t) => t.steps),
+      passes: images.map((s) => s.tracker.steps),
       verifications,
       accepted,
       acceptance: verifications > 0 ? accepted / verifications : null,
@@ -383,7 +379,7 @@ class SpeculativeRowsSchedule implements Schedule {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { createLayout } from "./layout.ts";
+ * import { createLayout } from "../layout.ts";
  * import { createSpeculativeRowsSchedule } from "./speculative_rows.ts";
  * const layout = createLayout({ height: 14, width: 14 });
  * const rows = createSpeculativeRowsSchedule(layout, { window: 7, draft: 4, variant: "paper" });

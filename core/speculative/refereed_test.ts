@@ -1,17 +1,19 @@
 /**
- * The tracker referees every pass of the reactive schedules (adaptive v1 and v2, SJD, ZipAR ×
- * SJD): each image's every step goes through Tracker.applyStep, which checks it before changing
- * anything, and a schedule that breaks the rules in any one step is refused at that step.
+ * The speculative referee (core/speculative/referee) referees every pass of the reactive
+ * schedules (adaptive v1 and v2, SJD, ZipAR × SJD): each image's every step goes through its
+ * applyStep, which checks it before changing anything, and a schedule that breaks the rules in
+ * any one step is refused at that step.
  */
 import assert from "node:assert/strict";
-import { MockBackend } from "../backends/mock/mock.ts";
+import { MockBackend } from "../../backends/mock/mock.ts";
 import { createAdaptiveSchedule } from "./adaptive.ts";
 import { createAdaptiveV2Schedule } from "./adaptive_v2.ts";
-import { generate } from "./engine.ts";
-import { type Layout, layoutOf } from "./layout.ts";
-import type { Schedule } from "./schedule.ts";
+import { generate } from "../engine.ts";
+import { type Layout, layoutOf } from "../layout.ts";
+import type { Schedule, ScheduleImage } from "../schedule.ts";
 import { createSpeculativeRowsSchedule } from "./speculative_rows.ts";
-import type { Tracker } from "./tracker.ts";
+import type { Tracker } from "../tracker.ts";
+import { SpeculativeTracker } from "./referee.ts";
 
 const backend = new MockBackend({ height: 6, width: 6, vocab: 8, sharpness: 2, aboveRight: 2 });
 const layout = layoutOf(backend.info);
@@ -43,19 +45,21 @@ function spied(honest: Schedule, tamperAt = -1) {
     name: honest.name,
     window: honest.window,
     fixed: false,
-    rewrites: honest.rewrites,
-    nextStep: (t) => {
-      count(t);
-      return honest.nextStep(t);
+    begin: () => {
+      const image = honest.begin();
+      assert(image.tracker instanceof SpeculativeTracker, "a reactive schedule's own referee");
+      count(image.tracker);
+      return image;
     },
-    resolve: (t, queries, logits, ctx) => {
-      const decodes = honest.resolve(t, queries, logits, ctx);
-      if (t.steps === tamperAt) {
+    nextStep: (image) => honest.nextStep(image),
+    resolve: (image: ScheduleImage, queries, logits, ctx) => {
+      const decodes = honest.resolve(image, queries, logits, ctx);
+      if (image.tracker.steps === tamperAt) {
         decodes.push({ row: layout.height - 1, col: layout.width - 1, token: 0 });
       }
       return decodes;
     },
-    stats: honest.stats && ((trackers) => honest.stats!(trackers)),
+    stats: honest.stats && ((images) => honest.stats!(images)),
     complete: honest.complete && ((t) => honest.complete!(t)),
   };
   return { schedule, calls };

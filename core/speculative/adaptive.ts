@@ -22,10 +22,10 @@
  * @module
  */
 
-import { checkInt } from "./check.ts";
-import { type Layout, predictorSlot } from "./layout.ts";
-import { cellKey, subKey } from "./random.ts";
-import { probabilities, sample } from "./sampling.ts";
+import { checkInt } from "../check.ts";
+import { type Layout, predictorSlot } from "../layout.ts";
+import { cellKey, subKey } from "../random.ts";
+import { probabilities, sample } from "../sampling.ts";
 import {
   completionQueries,
   firstTokenQuery,
@@ -35,8 +35,10 @@ import {
   type ProxyPolicy,
   type ResolveContext,
   type Schedule,
-} from "./schedule.ts";
-import type { CellDecode, Tracker } from "./tracker.ts";
+  type ScheduleImage,
+} from "../schedule.ts";
+import type { CellDecode } from "../tracker.ts";
+import { SpeculativeTracker } from "./referee.ts";
 import { verifyDraft } from "./verify.ts";
 
 /** Options for {@linkcode createAdaptiveSchedule}. */
@@ -62,8 +64,8 @@ interface RowState {
 
 /** What the adaptive schedule's `#verify` checks: the re-run of a drafted first token. */
 interface DraftCheck {
-  /** The image's tracker (state before the step). */
-  tracker: Tracker;
+  /** The image (its tracker holds the state before the step). */
+  image: AdaptiveImage;
   /** The drafting row r; its draft is the token at (r, 0). */
   row: number;
   /** Guided logits of the re-run query that predicts (r, 0): [vocab]. */
@@ -86,15 +88,20 @@ export interface AdaptiveStats {
   windows: number[];
 }
 
-class AdaptiveSchedule implements Schedule {
+/** One image under the adaptive window: its referee and its rows' states. */
+interface AdaptiveImage extends ScheduleImage {
+  readonly tracker: SpeculativeTracker;
+  /** rows[r]: row r's phase, draft distribution and counts. */
+  readonly rows: RowState[];
+}
+
+class AdaptiveSchedule implements Schedule<AdaptiveImage> {
   readonly fixed = false;
-  readonly rewrites = true;
   readonly name: string;
   readonly window: number;
   readonly #layout: Layout;
   readonly #maxWindow: number;
   readonly #proxy: ProxyPolicy;
-  readonly #rows = new WeakMap<Tracker, RowState[]>();
 
   constructor(layout: Layout, options: Required<AdaptiveOptions>) {
     this.#layout = layout;
@@ -105,26 +112,21 @@ class AdaptiveSchedule implements Schedule {
     this.name = `adaptive(m=${options.minWindow}${max})`;
   }
 
-  #state(tracker: Tracker): RowState[] {
-    let rows = this.#rows.get(tracker);
-    if (!rows) {
-      rows = Array.from({ length: this.#layout.height }, (_, r) => ({
-        phase: r === 0 ? "running" : "waiting",
-        pOld: null,
-        verifications: 0,
-        accepted: 0,
-        window: 0,
-      }));
-      this.#rows.set(tracker, rows);
-    }
-    return rows;
+  begin(): AdaptiveImage {
+    const rows = Array.from({ length: this.#layout.height }, (_, r): RowState => ({
+      phase: r === 0 ? "running" : "waiting",
+      pOld: null,
+      verifications: 0,
+      accepted: 0,
+      window: 0,
+    }));
+    return { tracker: new SpeculativeTracker(this.#layout, this.window), rows };
   }
 
-  nextStep(tracker: Tracker): ImageQuery[] {
+  nextStep({ tracker, rows }: AdaptiveImage): ImageQuery[] {
     const layout = this.#layout;
     if (tracker.steps === 0) return prefillQueries(layout);
     const { height, width } = layout;
-    const rows = this.#state(tracker);
     const queries: ImageQuery[] = [];
     for (let row = 0; row < height; row++) {
       const col = tracker.rowCount[row];
@@ -161,12 +163,12 @@ class AdaptiveSchedule implements Schedule {
   }
 
   resolve(
-    tracker: Tracker,
+    image: AdaptiveImage,
     queries: readonly ImageQuery[],
     logits: readonly (Float32Array | null)[],
     ctx: ResolveContext,
   ): CellDecode[] {
-    const rows = this.#state(tracker);
+    const { tracker, rows } = image;
     const { width } = this.#layout;
     const decodes: CellDecode[] = [];
     const speculative = new Map<number, CellDecode>();
@@ -188,7 +190,7 @@ class AdaptiveSchedule implements Schedule {
         state.phase = "drafting";
         decodes.push({ row, col: 0, token: draw(l, row, 0) });
       } else {
-        const replacement = this.#verify({ tracker, row, logits: l, ctx });
+        const replacement = this.#verify({ image, row, logits: l, ctx });
         if (replacement) decodes.push(replacement);
         verified.set(row, replacement === null);
       }
@@ -211,8 +213,9 @@ class AdaptiveSchedule implements Schedule {
    * (row, 1) predicted from the draft stands), else the replacing decode drawn from the
    * residual (the row keeps drafting unless this verification was final).
    */
-  #verify({ tracker, row, logits, ctx }: DraftCheck): CellDecode | null {
-    const state = this.#state(tracker)[row];
+  #verify({ image, row, logits, ctx }: DraftCheck): CellDecode | null {
+    const { tracker } = image;
+    const state = image.rows[row];
     const pNew = probabilities(logits, ctx.sampling);
     const key = subKey(cellKey(ctx.seed, ctx.index, row, 0), 1 + state.verifications);
     state.verifications++;
@@ -229,19 +232,19 @@ class AdaptiveSchedule implements Schedule {
   }
 
   /** Per-image steps, acceptance per row and the distribution of effective windows. */
-  stats(trackers: Tracker[]): AdaptiveStats {
+  stats(images: readonly AdaptiveImage[]): AdaptiveStats {
     const { height, width } = this.#layout;
     const ver = new Array(height).fill(0), acc = new Array(height).fill(0);
     const windows = new Array(width + 1).fill(0);
-    for (const t of trackers) {
-      this.#state(t).forEach((s, r) => {
+    for (const image of images) {
+      image.rows.forEach((s, r) => {
         ver[r] += s.verifications;
         acc[r] += s.accepted;
         if (r > 0) windows[s.window]++;
       });
     }
     return {
-      passes: trackers.map((t) => t.steps),
+      passes: images.map((image) => image.tracker.steps),
       acceptance: ver.map((v, r) => (v > 0 ? acc[r] / v : null)),
       verifications: ver.reduce((a, b) => a + b, 0),
       accepted: acc.reduce((a, b) => a + b, 0),
@@ -257,7 +260,7 @@ class AdaptiveSchedule implements Schedule {
  * ```ts
  * import assert from "node:assert/strict";
  * import { createAdaptiveSchedule } from "./adaptive.ts";
- * import { createLayout } from "./layout.ts";
+ * import { createLayout } from "../layout.ts";
  * const schedule = createAdaptiveSchedule(createLayout({ height: 24, width: 24 }), { minWindow: 4 });
  * assert.equal(schedule.name, "adaptive(m=4)");
  * assert.equal(schedule.fixed, false);

@@ -1,17 +1,17 @@
 import assert from "node:assert/strict";
-import { MockBackend, type MockOptions } from "../backends/mock/mock.ts";
+import { MockBackend, type MockOptions } from "../../backends/mock/mock.ts";
 import {
   chiSquareBound,
   chiSquareGrids,
   gridIndex,
   rasterJoint,
-} from "../backends/mock/raster_joint.ts";
+} from "../../backends/mock/raster_joint.ts";
 import { type AdaptiveV2Stats, createAdaptiveV2Schedule } from "./adaptive_v2.ts";
-import { generate } from "./engine.ts";
-import { createLayout, layoutOf } from "./layout.ts";
-import { resolveSampling } from "./sampling.ts";
-import { countSteps, createSchedule, type Schedule } from "./schedule.ts";
-import type { PlanImage } from "./step.ts";
+import { generate } from "../engine.ts";
+import { createLayout, layoutOf } from "../layout.ts";
+import { resolveSampling } from "../sampling.ts";
+import { countSteps, createSchedule, type Schedule } from "../schedule.ts";
+import type { PlanImage } from "../step.ts";
 
 const IMAGES: PlanImage[] = Array.from({ length: 60 }, (_, i) => ({
   condition: i % 10,

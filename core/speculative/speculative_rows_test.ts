@@ -1,21 +1,21 @@
 import assert from "node:assert/strict";
-import { MockBackend, type MockOptions } from "../backends/mock/mock.ts";
+import { MockBackend, type MockOptions } from "../../backends/mock/mock.ts";
 import {
   chiSquareBound,
   chiSquareGrids,
   gridIndex,
   rasterJoint,
-} from "../backends/mock/raster_joint.ts";
-import { generate } from "./engine.ts";
-import { createLayout, layoutOf } from "./layout.ts";
-import { resolveSampling, type SamplingOptions } from "./sampling.ts";
-import { createSchedule, type Schedule } from "./schedule.ts";
+} from "../../backends/mock/raster_joint.ts";
+import { generate } from "../engine.ts";
+import { createLayout, layoutOf } from "../layout.ts";
+import { resolveSampling, type SamplingOptions } from "../sampling.ts";
+import { createSchedule, type Schedule } from "../schedule.ts";
 import {
   createSpeculativeRowsSchedule,
   type SpeculativeRowsOptions,
   type SpeculativeRowsStats,
 } from "./speculative_rows.ts";
-import type { PlanImage } from "./step.ts";
+import type { PlanImage } from "../step.ts";
 
 function images(n: number, seed0 = 0): PlanImage[] {
   return Array.from({ length: n }, (_, i) => ({ condition: i % 10, seed: seed0 + i, index: 0 }));
@@ -157,7 +157,7 @@ Deno.test("the tracker referees every step: a schedule whose drafts differ from 
     name: honest.name,
     window: honest.window,
     fixed: false,
-    rewrites: true,
+    begin: () => honest.begin(),
     nextStep: (t) =>
       honest.nextStep(t).map((
         q,
