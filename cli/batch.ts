@@ -84,8 +84,9 @@ Job line (only "name" is required):
   Text-to-image models take "prompt" (a string or a list, cycled like "class") and an
   optional "negativePrompt" instead of "class". Sampling fields left out take the model
   family's defaults (Janus: cfg 5), else those shown.
-  "schedule": raster | ideal | paper | adaptive ("window" is then the minimum window,
-  "maxWindow" the maximum). Image i draws with the key (seed, i, row, col).
+  "schedule": any of zipar generate's, or its compact form ("paper:8"); its settings are
+  fields named as generate's flags in camelCase ("window", "minWindow", "maxWindow", "draft",
+  "accept", "trigger", "init", "coupling", "proxy"). Image i draws with the key (seed, i, row, col).
 
 Writes DIR/<name>.json or DIR/<name>.npy (+ .npy.json) atomically, and DIR/summary.json
 (DIR/summary.shard-i-of-n.json with --shard). Exit 0 when every job is done or skipped,

@@ -42,11 +42,8 @@ import {
 import type { PythonBackend, StepProfile } from "../backends/python/client.ts";
 import { runGeneration } from "./generation/run.ts";
 import type { Io } from "./io/io.ts";
-import {
-  buildSchedule,
-  checkModeForSchedule,
-  type ScheduleChoice,
-} from "./flags/schedule_flags.ts";
+import { checkModeForSchedule } from "./flags/schedule_flags.ts";
+import { buildSchedule, type ScheduleChoice } from "./schedules.ts";
 import { VERSION } from "./generation/version.ts";
 
 /** Flags of `zipar bench`. */

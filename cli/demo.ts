@@ -10,7 +10,7 @@ import { countSteps, layoutOf } from "../core/mod.ts";
 import { openImageDecoder } from "../backends/open.ts";
 import { choiceFlag, intFlag, numberFlag, type OptionSpec, parseCommand } from "./flags/args.ts";
 import { threadsFlag } from "./flags/backend_flags.ts";
-import { buildSchedule } from "./flags/schedule_flags.ts";
+import { buildSchedule } from "./schedules.ts";
 import { writeImages } from "./formats/png_files.ts";
 import { DEMO_MODEL, openDemoBackend } from "./generation/demo_backend.ts";
 import { perClassImages } from "./generation/images.ts";

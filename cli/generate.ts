@@ -35,12 +35,8 @@ import {
   type Values,
 } from "./flags/args.ts";
 import { BACKEND_OPTIONS, BACKEND_USAGE, backendFlags, knownWidth } from "./flags/backend_flags.ts";
-import {
-  buildSchedule,
-  checkModeForSchedule,
-  type ScheduleChoice,
-  scheduleChoice,
-} from "./flags/schedule_flags.ts";
+import { checkModeForSchedule, scheduleChoice } from "./flags/schedule_flags.ts";
+import { buildSchedule, SCHEDULE_OPTIONS, type ScheduleChoice, scheduleHelp } from "./schedules.ts";
 import {
   GRID_FORMATS,
   type GridFormat,
@@ -76,13 +72,7 @@ export const GENERATE_OPTIONS: OptionSpec = {
   ...SAMPLING_OPTIONS,
   "cfg-interval": { type: "string" },
   seed: { type: "string" },
-  window: { type: "string" },
-  "min-window": { type: "string" },
-  "max-window": { type: "string" },
-  draft: { type: "string" },
-  accept: { type: "string" },
-  schedule: { type: "string" },
-  proxy: { type: "string" },
+  ...SCHEDULE_OPTIONS,
   mode: { type: "string" },
   out: { type: "string", short: "o" },
   format: { type: "string" },
@@ -103,17 +93,7 @@ ${CONDITION_USAGE}
 
 Generation:
   --seed S                 seed of the draws, 0..${MAX_SEED} (default: 0)
-  --window s               window s in 1..W (required unless --schedule raster)
-  --schedule NAME          raster | ideal | paper | adaptive | adaptive2 | sjd | ideal-sjd |
-                           paper-sjd (default: ideal); see docs/schedules.md
-  --min-window m           adaptive: draft a row's first token when the row above has m;
-                           adaptive2: decode every token when the row above has m more
-  --max-window M           adaptive, adaptive2: verify until the row above has M (default: W)
-  --draft L                sjd, ideal-sjd, paper-sjd: L draft tokens per Jacobi window
-                           (default: 4)
-  --accept RULE            adaptive2 and the sjd schedules: probabilistic (SJD's, default) |
-                           exact (raster's own draw: the grid raster would give)
-  --proxy POLICY           proxy token for early rows: r-2 | r-1 (default: r-2)
+${scheduleHelp()}
   --mode MODE              auto | interactive | planned (default: auto)
 
 ${SAMPLING_USAGE}

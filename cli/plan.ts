@@ -21,7 +21,14 @@ import { describeModel } from "../backends/python/describe.ts";
 import { openOutput } from "./io/output_file.ts";
 import { heatmapPng } from "./formats/heatmap.ts";
 import type { Io } from "./io/io.ts";
-import { buildSchedule, type ScheduleChoice, scheduleChoice } from "./flags/schedule_flags.ts";
+import { scheduleChoice } from "./flags/schedule_flags.ts";
+import {
+  buildSchedule,
+  type ScheduleChoice,
+  scheduleEntry,
+  scheduleOptions,
+  SCHEDULES,
+} from "./schedules.ts";
 import { sizeFlags } from "./flags/backend_flags.ts";
 
 /** Flags of `zipar plan`. */
@@ -31,11 +38,7 @@ export const PLAN_OPTIONS: OptionSpec = {
   model: { type: "string" },
   python: { type: "string" },
   size: { type: "string" },
-  window: { type: "string" },
-  "min-window": { type: "string" },
-  "max-window": { type: "string" },
-  schedule: { type: "string" },
-  proxy: { type: "string" },
+  ...scheduleOptions(SCHEDULES.filter((e) => e.fixed)),
   eol: { type: "boolean" },
   prefix: { type: "string" },
   format: { type: "string" },
@@ -83,11 +86,12 @@ Options:
   --model DIR              the grid and layout of a model directory (read by the Python
                            worker without loading the weights; --python PATH picks it)
   --size PX                with --model: the image size to count (Lumina-mGPT 512 | 768 | 1024)
+  --schedule NAME          ${
+    SCHEDULES.filter((e) => e.fixed).map((e) => e.name).join(" | ")
+  } (default: ideal), or the compact form
+                           (paper:8); the other schedules' passes depend on the model's outputs:
+                           zipar generate reports them
   --window s               window s in 1..W (required unless --schedule raster)
-  --min-window m           with --schedule adaptive: refused, since adaptive pass counts depend
-  --max-window M           on the model's outputs (zipar generate reports them)
-  --schedule NAME          raster | ideal | paper (default: ideal); adaptive pass counts
-                           depend on the model: zipar generate reports them
   --proxy POLICY           proxy token for early rows: r-2 | r-1 (default: r-2)
   --eol                    rows end with an end-of-line slot (Lumina-mGPT, Emu3)
   --prefix N               conditioning slots before the image (default: 1)
@@ -276,13 +280,14 @@ export async function planCommand(args: string[], io: Io): Promise<number> {
   }
   const layout = await planLayout(values);
   const [height, width] = layout.grid;
-  const choice = scheduleChoice(values, width);
-  if (!["raster", "ideal", "paper"].includes(choice.schedule)) {
+  const named = String(values.schedule ?? "").split(":")[0];
+  if (scheduleEntry(named)?.fixed === false) {
     throw new ValidationError(
-      `zipar plan cannot count ${choice.schedule} passes in advance: they depend on which drafts the model accepts`,
-      `Run zipar generate --schedule ${choice.schedule} …; it reports the passes it took.`,
+      `zipar plan cannot count ${named} passes in advance: they depend on which drafts the model accepts`,
+      `Run zipar generate --schedule ${named} …; it reports the passes it took.`,
     );
   }
+  const choice = scheduleChoice(values, width);
   const prefix = intFlag(values, "prefix", 1, 1 << 20, layout.prefix);
   const format = choiceFlag(values, "format", ["text", "json"] as const, "text");
   if (values.png === "") throw new ValidationError("--png needs a file name");

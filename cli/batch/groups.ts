@@ -41,8 +41,9 @@ export interface Batch {
  * ```
  */
 export function settingsKey(job: ResolvedJob): string {
-  const { schedule, window, maxWindow, proxy, cfg, temperature, topK, topP } = job;
-  return JSON.stringify([schedule, window, maxWindow, proxy, cfg, temperature, topK, topP]);
+  const { schedule, settings, cfg, temperature, topK, topP } = job;
+  const given = Object.keys(settings).sort().map((k) => [k, settings[k as keyof typeof settings]]);
+  return JSON.stringify([schedule, given, cfg, temperature, topK, topP]);
 }
 
 /**

@@ -4,26 +4,34 @@
  *
  * A job (every field but `name` optional):
  * `{"name": "cats", "class": 3, "seed": 0, "count": 8, "schedule": "ideal", "window": 8,
- *   "maxWindow": 16, "proxy": "r-2", "cfg": 1, "temperature": 1, "topK": 0, "topP": 1,
- *   "format": "json"}` — or, for a text-to-image model, `"prompt": "a red fox"` (or a list of
- * prompts, cycled over the images like classes) with an optional `"negativePrompt"` instead of
- * `"class"`. Sampling fields left out take the model family's defaults (Janus: CFG 5), else
- * the values above.
+ *   "proxy": "r-2", "cfg": 1, "temperature": 1, "topK": 0, "topP": 1, "format": "json"}` —
+ * or, for a text-to-image model, `"prompt": "a red fox"` (or a list of prompts, cycled over the
+ * images like classes) with an optional `"negativePrompt"` instead of `"class"`. Sampling fields left out take the model family's defaults (Janus: CFG 5), else
+ * the values above. Any schedule of cli/schedules.ts's registry, with its settings as fields
+ * (the flags' names in camelCase: `minWindow`, `maxWindow`, `draft`, …) or in its compact form
+ * (`"schedule": "adaptive2:4:8:final"`).
  *
  * @module
  */
 
-import {
-  type Condition,
-  MAX_SEED,
-  type ModelInfo,
-  promptTextError,
-  PROXY_POLICIES,
-  type ProxyPolicy,
-} from "../../core/mod.ts";
+import { type Condition, MAX_SEED, type ModelInfo, promptTextError } from "../../core/mod.ts";
 import { samplingFor } from "../flags/sampling_flags.ts";
 import { GRID_FORMATS, type GridFormat } from "../formats/grid_file.ts";
-import { type ScheduleFlag, SCHEDULES } from "../flags/schedule_flags.ts";
+import { MAX_SIDE, ValidationError } from "../flags/args.ts";
+import {
+  JOB_SPELLING,
+  jobField,
+  parseCompact,
+  type RawSettings,
+  readSchedule,
+  resolveSchedule,
+  type ScheduleChoice,
+  scheduleEntry,
+  type ScheduleName,
+  SCHEDULES,
+  type SettingName,
+  settingOf,
+} from "../schedules.ts";
 
 /** Most images one job may ask for. */
 export const MAX_JOB_COUNT = 1 << 20;
@@ -40,14 +48,13 @@ export interface Job {
   seed: number;
   /** Images. @default conditions.length */
   count: number;
-  /** raster | ideal | paper | adaptive. @default "ideal" */
-  schedule: ScheduleFlag;
-  /** Window s (adaptive: the minimum window m); null for raster. */
-  window: number | null;
-  /** Adaptive only: verification is final once the row above has this many; null = W. */
-  maxWindow: number | null;
-  /** Proxy policy. @default "r-2" */
-  proxy: ProxyPolicy;
+  /** A schedule of cli/schedules.ts's registry. @default "ideal" */
+  schedule: ScheduleName;
+  /**
+   * The schedule's settings the job gives (`window`, `minWindow`, `proxy`, …, by their
+   * registry names), checked; the rest take the registry's defaults for the model's grid.
+   */
+  settings: RawSettings;
   /** CFG scale, 1 = off; null until resolved: the family's default, else 1. */
   cfg: number | null;
   /** Temperature, 0 = greedy; null until resolved: the family's default, else 1. */
@@ -85,9 +92,7 @@ const FIELDS = [
   "seed",
   "count",
   "schedule",
-  "window",
-  "maxWindow",
-  "proxy",
+  ...new Set([...SCHEDULES.flatMap((e) => e.settings), "proxy" as const].map(jobField)),
   "cfg",
   "temperature",
   "topK",
@@ -242,31 +247,14 @@ export function checkJob(doc: unknown): Job {
   const bad = nameError(d.name);
   if (bad) throw new SyntaxError(bad);
   const conditions = jobConditions(d);
-  const schedule = choice(d, "schedule", SCHEDULES, "ideal");
-  let window: number | null = null, maxWindow: number | null = null;
-  if (schedule === "raster") {
-    if (d.window !== undefined || d.maxWindow !== undefined) {
-      throw new SyntaxError(`"window" does not apply to schedule raster`);
-    }
-  } else {
-    if (d.window === undefined) throw new SyntaxError(`schedule ${schedule} needs "window"`);
-    window = int(d, "window", 1, 4096, 1);
-    if (d.maxWindow !== undefined) {
-      if (schedule !== "adaptive") {
-        throw new SyntaxError(`"maxWindow" only applies to schedule adaptive`);
-      }
-      maxWindow = int(d, "maxWindow", window, 4096, window);
-    }
-  }
+  const { schedule, settings } = jobSchedule(d);
   return {
     name: d.name as string,
     conditions,
     seed: int(d, "seed", 0, MAX_SEED, 0),
     count: int(d, "count", 1, MAX_JOB_COUNT, conditions.length),
     schedule,
-    window,
-    maxWindow,
-    proxy: choice(d, "proxy", PROXY_POLICIES, "r-2"),
+    settings,
     cfg: d.cfg === undefined ? null : num(d, "cfg", (n) => n >= 0, "≥ 0 (1 = off)", 1),
     temperature: d.temperature === undefined
       ? null
@@ -371,17 +359,69 @@ export function modelError(job: Job, model: JobModel): string | null {
   if (model.conditioning !== "text" && prompts) {
     return `the model is class-conditional: give the job a "class" instead of "prompt"`;
   }
-  if (job.window !== null && job.window > width) {
-    return `"window" ${job.window} is larger than the grid width ${width}`;
-  }
-  if (job.maxWindow !== null && job.maxWindow > width) {
-    return `"maxWindow" ${job.maxWindow} is larger than the grid width ${width}`;
+  try {
+    choiceOf(job, width);
+  } catch (e) {
+    if (e instanceof ValidationError) return `${e.message} (grid width ${width})`;
+    throw e;
   }
   const c = job.conditions.find((c) => typeof c === "number" && c >= numClasses);
   if (c !== undefined) {
     return `class ${c} is out of range: the model has classes 0..${numClasses - 1}`;
   }
   return null;
+}
+
+/**
+ * A job's schedule and the settings it gives, checked by the registry against the largest
+ * grid (the model's own width is checked by {@linkcode modelError}). `"schedule"` may be the
+ * compact form (`"paper:8"`); settings are stored as resolved values, so both spellings of a
+ * job give the same settings.
+ */
+function jobSchedule(
+  d: Record<string, unknown>,
+): { schedule: ScheduleName; settings: RawSettings } {
+  const raw: RawSettings = {};
+  for (const s of SETTING_NAMES) raw[s] = d[jobField(s)];
+  let choice: ScheduleChoice;
+  try {
+    choice = readSchedule(d.schedule, raw, MAX_SIDE, JOB_SPELLING);
+  } catch (e) {
+    if (e instanceof ValidationError) throw new SyntaxError(e.message);
+    throw e;
+  }
+  // Every setting the schedule takes, resolved; the maximum window only when given (its
+  // default is the model's width).
+  const compact = typeof d.schedule === "string" && d.schedule.includes(":")
+    ? parseCompact(d.schedule).raw
+    : {};
+  const entry = scheduleEntry(choice.schedule)!;
+  const settings: RawSettings = {};
+  for (const s of [...entry.settings, "proxy" as const]) {
+    if (s === "max-window" && raw[s] === undefined && compact[s] === undefined) continue;
+    settings[s] = settingOf(choice, s);
+  }
+  return { schedule: choice.schedule, settings };
+}
+
+const SETTING_NAMES: readonly SettingName[] = [
+  ...new Set([...SCHEDULES.flatMap((e) => e.settings), "proxy" as const]),
+];
+
+/**
+ * The schedule choice of a job on a grid `width` wide; throws a ValidationError when a setting
+ * does not fit the grid.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkJob, choiceOf } from "./jobs.ts";
+ * const job = checkJob({ name: "a", schedule: "adaptive", minWindow: 2 });
+ * assert.deepEqual(choiceOf(job, 16), { schedule: "adaptive", window: 2, maxWindow: 16, proxy: "r-2" });
+ * ```
+ */
+export function choiceOf(job: Job, width: number): ScheduleChoice {
+  return resolveSchedule(job.schedule, job.settings, width, JOB_SPELLING);
 }
 
 /**

@@ -18,14 +18,33 @@ Deno.test("checkJob() fills in the documented defaults; resolveJob() the samplin
     seed: 0,
     count: 1,
     schedule: "ideal",
-    window: 8,
-    maxWindow: null,
-    proxy: "r-2",
+    settings: { window: 8, proxy: "r-2" },
     cfg: 1,
     temperature: 1,
     topK: 0,
     topP: 1,
     format: "json",
+  });
+});
+
+Deno.test("checkJob() reads every schedule of the registry, in either spelling alike", () => {
+  const fields = checkJob({ name: "a", schedule: "paper-sjd", window: 7, draft: 4, init: "above" });
+  const compact = checkJob({ name: "a", schedule: "paper-sjd:7:4:above" });
+  assert.deepEqual(fields, compact);
+  assert.deepEqual(fields.settings, {
+    window: 7,
+    draft: 4,
+    accept: "probabilistic",
+    init: "above",
+    coupling: "coupled",
+    proxy: "r-2",
+  });
+  assert.deepEqual(checkJob({ name: "a", schedule: "adaptive2:2:6:final" }).settings, {
+    "min-window": 2,
+    "max-window": 6,
+    accept: "probabilistic",
+    trigger: "final",
+    proxy: "r-2",
   });
 });
 
@@ -43,7 +62,10 @@ Deno.test("checkJob() refuses bad fields with the field's name", () => {
     [{ name: "a" }, /needs "window"/],
     [{ name: "a", schedule: "raster", window: 4 }, /does not apply/],
     [{ name: "a", window: 4, maxWindow: 8 }, /only applies to schedule adaptive/],
-    [{ name: "a", schedule: "adaptive", window: 4, maxWindow: 2 }, /"maxWindow" must be/],
+    [{ name: "a", schedule: "adaptive", minWindow: 4, maxWindow: 2 }, /"maxWindow" must be/],
+    [{ name: "a", schedule: "adaptive", window: 4 }, /takes "minWindow", not "window"/],
+    [{ name: "a", schedule: "sjd", draft: 4, trigger: "final" }, /"trigger" only applies/],
+    [{ name: "a", schedule: "paper:4", window: 4 }, /"window" is given twice/],
     [{ name: "a", window: 0 }, /"window" must be an integer/],
     [{ name: "a", window: 4, class: [] }, /"class"/],
     [{ name: "a", window: 4, class: [1.5] }, /"class" must hold integers/],
@@ -112,8 +134,8 @@ Deno.test("modelError() checks windows and classes against the model", () => {
   assert.equal(modelError(checkJob({ name: "a", window: 16 }), MODEL), null);
   assert.match(modelError(checkJob({ name: "a", window: 17 }), MODEL)!, /grid width 16/);
   assert.match(
-    modelError(checkJob({ name: "a", schedule: "adaptive", window: 2, maxWindow: 20 }), MODEL)!,
-    /"maxWindow" 20/,
+    modelError(checkJob({ name: "a", schedule: "adaptive", minWindow: 2, maxWindow: 20 }), MODEL)!,
+    /"maxWindow" must be an integer in 2\.\.16, got 20 \(grid width 16\)/,
   );
   assert.match(modelError(checkJob({ name: "a", window: 4, class: [1, 10] }), MODEL)!, /class 10/);
 });

@@ -21,8 +21,15 @@ import { generateIsolating, openProbe } from "./isolate.ts";
 import { outputNodeError } from "./dir_output.ts";
 import { openGridOutput, readGrid } from "../formats/grid_file.ts";
 import type { Io } from "../io/io.ts";
-import { type Job, type JobEntry, jobFiles, type ResolvedJob, resolveJob } from "./jobs.ts";
-import { buildSchedule, type ScheduleChoice } from "../flags/schedule_flags.ts";
+import {
+  choiceOf,
+  type Job,
+  type JobEntry,
+  jobFiles,
+  type ResolvedJob,
+  resolveJob,
+} from "./jobs.ts";
+import { buildSchedule } from "../schedules.ts";
 import { gridMeta } from "../generation/grid_meta.ts";
 import { cycleConditions } from "../flags/condition_flags.ts";
 import { runGeneration } from "../generation/run.ts";
@@ -66,14 +73,6 @@ export interface RunOptions {
   yieldEvery?: number;
   /** I/O for reading existing outputs. */
   io: Io;
-}
-
-/** The schedule choice of a job on a grid `width` wide. */
-export function choiceOf(job: Job, width: number): ScheduleChoice {
-  const window = job.schedule === "raster" ? width : job.window!;
-  const choice: ScheduleChoice = { schedule: job.schedule, window, proxy: job.proxy };
-  if (job.schedule === "adaptive") choice.maxWindow = job.maxWindow ?? width;
-  return choice;
 }
 
 /** The key stored in an output's metadata: same key, same job on the same model. */

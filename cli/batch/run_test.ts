@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { MockBackend } from "../../backends/mock/mock.ts";
-import { choiceOf, outputKey, removeStaleTemps, runJobs } from "./run.ts";
+import { outputKey, removeStaleTemps, runJobs } from "./run.ts";
 import { memoryIo } from "../io/io.ts";
-import { checkJob, parseJobs } from "./jobs.ts";
+import { checkJob, choiceOf, parseJobs } from "./jobs.ts";
 
 Deno.test("choiceOf() maps a job to a schedule choice on a grid W wide", () => {
   assert.deepEqual(choiceOf(checkJob({ name: "a", schedule: "raster" }), 16), {
@@ -11,7 +11,7 @@ Deno.test("choiceOf() maps a job to a schedule choice on a grid W wide", () => {
     window: 16,
     proxy: "r-2",
   });
-  assert.deepEqual(choiceOf(checkJob({ name: "a", schedule: "adaptive", window: 2 }), 16), {
+  assert.deepEqual(choiceOf(checkJob({ name: "a", schedule: "adaptive", minWindow: 2 }), 16), {
     schedule: "adaptive",
     window: 2,
     maxWindow: 16,

@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { createLayout } from "../../core/mod.ts";
 import { ValidationError } from "./args.ts";
-import {
-  ALL_SCHEDULES,
-  buildSchedule,
-  checkModeForSchedule,
-  PLANNABLE_SCHEDULES,
-  scheduleChoice,
-} from "./schedule_flags.ts";
+import { checkModeForSchedule, scheduleChoice } from "./schedule_flags.ts";
+import { buildSchedule, SCHEDULE_NAMES } from "../schedules.ts";
 
 Deno.test("scheduleChoice() requires --window unless --schedule raster", () => {
   assert.deepEqual(scheduleChoice({ window: "8" }, 24), {
@@ -90,6 +85,8 @@ Deno.test("scheduleChoice() reads the speculative schedules: adaptive2, sjd, ide
     window: 14,
     draft: 3,
     acceptance: "probabilistic",
+    init: "random",
+    coupling: "coupled",
     proxy: "r-2",
   });
   assert.throws(() => scheduleChoice({ schedule: "sjd", window: "4" }, 14), /does not apply/);
@@ -109,7 +106,7 @@ Deno.test("scheduleChoice() reads the speculative schedules: adaptive2, sjd, ide
 
 Deno.test("--mode planned takes only the schedules that compile into a plan", () => {
   const layout = createLayout({ height: 6, width: 6 });
-  for (const schedule of ALL_SCHEDULES) {
+  for (const schedule of SCHEDULE_NAMES) {
     const values = schedule === "raster" || schedule === "sjd"
       ? { schedule }
       : schedule.startsWith("adaptive")
@@ -117,7 +114,7 @@ Deno.test("--mode planned takes only the schedules that compile into a plan", ()
       : { schedule, window: "2" };
     const choice = scheduleChoice(values, 6);
     const fixed = buildSchedule(layout, choice).fixed;
-    assert.equal(PLANNABLE_SCHEDULES.includes(schedule), fixed, schedule);
+    assert.equal(["raster", "ideal", "paper"].includes(schedule), fixed, schedule);
     checkModeForSchedule("auto", choice);
     checkModeForSchedule("interactive", choice);
     if (fixed) checkModeForSchedule("planned", choice);
@@ -132,4 +129,36 @@ Deno.test("--mode planned takes only the schedules that compile into a plan", ()
       );
     }
   }
+});
+
+Deno.test("scheduleChoice() takes the compact form in --schedule, and each setting once", () => {
+  assert.deepEqual(scheduleChoice({ schedule: "paper:8:r-1" }, 24), {
+    schedule: "paper",
+    window: 8,
+    proxy: "r-1",
+  });
+  assert.deepEqual(
+    scheduleChoice({ schedule: "paper:8:r-1" }, 24),
+    scheduleChoice({ schedule: "paper", window: "8", proxy: "r-1" }, 24),
+  );
+  assert.throws(
+    () => scheduleChoice({ schedule: "paper:8", window: "4" }, 24),
+    /--window is given twice: in 'paper:8' and on its own/,
+  );
+  // The options eval alone could reach before are flags now.
+  const layout = createLayout({ height: 14, width: 14 });
+  const name = (values: Record<string, string>) =>
+    buildSchedule(layout, scheduleChoice(values, 14)).name;
+  assert.equal(
+    name({ schedule: "adaptive2", "min-window": "2", trigger: "final" }),
+    "adaptive2(m=2, final)",
+  );
+  assert.equal(
+    name({ schedule: "paper-sjd", window: "7", init: "above", coupling: "uncoupled" }),
+    "zipar-sjd(paper, s=7, L=4, init=above, uncoupled)",
+  );
+  assert.throws(
+    () => scheduleChoice({ window: "4", trigger: "final" }, 14),
+    /--trigger only applies/,
+  );
 });

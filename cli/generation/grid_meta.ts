@@ -8,7 +8,7 @@
 
 import type { Backend, GenerationStats, PlanImage } from "../../core/mod.ts";
 import type { BackendSpec } from "../../backends/open.ts";
-import type { ScheduleChoice } from "../flags/schedule_flags.ts";
+import type { ScheduleChoice } from "../schedules.ts";
 import { VERSION } from "./version.ts";
 
 /**
