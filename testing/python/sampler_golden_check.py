@@ -1,0 +1,109 @@
+"""The worker's keyed sampler (worker/sampler.py) on the shared golden table of docs/sampling.md
+(testing/golden/sampling.json): what it derives and draws, for backends/python/sampler_test.ts
+to compare with the table case by case.
+
+Every case runs three ways: alone (`sample`, the interactive and CPU planned path), alone with
+sync_free=True (the path of a planned loop on CUDA: every column scored, the kept set masked),
+and batched with the other cases of the same vocabulary and settings (one row's token must not
+depend on its neighbours). CFG cases mix as the planned loop does (mix_cfg with a float32 scale
+tensor). The key and draw vectors go through cell_key, the int32 hash, the uniform and both
+Gumbel paths (computed directly, and gathered from the 2^23-entry table CUDA uses).
+
+Usage (worker/ and testing/python/ on PYTHONPATH): python -m sampler_golden_check TABLE.json
+   -> one JSON line on stdout:
+{"keys": [u32], "draws": [{"bits", "uniform", "gumbel", "gumbelTable"}],
+ "cases": {"key": [u32], "alone": [token], "syncFree": [token], "batched": [token],
+           "kept": [[token] | null]}}
+"""
+
+import json
+import sys
+
+import torch
+
+from sampler import (GOLDEN, M32, cell_key, fmix32_, gumbel_of_index, gumbel_table, kept_mask,
+                     mix_cfg, sample, to_i32, uniform_index)
+
+
+def derive(case: dict):
+    """The case's mixed logits [1, vocab] float32 and its key [1] int64 (u32 bits)."""
+    mixed = torch.tensor([case["logits"]], dtype=torch.float32)
+    scale = case.get("cfg", 1)
+    if "uncond" in case and scale != 1:
+        uncond = torch.tensor([case["uncond"]], dtype=torch.float32)
+        mixed = mix_cfg(mixed, uncond, torch.tensor(scale, dtype=torch.float32))
+    key = cell_key(case["seed"], case["index"], case["row"], case["col"])
+    return mixed, torch.tensor([key], dtype=torch.int64)
+
+
+def draw(mixed: torch.Tensor, keys: torch.Tensor, case: dict, sync_free: bool) -> torch.Tensor:
+    return sample(mixed, keys, float(case["temperature"]), int(case["topK"]),
+                  float(case["topP"]), sync_free=sync_free)
+
+
+def batched(cases: list) -> list:
+    """Each case's token drawn in one batch with the cases of equal vocabulary and settings."""
+    groups = {}
+    for i, c in enumerate(cases):
+        settings = (len(c["logits"]), c["temperature"], c["topK"], c["topP"])
+        groups.setdefault(settings, []).append(i)
+    tokens = [None] * len(cases)
+    for members in groups.values():
+        rows = [derive(cases[i]) for i in members]
+        mixed = torch.cat([m for m, _ in rows])  # [n, vocab]
+        keys = torch.cat([k for _, k in rows])  # [n]
+        got = draw(mixed, keys, cases[members[0]], False)
+        for i, token in zip(members, got.tolist()):
+            tokens[i] = token
+    return tokens
+
+
+def kept(mixed: torch.Tensor, case: dict):
+    """The tokens top-k and top-p keep (ascending), or None at temperature 0."""
+    if case["temperature"] == 0:
+        return None
+    z = mixed.double() / float(case["temperature"])
+    mask = kept_mask(mixed, z, int(case["topK"]), float(case["topP"]))
+    return torch.nonzero(mask[0]).flatten().tolist()
+
+
+def draw_vector(d: dict) -> dict:
+    keys = to_i32(torch.tensor([d["key"]], dtype=torch.int64))
+    terms = to_i32(torch.tensor([d["v"] * GOLDEN], dtype=torch.int64))
+    h = keys[:, None] + terms
+    fmix32_(h)
+    index = uniform_index(keys, terms)  # [1, 1] int64: bits >> 9
+    return {
+        "bits": int(h.item()) & M32,
+        "uniform": (2 * int(index.item()) + 1) / 16777216,
+        "gumbel": float(gumbel_of_index(index).item()),
+        "gumbelTable": float(gumbel_table(torch.device("cpu"))[index].item()),
+    }
+
+
+def check(table: dict) -> dict:
+    cases = table["cases"]
+    derived = [derive(c) for c in cases]
+    return {
+        "keys": [cell_key(k["seed"], k["index"], k["row"], k["col"]) for k in table["keys"]],
+        "draws": [draw_vector(d) for d in table["draws"]],
+        "cases": {
+            "key": [int(k.item()) for _, k in derived],
+            "alone": [int(draw(m, k, c, False).item()) for (m, k), c in zip(derived, cases)],
+            "syncFree": [int(draw(m, k, c, True).item()) for (m, k), c in zip(derived, cases)],
+            "batched": batched(cases),
+            "kept": [kept(m, c) for (m, _), c in zip(derived, cases)],
+        },
+    }
+
+
+def main(argv) -> int:
+    torch.set_num_threads(1)
+    with open(argv[0], encoding="utf-8") as f:
+        table = json.load(f)
+    print(json.dumps(check(table)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
