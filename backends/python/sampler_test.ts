@@ -1,10 +1,10 @@
 /**
  * The worker's keyed sampler (worker/sampler.py): it draws every case of the shared golden table
  * of docs/sampling.md (testing/golden/sampling.json) alone, batched and sync-free, with the
- * table's keys, hashes, Gumbel values and kept sets; and its pruned CPU argmax (keyed_argmax)
- * picks the same token as the definition scored over every column, on logits with ties, -inf
- * columns, NaNs, large and tiny spreads, temperatures and top-k — and it did prune (it scored
- * few columns exactly).
+ * table's keys, hashes, Gumbel values (all 2²³ of them equal to TypeScript's) and kept sets;
+ * and its pruned CPU argmax (keyed_argmax) picks the same token as the definition scored over
+ * every column, on logits with ties, -inf columns, NaNs, large and tiny spreads, temperatures
+ * and top-k — and it did prune (it scored few columns exactly).
  */
 
 import assert from "node:assert/strict";
@@ -16,6 +16,7 @@ import { PYTHON, PYTHON_TESTS, runPython } from "./test_helpers.ts";
 interface GoldenCheck {
   keys: number[];
   draws: { bits: number; uniform: number; gumbel: number; gumbelTable: number }[];
+  gumbelSha256: string;
   cases: {
     key: number[];
     alone: number[];
@@ -54,8 +55,20 @@ Deno.test({
     });
     assert.equal(out.cases.alone.length, cases.length);
     assert.deepEqual(failures, []);
+    assert.equal(out.gumbelSha256, await gumbelSha256(), "the 2^23 Gumbel values differ");
   },
 });
+
+/**
+ * SHA-256 of the Gumbel value of every uniform (2i + 1) / 2²⁴, i < 2²³, as core/random computes
+ * it (float64 logs, rounded to float32), little-endian float32 bytes.
+ */
+async function gumbelSha256(): Promise<string> {
+  const values = new Float32Array(1 << 23);
+  for (let i = 0; i < values.length; i++) values[i] = -Math.log(-Math.log((2 * i + 1) / 2 ** 24));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", values));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
 
 Deno.test({
   name: "worker sampler: the pruned argmax equals the full definition and skips most columns",

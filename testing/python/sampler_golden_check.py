@@ -7,15 +7,18 @@ sync_free=True (the path of a planned loop on CUDA: every column scored, the kep
 and batched with the other cases of the same vocabulary and settings (one row's token must not
 depend on its neighbours). CFG cases mix as the planned loop does (mix_cfg with a float32 scale
 tensor). The key and draw vectors go through cell_key, the int32 hash, the uniform and both
-Gumbel paths (computed directly, and gathered from the 2^23-entry table CUDA uses).
+Gumbel paths (computed directly, and gathered from the 2^23-entry table CUDA uses); the whole
+table's SHA-256 (little-endian float32) lets the test compare all 2^23 Gumbel values with
+TypeScript's.
 
 Usage (worker/ and testing/python/ on PYTHONPATH): python -m sampler_golden_check TABLE.json
    -> one JSON line on stdout:
-{"keys": [u32], "draws": [{"bits", "uniform", "gumbel", "gumbelTable"}],
+{"keys": [u32], "draws": [{"bits", "uniform", "gumbel", "gumbelTable"}], "gumbelSha256": hex,
  "cases": {"key": [u32], "alone": [token], "syncFree": [token], "batched": [token],
            "kept": [[token] | null]}}
 """
 
+import hashlib
 import json
 import sys
 
@@ -87,6 +90,8 @@ def check(table: dict) -> dict:
     return {
         "keys": [cell_key(k["seed"], k["index"], k["row"], k["col"]) for k in table["keys"]],
         "draws": [draw_vector(d) for d in table["draws"]],
+        "gumbelSha256": hashlib.sha256(
+            gumbel_table(torch.device("cpu")).numpy().astype("<f4").tobytes()).hexdigest(),
         "cases": {
             "key": [int(k.item()) for _, k in derived],
             "alone": [int(draw(m, k, c, False).item()) for (m, k), c in zip(derived, cases)],
