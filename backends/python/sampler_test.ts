@@ -14,6 +14,7 @@ import { PYTHON, PYTHON_TESTS, runPython } from "./test_helpers.ts";
 
 /** What testing/python/sampler_golden_check.py prints. */
 interface GoldenCheck {
+  device: string;
   keys: number[];
   draws: { bits: number; uniform: number; gumbel: number; gumbelTable: number }[];
   gumbelSha256: string;
@@ -24,6 +25,8 @@ interface GoldenCheck {
     batched: number[];
     kept: (number[] | null)[];
   };
+  /** The check's own comparison with the table (what a CUDA run without Deno reports). */
+  mismatches: string[];
 }
 
 Deno.test({
@@ -56,6 +59,8 @@ Deno.test({
     assert.equal(out.cases.alone.length, cases.length);
     assert.deepEqual(failures, []);
     assert.equal(out.gumbelSha256, await gumbelSha256(), "the 2^23 Gumbel values differ");
+    assert.equal(out.device, "cpu");
+    assert.deepEqual(out.mismatches, [], "the check's own comparison");
   },
 });
 
