@@ -1,5 +1,6 @@
 /**
- * Counter-based randomness keyed by (seed, image, row, col), portable to WGSL and PyTorch.
+ * Counter-based randomness keyed by (seed, image, row, col), portable to WGSL and PyTorch: the
+ * key, hash and noise of the keyed sampler that docs/sampling.md defines.
  *
  * Every draw is a pure function of its key, so raster and ZipAR decoding of the same image use
  * the same random numbers for the same cell, whatever the order of steps, the batch or the

@@ -1,7 +1,10 @@
 /**
- * Sampling: classifier-free guidance mixing, temperature, top-k, top-p and Gumbel-max draws.
+ * Sampling: classifier-free guidance mixing, temperature, top-k, top-p and Gumbel-max draws —
+ * the TypeScript implementation of the keyed sampler that docs/sampling.md defines (the Python
+ * worker's sampler.py and WebGPU's sample.wgsl are the other two; all three are tested against
+ * the golden table testing/golden/sampling.json, which was generated from this module).
  *
- * The definition every backend reproduces (TypeScript here, WGSL and PyTorch on devices):
+ * In short, for one row of logits and a key (core/random's cellKey):
  * 1. CFG: `mixed = u + g·(c − u)` in float32 (g = 1 means no guidance: `mixed = c`).
  * 2. Temperature 0: greedy, the lowest index of the largest logit; nothing random.
  * 3. `z = mixed / T`.

@@ -1,5 +1,8 @@
-// CFG mixing and sampling on the device, exactly core/sampling's definition; one workgroup per
-// sampling job (image, cell). The token goes into the device-resident grid. Constants: V, HW, W.
+// CFG mixing and sampling on the device: the WGSL implementation of the keyed sampler that
+// docs/sampling.md defines (core/sampling.ts and the Python worker's sampler.py are the other two),
+// in float32, so a near-tie may fall the other way (docs/sampling.md, "Precision"); held to the
+// golden table testing/golden/sampling.json by sampler_test.ts. One workgroup per sampling job
+// (image, cell). The token goes into the device-resident grid. Constants: V, HW, W.
 struct Job {
   condRow: u32,   // logits row of the conditional sequence
   uncondRow: u32, // logits row of the unconditional sequence (= condRow without CFG)

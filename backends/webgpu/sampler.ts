@@ -1,6 +1,8 @@
 /**
- * The on-device sampler of planned mode: CFG mixing and core/sampling's keyed draw, one
- * workgroup per sampling job, the token written into the device-resident grid (sample.wgsl).
+ * The on-device sampler of planned mode: CFG mixing and the keyed draw of docs/sampling.md
+ * (sample.wgsl, its WGSL implementation; sampler_test.ts holds it to the golden table
+ * testing/golden/sampling.json), one workgroup per sampling job, the token written into the
+ * device-resident grid.
  * The session owns the logits, jobs, params and grid buffers; the sampler owns its scratch
  * (mixed logits: [jobs, V]), the images and the sampling uniform.
  *

@@ -1,6 +1,13 @@
+/**
+ * The WGSL sampler (sample.wgsl through DeviceSampler) draws every case of the shared golden
+ * table of docs/sampling.md exactly, and core/sampling's tokens on wide random logits at every
+ * setting (a float32 near-tie may flip one there).
+ */
+
 import assert from "node:assert/strict";
 import { cellKey } from "../../core/random.ts";
 import { mixCfg, resolveSampling, sample, type SamplingOptions } from "../../core/sampling.ts";
+import { SAMPLING_TABLE } from "../../testing/golden/sampling_table.ts";
 import { needs } from "../../testing/runtimes.ts";
 import { openGpu } from "./device.ts";
 import { Kernels } from "./kernels.ts";
@@ -104,5 +111,48 @@ Deno.test({
     console.log(`device sampler vs core/sampling: ${differ} of ${total} tokens differ`);
     assert.deepEqual(failures, []);
     assert(differ <= 2, `${differ} of ${total} tokens differ`);
+  },
+});
+
+/** The golden table's grid: every case's (row, col) is inside it. */
+const TABLE_GRID = [64, 64] as const;
+
+Deno.test({
+  name: "the device sampler draws the golden table's token in every case",
+  ...needs("WebGPU sampler tests", ["webgpu"]),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const gpu = await openGpu();
+    const kernels = new Kernels(gpu.device);
+    const failures: string[] = [];
+    for (const c of SAMPLING_TABLE.cases) {
+      assert.ok(c.row < TABLE_GRID[0] && c.col < TABLE_GRID[1], `${c.name}: cell off the grid`);
+      const vocab = c.logits.length;
+      const harness = new SamplerHarness({
+        gpu,
+        kernels,
+        logits: Float32Array.from([...c.logits, ...(c.uncond ?? [])]), // [1 or 2, vocab]
+        vocab,
+        grid: TABLE_GRID,
+        images: [{ seed: c.seed, index: c.index }],
+        jobs: [{
+          cond: 0,
+          uncond: c.uncond ? 1 : 0,
+          image: 0,
+          cell: c.row * TABLE_GRID[1] + c.col,
+        }],
+        cfgScale: c.cfg ?? 1,
+        sampling: resolveSampling(c),
+      });
+      try {
+        await harness.run();
+        const [token] = await harness.tokens();
+        if (token !== c.token) failures.push(`${c.name}: ${token}, table ${c.token}`);
+      } finally {
+        harness.destroy();
+      }
+    }
+    assert.deepEqual(failures, []);
   },
 });

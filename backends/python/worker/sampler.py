@@ -1,4 +1,6 @@
-"""Device sampling, exactly core/sampling.ts + core/random.ts on the same logits.
+"""Device sampling: the Python implementation of the keyed sampler that docs/sampling.md defines
+(core/sampling.ts + core/random.ts and WebGPU's sample.wgsl are the other two), token for token
+core/sampling's on the same logits.
 
 The keyed Gumbel draw in 32-bit wrapping arithmetic: hashes live in int32 tensors (torch's
 integer multiply wraps mod 2^32), and the logical shifts of fmix32 are arithmetic shifts masked
@@ -10,8 +12,9 @@ same float64 formula), so short runs never pay for the table; CUDA always uses t
 on the CPU, so its draws are the CPU's bit for bit. On the CPU, keyed_argmax hashes every
 column but scores exactly only the few that can win (bucket bounds of the Gumbel value), which
 brings the draw to the cost of softmax + multinomial (sampler_bench.py). Tests:
-backends/python/generate_test.ts (the worker's draws are core/sampling's tokens) and
-sampler_test.ts (the pruned argmax is the full one).
+backends/python/sampler_test.ts (every case of the golden table testing/golden/sampling.json, and
+the pruned argmax is the full one) and backends/python/generate_test.ts (the worker's draws are
+core/sampling's tokens on random logits).
 """
 
 from typing import Dict, Optional, Tuple
