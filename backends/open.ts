@@ -28,6 +28,7 @@ import {
 import { openPythonVqDecoder, type PythonVqDecoder } from "./python/vq_client.ts";
 import { openWebgpuBackend, type WebgpuBackendOptions } from "./webgpu/backend.ts";
 import { openWebgpuVqDecoder, type VqDecoder } from "./webgpu/vq_decoder.ts";
+import { type ModelDecoder, modelDecoderOf, modelDirDecoder } from "./model_decoder.ts";
 
 /** Backend names, as `--backend` takes them. */
 export type BackendName = "mock" | "python" | "webgpu";
@@ -86,11 +87,19 @@ export interface ImageBatch {
 /** Where an image decoder comes from. */
 export type ImageDecoderSpec =
   /**
-   * A model directory's own decoder: the one its config.json names (the demo's patch
-   * codebook, decoded in TypeScript), else the model family's decoder in the Python worker
-   * (Janus's VQ, LlamaGen's VQ-16 beside the GPT), started with `python`.
+   * A model directory's own decoder: the host decoder its config.json names (the demo's patch
+   * codebook, decoded in TypeScript) or the VQ-16 beside a LlamaGen GPT (on `backend`, default
+   * WebGPU), else the model family's decoder in the Python worker (Janus's VQ, …), started with
+   * `python`: that worker's `ready` says whether the model has one.
    */
-  | { kind: "model"; dir: string; python?: string; threads?: number; onLog?: WorkerLog }
+  | {
+    kind: "model";
+    dir: string;
+    backend?: "webgpu" | "python";
+    python?: string;
+    threads?: number;
+    onLog?: WorkerLog;
+  }
   /** A LlamaGen VQ-16 decoder (vq.json + vq.safetensors, or a `.pt`) on WebGPU or in Python. */
   | {
     kind: "vq";
@@ -115,7 +124,7 @@ export interface ImageDecoder {
 }
 
 /**
- * Open the image decoder a spec names.
+ * Open the image decoder a spec names, without a loaded model.
  *
  * @example
  * ```ts
@@ -131,18 +140,19 @@ export interface ImageDecoder {
  */
 export async function openImageDecoder(spec: ImageDecoderSpec): Promise<ImageDecoder> {
   if (spec.kind === "vq") return await openVqDecoder(spec);
-  const config = await readJsonObject(join(spec.dir, "config.json"));
-  if (!(await hasWorkerDecoder(spec.dir, config))) return await openModelDecoder(spec.dir, config);
+  const { dir, backend: _, kind: __, ...worker } = spec;
+  const own = await modelDirDecoder(dir);
+  if (!own.available) throw new Error(own.why);
+  if (own.where === "host") return await openHostDecoder(own.dir);
+  if (own.where === "vq") {
+    const backend = spec.backend ?? "webgpu";
+    return await openVqDecoder({ ...worker, kind: "vq", path: own.path, backend });
+  }
   // The family's decoder lives with the model in the worker: load the model, keep its decoder.
-  const backend = await openPythonBackend({
-    model: spec.dir,
-    python: spec.python,
-    threads: spec.threads,
-    ...(spec.onLog ? { onLog: spec.onLog } : {}),
-  });
+  const backend = await openPythonBackend({ model: dir, ...worker });
   try {
-    const decoder = await backend.openDecoder({ model: true });
-    return { ...workerImageDecoder(decoder, backend.info.family), close: () => backend.close() };
+    const decoder = await openWorkerDecoder(backend);
+    return { ...decoder, close: () => backend.close() };
   } catch (e) {
     await backend.close();
     throw e;
@@ -150,10 +160,10 @@ export async function openImageDecoder(spec: ImageDecoderSpec): Promise<ImageDec
 }
 
 /**
- * The image decoder for grids `backend` has just generated. A Python backend decodes a
- * `{ kind: "vq", backend: "python" }` spec in its own worker (so `generate --backend python
- * --png --vq` starts one torch process, and decodes on the model's device); any other spec
- * opens its decoder on its own.
+ * The image decoder for grids `backend` has just generated. A Python backend decodes in its own
+ * worker (so `generate --backend python --png` starts one torch process, and decodes on the
+ * model's device); a `{ kind: "model" }` spec follows what the backend reports of its model's
+ * decoder ({@linkcode ModelDecoder}), and is refused in one line when it has none.
  *
  * @example
  * ```ts
@@ -164,24 +174,35 @@ export async function openImageDecoder(spec: ImageDecoderSpec): Promise<ImageDec
  *   () => openImageDecoderFor(new MockBackend(), { kind: "vq", path: "/no/vq", backend: "webgpu" }),
  *   /Cannot read \/no\/vq\/vq\.json/,
  * );
+ * await assert.rejects(
+ *   () => openImageDecoderFor(new MockBackend(), { kind: "model", dir: "/m" }),
+ *   /the mock backend's model has no image decoder/,
+ * );
  * ```
  */
 export async function openImageDecoderFor(
   backend: Backend,
   spec: ImageDecoderSpec,
 ): Promise<ImageDecoder> {
-  if (isPythonBackend(backend)) {
-    if (spec.kind === "vq" && spec.backend === "python") {
-      return vqImageDecoder(await backend.openDecoder({ vq: spec.path }), "python");
+  const python = isPythonBackend(backend) ? backend : null;
+  if (spec.kind === "vq") {
+    if (python && spec.backend === "python") {
+      return vqImageDecoder(await python.openDecoder({ vq: spec.path }), "python");
     }
-    // The loaded model's own decoder is the worker's to find (its family knows its files and
-    // says in one line what is missing), except a host-side decoder its config.json names.
-    if (spec.kind === "model" && !(await namesHostDecoder(spec.dir))) {
-      const decoder = await backend.openDecoder({ model: true });
-      return workerImageDecoder(decoder, backend.info.family);
-    }
+    return await openVqDecoder(spec);
   }
-  return await openImageDecoder(spec);
+  const own = modelDecoderOf(backend);
+  if (!own.available) throw new Error(own.why);
+  switch (own.where) {
+    case "host":
+      return await openHostDecoder(own.dir);
+    case "vq":
+      if (python) return vqImageDecoder(await python.openDecoder({ vq: own.path }), "python");
+      return await openVqDecoder({ kind: "vq", path: own.path, backend: "webgpu" });
+    case "worker":
+      if (!python) throw new Error(`the ${backend.name} backend cannot run ${own.name}`);
+      return await openWorkerDecoder(python);
+  }
 }
 
 /** Whether `backend` is the Python backend, which can load decoders into its worker. */
@@ -206,28 +227,12 @@ async function readJsonObject(path: string): Promise<Record<string, unknown>> {
   throw new Error(`${path} is not a JSON object`);
 }
 
-function readConfig(dir: string): Promise<Record<string, unknown>> {
-  return readJsonObject(join(dir, "config.json"));
-}
-
-/**
- * Whether a model directory's decoder runs in the Python worker: a Hugging Face model (its
- * config.json has `model_type`: Janus, Emu3, …) or a LlamaGen GPT with its VQ-16 beside it
- * (`vq.json`). A config naming a `decoder` is decoded in TypeScript instead.
- */
-async function hasWorkerDecoder(dir: string, config: Record<string, unknown>): Promise<boolean> {
-  if (config.decoder !== undefined) return false;
-  if (typeof config.model_type === "string") return true;
-  return await Deno.stat(join(dir, "vq.json")).then((s) => s.isFile, () => false);
-}
-
-/** Whether `dir` is a model directory whose config.json names a host decoder (`decoder`). */
-async function namesHostDecoder(dir: string): Promise<boolean> {
-  const isDir = await Deno.stat(dir).then((s) => s.isDirectory, () => false);
-  if (!isDir || !(await Deno.stat(join(dir, "config.json")).then((s) => s.isFile, () => false))) {
-    return false;
-  }
-  return (await readConfig(dir)).decoder !== undefined;
+/** The loaded model's own decoder in the worker, as its `ready` reported it. */
+async function openWorkerDecoder(backend: PythonBackend): Promise<ImageDecoder> {
+  const own = backend.modelDecoder;
+  if (!own.available) throw new Error(own.why);
+  if (own.where === "host") return await openHostDecoder(own.dir);
+  return workerImageDecoder(await backend.openDecoder({ model: true }), backend.info.family);
 }
 
 /** A model family's decoder in the Python worker (Janus VQ, …), RGB out. */
@@ -235,12 +240,10 @@ function workerImageDecoder(decoder: PythonVqDecoder, family: string): ImageDeco
   return { ...vqImageDecoder(decoder, "python"), name: `${family} decoder (python)` };
 }
 
-/** The decoder named by `DIR/config.json` (`decoder`: today only `patch-codebook`). */
-async function openModelDecoder(
-  dir: string,
-  config: Record<string, unknown>,
-): Promise<ImageDecoder> {
+/** The host decoder named by `DIR/config.json` (`decoder`: today only `patch-codebook`). */
+async function openHostDecoder(dir: string): Promise<ImageDecoder> {
   const configPath = join(dir, "config.json");
+  const config = await readJsonObject(configPath);
   const decoder = config.decoder as Record<string, unknown> | undefined;
   if (!decoder || typeof decoder !== "object") {
     throw new Error(`${configPath} names no image decoder: pass --vq PATH for LlamaGen grids`);

@@ -4,6 +4,8 @@ import type { Backend } from "./backend.ts";
 import { MockBackend } from "./mock/mock.ts";
 import { openBackend, openImageDecoder, openImageDecoderFor } from "./open.ts";
 import { writeSafetensors } from "./safetensors.ts";
+import { type ModelDecoder, modelDirDecoder } from "./model_decoder.ts";
+import { needs } from "../testing/runtimes.ts";
 
 Deno.test("openBackend() opens the mock in-process with the spec's options", async () => {
   const backend = await openBackend({ backend: "mock", mock: { height: 3, width: 5, vocab: 7 } });
@@ -60,7 +62,7 @@ Deno.test("openImageDecoder() says in one line what a model directory lacks", as
   try {
     await assert.rejects(
       () => openImageDecoder({ kind: "model", dir: none }),
-      /config\.json names no image decoder: pass --vq PATH for LlamaGen grids$/,
+      /the model has no decoder of its own \(no vq\.json \+ vq\.safetensors beside config\.json\); pass a VQ decoder \(--vq PATH\)$/,
     );
     await assert.rejects(
       () => openImageDecoder({ kind: "model", dir: unknown }),
@@ -128,4 +130,74 @@ Deno.test("openImageDecoderFor() decodes a python --vq spec in the Python backen
     /^Error: Cannot read \/no\/vq\/vq\.json/,
   );
   assert.equal(asked.length, 1);
+});
+
+Deno.test("openImageDecoderFor() follows the decoder the backend reports, and refuses none", async () => {
+  const mock = new MockBackend({ height: 1, width: 2 });
+  const reporting = (modelDecoder: ModelDecoder) =>
+    Object.assign(Object.create(mock), { name: "webgpu", modelDecoder }) as Backend;
+  const dir = await modelDir({ decoder: { kind: "patch-codebook", patch: 1, channels: 1 } });
+  try {
+    const host = await openImageDecoderFor(
+      reporting({ available: true, where: "host", name: "patch-codebook", dir }),
+      { kind: "model", dir: "/not/read" }, // the backend's report decides, not the spec's dir
+    );
+    assert.match(host.name, /^patch-codebook 1×1/);
+    await host.close();
+    await assert.rejects(
+      () =>
+        openImageDecoderFor(reporting({ available: false, why: "no decoder: pass --vq" }), {
+          kind: "model",
+          dir,
+        }),
+      /^Error: no decoder: pass --vq$/,
+    );
+    // A worker's decoder needs the worker: a backend without one says so.
+    await assert.rejects(
+      () =>
+        openImageDecoderFor(reporting({ available: true, where: "worker", name: "Janus VQ" }), {
+          kind: "model",
+          dir,
+        }),
+      /^Error: the webgpu backend cannot run Janus VQ$/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "openImageDecoderFor() decodes a WebGPU backend's LlamaGen VQ-16 on WebGPU, no worker",
+  ...needs("a model directory's VQ-16 on WebGPU", ["webgpu"]),
+}, async () => {
+  const { tinyVqConfig, writeRandomVq } = await import("./webgpu/vq_random_weights.ts");
+  const dir = await Deno.makeTempDir({ prefix: "zipar_open_vq_" });
+  try {
+    await writeRandomVq(dir, tinyVqConfig(), 3);
+    await Deno.writeTextFile(join(dir, "config.json"), "{}");
+    const modelDecoder = await modelDirDecoder(dir);
+    assert.deepEqual(modelDecoder, {
+      available: true,
+      where: "vq",
+      name: "LlamaGen VQ-16",
+      path: dir,
+    });
+    const mock = new MockBackend({ height: 2, width: 2 });
+    const webgpu = Object.assign(Object.create(mock), { name: "webgpu", modelDecoder }) as Backend;
+    const decoder = await openImageDecoderFor(webgpu, { kind: "model", dir });
+    const alone = await openImageDecoder({ kind: "vq", path: dir, backend: "webgpu" });
+    try {
+      assert.match(decoder.name, /webgpu/i);
+      const tokens = Int32Array.from({ length: 4 }, (_, i) => i * 7);
+      assert.deepEqual(
+        (await decoder.decode(tokens, [1, 2, 2])).pixels,
+        (await alone.decode(tokens, [1, 2, 2])).pixels,
+      );
+    } finally {
+      await decoder.close();
+      await alone.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

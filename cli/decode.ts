@@ -81,7 +81,7 @@ export function decoderSpec(values: Values): ImageDecoderSpec {
   };
   // Checked with --model too, where the model's own decoder decides where it runs.
   const backend = choiceFlag(values, "backend", ["webgpu", "python"] as const, "webgpu");
-  if (typeof model === "string") return { kind: "model", dir: model, ...worker };
+  if (typeof model === "string") return { kind: "model", dir: model, backend, ...worker };
   if (backend === "webgpu" && threads !== undefined) {
     throw new ValidationError("--threads applies to the python backend, not webgpu");
   }

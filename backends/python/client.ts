@@ -24,6 +24,7 @@ import type { SamplingOptions } from "../../core/sampling.ts";
 import type { Backend, ModelInfo, PlanImage, PlanRun, Query, Session } from "../../core/step.ts";
 import { type PythonDecoderSource, type PythonVqDecoder, WorkerDecoder } from "./vq_client.ts";
 import { OptionError } from "../option_error.ts";
+import type { ModelDecoder } from "../model_decoder.ts";
 import { encodeFrame, type Frame, FrameTooLargeError, MAX_HEADER_BYTES, mib } from "./protocol.ts";
 import {
   HANDSHAKE_TIMEOUT_MS,
@@ -81,6 +82,8 @@ export interface PythonWorkerInfo {
 export interface PythonBackend extends Backend {
   /** Worker details. */
   readonly worker: PythonWorkerInfo;
+  /** The model's own image decoder, as the worker's `ready` reported it (not loaded yet). */
+  readonly modelDecoder: ModelDecoder;
   /** Worker process id. */
   readonly pid: number;
   /**
@@ -211,10 +214,28 @@ export async function startPythonBackend(
   return { backend: new PythonBackendImpl(process, ready, options), process };
 }
 
+/** `ready.modelDecoder` (PROTOCOL.md) as a {@linkcode ModelDecoder}; `dir` is the model's. */
+function modelDecoderFrom(reported: unknown, dir: string | undefined): ModelDecoder {
+  const r = (reported ?? {}) as {
+    available?: unknown;
+    where?: unknown;
+    name?: unknown;
+    why?: unknown;
+  };
+  if (r.available !== true) {
+    return { available: false, why: String(r.why ?? "the worker holds no model") };
+  }
+  const name = String(r.name);
+  return r.where === "host" && dir !== undefined
+    ? { available: true, where: "host", name, dir }
+    : { available: true, where: "worker", name };
+}
+
 class PythonBackendImpl implements PythonBackend {
   readonly name = "python";
   readonly info: ModelInfo;
   readonly worker: PythonWorkerInfo;
+  readonly modelDecoder: ModelDecoder;
   readonly #process: WorkerProcess;
   readonly #ready: Record<string, unknown>;
   readonly #timeoutMs: number;
@@ -223,7 +244,11 @@ class PythonBackendImpl implements PythonBackend {
   readonly #watch: { current: PlanWatch | null } = { current: null };
   #decoders = 1; // decoder 0 is the one a hello may name
 
-  constructor(process: WorkerProcess, ready: Record<string, unknown>, options: WorkerOptions) {
+  constructor(
+    process: WorkerProcess,
+    ready: Record<string, unknown>,
+    options: WorkerOptions & { model?: string },
+  ) {
     this.#process = process;
     this.#ready = ready;
     // Workers of class families may predate `conditioning`: class ids then.
@@ -236,6 +261,7 @@ class PythonBackendImpl implements PythonBackend {
       dtype: String(ready.dtype),
       threads: Number(ready.threads),
     };
+    this.modelDecoder = modelDecoderFrom(ready.modelDecoder, options.model);
     this.#timeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
     this.#loadTimeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
   }

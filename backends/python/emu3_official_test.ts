@@ -140,6 +140,8 @@ Deno.test({
       const none = await openEmu3(model);
       try {
         assert.equal((await run(none, [0], { window: 2 }, 3)).grids.length, 25);
+        const own = none.modelDecoder;
+        assert(!own.available && /no vision tokenizer/.test(own.why), "ready.modelDecoder");
         await assert.rejects(
           none.openDecoder({ model: true }),
           oneLine(/no vision tokenizer .* put it in .*vision_tokenizer .*--vision-tokenizer DIR/),

@@ -222,6 +222,11 @@ Deno.test({
     const tokens = Int32Array.from({ length: 576 }, (_, i) => (i * 37) % 256);
     let pixels: Uint8Array = new Uint8Array();
     await withJanus(dir, async (backend) => {
+      assert.deepEqual(backend.modelDecoder, {
+        available: true,
+        where: "worker",
+        name: "Janus VQ-16 (gen_vision_model)",
+      });
       const decoder = await backend.openDecoder({ model: true }); // in the same worker
       try {
         pixels = await decoder.decode(tokens, [1, 24, 24]);

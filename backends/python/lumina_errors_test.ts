@@ -76,6 +76,10 @@ Deno.test({
     const logs: string[] = [];
     const backend = await openLumina(await tinyLumina("no-vqgan"), { logs });
     try {
+      // ready says so before anything is loaded: generate --png refuses before generating.
+      const own = backend.modelDecoder;
+      assert(!own.available);
+      assert.match(own.why, /no VQGAN decoder weights \(vqgan\.ckpt or vqgan\.safetensors/);
       await assert.rejects(
         backend.openDecoder({ model: true }),
         oneLine(/no VQGAN decoder weights \(vqgan\.ckpt or vqgan\.safetensors.*copy tokenizer/),

@@ -94,6 +94,11 @@ Deno.test({
       const model = await modelWithVq(dir);
       const backend = await openPythonBackend({ model, ...QUIET });
       try {
+        assert.deepEqual(backend.modelDecoder, {
+          available: true,
+          where: "worker",
+          name: "LlamaGen VQ-16",
+        });
         const decoder = await backend.openDecoder({ model: true });
         assert.equal(decoder.pid, backend.pid);
         const standalone = await openPythonVqDecoder({ dir: model, ...QUIET });
@@ -112,6 +117,8 @@ Deno.test({
 
       const bare = await openTiny();
       try {
+        const own = bare.modelDecoder;
+        assert(!own.available && /st: the model has no decoder of its own/.test(own.why));
         await assert.rejects(
           bare.openDecoder({ model: true }),
           oneLine(/st: the model has no decoder of its own .*pass a VQ decoder \(--vq PATH\)/),
@@ -133,6 +140,12 @@ Deno.test({
       await Deno.copyFile(join(model, "model.safetensors"), join(patch, "model.safetensors"));
       const demoLike = await openPythonBackend({ model: patch, ...QUIET });
       try {
+        assert.deepEqual(demoLike.modelDecoder, {
+          available: true,
+          where: "host",
+          name: "patch-codebook",
+          dir: patch,
+        });
         await assert.rejects(
           demoLike.openDecoder({ model: true }),
           oneLine(/patch-codebook decoder runs on the host/),

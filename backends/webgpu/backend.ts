@@ -8,6 +8,7 @@
 import { classOf, type Sequence } from "../../core/condition.ts";
 import type { Backend, ModelInfo, Session } from "../../core/step.ts";
 import { type LlamagenConfig, type LlamagenWeights, loadLlamagen } from "../llamagen_config.ts";
+import { type ModelDecoder, modelDirDecoder } from "../model_decoder.ts";
 import { type Gpu, openGpu, withErrorScope } from "./device.ts";
 import { Kernels } from "./kernels.ts";
 import type { MatmulOptions, MatmulPolicy } from "./matmul.ts";
@@ -48,9 +49,12 @@ export function llamagenInfo(config: LlamagenConfig): ModelInfo {
  * const session = await backend.open(sequencesFor([207], true)); // class 207, and CFG's null class
  * ```
  */
-export async function openWebgpuBackend(options: WebgpuBackendOptions): Promise<Backend> {
+export async function openWebgpuBackend(
+  options: WebgpuBackendOptions,
+): Promise<Backend & { modelDecoder: ModelDecoder }> {
   const { config, weights } = await loadLlamagen(options.model);
-  return createWebgpuBackend(config, weights);
+  const modelDecoder = await modelDirDecoder(options.model);
+  return Object.assign(await createWebgpuBackend(config, weights), { modelDecoder });
 }
 
 /** Options of {@linkcode createWebgpuBackend} (tests and benchmarks). */

@@ -145,7 +145,7 @@ def serve(hello: dict, stdin, stdout, handlers: Optional[Dict[str, Callable]] = 
         return 1
     reply({"type": "ready", "protocol": PROTOCOL_VERSION,
            "info": family.info if family else None, "config": family.config if family else None,
-           "decoder": decoder, "torch": torch.__version__, "device": str(options.device),
+           "modelDecoder": family.decoder_status() if family else None, "decoder": decoder, "torch": torch.__version__, "device": str(options.device),
            "dtype": options.dtype_name, "threads": torch.get_num_threads(),
            "cudaGraphs": step_graphs.mode()})
     while True:

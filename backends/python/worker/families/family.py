@@ -9,7 +9,9 @@ A family module (families/<name>/) exports:
 
 Family:   info (core/step.ts ModelInfo), config (JSON for `ready`), device, dtype;
           conditions_for(images, cfg_scale) -> the sequences of a generation;
-          open(conditions) -> FamilySession; decoder(options) -> the model's own Decoder.
+          open(conditions) -> FamilySession; decoder(options) -> the model's own Decoder;
+          decoder_status() -> whether the model has a decoder, where it runs, or why not
+          (`ready.modelDecoder`: decoder_found() / decoder_absent(); found without loading).
 FamilySession (below): the KV cache of one generation and the step forward.
 Decoder:  kind, config (JSON), scale, codebook_size, decode(tokens [B, H, W]) -> uint8 RGB
           [B, H*scale, W*scale, 3] on the CPU.
@@ -27,7 +29,7 @@ from typing import List, Optional
 import numpy as np
 import torch
 
-from errors import OptionError
+from errors import CheckpointError, OptionError
 from device_pack import pack
 from kv_cache import SlotKVCache
 from step_graphs import ModelSteps
@@ -39,7 +41,7 @@ from step_graphs import ModelSteps
 # the object a load returns; a family that lacks one is refused in one line naming it.
 MODULE_EXPORTS = ("accepts", "load", "load_decoder", "inspect")
 FAMILY_MEMBERS = ("info", "config", "device", "dtype", "steps", "conditions_for", "open",
-                  "decoder")
+                  "decoder", "decoder_status")
 INFO_KEYS = ("name", "family", "vocab", "height", "width", "prefix", "eolToken", "numClasses",
              "conditioning")
 
@@ -62,6 +64,26 @@ def check_family(family, name: str):
         raise TypeError(f"the {name} family's model lacks {', '.join(missing)} "
                         f"(families/family.py)")
     return family
+
+
+def decoder_found(name: str, where: str = "worker") -> dict:
+    """A decoder_status(): the model's decoder `name` runs in the worker (or on the host: the
+    demo's patch codebook, decoded in TypeScript)."""
+    return {"available": True, "where": where, "name": name}
+
+
+def decoder_absent(why: str) -> dict:
+    """A decoder_status(): the model has no decoder; `why` names what is missing and the fix."""
+    return {"available": False, "why": why}
+
+
+def require_decoder(status: dict) -> None:
+    """Raise the status' one line unless the decoder is found in the worker."""
+    if not status["available"]:
+        raise CheckpointError(status["why"])
+    if status["where"] != "worker":
+        raise CheckpointError(f"the model's {status['name']} decoder runs on the host, not in "
+                              f"the worker")
 
 
 @dataclass

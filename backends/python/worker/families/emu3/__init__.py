@@ -24,7 +24,7 @@ from typing import List, Optional, Tuple
 from devices import probe
 from checkpoint import read_json
 from errors import CheckpointError, OptionError, first_line
-from families.family import LoadOptions
+from families.family import LoadOptions, decoder_absent, decoder_found, require_decoder
 from hf_decoder import HFDecoder
 from hf_files import load_pretrained, load_tokenizer
 from prompt_session import prompt_steps, sequences_for
@@ -120,17 +120,21 @@ class Emu3:
     def open(self, sequences: List) -> Emu3Session:
         return Emu3Session(self, sequences)
 
-    def decoder(self, options: LoadOptions) -> Emu3Decoder:
+    def decoder_status(self) -> dict:
         if self.decoder_missing and self.layout == "official":
-            raise CheckpointError(f"{self.path}: no vision tokenizer (BAAI/Emu3-VisionTokenizer) "
+            return decoder_absent(f"{self.path}: no vision tokenizer (BAAI/Emu3-VisionTokenizer) "
                                   f"to decode with; put it in {self.path}/vision_tokenizer or "
                                   f"beside the model as Emu3-VisionTokenizer, or pass "
                                   f"--vision-tokenizer DIR")
         if self.decoder_missing:
-            raise CheckpointError(f"{self.path}: model.safetensors has no VQ decoder weights "
+            return decoder_absent(f"{self.path}: model.safetensors has no VQ decoder weights "
                                   f"({len(self.decoder_missing)} missing, first: "
                                   f"{self.decoder_missing[0]}); Emu3-Gen ships its VQ-VAE in "
                                   f"the same files: download the whole model directory")
+        return decoder_found("Emu3 VQ-VAE")
+
+    def decoder(self, options: LoadOptions) -> Emu3Decoder:
+        require_decoder(self.decoder_status())
         return Emu3Decoder(self.pixels_dir, self.model, self.height, self.width, self.context)
 
     def transformers_generate(self, images: List[dict], cfg_scale: float, sampling: dict):

@@ -26,7 +26,7 @@ from checkpoint import read_json
 from contract import family_defaults
 from config_limits import check_grid
 from errors import CheckpointError
-from families.family import LoadOptions
+from families.family import LoadOptions, decoder_found
 from hf_decoder import HFDecoder
 from hf_files import load_pretrained, load_tokenizer
 from prompt_session import prompt_steps, sequences_for, unpack
@@ -114,6 +114,9 @@ class Janus:
 
     def open(self, sequences: List) -> JanusSession:
         return JanusSession(self, sequences)
+
+    def decoder_status(self) -> dict:
+        return decoder_found("Janus VQ-16 (gen_vision_model)")  # in the model's own weights
 
     def decoder(self, options: LoadOptions) -> JanusDecoder:
         return JanusDecoder(self.path, self.model, self.side)

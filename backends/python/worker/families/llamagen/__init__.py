@@ -14,7 +14,7 @@ import torch
 from checkpoint import load_safetensors_checked, model_files, read_json, select_checked
 from devices import probe
 from errors import CheckpointError, OptionError
-from families.family import LoadOptions
+from families.family import LoadOptions, decoder_absent, decoder_found, require_decoder
 from protocol import log
 from pt_file import read_pt_args
 
@@ -120,19 +120,23 @@ class LlamaGen:
             raise ValueError(f"{self.path}: the model has no null-class row (trained without "
                              f"class dropout), so it cannot do CFG: pass --cfg 1")
 
-    def decoder(self, options: LoadOptions) -> VqDecoder:
-        """The VQ directory beside the GPT (DIR/vq.json + DIR/vq.safetensors)."""
+    def decoder_status(self) -> dict:
+        """The VQ directory beside the GPT (DIR/vq.json + DIR/vq.safetensors), or the host
+        decoder its config.json names (the demo's patch codebook)."""
         if not os.path.isdir(self.path):
-            raise CheckpointError(f"{self.path}: a .pt checkpoint holds no image decoder; pass "
+            return decoder_absent(f"{self.path}: a .pt checkpoint holds no image decoder; pass "
                                   f"a VQ decoder (--vq PATH)")
         if os.path.isfile(os.path.join(self.path, "vq.json")):
-            return load_vq(self.path, options.device, options.dtype)
+            return decoder_found("LlamaGen VQ-16")
         own = read_json(os.path.join(self.path, "config.json")).get("decoder")
         if isinstance(own, dict) and own.get("kind") == "patch-codebook":
-            raise CheckpointError(f"{self.path}: the model's patch-codebook decoder runs on the "
-                                  f"host (backends/decoders/patch_codebook.ts), not in the worker")
-        raise CheckpointError(f"{self.path}: the model has no decoder of its own (no vq.json + "
+            return decoder_found("patch-codebook", where="host")
+        return decoder_absent(f"{self.path}: the model has no decoder of its own (no vq.json + "
                               f"vq.safetensors beside config.json); pass a VQ decoder (--vq PATH)")
+
+    def decoder(self, options: LoadOptions) -> VqDecoder:
+        require_decoder(self.decoder_status())
+        return load_vq(self.path, options.device, options.dtype)
 
 
 def load(path: str, options: LoadOptions) -> LlamaGen:

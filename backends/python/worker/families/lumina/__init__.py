@@ -25,13 +25,13 @@ import torch
 from contract import family_defaults
 from devices import probe
 from errors import CheckpointError
-from families.family import LoadOptions
+from families.family import LoadOptions, decoder_absent, decoder_found
 from hf_decoder import HFDecoder
 from hf_files import load_tokenizer
 from prompt_session import prompt_steps, sequences_for
 from text_vocab_session import head_rows, text_vocab_heads
 
-from .decoder import LuminaDecoder
+from .decoder import LuminaDecoder, find_files
 from .loading import load_model, read_config
 from .prompts import grid_of, prompt_rules
 from .session import LuminaSession
@@ -87,6 +87,13 @@ class Lumina:
 
     def open(self, sequences: List) -> LuminaSession:
         return LuminaSession(self, sequences)
+
+    def decoder_status(self) -> dict:
+        try:
+            find_files(self.path)
+        except CheckpointError as err:
+            return decoder_absent(str(err))
+        return decoder_found("Chameleon VQGAN")
 
     def decoder(self, options: LoadOptions) -> LuminaDecoder:
         return LuminaDecoder(self.path, self.vq_config, options.device, self.context)
