@@ -10,6 +10,7 @@
  */
 
 import { cfgGuides, cfgQueries, guidedLogits, type ImageWrite } from "../core/cfg.ts";
+import { checkPlan } from "../core/plan.ts";
 import { cellKey } from "../core/random.ts";
 import { resolveSampling, sample } from "../core/sampling.ts";
 import {
@@ -53,6 +54,7 @@ export async function runPlanOnHost(
   onProgress?: (stepsDone: number) => void,
 ): Promise<Int32Array> {
   const { plan, images, cfgScale, progressEvery, cfgInterval = -1 } = run;
+  checkPlan(plan, info);
   const sampling = resolveSampling(run.sampling);
   const { vocab, eolToken } = info;
   const cells = plan.height * plan.width;

@@ -28,7 +28,7 @@ import {
 import { openPythonVqDecoder, type PythonVqDecoder } from "./python/vq_client.ts";
 import { openWebgpuBackend, type WebgpuBackendOptions } from "./webgpu/backend.ts";
 import { openWebgpuVqDecoder, type VqDecoder } from "./webgpu/vq_decoder.ts";
-import { type ModelDecoder, modelDecoderOf, modelDirDecoder } from "./model_decoder.ts";
+import { modelDecoderOf, modelDirDecoder } from "./model_decoder.ts";
 
 /** Backend names, as `--backend` takes them. */
 export type BackendName = "mock" | "python" | "webgpu";
@@ -163,7 +163,7 @@ export async function openImageDecoder(spec: ImageDecoderSpec): Promise<ImageDec
  * The image decoder for grids `backend` has just generated. A Python backend decodes in its own
  * worker (so `generate --backend python --png` starts one torch process, and decodes on the
  * model's device); a `{ kind: "model" }` spec follows what the backend reports of its model's
- * decoder ({@linkcode ModelDecoder}), and is refused in one line when it has none.
+ * decoder (backends/model_decoder.ts), and is refused in one line when it has none.
  *
  * @example
  * ```ts

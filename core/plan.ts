@@ -8,10 +8,11 @@
  * @module
  */
 
-import type { Layout } from "./layout.ts";
+import { createLayout, type Layout } from "./layout.ts";
 import type { ImageQuery, Schedule } from "./schedule.ts";
 import {
   type EncodedPlan,
+  type ModelInfo,
   PLAN_INPUT_CONDITION,
   PLAN_INPUT_EOL,
   PLAN_PREDICTS_NONE,
@@ -99,4 +100,85 @@ export function encodePlan(plan: Plan): EncodedPlan {
   });
   stepStart[plan.steps.length] = q;
   return { height, width, stepStart, slot, input, predicts };
+}
+
+/** What {@linkcode checkPlan} checks a plan against: the model's grid and layout. */
+export type PlanModel = Pick<ModelInfo, "family" | "height" | "width" | "prefix" | "eolToken">;
+
+/**
+ * Check an encoded plan against the model before any of it runs: the TypeScript side's one
+ * plan check, called by every backend that runs plans (the Python worker's twin is
+ * planner.check_plan). Steps rise strictly from 0 to the query count; the arrays agree in
+ * length; slots lie in the model's sequence; a prefix slot reads the condition and no other
+ * slot does; EOL only where the model has one; cells lie in the grid; no query reads a cell
+ * before the step that decodes it, and every cell is decoded. Throws a one-line RangeError.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLayout } from "./layout.ts";
+ * import { checkPlan, compilePlan, encodePlan } from "./plan.ts";
+ * import { createSchedule } from "./schedule.ts";
+ * const layout = createLayout({ height: 3, width: 3 });
+ * const plan = encodePlan(compilePlan(layout, createSchedule(layout, { window: 1 })));
+ * const model = { family: "llamagen", height: 3, width: 3, prefix: 1, eolToken: null };
+ * checkPlan(plan, model);
+ * assert.throws(() => checkPlan({ ...plan, width: 4 }, model), /plan grid 3x4/);
+ * ```
+ */
+export function checkPlan(plan: EncodedPlan, model: PlanModel): void {
+  const { height, width, stepStart, slot, input, predicts } = plan;
+  const fail = (why: string) => {
+    throw new RangeError(why);
+  };
+  if (height !== model.height || width !== model.width) {
+    fail(`plan grid ${height}x${width} does not match the model's ${model.height}x${model.width}`);
+  }
+  const n = slot.length, steps = stepStart.length - 1;
+  let rising = steps >= 1 && stepStart[0] === 0 && stepStart[steps] === n;
+  for (let j = 0; rising && j < steps; j++) rising = stepStart[j + 1] > stepStart[j];
+  if (!rising) fail("plan stepStart must rise strictly from 0 to the number of queries");
+  if (input.length !== n || predicts.length !== n) {
+    fail("plan arrays slot, input, predicts must have equal lengths");
+  }
+  const cells = height * width;
+  const layout = createLayout({
+    height,
+    width,
+    prefix: model.prefix,
+    eol: model.eolToken !== null,
+  });
+  const decodedAt = new Int32Array(cells).fill(-1); // decodedAt: [cells], the step, −1 = never
+  for (let j = 0; j < steps; j++) {
+    for (let q = stepStart[j]; q < stepStart[j + 1]; q++) {
+      const p = predicts[q];
+      if (p !== PLAN_PREDICTS_NONE && !(p >= 0 && p < cells)) {
+        fail(`plan predicts outside -1..${cells - 1}`);
+      }
+      if (p >= 0) decodedAt[p] = j;
+    }
+  }
+  for (let j = 0; j < steps; j++) {
+    for (let q = stepStart[j]; q < stepStart[j + 1]; q++) {
+      const s = slot[q], x = input[q];
+      if (!(s >= 0 && s < layout.numSlots)) fail(`plan slot outside 0..${layout.numSlots - 1}`);
+      if ((x === PLAN_INPUT_CONDITION) !== (s < model.prefix)) {
+        fail(
+          `plan step ${j}: input ${x} does not fit slot ${s} (the condition is slots 0..${
+            model.prefix - 1
+          }'s alone)`,
+        );
+      }
+      if (x === PLAN_INPUT_EOL && model.eolToken === null) {
+        fail(`${model.family} has no end-of-line token, but the plan asks for one`);
+      }
+      if (x >= cells || (x < 0 && x !== PLAN_INPUT_CONDITION && x !== PLAN_INPUT_EOL)) {
+        fail(`plan input outside ${PLAN_INPUT_EOL}..${cells - 1}`);
+      }
+      if (x >= 0 && !(decodedAt[x] >= 0 && decodedAt[x] < j)) {
+        fail("plan reads a grid cell before the step that decodes it");
+      }
+    }
+  }
+  if (decodedAt.includes(-1)) fail("plan never decodes some grid cells");
 }

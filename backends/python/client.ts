@@ -20,6 +20,7 @@
  */
 
 import { checkCondition, type Sequence } from "../../core/condition.ts";
+import { checkPlan } from "../../core/plan.ts";
 import type { SamplingOptions } from "../../core/sampling.ts";
 import type { Backend, ModelInfo, PlanImage, PlanRun, Query, Session } from "../../core/step.ts";
 import { type PythonDecoderSource, type PythonVqDecoder, WorkerDecoder } from "./vq_client.ts";
@@ -288,7 +289,7 @@ class PythonBackendImpl implements PythonBackend {
     const request = openRequest(this.#sessions, sequences);
     const id = this.#sessions++;
     await this.#process.request(request, {}, { timeoutMs: this.#timeoutMs });
-    return new PythonSession(this.#process, id, this.info.vocab, this.#timeoutMs, this.#watch);
+    return new PythonSession(this.#process, id, this.info, this.#timeoutMs, this.#watch);
   }
 
   async referenceGenerate(
@@ -324,6 +325,7 @@ class PythonSession implements Session {
   readonly plansCfgInterval = true;
   readonly #process: WorkerProcess;
   readonly #id: number;
+  readonly #info: ModelInfo;
   readonly #vocab: number;
   readonly #timeoutMs: number;
 
@@ -332,13 +334,14 @@ class PythonSession implements Session {
   constructor(
     process: WorkerProcess,
     id: number,
-    vocab: number,
+    info: ModelInfo,
     timeoutMs: number,
     watch: { current: PlanWatch | null },
   ) {
     this.#process = process;
     this.#id = id;
-    this.#vocab = vocab;
+    this.#info = info;
+    this.#vocab = info.vocab;
     this.#timeoutMs = timeoutMs;
     this.#watch = watch;
   }
@@ -371,6 +374,7 @@ class PythonSession implements Session {
 
   async runPlan(run: PlanRun, onProgress?: (stepsDone: number) => void): Promise<Int32Array> {
     const { plan } = run;
+    checkPlan(plan, this.#info); // the worker checks again (planner.check_plan): its own side
     const header = {
       type: "plan",
       session: this.#id,

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { checkPlan } from "../../core/plan.ts";
 import { resolveSampling } from "../../core/sampling.ts";
 import type { PlanRun, Query, Session } from "../../core/step.ts";
 import { kvDimOf, type LlamagenConfig } from "../llamagen_config.ts";
@@ -162,11 +163,13 @@ export class WebgpuSession implements Session {
     const { gpu, config, kernels } = this.#model;
     const { device } = gpu;
     const [height, width] = config.grid;
-    if (run.plan.height !== height || run.plan.width !== width) {
-      throw new RangeError(
-        `Plan grid ${run.plan.height}×${run.plan.width} does not match the model's ${height}×${width}`,
-      );
-    }
+    checkPlan(run.plan, {
+      family: "llamagen",
+      height,
+      width,
+      prefix: config.prefix,
+      eolToken: null,
+    });
     const b = run.images.length;
     const seqs = run.cfgScale === 1 ? b : 2 * b;
     if (seqs !== this.#seqs) {
@@ -193,7 +196,7 @@ export class WebgpuSession implements Session {
       if (seqs > b) conds[b + i] = config.numClasses;
       images.set([image.seed, image.index], 2 * i);
     });
-    const plan = packPlan(run, this.#limits);
+    const plan = packPlan(run);
     const cells = b * height * width;
     const temp: { destroy(): void }[] = []; // the plan's buffers and sampler, freed however it ends
     try {
