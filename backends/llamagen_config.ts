@@ -59,21 +59,12 @@ export const LLAMAGEN_PRESETS: Readonly<Record<string, readonly [number, number,
   CONTRACT.llamagenPresets;
 
 /**
- * The caps of a valid LlamaGen model directory, the same in the Python worker
- * (worker/families/llamagen/config.py) and proven by the shared cases of
- * fixtures/model_dirs/cases.json: checked before anything is allocated.
+ * The caps of a valid LlamaGen model directory (core/contract.json's `llamagenLimits`, which the
+ * Python worker reads too; fixtures/model_dirs/cases.json's shared cases exercise both): grid
+ * side, layers, heads, dim, hidden, vocab, classes, and the KV cache of one sequence at float32
+ * (layers × 2 × slots × kvHeads·headDim × 4 bytes). Checked before anything is allocated.
  */
-export const LLAMAGEN_LIMITS = Object.freeze({
-  gridSide: 256, // grid H and W
-  layers: 256,
-  heads: 256,
-  dim: 16384,
-  hidden: 65536,
-  vocab: 1 << 20,
-  numClasses: 1 << 20,
-  /** KV cache of one sequence at float32: layers × 2 × slots × kvHeads·headDim × 4 bytes. */
-  kvCacheBytes: 2 ** 31,
-});
+export const LLAMAGEN_LIMITS = CONTRACT.llamagenLimits;
 
 /** LlamaGen's SwiGLU width: ⌊2·4·dim/3⌋ rounded up to a multiple of 256. */
 export function llamagenHidden(dim: number): number {

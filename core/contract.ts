@@ -35,6 +35,19 @@ export interface Contract {
   planPredictsNone: number;
   /** LlamaGen's named sizes: [layers, heads, dim]. */
   llamagenPresets: Readonly<Record<string, readonly [number, number, number]>>;
+  /** The caps of a valid LlamaGen model directory (kvCacheBytes: one sequence at float32). */
+  llamagenLimits: Readonly<{
+    gridSide: number;
+    layers: number;
+    heads: number;
+    dim: number;
+    hidden: number;
+    vocab: number;
+    numClasses: number;
+    kvCacheBytes: number;
+  }>;
+  /** The image sides `--size` may ask for: [min, max] px. */
+  imageSizePx: readonly [number, number];
   /** Each model family's facts, by the worker's family name. */
   families: Readonly<Record<string, FamilyFacts>>;
 }
@@ -78,6 +91,8 @@ export const CONTRACT: Readonly<Contract> = Object.freeze({
       ) => [name, Object.freeze([p[0], p[1], p[2]] as const)]),
     ),
   ),
+  llamagenLimits: Object.freeze({ ...data.llamagenLimits }),
+  imageSizePx: Object.freeze([data.imageSizePx[0], data.imageSizePx[1]] as const),
   families: Object.freeze(
     Object.fromEntries(
       Object.entries(data.families).map(([name, f]) => [

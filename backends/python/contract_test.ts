@@ -11,7 +11,8 @@ import {
   PLAN_PREDICTS_NONE,
   QUERY_TOKEN_CONDITION,
 } from "../../core/step.ts";
-import { LLAMAGEN_PRESETS } from "../llamagen_config.ts";
+import { LLAMAGEN_LIMITS, LLAMAGEN_PRESETS } from "../llamagen_config.ts";
+import { backendFlags } from "../../cli/flags/backend_flags.ts";
 import { MAX_HEADER_BYTES as SAFETENSORS_HEADER } from "../safetensors_format.ts";
 import { MAX_HEADER_BYTES, PROTOCOL_VERSION } from "./protocol.ts";
 import { join } from "node:path";
@@ -32,6 +33,11 @@ Deno.test("the TypeScript constants are core/contract.json's", async () => {
   assert.equal(PLAN_INPUT_EOL, json.planInputEol);
   assert.equal(PLAN_PREDICTS_NONE, json.planPredictsNone);
   assert.deepEqual(LLAMAGEN_PRESETS, json.llamagenPresets);
+  assert.deepEqual(LLAMAGEN_LIMITS, json.llamagenLimits);
+  assert.throws(
+    () => backendFlags({ backend: "python", model: "m", size: String(json.imageSizePx[1] + 1) }),
+    new RegExp(`--size must be an integer in ${json.imageSizePx[0]}\\.\\.${json.imageSizePx[1]}`),
+  );
   for (const [name, f] of Object.entries(json.families) as [string, Record<string, unknown>][]) {
     assert.deepEqual(FAMILY_LAYOUTS[name], { grid: f.grid, eol: f.eol, about: f.about }, name);
   }
@@ -61,6 +67,7 @@ Deno.test({
         copies.push(path);
       }
       if (/"GPT-B":\s*\(12, 12, 768\)/.test(text)) copies.push(path);
+      if (/"gridSide":\s*256|not \d+ <= size <= 16384/.test(text)) copies.push(path);
       // Family sampling defaults: read from the contract, not written again.
       if (/"defaults":\s*\{"cfg":\s*[\d.]+|^DEFAULTS = \{|^DEFAULT_CFG = [\d.]+\s*$/m.test(text)) {
         copies.push(path);

@@ -8,6 +8,7 @@
  */
 
 import { MAX_SEED } from "../../core/mod.ts";
+import { CONTRACT } from "../../core/contract.ts";
 import { BACKENDS, type BackendSpec } from "../../backends/open.ts";
 import type { PythonBackendOptions } from "../../backends/python/client.ts";
 import {
@@ -238,7 +239,7 @@ export function sizeFlags(values: Values): Pick<PythonBackendOptions, "grid" | "
     throw new ValidationError("--grid and --size exclude each other: give one");
   }
   if (typeof values.grid === "string") return { grid: parseGrid("--grid", values.grid).join("x") };
-  if (values.size !== undefined) return { size: intFlag(values, "size", 8, 16384) };
+  if (values.size !== undefined) return { size: intFlag(values, "size", ...CONTRACT.imageSizePx) };
   return {};
 }
 

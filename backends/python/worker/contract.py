@@ -1,7 +1,7 @@
 """The cross-language contract, read from the one file the TypeScript engine reads too
 (core/contract.json; core/contract.ts is the other side, and core/contract_test.ts checks both
 give the same values): the protocol version, the frame and safetensors header caps, the step's
-sentinel values, LlamaGen's presets and each family's grid facts and sampling defaults. Read once at import with the standard library.
+sentinel values, LlamaGen's presets and limits, the image size range and each family's grid facts and sampling defaults. Read once at import with the standard library.
 
     python -m contract   -> the values as one JSON line (what the test compares)
 """
@@ -24,6 +24,8 @@ PLAN_INPUT_CONDITION: int = _DATA["planInputCondition"]  # a plan input: the con
 PLAN_INPUT_EOL: int = _DATA["planInputEol"]  # a plan input: the model's EOL token
 PLAN_PREDICTS_NONE: int = _DATA["planPredictsNone"]  # a query that samples nothing
 LLAMAGEN_PRESETS = {name: tuple(p) for name, p in _DATA["llamagenPresets"].items()}
+LLAMAGEN_LIMITS: dict = dict(_DATA["llamagenLimits"])  # a LlamaGen directory's caps
+IMAGE_SIZE_PX = tuple(_DATA["imageSizePx"])  # (min, max) image side a size may ask for
 # Each family's facts: title, grid [H, W], eol, about, sampling defaults (ModelInfo.defaults).
 FAMILIES = _DATA["families"]
 
@@ -44,6 +46,8 @@ def values() -> dict:
         "planInputEol": PLAN_INPUT_EOL,
         "planPredictsNone": PLAN_PREDICTS_NONE,
         "llamagenPresets": {n: list(p) for n, p in LLAMAGEN_PRESETS.items()},
+        "llamagenLimits": LLAMAGEN_LIMITS,
+        "imageSizePx": list(IMAGE_SIZE_PX),
         "families": FAMILIES,
     }
 

@@ -23,6 +23,7 @@ from devices import pick_device, pick_dtype
 from errors import OptionError, first_line, only_line
 from families.family import FamilySession, LoadOptions
 from planner import run_plan
+from contract import IMAGE_SIZE_PX
 from protocol import PROTOCOL_VERSION, log, read_frame, write_frame
 
 EXPECTED = (ValueError,)  # CheckpointError, SafetensorsError, ProtocolError are ValueErrors
@@ -119,8 +120,9 @@ def image_size(hello: dict):
     size = hello.get("size")
     if size is None:
         return None
-    if isinstance(size, bool) or not isinstance(size, int) or not 8 <= size <= 16384:
-        raise OptionError(f"size must be an image side in px, 8..16384, got {size!r}")
+    low, high = IMAGE_SIZE_PX
+    if isinstance(size, bool) or not isinstance(size, int) or not low <= size <= high:
+        raise OptionError(f"size must be an image side in px, {low}..{high}, got {size!r}")
     if hello.get("grid") is not None:
         raise OptionError("give the grid or the image size, not both")
     return size

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from bounded_json import stringify
-from contract import LLAMAGEN_PRESETS
+from contract import LLAMAGEN_LIMITS, LLAMAGEN_PRESETS
 from errors import CheckpointError
 
 # Presets: name -> (layers, heads, dim), from core/contract.json.
@@ -21,13 +21,10 @@ def preset_hidden(dim: int) -> int:
     return (hidden + 255) // 256 * 256
 
 
-# The caps of a valid model directory: backends/llamagen_config.ts's LLAMAGEN_LIMITS, proven
-# equal by the shared cases of fixtures/model_dirs/cases.json. Checked before allocating.
-LIMITS = {
-    "gridSide": 256, "layers": 256, "heads": 256, "dim": 16384, "hidden": 65536,
-    "vocab": 1 << 20, "numClasses": 1 << 20,
-    "kvCacheBytes": 2 ** 31,  # one sequence's KV cache at float32
-}
+# The caps of a valid model directory (core/contract.json's llamagenLimits, which TypeScript's
+# LLAMAGEN_LIMITS reads too; fixtures/model_dirs/cases.json's shared cases exercise both).
+# Checked before allocating.
+LIMITS = LLAMAGEN_LIMITS
 DTYPES = ("float32", "float16", "bfloat16")
 
 
