@@ -13,6 +13,7 @@
  */
 
 import { join } from "node:path";
+import { readConfigObject } from "./model_dir.ts";
 
 /** A model's own decoder. */
 export type ModelDecoder =
@@ -45,20 +46,7 @@ export type ModelDecoder =
  * ```
  */
 export async function modelDirDecoder(dir: string): Promise<ModelDecoder> {
-  const configPath = join(dir, "config.json");
-  let text: string;
-  try {
-    text = await Deno.readTextFile(configPath);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`${configPath} not found`);
-    throw new Error(`cannot read ${configPath}: ${(e as Error).message}`);
-  }
-  let config: Record<string, unknown> | null = null;
-  try {
-    const json = JSON.parse(text);
-    if (json && typeof json === "object" && !Array.isArray(json)) config = json;
-  } catch { /* reported below */ }
-  if (!config) throw new Error(`${configPath} is not a JSON object`);
+  const config = await readConfigObject(join(dir, "config.json"));
   if (typeof config.model_type === "string") {
     return { available: true, where: "worker", name: `${config.model_type} decoder` };
   }

@@ -63,6 +63,37 @@ async function readConfigText(path: string): Promise<string> {
   return await Deno.readTextFile(path);
 }
 
+/**
+ * Read a config file that must hold a JSON object (a model directory's config.json), bounded
+ * like every config: at most {@linkcode MAX_CONFIG_BYTES}, nested no deeper than
+ * bounded_json's cap. One-line errors: `PATH not found`, `PATH is not a JSON object`, or why it
+ * cannot be read.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readConfigObject } from "./model_dir.ts";
+ * await assert.rejects(() => readConfigObject("/no/config.json"), /^Error: \/no\/config\.json not found$/);
+ * ```
+ */
+export async function readConfigObject(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readConfigText(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new Error(`${path} not found`);
+    throw new Error(`cannot read ${path}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  let json: unknown = null;
+  try {
+    json = parseBoundedJson(text, path);
+  } catch { /* reported below */ }
+  if (json && typeof json === "object" && !Array.isArray(json)) {
+    return json as Record<string, unknown>;
+  }
+  throw new Error(`${path} is not a JSON object`);
+}
+
 /** The error for a model "directory" that is a file: a checkpoint to convert, most likely. */
 function notADirectory(path: string, configFile: string, weightsFile: string): string {
   const vq = configFile === "vq.json";

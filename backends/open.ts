@@ -29,6 +29,7 @@ import { openPythonVqDecoder, type PythonVqDecoder } from "./python/vq_client.ts
 import { openWebgpuBackend, type WebgpuBackendOptions } from "./webgpu/backend.ts";
 import { openWebgpuVqDecoder, type VqDecoder } from "./webgpu/vq_decoder.ts";
 import { modelDecoderOf, modelDirDecoder } from "./model_decoder.ts";
+import { readConfigObject } from "./model_dir.ts";
 
 /** Backend names, as `--backend` takes them. */
 export type BackendName = "mock" | "python" | "webgpu";
@@ -211,22 +212,6 @@ function isPythonBackend(backend: Backend): backend is PythonBackend {
     typeof (backend as Partial<PythonBackend>).openDecoder === "function";
 }
 
-/** Read and parse a JSON object with a one-line error. */
-async function readJsonObject(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`${path} not found`);
-    throw new Error(`cannot read ${path}: ${(e as Error).message}`);
-  }
-  try {
-    const json = JSON.parse(text);
-    if (json && typeof json === "object" && !Array.isArray(json)) return json;
-  } catch { /* reported below */ }
-  throw new Error(`${path} is not a JSON object`);
-}
-
 /** The loaded model's own decoder in the worker, as its `ready` reported it. */
 async function openWorkerDecoder(backend: PythonBackend): Promise<ImageDecoder> {
   const own = backend.modelDecoder;
@@ -243,7 +228,7 @@ function workerImageDecoder(decoder: PythonVqDecoder, family: string): ImageDeco
 /** The host decoder named by `DIR/config.json` (`decoder`: today only `patch-codebook`). */
 async function openHostDecoder(dir: string): Promise<ImageDecoder> {
   const configPath = join(dir, "config.json");
-  const config = await readJsonObject(configPath);
+  const config = await readConfigObject(configPath);
   const decoder = config.decoder as Record<string, unknown> | undefined;
   if (!decoder || typeof decoder !== "object") {
     throw new Error(`${configPath} names no image decoder: pass --vq PATH for LlamaGen grids`);

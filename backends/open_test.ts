@@ -5,6 +5,7 @@ import { MockBackend } from "./mock/mock.ts";
 import { openBackend, openImageDecoder, openImageDecoderFor } from "./open.ts";
 import { writeSafetensors } from "./safetensors.ts";
 import { type ModelDecoder, modelDirDecoder } from "./model_decoder.ts";
+import { MAX_CONFIG_BYTES } from "./model_dir.ts";
 import { needs } from "../testing/runtimes.ts";
 
 Deno.test("openBackend() opens the mock in-process with the spec's options", async () => {
@@ -197,6 +198,21 @@ Deno.test({
       await decoder.close();
       await alone.close();
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openImageDecoder() reads a model directory's config.json no larger than a config", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "zipar_open_big_" });
+  try {
+    const config = join(dir, "config.json");
+    await Deno.writeTextFile(config, "{}");
+    await Deno.truncate(config, MAX_CONFIG_BYTES + 1); // sparse: nothing is written
+    await assert.rejects(
+      () => openImageDecoder({ kind: "model", dir }),
+      /^Error: cannot read .*config\.json: 16777217 bytes, more than a config's 16777216$/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
