@@ -32,3 +32,17 @@ export async function greedyRun(
     mode,
   });
 }
+
+/**
+ * {@linkcode greedyRun} over a fixed list of conditions, its images picked by index: a family
+ * test's `run(backend, [0, 1], { window: 2 }, 3)`.
+ */
+export function conditionRunner(conditions: readonly Condition[]) {
+  return (
+    backend: Backend,
+    which: readonly number[],
+    schedule: ScheduleOptions,
+    cfgScale: number,
+    mode: "interactive" | "planned" = "interactive",
+  ) => greedyRun(backend, which.map((i) => conditions[i]), schedule, cfgScale, mode);
+}

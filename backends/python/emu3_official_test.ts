@@ -12,7 +12,6 @@
 
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import type { ScheduleOptions } from "../../core/schedule.ts";
 import type { PromptCondition } from "../../core/condition.ts";
 import type { PythonBackend } from "./client.ts";
 import type { OracleBackend } from "../../testing/worker_oracles.ts";
@@ -20,7 +19,7 @@ import { openEmu3, peerGrids, tinyEmu3 } from "./emu3_test_helpers.ts";
 import { oneLine, PYTHON, PYTHON_TESTS } from "./test_helpers.ts";
 import { openPythonBackend } from "./client.ts";
 import { sharedWorker } from "../../testing/shared_worker.ts";
-import { greedyRun } from "../../testing/greedy_run.ts";
+import { conditionRunner } from "../../testing/greedy_run.ts";
 import { copyTree } from "../../testing/model_cache.ts";
 
 // A digit run: BAAI's tokenizer splits digits ("9", "0"), transformers' copy keeps "90".
@@ -33,15 +32,7 @@ function worker(dir: string): Promise<OracleBackend> {
 }
 
 /** Greedy images of PROMPTS[i] for i in `which` (testing/greedy_run.ts). */
-function run(
-  backend: PythonBackend,
-  which: number[],
-  schedule: ScheduleOptions,
-  cfgScale: number,
-  mode: "interactive" | "planned" = "interactive",
-) {
-  return greedyRun(backend, which.map((i) => CONDITIONS[i]), schedule, cfgScale, mode);
-}
+const run = conditionRunner(CONDITIONS);
 
 Deno.test({
   name: "Emu3 official layout: the converted copy's grid and vocab, BAAI's sampling defaults",

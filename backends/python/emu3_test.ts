@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertRunsMatch, runSteps, type StepRun } from "../../testing/step_runs.ts";
 import { createLayout, layoutOf } from "../../core/layout.ts";
 import { compilePlan } from "../../core/plan.ts";
 import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
@@ -221,7 +222,7 @@ Deno.test({
         { condition: { prompt: PROMPTS[1], negativePrompt: "blurry, dark" }, unconditional: true },
       ],
     ];
-    const runs: { sequences: Sequence[]; steps: Query[][]; got: number[] }[] = [];
+    const runs: StepRun[] = [];
     for (const options of [{ window: 2 }, { window: 3, variant: "paper" as const }]) {
       const steps = stepsOf(options);
       const written = new Set<number>();
@@ -244,20 +245,8 @@ Deno.test({
       assert.ok(early > 0, "no EOL query ran before its row was done");
       for (const sequences of cases) runs.push({ sequences, steps, got: [] });
     }
-    await withEmu3(dir, async (backend) => {
-      for (const { sequences, steps, got } of runs) {
-        const session = await backend.open(sequences);
-        for (const step of steps) got.push(...await session.step(step));
-        await session.close();
-      }
-    });
-    for (const { sequences, steps, got } of runs) {
-      const want = await referenceLogits(dir, sequences, steps);
-      assert.equal(got.length, want.length);
-      let max = 0;
-      for (let i = 0; i < got.length; i++) max = Math.max(max, Math.abs(got[i] - want[i]));
-      assert.ok(max < 1e-4, `max abs diff ${max}`);
-    }
+    await withEmu3(dir, (backend) => runSteps(backend, runs));
+    await assertRunsMatch(runs, ({ sequences, steps }) => referenceLogits(dir, sequences, steps));
   },
 });
 

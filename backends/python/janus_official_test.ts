@@ -12,13 +12,12 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { ScheduleOptions } from "../../core/schedule.ts";
 import type { PromptCondition } from "../../core/condition.ts";
 import type { OracleBackend } from "../../testing/worker_oracles.ts";
 import { openJanus, peerGrids, tinyJanus } from "./janus_test_helpers.ts";
 import { oneLine, PYTHON_TESTS } from "./test_helpers.ts";
 import { sharedWorker } from "../../testing/shared_worker.ts";
-import { greedyRun } from "../../testing/greedy_run.ts";
+import { conditionRunner } from "../../testing/greedy_run.ts";
 import { copyTree } from "../../testing/model_cache.ts";
 import { memoryIo } from "../../cli/io/io.ts";
 import { main } from "../../cli/main.ts";
@@ -33,15 +32,7 @@ function worker(dir: string): Promise<OracleBackend> {
 }
 
 /** Greedy images of PROMPTS[i] for i in `which` (testing/greedy_run.ts). */
-function run(
-  backend: OracleBackend,
-  which: number[],
-  schedule: ScheduleOptions,
-  cfgScale: number,
-  mode: "interactive" | "planned" = "interactive",
-) {
-  return greedyRun(backend, which.map((i) => CONDITIONS[i]), schedule, cfgScale, mode);
-}
+const run = conditionRunner(CONDITIONS);
 
 Deno.test({
   name: "Janus official layout: the converted copy's ModelInfo, layout 'official' in its config",

@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { assertRunsMatch, runSteps, type StepRun } from "../../testing/step_runs.ts";
 import { createLayout, layoutOf } from "../../core/layout.ts";
 import { compilePlan } from "../../core/plan.ts";
 import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
@@ -178,7 +179,7 @@ Deno.test({
         { condition: { prompt: PROMPTS[1], negativePrompt: "blurry" }, unconditional: true },
       ],
     ];
-    const runs: { sequences: Sequence[]; steps: Query[][]; got: number[] }[] = [];
+    const runs: StepRun[] = [];
     for (const window of [2, 3]) {
       const { steps } = stepsOf({ window }, codesOf(window));
       // An EOL query runs while the row above is unfinished: its later slots stay masked.
@@ -188,17 +189,11 @@ Deno.test({
       assert.ok(eolEarly, `s=${window}: no EOL query beside an unfinished row`);
       for (const sequences of cases) runs.push({ sequences, steps, got: [] });
     }
-    await withLumina(async (backend) => {
-      for (const { sequences, steps, got } of runs) {
-        const session = await backend.open(sequences);
-        for (const step of steps) got.push(...await session.step(step));
-        await session.close();
-      }
-    });
-    for (const { sequences, steps, got } of runs) {
-      const diff = maxDiff(got, await referenceLogits(dir, GRID, sequences, steps));
-      assert.ok(diff < 1e-4, `max abs diff ${diff}`);
-    }
+    await withLumina((backend) => runSteps(backend, runs));
+    await assertRunsMatch(
+      runs,
+      ({ sequences, steps }) => referenceLogits(dir, GRID, sequences, steps),
+    );
   },
 });
 

@@ -146,10 +146,4 @@ export function openLumina(
   });
 }
 
-/** Max |a − b| over two equally long arrays. */
-export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`lengths ${a.length} and ${b.length} differ`);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
+export { maxDiff } from "../../testing/step_runs.ts";
