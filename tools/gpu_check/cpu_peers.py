@@ -32,11 +32,6 @@ from official_llamagen import import_official, official_model, run_official  # n
 GPT_B_16 = models.Shape("GPT-B", 12, 12, 768, 16)
 
 
-def spread(times):
-    return (f"{statistics.median(times):,.0f} ({min(times):,.0f}–{max(times):,.0f}, "
-            f"n={len(times)})")
-
-
 def interleave(rows, rounds: int):
     """rows: [(name, passes, fn)] -> {name: [ms of each counted round]}, rows taking turns."""
     times = {name: [] for name, _, _ in rows}
@@ -54,7 +49,7 @@ def table(title, rows, times, base: str):
              f"{base} |", "| --- | ---: | ---: | ---: |"]
     ref = statistics.median(times[base])
     for name, passes, _ in rows:
-        lines.append(f"| {name} | {passes} | {spread(times[name])} | "
+        lines.append(f"| {name} | {passes} | {models.summary(times[name], '{:,.0f}')} | "
                      f"{ref / statistics.median(times[name]):.2f}× |")
     return lines + [""]
 

@@ -176,12 +176,14 @@ def wall_ms(device: torch.device, fn: Callable[[], object]):
     return (time.perf_counter() - t0) * 1000, value
 
 
-def summary(times: List[float]) -> str:
+def summary(times: List[float], fmt: str = "{:.1f}") -> str:
+    """Median (min–max, n) of `times`, each number written with `fmt`."""
     if not times:
         return "–"
     if len(times) == 1:
-        return f"{times[0]:.1f}"
-    return f"{statistics.median(times):.1f} ({min(times):.1f}–{max(times):.1f}, n={len(times)})"
+        return fmt.format(times[0])
+    low, mid, high = (fmt.format(v) for v in (min(times), statistics.median(times), max(times)))
+    return f"{mid} ({low}–{high}, n={len(times)})"
 
 
 # --- the cost model the budget asks ---------------------------------------------------------

@@ -67,18 +67,25 @@ def keeps_caches(device: torch.device) -> bool:
     return _state["mode"] == "static" or uses_graphs(device)
 
 
+_FIELD_NAMES: Dict[type, Tuple[str, ...]] = {}  # an index class -> its field names, read once
+
+
 def signature(token: torch.Tensor, ix) -> Tuple:
-    """What fixes a step's kernels: the shapes of its tensors and the index's host facts."""
+    """What fixes a step's kernels: the shapes of its tensors and the index's host facts. Runs
+    every step on the graph path, so a class's fields are looked up once, not per step."""
     def walk(item):
+        names = _FIELD_NAMES.get(type(item))
+        if names is None:
+            names = _FIELD_NAMES[type(item)] = tuple(f.name for f in fields(item))
         out = []
-        for f in fields(item):
-            v = getattr(item, f.name)
+        for name in names:
+            v = getattr(item, name)
             if isinstance(v, torch.Tensor):
-                out.append((f.name, tuple(v.shape)))
+                out.append((name, tuple(v.shape)))
             elif is_dataclass(v) and not isinstance(v, type):
-                out.append((f.name, walk(v)))
+                out.append((name, walk(v)))
             else:
-                out.append((f.name, v))
+                out.append((name, v))
         return tuple(out)
     return tuple(token.shape), walk(ix)
 
