@@ -31,16 +31,8 @@ import {
 } from "../core/mod.ts";
 import { type OptionSpec, parseIntIn, ValidationError } from "./flags/args.ts";
 
-/** Schedule names. */
-export type ScheduleName =
-  | "raster"
-  | "ideal"
-  | "paper"
-  | "adaptive"
-  | "adaptive2"
-  | "sjd"
-  | "ideal-sjd"
-  | "paper-sjd";
+/** Schedule names: those of {@linkcode SCHEDULES}' entries. */
+export type ScheduleName = (typeof REGISTRY)[number]["name"];
 
 /** A schedule's settings, by their flag names. */
 export type SettingName =
@@ -153,7 +145,7 @@ const SETTINGS: Record<SettingName, SettingRule> = {
 /** One schedule of the registry. */
 export interface ScheduleEntry {
   /** Its name. */
-  name: ScheduleName;
+  name: string;
   /** Whether it compiles into a plan (its queries never depend on token values). */
   fixed: boolean;
   /** One line for the help. */
@@ -183,8 +175,11 @@ function sjd(layout: Layout, c: ScheduleChoice): Schedule {
   });
 }
 
-/** The registry: every schedule, the default (`ideal`) second. */
-export const SCHEDULES: readonly ScheduleEntry[] = [
+/**
+ * The registry: every schedule, the default (`ideal`) second. A new schedule is its core module
+ * and one entry here; every command, job file, eval setting and help line then knows it.
+ */
+const REGISTRY = [
   {
     name: "raster",
     fixed: true,
@@ -265,10 +260,13 @@ export const SCHEDULES: readonly ScheduleEntry[] = [
     needs: 1,
     build: sjd,
   },
-];
+] as const satisfies readonly ScheduleEntry[];
+
+/** The registry's entries (see above). */
+export const SCHEDULES: readonly ScheduleEntry[] = REGISTRY;
 
 /** The schedule names, the default second. */
-export const SCHEDULE_NAMES: readonly ScheduleName[] = SCHEDULES.map((e) => e.name);
+export const SCHEDULE_NAMES: readonly ScheduleName[] = REGISTRY.map((e) => e.name);
 /** The default schedule. */
 export const DEFAULT_SCHEDULE: ScheduleName = "ideal";
 
@@ -388,7 +386,8 @@ export function resolveSchedule(
       `Drop it, or pick ${spelling.schedules(which)}.`,
     );
   }
-  const choice: ScheduleChoice = { schedule: entry.name, window: width, proxy: "r-2" };
+  const schedule = entry.name as ScheduleName; // an entry of REGISTRY
+  const choice: ScheduleChoice = { schedule, window: width, proxy: "r-2" };
   const first = entry.settings[0];
   if ((first === "window" || first === "min-window") && raw[first] === undefined) {
     throw new ValidationError(
