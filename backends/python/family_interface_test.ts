@@ -26,5 +26,9 @@ Deno.test({
       out.family,
       "the bare family's model lacks steps, info.conditioning (families/family.py)",
     );
+    // A new family is one folder: registered in families/__init__.py, its facts in
+    // core/contract.json; a folder without either fails here by name.
+    assert.deepEqual(out.registered, out.folders, "families/__init__.py's FAMILIES");
+    assert.deepEqual(out.contract, out.folders, "core/contract.json's families");
   },
 });

@@ -1,12 +1,15 @@
 """Check families/family.py's interface as the worker enforces it. Usage:
 python -m family_interface_check -> one JSON line: the family modules that pass check_module,
-and the one-line refusals of a module and of a loaded family object that lack a piece."""
+the one-line refusals of a module and of a loaded family object that lack a piece, and the
+family folders beside the registry's names and core/contract.json's."""
 
 import json
+import os
 import sys
 import types
 
 import families
+from contract import FAMILIES as CONTRACT_FAMILIES
 from families.family import FAMILY_MEMBERS, check_family, check_module
 
 
@@ -25,8 +28,14 @@ def main(argv) -> int:
     family = types.SimpleNamespace(**{n: None for n in FAMILY_MEMBERS if n != "steps"})
     family.info = {"name": "x", "family": "x", "vocab": 1, "height": 1, "width": 1,
                    "prefix": 1, "eolToken": None, "numClasses": 1}  # no conditioning
+    # A family is one folder: each folder under families/ is registered and has contract facts.
+    root = os.path.dirname(families.__file__)
+    folders = sorted(n for n in os.listdir(root)
+                     if os.path.isfile(os.path.join(root, n, "__init__.py")))
     print(json.dumps({"checked": checked, "module": refusal(lambda: check_module(bare)),
-                      "family": refusal(lambda: check_family(family, "bare"))}))
+                      "family": refusal(lambda: check_family(family, "bare")),
+                      "folders": folders, "registered": sorted(families.FAMILIES),
+                      "contract": sorted(CONTRACT_FAMILIES)}))
     return 0
 
 
