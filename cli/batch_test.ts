@@ -217,7 +217,7 @@ Deno.test("zipar batch reports bad job lines by line number; --strict exits 2 fi
     );
     const reasons = summary.failures.map((f: { reason: string }) => f.reason).join("\n");
     assert.match(reasons, /unknown field "windw"/);
-    assert.match(reasons, /"window" 9 is larger than the grid width 8/);
+    assert.match(reasons, /"window" must be an integer in 1\.\.8, got 9 \(grid width 8\)/);
     assert.match(reasons, /class 10 is out of range/);
     assert.match(reasons, /clashes with the job on line 1/);
     assert.match(run.stderr, new RegExp(`^zipar: ${jobs}:2: not valid JSON`, "m"));
