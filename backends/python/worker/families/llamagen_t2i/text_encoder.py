@@ -41,11 +41,11 @@ def find_dir(path: str, given: Optional[str], beside) -> str:
     for d in beside:
         if os.path.isdir(d):
             return d
-    names = " or ".join(os.path.relpath(d, os.path.dirname(os.path.abspath(path)))
-                        for d in beside)
+    names = ", ".join(os.path.relpath(d, os.path.dirname(os.path.abspath(path))) + "/"
+                      for d in beside)
     raise CheckpointError(f"{path}: a LlamaGen text-to-image checkpoint needs its FLAN-T5 text "
                           f"encoder (google/flan-t5-xl): pass --text-encoder DIR, or put it "
-                          f"beside the checkpoint as {names}")
+                          f"beside the checkpoint as one of {names}")
 
 
 def check_dir(t5: str, caption_dim: int) -> dict:
