@@ -18,6 +18,12 @@ import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
 import type { OracleBackend } from "../../testing/worker_oracles.ts";
 import { sharedWorker } from "../../testing/shared_worker.ts";
 import { greedyRun } from "../../testing/greedy_run.ts";
+import {
+  assertBatchEqualsAlone,
+  assertRasterEqualsPeer,
+  assertZiparWindows,
+  lcgCodes,
+} from "../../testing/family_parity.ts";
 import { PYTHON_TESTS } from "./test_helpers.ts";
 import {
   openT2I,
@@ -49,15 +55,6 @@ function run(
   mode: "interactive" | "planned" = "interactive",
 ) {
   return greedyRun(backend, which.map((p) => CONDITIONS[p]), schedule, cfgScale, mode);
-}
-
-/** Random codes of the grid (a 32-bit LCG). */
-function codesOf(seed: number): number[] {
-  let state = seed;
-  return Array.from({ length: H * W }, () => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 16) % V;
-  });
 }
 
 /** Raster steps for one image and its CFG half with `codes` as the cells' tokens. */
@@ -115,7 +112,7 @@ Deno.test({
   ...PYTHON_TESTS,
   async fn() {
     const dir = await tinyT2I();
-    const codes = codesOf(7);
+    const codes = lcgCodes(7, H * W, V);
     assert.ok(new Set(codes).size > H * W / 2, `codes ${codes}`);
     const steps = rasterSteps(codes);
     const sequences: Sequence[] = [
@@ -154,14 +151,7 @@ Deno.test({
       assert.notDeepEqual(peer.grids[0], peer.grids[1], "prompts give the same grid");
       for (const grid of peer.grids) assert.ok(new Set(grid).size > 8, `uniform grid ${grid}`);
       await withT2I(async (backend) => {
-        for (const mode of ["interactive", "planned"] as const) {
-          for (const i of [0, 1]) {
-            const { grids, stats } = await run(backend, [i], { kind: "raster" }, cfg, mode);
-            assert.equal(stats.mode, mode);
-            assert.equal(stats.passes, H * W);
-            assert.deepEqual([...grids], peer.grids[i], `cfg ${cfg} ${mode} prompt ${i}`);
-          }
-        }
+        await assertRasterEqualsPeer((...a) => run(backend, ...a), peer.grids, H * W, cfg);
         const images = PROMPTS.map((_, index) => ({
           condition: CONDITIONS[index],
           seed: 0,
@@ -179,18 +169,9 @@ Deno.test({
   ...PYTHON_TESTS,
   async fn() {
     const peer = await peerGrids(await tinyT2I(), GRID, PROMPTS, 4);
-    await withT2I(async (backend) => {
-      for (const mode of ["interactive", "planned"] as const) {
-        const { grids } = await run(backend, [1, 0, 1], { kind: "raster" }, 4, mode);
-        assert.deepEqual([...grids], [...peer.grids[1], ...peer.grids[0], ...peer.grids[1]]);
-        const batch = await run(backend, [0, 1], { window: 2 }, 4, mode);
-        for (const i of [0, 1]) {
-          const alone = await run(backend, [i], { window: 2 }, 4, mode);
-          const mine = batch.grids.subarray(H * W * i, H * W * (i + 1));
-          assert.deepEqual([...mine], [...alone.grids], `${mode} image ${i}`);
-        }
-      }
-    });
+    await withT2I((backend) =>
+      assertBatchEqualsAlone((...a) => run(backend, ...a), peer.grids, H * W, 4, 2)
+    );
   },
 });
 
@@ -198,20 +179,14 @@ Deno.test({
   name: "LlamaGen t2i ZipAR at s = W equals raster and takes W + (H - 1)·s passes below it",
   ...PYTHON_TESTS,
   async fn() {
-    await withT2I(async (backend) => {
-      for (const cfg of [1, 4]) {
-        const raster = await run(backend, [0, 1], { kind: "raster" }, cfg);
-        const full = await run(backend, [0, 1], { window: W }, cfg, "planned");
-        assert.equal(full.stats.passes, H * W);
-        assert.deepEqual([...full.grids], [...raster.grids], `cfg ${cfg}`);
-        for (const window of [1, 2, 4]) {
-          const zipar = await run(backend, [0, 1], { window }, cfg);
-          assert.equal(zipar.stats.passes, W + (H - 1) * window, `s=${window}`);
-          const planned = await run(backend, [0, 1], { window }, cfg, "planned");
-          assert.deepEqual([...planned.grids], [...zipar.grids], `s=${window} planned`);
-        }
-      }
-    });
+    await withT2I((backend) =>
+      assertZiparWindows((...a) => run(backend, ...a), {
+        height: H,
+        width: W,
+        cfgs: [1, 4],
+        windows: [1, 2, 4],
+      })
+    );
     await removeTinyT2I();
   },
 });
