@@ -139,6 +139,41 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "zipar inspect --model describes a LlamaGen t2i .pt and names its missing text encoder",
+  ...PYTHON_TESTS,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await tinyT2I();
+    const describe = async (path: string, ...extra: string[]) => {
+      const run = await zipar(
+        "inspect",
+        "--model",
+        path,
+        "--heads",
+        "4",
+        "--format",
+        "json",
+        ...extra,
+      );
+      assert.equal(run.code, 0, run.stderr);
+      return JSON.parse(run.stdout);
+    };
+    const found = await describe(join(dir, T2I_NAME));
+    assert.deepEqual(
+      [found.family, found.layout, found.grid, found.vocab, found.numClasses],
+      ["llamagen-t2i", "official .pt", [16, 16], 256, 0],
+    );
+    assert.deepEqual([found.tokenizer.found, found.tokenizer.where], [true, join(dir, "t5")]);
+    assert.match(found.decoder.fix, /--vq vq_ds16_t2i\.pt/);
+    const alone = await describe(join(dir, "no-t5", T2I_NAME));
+    assert.equal(alone.tokenizer.found, false);
+    assert.match(alone.tokenizer.fix, /pass --text-encoder DIR/);
+    const named = await describe(join(dir, "no-t5", T2I_NAME), "--text-encoder", join(dir, "t5"));
+    assert.equal(named.tokenizer.where, join(dir, "t5"));
+  },
+});
+
 /** One line on stderr, `zipar: …`, no traceback. */
 function oneLine(stderr: string): string {
   const lines = stderr.trim().split("\n");

@@ -101,8 +101,7 @@ class TextEncoder:
             raise ValueError(f"the tokenizer gives id {int(ids.max())}, beyond the T5's "
                              f"vocabulary of {vocab}: the tokenizer files are not this T5's")
         hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state  # [1, T, d]
-        valid = int(mask.sum())
-        return hidden[0, :valid]  # [V, d]: the padded positions come after the valid ones
+        return hidden[0][mask[0].bool()]  # [V, d]: the valid positions, in order
 
 
 def clean_caption(text: str) -> str:
