@@ -229,7 +229,7 @@ export async function parseGenerate(values: Values, io: Io): Promise<GenerateReq
   if (spec.backend === "webgpu" && (values.prompt !== undefined || values.prompts !== undefined)) {
     throw new ValidationError(
       "the WebGPU backend runs class-conditional LlamaGen models only",
-      "Text-to-image models (Janus, Emu3, Lumina-mGPT) run on --backend python.",
+      "Text-to-image models (LlamaGen t2i, Janus, Emu3, Lumina-mGPT) run on --backend python.",
     );
   }
   const conditions = await conditionFlags(values, io);

@@ -31,6 +31,7 @@ export const INSPECT_OPTIONS: OptionSpec = {
   grid: { type: "string" },
   heads: { type: "string" },
   "vision-tokenizer": { type: "string" },
+  "text-encoder": { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -55,6 +56,7 @@ Options:
   --python PATH            python interpreter (with --model)
   --size PX | --grid HxW   the image size of a model that makes several (with --model)
   --vision-tokenizer DIR   BAAI/Emu3-VisionTokenizer for an official Emu3-Gen (with --model)
+  --text-encoder DIR       FLAN-T5 for a LlamaGen text-to-image .pt (with --model)
   --heads N                attention heads of a LlamaGen .pt of no preset (with --model)
   -h, --help               show this help
 
@@ -176,9 +178,9 @@ export async function inspectCommand(args: string[], io: Io): Promise<number> {
     }
     return await inspectModel(values, format, io);
   }
-  const modelOnly = ["python", "size", "grid", "heads", "vision-tokenizer"].find((k) =>
-    values[k] !== undefined
-  );
+  const modelOnly = ["python", "size", "grid", "heads", "vision-tokenizer", "text-encoder"].find((
+    k,
+  ) => values[k] !== undefined);
   if (modelOnly) throw new ValidationError(`--${modelOnly} applies with --model`);
   const source = positionals[0];
   if (source === undefined) throw new ValidationError("inspect needs a FILE, or - for stdin");
@@ -200,6 +202,7 @@ async function inspectModel(values: Values, format: "text" | "json", io: Io): Pr
     ...(typeof values["vision-tokenizer"] === "string"
       ? { visionTokenizer: values["vision-tokenizer"] }
       : {}),
+    ...(typeof values["text-encoder"] === "string" ? { textEncoder: values["text-encoder"] } : {}),
     ...(values.heads !== undefined ? { heads: intFlag(values, "heads", 1, 1024) } : {}),
     onLog: quietWorkerLog,
   });

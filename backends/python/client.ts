@@ -54,6 +54,11 @@ export interface PythonBackendOptions extends WorkerOptions {
    * `vision_tokenizer/`, else a sibling `Emu3-VisionTokenizer`
    */
   visionTokenizer?: string;
+  /**
+   * FLAN-T5's directory for a LlamaGen text-to-image checkpoint. @default `t5/`, else
+   * `flan-t5-xl/`, beside the checkpoint
+   */
+  textEncoder?: string;
   /** Attention heads for `.pt` files of no preset (tiny test models). */
   heads?: number;
   /** The state dict of a LlamaGen training checkpoint: `model`, or its EMA copy. */
@@ -208,6 +213,7 @@ export async function startPythonBackend(
     grid: options.grid ?? null,
     size: options.size ?? null,
     visionTokenizer: options.visionTokenizer ?? null,
+    textEncoder: options.textEncoder ?? null,
     heads: options.heads ?? null,
     weights: options.weights ?? null,
     numClasses: options.numClasses ?? null,

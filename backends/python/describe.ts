@@ -65,6 +65,8 @@ export interface DescribeRequest {
   size?: number;
   /** BAAI/Emu3-VisionTokenizer's directory (official Emu3-Gen). */
   visionTokenizer?: string;
+  /** FLAN-T5's directory (a LlamaGen text-to-image .pt). */
+  textEncoder?: string;
   /** Attention heads of a .pt of no preset (LlamaGen). */
   heads?: number;
 }
@@ -89,6 +91,7 @@ export async function openDescriber(options: WorkerOptions = {}): Promise<Descri
         grid: request.grid ?? null,
         size: request.size ?? null,
         visionTokenizer: request.visionTokenizer ?? null,
+        textEncoder: request.textEncoder ?? null,
         heads: request.heads ?? null,
       };
       const answer = await process.request(header, {}, { timeoutMs });

@@ -13,6 +13,7 @@ Deno.test({
   async fn() {
     const out = JSON.parse(await runPython(PYTHON!, "family_interface_check", []));
     assert.deepEqual(out.checked, [
+      "families.llamagen_t2i",
       "families.llamagen",
       "families.janus",
       "families.emu3",

@@ -158,7 +158,7 @@ Deno.test({
       await variant("bert", { model_type: "bert" }, weights);
       await assertLoadError(
         "bert",
-        /config\.json: model_type 'bert' is no family this worker runs \(known: llamagen, janus/,
+        /config\.json: model_type 'bert' is no family this worker runs \(known: llamagen_t2i, llamagen, janus/,
       );
     });
   },

@@ -29,6 +29,12 @@ import {
 import { PYTHON_TESTS } from "./test_helpers.ts";
 import { sharedWorker } from "../../testing/shared_worker.ts";
 import { greedyRun } from "../../testing/greedy_run.ts";
+import {
+  assertBatchEqualsAlone,
+  assertRasterEqualsPeer,
+  assertZiparWindows,
+  lcgCodes,
+} from "../../testing/family_parity.ts";
 
 const [H, W] = [4, 6];
 const GRID = `${H}x${W}`;
@@ -57,15 +63,6 @@ function run(
   mode: "interactive" | "planned" = "interactive",
 ) {
   return greedyRun(backend, which.map((p) => CONDITIONS[p]), schedule, cfgScale, mode);
-}
-
-/** Random codes of an H x W grid (a 32-bit LCG). */
-function codesOf(seed: number): number[] {
-  let state = seed;
-  return Array.from({ length: H * W }, () => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 16) % V;
-  });
 }
 
 /**
@@ -136,7 +133,7 @@ Deno.test({
   ...PYTHON_TESTS,
   async fn() {
     const dir = await tinyLumina();
-    const codes = codesOf(7);
+    const codes = lcgCodes(7, H * W, V);
     assert.ok(new Set(codes).size > H * W / 2, `codes ${codes}`);
     const { steps, predicted } = stepsOf({ kind: "raster" }, codes);
     assert.equal(predicted.length, H * W);
@@ -181,7 +178,7 @@ Deno.test({
     ];
     const runs: StepRun[] = [];
     for (const window of [2, 3]) {
-      const { steps } = stepsOf({ window }, codesOf(window));
+      const { steps } = stepsOf({ window }, lcgCodes(window, H * W, V));
       // An EOL query runs while the row above is unfinished: its later slots stay masked.
       const eolEarly = steps.some((s) =>
         s.some((q) => q.token === V) && s.some((q) => q.token !== V && q.wantLogits)
@@ -207,14 +204,7 @@ Deno.test({
       assert.notDeepEqual(peer.grids[0], peer.grids[1], "prompts give the same grid");
       for (const grid of peer.grids) assert.ok(new Set(grid).size > 8, `uniform grid ${grid}`);
       await withLumina(async (backend) => {
-        for (const mode of ["interactive", "planned"] as const) {
-          for (const i of [0, 1]) {
-            const { grids, stats } = await run(backend, [i], { kind: "raster" }, cfg, mode);
-            assert.equal(stats.mode, mode);
-            assert.equal(stats.passes, H * W);
-            assert.deepEqual([...grids], peer.grids[i], `cfg ${cfg} ${mode} prompt ${i}`);
-          }
-        }
+        await assertRasterEqualsPeer((...a) => run(backend, ...a), peer.grids, H * W, cfg);
         const oracle = await backend.rasterInWorker(imagesOf([0, 1]), cfg, GREEDY_ALL);
         assert.deepEqual([...oracle], peer.grids.flat(), `cfg ${cfg}: the worker's raster loop`);
       });
@@ -227,18 +217,9 @@ Deno.test({
   ...PYTHON_TESTS,
   async fn() {
     const peer = await peerGrids(await tinyLumina(), GRID, PROMPTS, 3);
-    await withLumina(async (backend) => {
-      for (const mode of ["interactive", "planned"] as const) {
-        const { grids } = await run(backend, [1, 0, 1], { kind: "raster" }, 3, mode);
-        assert.deepEqual([...grids], [...peer.grids[1], ...peer.grids[0], ...peer.grids[1]]);
-        const batch = await run(backend, [0, 1], { window: 2 }, 3, mode);
-        for (const i of [0, 1]) {
-          const alone = await run(backend, [i], { window: 2 }, 3, mode);
-          const mine = batch.grids.subarray(H * W * i, H * W * (i + 1));
-          assert.deepEqual([...mine], [...alone.grids], `${mode} image ${i}`);
-        }
-      }
-    });
+    await withLumina((backend) =>
+      assertBatchEqualsAlone((...a) => run(backend, ...a), peer.grids, H * W, 3, 2)
+    );
   },
 });
 
@@ -246,20 +227,14 @@ Deno.test({
   name: "Lumina ZipAR at s = W equals raster and takes W + (H - 1)·s steps below it",
   ...PYTHON_TESTS,
   async fn() {
-    await withLumina(async (backend) => {
-      for (const cfg of [1, 3]) {
-        const raster = await run(backend, [0, 1], { kind: "raster" }, cfg);
-        const full = await run(backend, [0, 1], { window: W }, cfg, "planned");
-        assert.equal(full.stats.passes, H * W);
-        assert.deepEqual([...full.grids], [...raster.grids], `cfg ${cfg}`);
-        for (const window of [1, 2, 4]) {
-          const zipar = await run(backend, [0, 1], { window }, cfg);
-          assert.equal(zipar.stats.passes, W + (H - 1) * window, `s=${window}`);
-          const planned = await run(backend, [0, 1], { window }, cfg, "planned");
-          assert.deepEqual([...planned.grids], [...zipar.grids], `s=${window} planned`);
-        }
-      }
-    });
+    await withLumina((backend) =>
+      assertZiparWindows((...a) => run(backend, ...a), {
+        height: H,
+        width: W,
+        cfgs: [1, 3],
+        windows: [1, 2, 4],
+      })
+    );
   },
 });
 

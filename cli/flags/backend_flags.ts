@@ -45,6 +45,7 @@ export const BACKEND_OPTIONS: OptionSpec = {
   weights: { type: "string" },
   size: { type: "string" },
   "vision-tokenizer": { type: "string" },
+  "text-encoder": { type: "string" },
 };
 
 /** `--threads N`'s help line, for every command that runs the Python worker. */
@@ -76,6 +77,8 @@ Real models (--backend python | webgpu):
   ${THREADS_HELP}
   --vision-tokenizer DIR   BAAI/Emu3-VisionTokenizer, for BAAI's official Emu3-Gen directory
                            (default: its vision_tokenizer/, else Emu3-VisionTokenizer beside it)
+  --text-encoder DIR       FLAN-T5 (google/flan-t5-xl), for a LlamaGen text-to-image .pt
+                           (default: t5/, else flan-t5-xl/, beside the checkpoint)
 
 A model that makes several image sizes (--backend python):
   --size PX                image side in px: Lumina-mGPT 512 | 768 | 1024 (default: the
@@ -103,7 +106,7 @@ const MOCK_FLAGS = [
   "text",
 ];
 /** Flags of the Python backend only. */
-const PYTHON_FLAGS = ["python", "device", "dtype", "threads", "vision-tokenizer"];
+const PYTHON_FLAGS = ["python", "device", "dtype", "threads", "vision-tokenizer", "text-encoder"];
 /** Flags of the image size on the Python backend (`grid`: the mock's too). */
 const SIZE_FLAGS = ["grid", "size"];
 /** Flags of a LlamaGen `.pt` on the Python backend (`num-classes`: the mock's too). */
@@ -205,6 +208,7 @@ export function backendFlags(values: Values): BackendSpec {
     dtype: opt("dtype") as PythonBackendOptions["dtype"],
     ...(values.threads !== undefined ? { threads: threadsFlag(values) } : {}),
     ...(opt("vision-tokenizer") !== undefined ? { visionTokenizer: opt("vision-tokenizer") } : {}),
+    ...(opt("text-encoder") !== undefined ? { textEncoder: opt("text-encoder") } : {}),
     ...sizeFlags(values),
     ...ptFlags(values),
     // --quiet: the worker's `note:` lines (which num_classes a .pt used, …) stay unsaid.

@@ -25,6 +25,9 @@ CAPS = {
     "projection_dim": 65536, "image_token_embed_dim": 65536, "num_patches": 4096,
     "temporal_downsample_factor": 64, "resolution": 16384, "z_channels": 4096, "n_embed": 1 << 20,
     "ch": 4096,
+    # T5 encoders (LlamaGen t2i's FLAN-T5)
+    "d_model": 65536, "d_ff": 1 << 18, "d_kv": 4096, "num_layers": 256, "num_heads": 1024,
+    "num_decoder_layers": 256,
 }
 # Lists of small multipliers.
 LIST_CAPS = {"channel_multiplier": (8, 64), "ch_mult": (8, 64), "attn_resolutions": (16, 16384)}

@@ -24,7 +24,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from errors import first_line, missing_dependencies, only_line, printable  # noqa: E402
+from errors import CheckpointError, first_line, missing_dependencies, only_line, printable  # noqa: E402
 from output_file import OutputError, output_file, write_error  # noqa: E402
 
 # kind -> (options besides --out, config file, weights file)
@@ -59,10 +59,15 @@ def load(opts: dict):
     from devices import pick_dtype
     from families.llamagen import load_pt
     from families.llamagen.vq import load_vq_pt
+    from families import llamagen_t2i
 
     if opts["kind"] == "vq":
         cfg, weights = load_vq_pt(opts["input"])
         return cfg.to_json(), weights
+    if llamagen_t2i.accepts(opts["input"], None):
+        raise CheckpointError(f"{opts['input']}: a LlamaGen text-to-image checkpoint; zipar "
+                              f"convert makes WebGPU directories of class models only: run it "
+                              f"as it is with --backend python --model FILE.pt")
     dtype = pick_dtype(opts.get("dtype", "float32"))
     heads = count_option(opts, "heads")
     cfg, weights = load_pt(opts["input"], opts.get("preset"), heads, opts.get("grid"),

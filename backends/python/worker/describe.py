@@ -17,6 +17,7 @@ from families.family import LoadOptions
 
 # The layouts zipar reads, and where to download each (the unknown-layout message).
 KNOWN = ("LlamaGen c2i .pt (FoundationVision/LlamaGen) or a `zipar convert` directory; "
+         "LlamaGen t2i .pt + FLAN-T5; "
          "Janus-Pro (deepseek-ai/Janus-Pro-1B/-7B, Janus-1.3B, or deepseek-community's "
          "converted copies); Emu3-Gen (BAAI/Emu3-Gen + BAAI/Emu3-VisionTokenizer, or "
          "BAAI/Emu3-Gen-hf); Lumina-mGPT (Alpha-VLLM/Lumina-mGPT-7B-512/-768/-1024 + Meta's "
@@ -44,6 +45,8 @@ def describe(path: str, options: LoadOptions) -> dict:
             raise CheckpointError(f"{path}: no config.json of a layout zipar reads; it reads "
                                   f"{KNOWN}")
         layout = "zipar" if os.path.isdir(path) else "official .pt"
+    elif name == "llamagen_t2i":
+        layout = "official .pt"
     else:
         layout = LAYOUTS[name][model_type]
     module = __import__(f"families.{name}.describe", fromlist=["describe"])

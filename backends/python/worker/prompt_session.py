@@ -64,16 +64,23 @@ def prompt_steps(decoder: HFDecoder, embed_image: EmbedImage, logits: Logits) ->
     def forward_step(cache: SlotKVCache, token: torch.Tensor, ix: PromptIndex) -> torch.Tensor:
         """token: [n] engine tokens of the queries -> logits [w, V] float32."""
         d = decoder
-        if ix.image_only:
-            x = embed_image(token).to(d.dtype)  # [n, hidden]
-        else:
-            x = torch.empty(len(ix.rows.seq), d.hidden, dtype=d.dtype, device=d.device)
-            if len(ix.text_rows):
-                x[ix.text_rows] = d.embed_tokens(ix.text_ids)
-            if len(ix.image_rows):
-                x[ix.image_rows] = embed_image(token[ix.image_queries]).to(d.dtype)
+        x = row_inputs(ix, token, d.embed_tokens, embed_image, d.hidden, d.dtype)  # [r, hidden]
         return logits(d.step(cache, x, ix.rows))  # [sum(want), vocab]
     return ModelSteps(forward_step, decoder.new_cache, decoder.device)
+
+
+def row_inputs(ix: PromptIndex, token: torch.Tensor, embed_text: EmbedImage,
+               embed_image: EmbedImage, hidden: int, dtype) -> torch.Tensor:
+    """A step's row inputs [r, hidden]: embed_text(ix.text_ids) for the condition block's rows,
+    embed_image(token) for the queries' own rows (every row after the prefill)."""
+    if ix.image_only:
+        return embed_image(token).to(dtype)  # [n, hidden]
+    x = torch.empty(len(ix.rows.seq), hidden, dtype=dtype, device=token.device)
+    if len(ix.text_rows):
+        x[ix.text_rows] = embed_text(ix.text_ids).to(dtype)
+    if len(ix.image_rows):
+        x[ix.image_rows] = embed_image(token[ix.image_queries]).to(dtype)
+    return x
 
 
 class PromptSession(FamilySession):
@@ -83,11 +90,10 @@ class PromptSession(FamilySession):
         checked to fit the model's context."""
         if not sequences:
             raise ValueError("a session needs at least one sequence")
-        decoder: HFDecoder = family.decoder_stack
         self.lengths = np.array([len(x) for x in ids], dtype=np.int64)  # [seqs] P
         self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]])  # into flat_ids
         self.flat_ids = np.concatenate([np.asarray(x, dtype=np.int64) for x in ids])
-        rows = int(decoder.embed_tokens.num_embeddings)
+        rows = self.condition_rows(family)
         beyond = np.flatnonzero((self.flat_ids < 0) | (self.flat_ids >= rows))
         if beyond.size:
             token = int(self.flat_ids[beyond[0]])
@@ -98,8 +104,13 @@ class PromptSession(FamilySession):
         capacity = int(self.lengths.max()) - 1 + num_slots
         cache = family.steps.acquire(len(sequences), capacity, self.lengths - 1)
         super().__init__(sequences, cache, num_slots, family.steps)
-        self.decoder = decoder
         self.input_ids = [list(x) for x in ids]  # per sequence (tests, the bench's peer row)
+
+    def condition_rows(self, family) -> int:
+        """How many ids a condition block may use: the embedding rows of the model's text
+        decoder (family.decoder_stack, an HFDecoder)."""
+        decoder: HFDecoder = family.decoder_stack
+        return int(decoder.embed_tokens.num_embeddings)
 
     def index(self, seq: np.ndarray, slot: np.ndarray, want: np.ndarray) -> PromptIndex:
         """Host-built rows of a step: seq, slot: [n] ints, want: [n] bool."""

@@ -95,7 +95,7 @@ def load_options(hello: dict) -> LoadOptions:
     step_graphs.set_mode(hello.get("cudaGraphs"))
     return LoadOptions(device, dtype, hello.get("preset"), hello.get("grid"), hello.get("heads"),
                        hello.get("weights"), hello.get("numClasses"), image_size(hello),
-                       vision_tokenizer(hello))
+                       vision_tokenizer(hello), directory(hello, "textEncoder"))
 
 
 def error_frame(err: Exception) -> dict:
@@ -109,9 +109,14 @@ def error_frame(err: Exception) -> dict:
 
 def vision_tokenizer(hello: dict):
     """The hello's `visionTokenizer` (a directory) or None."""
-    value = hello.get("visionTokenizer")
+    return directory(hello, "visionTokenizer")
+
+
+def directory(hello: dict, key: str):
+    """The hello's directory option `key` (visionTokenizer, textEncoder) or None."""
+    value = hello.get(key)
     if value is not None and (not isinstance(value, str) or not value):
-        raise OptionError(f"visionTokenizer must be a directory, got {value!r}")
+        raise OptionError(f"{key} must be a directory, got {value!r}")
     return value
 
 
@@ -238,7 +243,7 @@ def describe_model(worker: Worker, header, arrays):
     size = image_size(header)
     options = LoadOptions(o.device, o.dtype, header.get("preset"), header.get("grid"),
                           header.get("heads"), header.get("weights"), header.get("numClasses"),
-                          size, vision_tokenizer(header))
+                          size, vision_tokenizer(header), directory(header, "textEncoder"))
     worker.reply({"type": "described",
                   "description": describe.describe(str(header["model"]), options)})
 

@@ -58,7 +58,7 @@ def forward_events(family, session, events) -> torch.Tensor:
     pos = np.array([e[1] for e in events])
     text = [e[2] for e in events]
     token = torch.tensor([e[3] for e in events], dtype=torch.int64)
-    d = session.decoder
+    d = family.decoder_stack
     x = torch.empty(len(events), d.hidden, dtype=d.dtype)
     is_text = torch.tensor(text)
     if is_text.any():

@@ -48,10 +48,11 @@ class Evil:
         return (os.system, (f"touch {self.marker}",))
 
 
-def tiny_weights(cfg: ModelConfig, seed: int):
+def tiny_weights(cfg: ModelConfig, seed: int, shapes=None):
+    """Seeded weights of `shapes` (key -> shape; default the c2i GPT's of cfg)."""
     gen = torch.Generator().manual_seed(seed)
     weights = {}
-    for key, shape in expected_shapes(cfg).items():
+    for key, shape in (shapes or expected_shapes(cfg)).items():
         if key.endswith("norm.weight"):
             weights[key] = 1 + 0.1 * torch.randn(shape, generator=gen)
         elif "embedding" in key:

@@ -3,7 +3,8 @@ the registry that picks the family of a model path from its directory's config.j
 
 LlamaGen is the default: a .pt file, a directory without config.json and a config of no known
 family go to it, so its loader names what is missing. A Hugging Face directory (config.json
-with `model_type`) goes to the family that accepts it; the t2i families register here.
+with `model_type`) goes to the family that accepts it; the t2i families register here. A .pt
+whose state dict holds a caption embedder is LlamaGen's text-to-image GPT (llamagen_t2i).
 """
 
 import importlib
@@ -16,7 +17,8 @@ from errors import CheckpointError, OptionError
 from families.family import LoadOptions, check_family, check_module
 
 # Module names under families/, asked in order.
-FAMILIES = ("llamagen", "janus", "emu3", "lumina")
+# llamagen_t2i comes before llamagen: both read .pt files, t2i only those with a caption embedder.
+FAMILIES = ("llamagen_t2i", "llamagen", "janus", "emu3", "lumina")
 DEFAULT = "llamagen"
 
 
@@ -46,6 +48,9 @@ def load_family(path: str, options: LoadOptions):
     if options.vision_tokenizer and family.__name__ != "families.emu3":
         raise OptionError(f"{path}: --vision-tokenizer is for BAAI's official Emu3-Gen, not a "
                           f"{family.__name__.split('.')[-1]} model: drop the flag")
+    if options.text_encoder and family.__name__ != "families.llamagen_t2i":
+        raise OptionError(f"{path}: --text-encoder is for a LlamaGen text-to-image checkpoint, "
+                          f"not a {family.__name__.split('.')[-1]} model: drop the flag")
     return check_family(family.load(path, options), family.__name__.split(".")[-1])
 
 

@@ -97,6 +97,7 @@ class LoadOptions:
     num_classes: Optional[int] = None  # LlamaGen .pt: classes, else its args or table rows - 1
     size: Optional[int] = None  # image side in px, for a model that makes several (Lumina …)
     vision_tokenizer: Optional[str] = None  # Emu3-Gen official: BAAI/Emu3-VisionTokenizer dir
+    text_encoder: Optional[str] = None  # LlamaGen t2i: its FLAN-T5 directory
 
     @property
     def dtype_name(self) -> str:

@@ -60,14 +60,18 @@ def load_weights(path: str, options: LoadOptions) -> Tuple[ModelConfig, Dict[str
     if os.path.isdir(path) or path.endswith(".safetensors"):
         options.refuse_size(path, "the grid of its config.json")
         return load_directory(path if os.path.isdir(path) else os.path.dirname(path) or ".")
-    grid = options.grid
-    if options.size is not None:  # the VQ-16 tokenizer: 16 px a token
-        if options.size % 16:
-            raise OptionError(f"size {options.size} px: LlamaGen's tokens are 16 px, so a size "
-                             f"is a multiple of 16 (256 px: 16x16, 384 px: 24x24)")
-        grid = f"{options.size // 16}x{options.size // 16}"
-    return load_pt(path, options.preset, options.heads, grid, options.weights or "model",
-                   options.num_classes)
+    return load_pt(path, options.preset, options.heads, pt_grid(options),
+                   options.weights or "model", options.num_classes)
+
+
+def pt_grid(options: LoadOptions):
+    """The grid a .pt is asked for: --grid, or --size in px (VQ-16: 16 px a token), or None."""
+    if options.size is None:
+        return options.grid
+    if options.size % 16:
+        raise OptionError(f"size {options.size} px: LlamaGen's tokens are 16 px, so a size "
+                          f"is a multiple of 16 (256 px: 16x16, 384 px: 24x24, 512 px: 32x32)")
+    return f"{options.size // 16}x{options.size // 16}"
 
 
 def inspect(path: str, options: LoadOptions) -> Tuple[dict, float]:

@@ -213,19 +213,34 @@ def infer_config(shapes: Dict[str, list], path: str, preset: Optional[str],
     heads come from the preset (named or matched by layers and dim), the grid from the file
     name's _256 / _384, and num_classes from the class table (its rows - 1: a null-class row)."""
     args = args or {}
-
-    def shape(key, rank=2):
-        if key not in shapes:
-            raise CheckpointError(f"{path}: missing tensor {key}; is this a LlamaGen c2i GPT?")
-        if len(shapes[key]) != rank:
-            raise CheckpointError(f"{path}: tensor {key} has shape {_dims(shapes[key])}, a "
-                                  f"LlamaGen c2i GPT's has {rank} dimensions")
-        return list(shapes[key])
+    shape = lambda key: tensor_shape(shapes, key, path, "LlamaGen c2i GPT")  # noqa: E731
     vocab, dim = shape("tok_embeddings.weight")
     rows = shape("cls_embedding.embedding_table.weight")[0]
-    layer_ids = {int(m.group(1)) for k in shapes for m in [re.match(r"layers\.(\d+)\.", k)] if m}
-    layers = max(layer_ids) + 1 if layer_ids else 0
+    layers = layer_count(shapes)
     hidden = shape("layers.0.feed_forward.w1.weight")[0] if layers else preset_hidden(dim)
+    preset, heads = preset_heads(path, layers, dim, preset, heads, args)
+    size = grid_of(path, grid, args)
+    count, null_class, note = class_count(rows, num_classes, args, path)
+    cfg = ModelConfig(dim=dim, layers=layers, heads=int(heads), hidden=hidden, vocab=vocab,
+                      num_classes=count, null_class=null_class, height=size[0], width=size[1],
+                      preset=preset, kv_heads=kv_heads_of(shapes, dim, int(heads), layers))
+    check_config(cfg, path)
+    return cfg, note
+
+
+def layer_count(shapes: Dict[str, list]) -> int:
+    """The transformer blocks of a state dict: 1 + the highest `layers.N.` index (0 if none)."""
+    ids = {int(m.group(1)) for k in shapes for m in [re.match(r"layers\.(\d+)\.", k)] if m}
+    return max(ids) + 1 if ids else 0
+
+
+def preset_heads(path: str, layers: int, dim: int, preset: Optional[str],
+                 heads: Optional[int], args: dict, convert: bool = True
+                 ) -> Tuple[Optional[str], int]:
+    """(preset, heads) of a .pt of `layers` blocks of width `dim`: the named preset (flag, else
+    the training args' gpt_model) checked against the shapes, else the preset the shapes match;
+    `heads` (--heads) wins over the preset's and is required when no preset matches (the error
+    names `zipar convert` too where it can convert the checkpoint)."""
     if preset is None and args.get("gpt_model") in PRESETS:
         preset = args["gpt_model"]
     if preset is not None:
@@ -235,35 +250,49 @@ def infer_config(shapes: Dict[str, list], path: str, preset: Optional[str],
         if (p_layers, p_dim) != (layers, dim):
             raise CheckpointError(f"{path}: preset {preset} has {p_layers} layers of dim {p_dim}, "
                                   f"the checkpoint {layers} layers of dim {dim}")
-        heads = heads or p_heads
-    if heads is None:
-        match = [n for n, (l, _, d) in PRESETS.items() if (l, d) == (layers, dim)]
-        if not match:
-            raise CheckpointError(f"{path}: {layers} layers of dim {dim} match no preset: pass "
-                                  f"--heads N and --grid HxW, or convert it first (zipar convert "
-                                  f"--from llamagen {os.path.basename(path)} --heads N --grid HxW "
-                                  f"--out DIR)")
-        preset = match[0]
-        heads = PRESETS[preset][1]
-    size = parse_grid(grid) or grid_of_args(args) or grid_of_name(path)
-    if size is None:
-        raise CheckpointError(f"{path}: cannot infer the grid from the file name "
-                              f"(no _256 or _384): pass a grid such as 16x16")
-    count, null_class, note = class_count(rows, num_classes, args, path)
-    cfg = ModelConfig(dim=dim, layers=layers, heads=int(heads), hidden=hidden, vocab=vocab,
-                      num_classes=count, null_class=null_class, height=size[0], width=size[1],
-                      preset=preset, kv_heads=kv_heads_of(shapes, dim, int(heads), layers))
-    check_config(cfg, path)
-    return cfg, note
+        return preset, heads or p_heads
+    if heads is not None:
+        return None, heads
+    match = [n for n, (l, _, d) in PRESETS.items() if (l, d) == (layers, dim)]
+    if not match:
+        fix = (f", or convert it first (zipar convert --from llamagen "
+               f"{os.path.basename(path)} --heads N --grid HxW --out DIR)") if convert else ""
+        raise CheckpointError(f"{path}: {layers} layers of dim {dim} match no preset: pass "
+                              f"--heads N and --grid HxW{fix}")
+    return match[0], PRESETS[match[0]][1]
 
 
 def _dims(shape) -> str:
     return f"[{','.join(str(d) for d in shape)}]"
 
 
+def tensor_shape(shapes: Dict[str, list], key: str, path: str, what: str, rank: int = 2) -> list:
+    """The shape of `key`, which a `what` (LlamaGen c2i GPT, …) has with `rank` dimensions."""
+    if key not in shapes:
+        raise CheckpointError(f"{path}: missing tensor {key}; is this a {what}?")
+    if len(shapes[key]) != rank:
+        raise CheckpointError(f"{path}: tensor {key} has shape {_dims(shapes[key])}, a "
+                              f"{what}'s has {rank} dimensions")
+    return list(shapes[key])
+
+
+NAMED_SIZES = {"_256": 16, "_384": 24, "_512": 32}  # official file names' px -> VQ-16 grid side
+
+
 def grid_of_name(path: str) -> Optional[Tuple[int, int]]:
+    """c2i_L_384.pt -> 24x24, t2i_XL_stage2_512.pt -> 32x32; None for a name of no size."""
     name = os.path.basename(path)
-    return (16, 16) if "_256" in name else (24, 24) if "_384" in name else None
+    side = next((s for tag, s in NAMED_SIZES.items() if tag in name), None)
+    return (side, side) if side else None
+
+
+def grid_of(path: str, grid, args: dict) -> Tuple[int, int]:
+    """A .pt's grid: the flag, else its training args, else its file name."""
+    size = parse_grid(grid) or grid_of_args(args) or grid_of_name(path)
+    if size is None:
+        raise CheckpointError(f"{path}: cannot infer the grid from the file name "
+                              f"(no _256, _384 or _512): pass a grid such as 16x16")
+    return size
 
 
 def grid_of_args(args: dict) -> Optional[Tuple[int, int]]:

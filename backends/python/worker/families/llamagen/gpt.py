@@ -53,7 +53,7 @@ class LlamaGenGPT:
         self.cfg, self.device, self.dtype = cfg, device, dtype
         w = lambda k: weights[k].to(device=device, dtype=dtype)
         self.tok_embeddings = w("tok_embeddings.weight")  # [vocab, dim]
-        self.cls_embeddings = w("cls_embedding.embedding_table.weight")  # [classes (+1), dim]
+        self.load_condition(w)
         layers = []
         for i in range(cfg.layers):
             p = f"layers.{i}."
@@ -70,6 +70,11 @@ class LlamaGenGPT:
         cos, sin = rope_table(cfg)
         self.freqs = torch.complex(cos, sin).to(device)  # [num_slots, D/2] complex64
         self.steps = ModelSteps(self.forward_step, self.new_cache, device)
+
+    def load_condition(self, w):
+        """The condition embedding's weights (here the class table); w(key) -> device tensor.
+        The t2i GPT (families/llamagen_t2i) loads its caption embedder instead."""
+        self.cls_embeddings = w("cls_embedding.embedding_table.weight")  # [classes (+1), dim]
 
     def new_cache(self, num_seqs: int, capacity: Optional[int] = None,
                   offset=None) -> SlotKVCache:
