@@ -28,14 +28,15 @@ def main(argv) -> int:
     family = types.SimpleNamespace(**{n: None for n in FAMILY_MEMBERS if n != "steps"})
     family.info = {"name": "x", "family": "x", "vocab": 1, "height": 1, "width": 1,
                    "prefix": 1, "eolToken": None, "numClasses": 1}  # no conditioning
-    # A family is one folder: each folder under families/ is registered and has contract facts.
+    # A family is one folder: each folder under families/ is registered and has contract facts
+    # (the contract names a family as ModelInfo.family does: llamagen_t2i/ is "llamagen-t2i").
     root = os.path.dirname(families.__file__)
     folders = sorted(n for n in os.listdir(root)
                      if os.path.isfile(os.path.join(root, n, "__init__.py")))
     print(json.dumps({"checked": checked, "module": refusal(lambda: check_module(bare)),
                       "family": refusal(lambda: check_family(family, "bare")),
                       "folders": folders, "registered": sorted(families.FAMILIES),
-                      "contract": sorted(CONTRACT_FAMILIES)}))
+                      "contract": sorted(n.replace("-", "_") for n in CONTRACT_FAMILIES)}))
     return 0
 
 

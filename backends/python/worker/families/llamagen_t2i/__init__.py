@@ -19,7 +19,7 @@ from checkpoint import select_checked
 from contract import family_defaults
 from devices import probe
 from errors import CheckpointError, OptionError
-from families.family import LoadOptions
+from families.family import LoadOptions, decoder_absent, require_decoder
 from families.llamagen import load_vq, pt_grid
 from prompt_session import sequences_for, unpack
 from pt_file import is_safetensors, load_checkpoint, read_pt_args, state_dict
@@ -102,9 +102,12 @@ class LlamaGenT2I:
             lengths.append(int(rows.shape[0]))
         return CaptionSession(self, sequences, captions, lengths)
 
-    def decoder(self, options: LoadOptions):
-        raise CheckpointError(f"{self.path}: a .pt checkpoint holds no image decoder; pass "
+    def decoder_status(self) -> dict:
+        return decoder_absent(f"{self.path}: a .pt checkpoint holds no image decoder; pass "
                               f"LlamaGen's VQ-16 decoder (--vq vq_ds16_t2i.pt)")
+
+    def decoder(self, options: LoadOptions):
+        require_decoder(self.decoder_status())
 
 
 def prompt_of(condition) -> Tuple[str, object]:
