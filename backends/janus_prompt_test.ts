@@ -51,40 +51,66 @@ const CONDITIONS: PromptCondition[] = [
   { prompt: "東京", negativePrompt: "  ぼやけた  " },
 ];
 
+/**
+ * The tiny Janus directory of `layout`; with `merges`, a copy whose tokenizer.json is a trained
+ * BPE with regex splits and digits (testing/python/tiny_models/bpe_tokenizer.py).
+ */
+async function janusDir(layout: "transformers" | "official", merges: boolean, tmp: string) {
+  const dir = await tinyJanus("test", layout);
+  if (!merges) return dir;
+  const copy = join(tmp, "model");
+  await Deno.mkdir(copy);
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && !/\.(safetensors|bin)$/.test(entry.name)) {
+      await Deno.copyFile(join(dir, entry.name), join(copy, entry.name));
+    }
+  }
+  await runPython(PYTHON!, "tiny_models.bpe_tokenizer", [copy]);
+  return copy;
+}
+
 for (const layout of ["transformers", "official"] as const) {
-  Deno.test({
-    name: `Janus prompts in TypeScript give the worker's ids (${layout} layout)`,
-    ...PYTHON_TESTS,
-    async fn() {
-      const dir = await tinyJanus("test", layout);
-      const file = join(await Deno.makeTempDir({ prefix: "zipar_janus_prompt_" }), "c.json");
-      try {
-        await Deno.writeTextFile(file, JSON.stringify(CONDITIONS));
-        const want: [number[], number[]][] = JSON.parse(
-          await runPython(PYTHON!, "janus_prompt_ids", [dir, file]),
-        );
-        const prompt = await loadJanusPrompt(dir);
-        assert.equal(prompt.layout, layout);
-        CONDITIONS.forEach((condition, i) => {
-          const what = JSON.stringify(condition);
-          if (layout === "transformers" && /^\x1c/.test(condition.prompt)) {
-            // The two engines' trim disagree on U+001C–U+001F: refused, not other ids.
-            assert.throws(() => prompt.ids(condition, false), /begins or ends with U\+001C/);
-            return;
-          }
-          assert.deepEqual(prompt.ids(condition, false), want[i][0], `${what} conditional`);
-          assert.deepEqual(prompt.ids(condition, true), want[i][1], `${what} unconditional`);
-        });
-        // The rows really differ: padding kept BOS and <begin_of_image> only.
-        const [cond, uncond] = want[0];
-        assert.notDeepEqual(cond, uncond);
-        assert.equal(cond[0], prompt.bosId);
-        assert.equal(cond.at(-1), prompt.boiId);
-      } finally {
-        await Deno.remove(join(file, ".."), { recursive: true });
-      }
-    },
-  });
+  for (const merges of [false, true]) {
+    Deno.test({
+      name: `Janus prompts in TypeScript give the worker's ids (${layout} layout, ${
+        merges ? "a trained BPE with regex splits" : "the byte-level tokenizer"
+      })`,
+      ...PYTHON_TESTS,
+      async fn() {
+        const tmp = await Deno.makeTempDir({ prefix: "zipar_janus_prompt_" });
+        const file = join(tmp, "c.json");
+        try {
+          const dir = await janusDir(layout, merges, tmp);
+          await Deno.writeTextFile(file, JSON.stringify(CONDITIONS));
+          const want: [number[], number[]][] = JSON.parse(
+            await runPython(PYTHON!, "janus_prompt_ids", [dir, file]),
+          );
+          const prompt = await loadJanusPrompt(dir);
+          assert.equal(prompt.layout, layout);
+          CONDITIONS.forEach((condition, i) => {
+            const what = JSON.stringify(condition);
+            if (layout === "transformers" && /^\x1c/.test(condition.prompt)) {
+              // The two engines' trim disagree on U+001C–U+001F: refused, not other ids.
+              assert.throws(() => prompt.ids(condition, false), /begins or ends with U\+001C/);
+              return;
+            }
+            assert.deepEqual(prompt.ids(condition, false), want[i][0], `${what} conditional`);
+            assert.deepEqual(prompt.ids(condition, true), want[i][1], `${what} unconditional`);
+          });
+          // The trained BPE merges: a repeated English phrase takes far fewer ids than bytes.
+          const phrase = PROMPTS.indexOf("the quick brown fox ".repeat(20));
+          if (merges) assert.ok(want[phrase][0].length < PROMPTS[phrase].length / 3, "merges");
+          // The rows really differ: padding kept BOS and <begin_of_image> only.
+          const [cond, uncond] = want[0];
+          assert.notDeepEqual(cond, uncond);
+          assert.equal(cond[0], prompt.bosId);
+          assert.equal(cond.at(-1), prompt.boiId);
+        } finally {
+          await Deno.remove(tmp, { recursive: true });
+        }
+      },
+    });
+  }
 }
 
 Deno.test("loadJanusPrompt() says in one line what a directory lacks", async () => {

@@ -1,6 +1,8 @@
 """The Janus family's condition blocks for a list of conditions, as the worker builds them
-(families/janus/prompts.py's sequence_ids over the loaded family's rules): the oracle that
-backends/janus_prompt.ts, the TypeScript side, is held to. Usage:
+(families/janus/prompts.py: the same prompt rules the family loads, and sequence_ids): the
+oracle that backends/janus_prompt.ts, the TypeScript side, is held to. The rules are built
+from the directory's tokenizer and configs alone (not its weights), and with a context no
+prompt fills: the ids are compared, not whether they fit beside the image. Usage:
 
     python -m janus_prompt_ids DIR CONDITIONS.json -> one JSON line: [[ids, unconditional ids], …]
 """
@@ -8,23 +10,28 @@ backends/janus_prompt.ts, the TypeScript side, is held to. Usage:
 import json
 import sys
 
-import torch
+from families.janus import layout_of
+from families.janus.prompts import official_prompt_rules, prompt_rules, sequence_ids
+from hf_files import load_tokenizer
 
-import families
-from families.family import LoadOptions
-from families.janus.prompts import sequence_ids
+ANY_CONTEXT = 1 << 30
+
+
+def rules_of(path: str):
+    if layout_of(path) == "official":
+        return official_prompt_rules(path, load_tokenizer(path), ANY_CONTEXT, 0)
+    from transformers import GenerationConfig
+    generation = GenerationConfig.from_pretrained(path, local_files_only=True)
+    return prompt_rules(path, generation, ANY_CONTEXT, 0)
 
 
 def main(argv) -> int:
     path, conditions_file = argv
     with open(conditions_file, encoding="utf-8") as f:
         conditions = json.load(f)
-    family = families.load_family(path, LoadOptions(torch.device("cpu"), torch.float32))
-    # The ids are compared, not whether they fit the tiny model's context beside its image.
-    family.rules.max_prompt = 1 << 30
-    out = [[sequence_ids(family.rules, c, False), sequence_ids(family.rules, c, True)]
-           for c in conditions]
-    print(json.dumps(out))
+    rules = rules_of(path)
+    print(json.dumps([[sequence_ids(rules, c, False), sequence_ids(rules, c, True)]
+                      for c in conditions]))
     return 0
 
 
