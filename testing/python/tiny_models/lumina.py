@@ -84,18 +84,20 @@ def make_vocab(codebook: int, seed: int) -> Dict[str, int]:
     return vocab
 
 
-def make_tokenizer(vocab: Dict[str, int]):
+def make_tokenizer(vocab: Dict[str, int], specials: List[str] = None, **names):
     """A byte-level BPE with no merges (every UTF-8 byte a token) and the special tokens as
-    added tokens, wrapped as a transformers fast tokenizer (no BOS added: Lumina adds it)."""
+    added tokens, wrapped as a transformers fast tokenizer (no BOS added: Lumina adds it).
+    `names`: its bos/eos/pad/unk tokens (Meta's Chameleon ones unless given)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens(SPECIAL_HEAD + LAYOUT_TOKENS + SIZE_TOKENS)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
-                                   pad_token="<pad>", unk_token="<unk>")
+    tok.add_special_tokens(specials or SPECIAL_HEAD + LAYOUT_TOKENS + SIZE_TOKENS)
+    names = names or {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>",
+                      "unk_token": "<unk>"}
+    return PreTrainedTokenizerFast(tokenizer_object=tok, **names)
 
 
 def make_config(p: Preset, vocab: Dict[str, int]):
@@ -156,15 +158,14 @@ def vqgan_state(model, codebook: int, seed: int) -> Dict[str, torch.Tensor]:
     return state
 
 
-def write_model(out: str, preset: str = "test", seed: int = 0):
-    from safetensors.torch import save_file
+def save_chameleon(config, out: str, seed: int):
+    """A random ChameleonForConditionalGeneration of `config` saved to `out` as Lumina's
+    checkpoints are (model.safetensors, qk-norms per head group) -> the model."""
+    from safetensors.torch import load_file, save_file
     from transformers import ChameleonForConditionalGeneration
     from transformers.utils import logging
 
     logging.disable_progress_bar()
-    p = PRESETS[preset]
-    vocab = make_vocab(p.codebook, seed)
-    config = make_config(p, vocab)
     torch.manual_seed(seed)
     model = ChameleonForConditionalGeneration(config).eval()
     randomize(model, seed)
@@ -181,8 +182,15 @@ def write_model(out: str, preset: str = "test", seed: int = 0):
     os.makedirs(out, exist_ok=True)
     model.save_pretrained(out)
     path = os.path.join(out, "model.safetensors")
-    from safetensors.torch import load_file
     save_file(lumina_qk_norms(load_file(path)), path, metadata={"format": "pt"})
+    return model
+
+
+def write_model(out: str, preset: str = "test", seed: int = 0):
+    p = PRESETS[preset]
+    vocab = make_vocab(p.codebook, seed)
+    config = make_config(p, vocab)
+    model = save_chameleon(config, out, seed)
     make_tokenizer(vocab).save_pretrained(out)
     torch.save({"state_dict": vqgan_state(model, p.codebook, seed)},
                os.path.join(out, "vqgan.ckpt"))
