@@ -23,7 +23,6 @@ taming's key names (references/lumina_vqgan.decoder_shapes), as {"state_dict": â
 vqgan.ckpt.
 """
 
-import argparse
 import os
 import sys
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from typing import Dict, List
 import torch
 
 from references.lumina_vqgan import decoder_shapes
-from tiny_models.random_weights import randomize
+from tiny_models.random_weights import builder_main, randomize
 
 SPECIAL_HEAD = ["<s>", "<pad>", "</s>", "<unk>"]
 LAYOUT_TOKENS = ["<eoss>", "<racm3:break>", "<reserved08706>", "<image>", "<reserved08799>"]
@@ -227,18 +226,9 @@ def write_broken(out: str, kind: str):
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tiny_models.lumina")
-    parser.add_argument("out")
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="test")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--broken",
-                        choices=["no-tokenizer", "other-family", "no-vqgan", "no-image-tokens"])
-    args = parser.parse_args(argv)
-    if args.broken:
-        write_broken(args.out, args.broken)
-    else:
-        write_model(args.out, args.preset, args.seed)
-    return 0
+    return builder_main("python -m tiny_models.lumina", argv, PRESETS,
+                        ["no-tokenizer", "other-family", "no-vqgan", "no-image-tokens"],
+                        write_model, write_broken)
 
 
 if __name__ == "__main__":

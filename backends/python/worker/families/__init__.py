@@ -15,8 +15,9 @@ from checkpoint import read_json
 from errors import CheckpointError, OptionError
 from families.family import LoadOptions, check_family, check_module
 
-# Module names under families/, asked in order.
-FAMILIES = ("llamagen", "janus", "emu3", "lumina")
+# Module names under families/, asked in order (lumina2 before lumina: both are Chameleon
+# configs, and 2.0 is the one whose vocabulary holds its image ids).
+FAMILIES = ("llamagen", "janus", "emu3", "lumina2", "lumina")
 DEFAULT = "llamagen"
 
 
