@@ -2,7 +2,7 @@
  * Lumina-mGPT 2.0 through the CLI on its tiny random directory (testing/python/tiny_models/
  * lumina2.py): `zipar generate --backend python --model DIR --prompt … --window 8 --png` at 64 px
  * (8×8 tokens + EOL, so s = 8 is the whole row) records raster's passes and the release's
- * defaults; bad input (no MoVQGAN file, a size off the 32-px patch, a size beyond the model's
+ * defaults; at 768 px (96×96 + EOL, CFG 4) s = 8 takes the 856 passes `zipar plan` counts; bad input (no MoVQGAN file, a size off the 32-px patch, a size beyond the model's
  * context, a 1.0-sized vocabulary) is one line, exit 1 (2 for a flag), no traceback, no file.
  */
 
@@ -46,6 +46,33 @@ Deno.test({
       assert.ok(new Set(grid.tokens).size > 8, "a uniform grid");
       const { width, height } = decodePng(await Deno.readFile(join(dir, "x.png")));
       assert.deepEqual([height, width], [64, 64]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a 768-px Lumina-mGPT 2.0 run (96×96 + EOL, CFG 4) at s = 8 takes zipar plan's 856 passes",
+  ...needs("Lumina-mGPT 2.0 through the CLI", ["python"]),
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const model = await tinyLumina2("pass"); // pass-768: 768 px by its name
+      const plan = memoryIo();
+      assert.equal(
+        await main(["plan", "--model", model, "--window", "8", "--format", "json"], plan),
+        0,
+      );
+      const counted = JSON.parse(plan.stdoutText());
+      assert.deepEqual([counted.grid, counted.passes, counted.rasterPasses], [[96, 96], 856, 9216]);
+      const args = generate(model, dir, "8").filter((a) => a !== "--png" && !a.endsWith(".png"));
+      const r = await run(args);
+      assert.equal(r.code, 0, r.stderr);
+      const { grid } = await readGrid(join(dir, "x.json"), memoryIo());
+      assert.deepEqual(grid.shape, [1, 96, 96]);
+      assert.equal(grid.meta.passes, counted.passes);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

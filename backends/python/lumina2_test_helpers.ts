@@ -11,24 +11,27 @@ import { join } from "node:path";
 import { PYTHON, runPython } from "./test_helpers.ts";
 import { tinyModel } from "../../testing/tiny_models.ts";
 
-/** The tiny directory kinds: the model, or a broken copy (tiny_models/lumina2.py --broken). */
-export type Lumina2Kind = "test" | "no-tokenizer" | "no-movqgan" | "small-vocab";
+/** The tiny directory kinds: the model (test: 4x4 by its name; pass: a context for 768 px,
+ * 96x96 by its name), or a broken copy (tiny_models/lumina2.py --broken). */
+export type Lumina2Kind = "test" | "pass" | "no-tokenizer" | "no-movqgan" | "small-vocab";
 
 let root: Promise<string> | null = null;
 const made = new Map<string, Promise<string>>();
 
-/** A tiny directory named `${kind}-32` (32 px, 4x4 tokens by its name), made once per file. */
+/** A tiny directory named `${kind}-32` (32 px, 4x4 tokens by its name; `pass-768`), made once
+ * per file. */
 export function tinyLumina2(kind: Lumina2Kind = "test"): Promise<string> {
   let dir = made.get(kind);
   if (!dir) {
     dir = (async () => {
       root ??= Deno.makeTempDir({ prefix: "zipar-lumina2-" });
-      const name = `${kind}-32`;
+      const name = kind === "pass" ? "pass-768" : `${kind}-32`;
       return await tinyModel({
         python: PYTHON!,
         module: "tiny_models.lumina2",
         name,
-        args: (out) => kind === "test" ? [out] : [out, "--broken", kind],
+        args: (out) =>
+          kind === "test" || kind === "pass" ? [out, "--preset", kind] : [out, "--broken", kind],
         to: join(await root, name),
       });
     })();

@@ -6,8 +6,9 @@ byte-level tokenizer, so `from_pretrained(DIR, local_files_only=True)` works wit
 Usage (worker/ and testing/python/ on PYTHONPATH, as testing/python_runner.ts sets it):
     python -m tiny_models.lumina2 OUT_DIR [--preset test] [--seed N]
     python -m tiny_models.lumina2 OUT_DIR --broken KIND
-  test: 2 layers of width 32, a context of 512 (peer, batch and parity tests); the grid is the
-  size the directory name ends in (test-32: 4x4), or the hello's; --broken no-tokenizer |
+  test: 2 layers of width 32, a context of 512 (peer, batch and parity tests); pass: the same
+  with a context for 768 px, 96x96 + EOL (pass counts). The grid is the size the directory name
+  ends in (test-32: 4x4, pass-768: 96x96), or the hello's; --broken no-tokenizer |
   no-movqgan | small-vocab (a vocab_size below the image ids: no 2.0 config).
 
 The release's layout (families/lumina2/vocab.py): the image codes at the fixed ids 155000 + k for
@@ -39,9 +40,10 @@ from tiny_models.random_weights import builder_main, remove_tokenizer
 EOS = "<|endoftext|>"
 IMAGE_BASE, CODEBOOK = 155000, 16384
 VOCAB_SIZE = 171392  # >= IMAGE_BASE + CODEBOOK, a multiple of 64
-PRESETS = {"test": dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        num_key_value_heads=2, intermediate_size=64,
-                        max_position_embeddings=512)}
+TEST = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+            intermediate_size=64)
+PRESETS = {"test": dict(TEST, max_position_embeddings=512),
+           "pass": dict(TEST, max_position_embeddings=9600)}  # 768 px: 96x96 + EOL fits
 # A small VQ encoder config (transformers builds one; its weights are not saved).
 VQ = {"embed_dim": 4, "num_embeddings": CODEBOOK, "latent_channels": 4, "base_channels": 32,
       "channel_multiplier": [1, 2], "num_res_blocks": 1, "attn_resolutions": [],
