@@ -1,7 +1,8 @@
 /**
  * The EOL families through the CLI on tiny random directories: `zipar generate --backend python
- * --model DIR --prompt … --window s --png` on Emu3-Gen (5×5 + EOL) and Lumina-mGPT (4×4 + EOL)
- * writes the grid with the family's defaults recorded and its PNG equal to `zipar decode`'s;
+ * --model DIR --prompt … --window s --png` on Emu3-Gen (5×5 + EOL) and Lumina-mGPT 1.0 and 2.0
+ * (4×4 + EOL) writes the grid with the family's defaults recorded and its PNG equal to
+ * `zipar decode`'s;
  * `zipar plan --model DIR` counts the same passes; a `zipar batch` prompt job gives the same
  * grid. Bad input (another family's directory, missing decoder weights, a grid the layout or
  * the decoder cannot take, a window beyond the grid) is one line, exit 1 or 2, and no file.
@@ -11,6 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { removeTinyEmu3, tinyEmu3 } from "../backends/python/emu3_test_helpers.ts";
 import { removeTinyLumina, tinyLumina } from "../backends/python/lumina_test_helpers.ts";
+import { removeTinyLumina2, tinyLumina2 } from "../backends/python/lumina2_test_helpers.ts";
 import { needs } from "../testing/runtimes.ts";
 import { readGrid } from "./formats/grid_file.ts";
 import { decodePng } from "./formats/png.ts";
@@ -33,6 +35,13 @@ const FAMILIES: Family[] = [
     side: 4,
     px: 16,
     sampling: { cfg: 3, topK: 2000 },
+  },
+  {
+    family: "lumina2",
+    model: () => tinyLumina2(),
+    side: 4,
+    px: 8,
+    sampling: { cfg: 4, topK: 4096 },
   },
 ];
 
@@ -180,6 +189,7 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
       await removeTinyEmu3();
       await removeTinyLumina();
+      await removeTinyLumina2();
     }
   },
 });

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { tinyEmu3 } from "../backends/python/emu3_test_helpers.ts";
 import { tinyJanus } from "../backends/python/janus_test_helpers.ts";
 import { tinyLumina } from "../backends/python/lumina_test_helpers.ts";
+import { tinyLumina2 } from "../backends/python/lumina2_test_helpers.ts";
 import { tinyModels } from "../backends/python/test_helpers.ts";
 import {
   type Describer,
@@ -64,6 +65,7 @@ Deno.test({
       }],
       [await tinyEmu3(), { family: "emu3", layout: "transformers", grid: [5, 5], vocab: 64 }],
       [await tinyLumina(), { family: "lumina", grid: [4, 4], eol: true, vocab: 256 }],
+      [await tinyLumina2(), { family: "lumina2", grid: [4, 4], eol: true, vocab: 16384 }],
       [join(await tinyModels(), "st"), { family: "llamagen", layout: "zipar", grid: [8, 8] }],
     ];
     const worker = await describer();

@@ -45,11 +45,11 @@ Deno.test("the TypeScript constants are core/contract.json's", async () => {
   // The help text names each family's defaults as the contract gives them.
   assert.match(
     SAMPLING_USAGE.replace(/\s+/g, " "),
-    /default: 1; LlamaGen t2i 7\.5, Janus 5, Emu3 3, Lumina-mGPT 3\)/,
+    /default: 1; LlamaGen t2i 7\.5, Janus 5, Emu3 3, Lumina-mGPT 3, Lumina-mGPT 2\.0 4\)/,
   );
   assert.match(
     SAMPLING_USAGE.replace(/\s+/g, " "),
-    /default: 0; LlamaGen t2i 1000, Lumina-mGPT 2000\)/,
+    /default: 0; LlamaGen t2i 1000, Lumina-mGPT 2000, Lumina-mGPT 2\.0 4096\)/,
   );
   for (const key of Object.keys(json.notes)) assert.ok(key in json, `a note for no key: ${key}`);
   for (const key of Object.keys(CONTRACT)) assert.ok(key in json.notes, `no note for ${key}`);

@@ -17,6 +17,7 @@ Deno.test({
       "families.llamagen",
       "families.janus",
       "families.emu3",
+      "families.lumina2",
       "families.lumina",
     ]);
     assert.equal(

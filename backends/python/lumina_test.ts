@@ -9,15 +9,20 @@
  */
 
 import assert from "node:assert/strict";
-import { assertRunsMatch, runSteps, type StepRun } from "../../testing/step_runs.ts";
-import { createLayout, layoutOf } from "../../core/layout.ts";
-import { compilePlan } from "../../core/plan.ts";
-import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
-import { cfgQueries } from "../../core/cfg.ts";
+import { layoutOf } from "../../core/layout.ts";
 import type { PromptCondition, Sequence } from "../../core/condition.ts";
-import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
+import type { Query } from "../../core/step.ts";
 import type { OracleBackend } from "../../testing/worker_oracles.ts";
 import {
+  checkBatch,
+  checkRasterEqualsPeer,
+  checkStepLogits,
+  checkZipar,
+  type EolFamily,
+} from "./eol_prompt_checks.ts";
+import {
+  cfgStepsOf,
+  codesOf,
   maxDiff,
   openLumina,
   peerForwardLogits,
@@ -28,13 +33,6 @@ import {
 } from "./lumina_test_helpers.ts";
 import { PYTHON_TESTS } from "./test_helpers.ts";
 import { sharedWorker } from "../../testing/shared_worker.ts";
-import { greedyRun } from "../../testing/greedy_run.ts";
-import {
-  assertBatchEqualsAlone,
-  assertRasterEqualsPeer,
-  assertZiparWindows,
-  lcgCodes,
-} from "../../testing/family_parity.ts";
 
 const [H, W] = [4, 6];
 const GRID = `${H}x${W}`;
@@ -49,45 +47,11 @@ async function withLumina(fn: (backend: OracleBackend) => Promise<void>): Promis
   await fn(await sharedWorker(`lumina ${dir} ${GRID}`, () => openLumina(dir, { grid: GRID })));
 }
 
+const FAMILY: EolFamily = { withBackend: withLumina, grid: [H, W], vocab: V, prompts: PROMPTS };
+
 /** Images conditioned on prompts `which` (indices into PROMPTS), seed 0. */
 function imagesOf(which: number[]) {
   return which.map((p, index) => ({ condition: CONDITIONS[p], seed: 0, index }));
-}
-
-/** Greedy images of the prompts `which` (indices into PROMPTS), testing/greedy_run.ts. */
-function run(
-  backend: OracleBackend,
-  which: number[],
-  schedule: ScheduleOptions,
-  cfgScale: number,
-  mode: "interactive" | "planned" = "interactive",
-) {
-  return greedyRun(backend, which.map((p) => CONDITIONS[p]), schedule, cfgScale, mode);
-}
-
-/**
- * The steps of a plan for one image and its CFG half (sequences 0 and 1) with `codes` as the
- * cells' tokens, and the cell each logits row pair predicts, in order.
- */
-function stepsOf(options: ScheduleOptions, codes: number[]) {
-  const layout = createLayout({ height: H, width: W, eol: true });
-  const plan = compilePlan(layout, createSchedule(layout, options));
-  const predicted: number[] = [];
-  const steps: Query[][] = plan.steps.map((queries) => {
-    for (const q of queries) if (q.predicts) predicted.push(q.predicts.row * W + q.predicts.col);
-    return cfgQueries([
-      queries.map((q) => ({
-        slot: q.slot,
-        token: q.input.kind === "cell"
-          ? codes[q.input.row * W + q.input.col]
-          : q.input.kind === "eol"
-          ? V
-          : QUERY_TOKEN_CONDITION,
-        wantLogits: q.predicts !== null,
-      })),
-    ], true);
-  });
-  return { steps, predicted };
 }
 
 Deno.test({
@@ -133,31 +97,7 @@ Deno.test({
   ...PYTHON_TESTS,
   async fn() {
     const dir = await tinyLumina();
-    const codes = lcgCodes(7, H * W, V);
-    assert.ok(new Set(codes).size > H * W / 2, `codes ${codes}`);
-    const { steps, predicted } = stepsOf({ kind: "raster" }, codes);
-    assert.equal(predicted.length, H * W);
-    const sequences: Sequence[] = [
-      { condition: CONDITIONS[1], unconditional: false },
-      { condition: CONDITIONS[1], unconditional: true },
-    ];
-    const got: number[] = [];
-    await withLumina(async (backend) => {
-      const session = await backend.open(sequences);
-      for (const step of steps) got.push(...await session.step(step));
-      await session.close();
-    });
-    assert.equal(got.length, predicted.length * 2 * V);
-    for (const unconditional of [false, true]) {
-      const want = await peerForwardLogits(dir, GRID, PROMPTS[1], codes, unconditional);
-      const mine = new Float64Array(H * W * V);
-      predicted.forEach((cell, k) => {
-        const row = 2 * k + (unconditional ? 1 : 0); // rows alternate cond, uncond
-        mine.set(got.slice(row * V, (row + 1) * V), cell * V);
-      });
-      const diff = maxDiff(mine, want);
-      assert.ok(diff < 1e-4, `${unconditional ? "unconditional" : "conditional"}: ${diff}`);
-    }
+    await checkStepLogits(FAMILY, (codes, u) => peerForwardLogits(dir, GRID, PROMPTS[1], codes, u));
   },
 });
 
@@ -176,9 +116,9 @@ Deno.test({
         { condition: { prompt: PROMPTS[1], negativePrompt: "blurry" }, unconditional: true },
       ],
     ];
-    const runs: StepRun[] = [];
+    const runs: { sequences: Sequence[]; steps: Query[][]; got: number[] }[] = [];
     for (const window of [2, 3]) {
-      const { steps } = stepsOf({ window }, lcgCodes(window, H * W, V));
+      const { steps } = cfgStepsOf([H, W], V, { window }, codesOf(window, H * W, V));
       // An EOL query runs while the row above is unfinished: its later slots stay masked.
       const eolEarly = steps.some((s) =>
         s.some((q) => q.token === V) && s.some((q) => q.token !== V && q.wantLogits)
@@ -186,11 +126,17 @@ Deno.test({
       assert.ok(eolEarly, `s=${window}: no EOL query beside an unfinished row`);
       for (const sequences of cases) runs.push({ sequences, steps, got: [] });
     }
-    await withLumina((backend) => runSteps(backend, runs));
-    await assertRunsMatch(
-      runs,
-      ({ sequences, steps }) => referenceLogits(dir, GRID, sequences, steps),
-    );
+    await withLumina(async (backend) => {
+      for (const { sequences, steps, got } of runs) {
+        const session = await backend.open(sequences);
+        for (const step of steps) got.push(...await session.step(step));
+        await session.close();
+      }
+    });
+    for (const { sequences, steps, got } of runs) {
+      const diff = maxDiff(got, await referenceLogits(dir, GRID, sequences, steps));
+      assert.ok(diff < 1e-4, `max abs diff ${diff}`);
+    }
   },
 });
 
@@ -201,10 +147,8 @@ Deno.test({
     const dir = await tinyLumina();
     for (const cfg of [1, 3]) {
       const peer = await peerGrids(dir, GRID, PROMPTS, cfg);
-      assert.notDeepEqual(peer.grids[0], peer.grids[1], "prompts give the same grid");
-      for (const grid of peer.grids) assert.ok(new Set(grid).size > 8, `uniform grid ${grid}`);
+      await checkRasterEqualsPeer(FAMILY, cfg, peer.grids);
       await withLumina(async (backend) => {
-        await assertRasterEqualsPeer((...a) => run(backend, ...a), peer.grids, H * W, cfg);
         const oracle = await backend.rasterInWorker(imagesOf([0, 1]), cfg, GREEDY_ALL);
         assert.deepEqual([...oracle], peer.grids.flat(), `cfg ${cfg}: the worker's raster loop`);
       });
@@ -215,26 +159,15 @@ Deno.test({
 Deno.test({
   name: "Lumina batch mixing prompts of different lengths gives each image its own grid",
   ...PYTHON_TESTS,
-  async fn() {
-    const peer = await peerGrids(await tinyLumina(), GRID, PROMPTS, 3);
-    await withLumina((backend) =>
-      assertBatchEqualsAlone((...a) => run(backend, ...a), peer.grids, H * W, 3, 2)
-    );
-  },
+  fn: async () =>
+    checkBatch(FAMILY, 3, (await peerGrids(await tinyLumina(), GRID, PROMPTS, 3)).grids),
 });
 
 Deno.test({
   name: "Lumina ZipAR at s = W equals raster and takes W + (H - 1)·s steps below it",
   ...PYTHON_TESTS,
   async fn() {
-    await withLumina((backend) =>
-      assertZiparWindows((...a) => run(backend, ...a), {
-        height: H,
-        width: W,
-        cfgs: [1, 3],
-        windows: [1, 2, 4],
-      })
-    );
+    for (const cfg of [1, 3]) await checkZipar(FAMILY, cfg, [1, 2, 4]);
   },
 });
 

@@ -10,8 +10,12 @@
  */
 
 import { join } from "node:path";
+import { cfgQueries } from "../../core/cfg.ts";
 import type { Sequence } from "../../core/condition.ts";
-import type { Query } from "../../core/step.ts";
+import { createLayout } from "../../core/layout.ts";
+import { compilePlan } from "../../core/plan.ts";
+import { createSchedule, type ScheduleOptions } from "../../core/schedule.ts";
+import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
 import { openOracleBackend, type OracleBackend } from "../../testing/worker_oracles.ts";
 import { PYTHON, runPython } from "./test_helpers.ts";
 import { tinyModel } from "../../testing/tiny_models.ts";
@@ -147,3 +151,45 @@ export function openLumina(
 }
 
 export { maxDiff } from "../../testing/step_runs.ts";
+
+/** `n` random codes below `vocab` (a 32-bit LCG from `seed`). */
+export function codesOf(seed: number, n: number, vocab: number): number[] {
+  let state = seed;
+  return Array.from({ length: n }, () => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state >>> 16) % vocab;
+  });
+}
+
+/**
+ * The steps of a plan of an `height` x `width` + EOL grid for one image and its CFG half
+ * (sequences 0 and 1) with `codes` as the cells' tokens (EOL = `vocab`), and the cell each
+ * logits row pair predicts, in order.
+ */
+export function cfgStepsOf(
+  [height, width]: [number, number],
+  vocab: number,
+  options: ScheduleOptions,
+  codes: number[],
+): { steps: Query[][]; predicted: number[] } {
+  const layout = createLayout({ height, width, eol: true });
+  const plan = compilePlan(layout, createSchedule(layout, options));
+  const predicted: number[] = [];
+  const steps: Query[][] = plan.steps.map((queries) => {
+    for (const q of queries) {
+      if (q.predicts) predicted.push(q.predicts.row * width + q.predicts.col);
+    }
+    return cfgQueries([
+      queries.map((q) => ({
+        slot: q.slot,
+        token: q.input.kind === "cell"
+          ? codes[q.input.row * width + q.input.col]
+          : q.input.kind === "eol"
+          ? vocab
+          : QUERY_TOKEN_CONDITION,
+        wantLogits: q.predicts !== null,
+      })),
+    ], true);
+  });
+  return { steps, predicted };
+}

@@ -21,10 +21,10 @@ KNOWN = ("LlamaGen c2i .pt (FoundationVision/LlamaGen) or a `zipar convert` dire
          "Janus-Pro (deepseek-ai/Janus-Pro-1B/-7B, Janus-1.3B, or deepseek-community's "
          "converted copies); Emu3-Gen (BAAI/Emu3-Gen + BAAI/Emu3-VisionTokenizer, or "
          "BAAI/Emu3-Gen-hf); Lumina-mGPT (Alpha-VLLM/Lumina-mGPT-7B-512/-768/-1024 + Meta's "
-         "Chameleon VQGAN)")
+         "Chameleon VQGAN); Lumina-mGPT 2.0 (Alpha-VLLM/Lumina-mGPT-2.0)")
 LAYOUTS = {"janus": {"janus": "transformers", "multi_modality": "official"},
            "emu3": {"emu3": "transformers", "Emu3": "official"},
-           "lumina": {"chameleon": "official"}}
+           "lumina": {"chameleon": "official"}, "lumina2": {"chameleon": "official"}}
 
 
 def describe(path: str, options: LoadOptions) -> dict:

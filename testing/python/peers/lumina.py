@@ -82,19 +82,25 @@ def forward_logits(model, prefix: List[int], codes: List[int], height: int,
     return logits[before][:, image_ids(model)].numpy()
 
 
-def main(argv) -> int:
+def arguments(prog: str, argv, cfg: float):
+    """A Lumina peer's command line (the module docstring's) -> (args, height, width, the model
+    in float64, its tokenizer)."""
     from transformers import AutoTokenizer
-    parser = argparse.ArgumentParser(prog="python -m peers.lumina")
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("model")
     parser.add_argument("--grid", required=True)
     parser.add_argument("--prompt", action="append", required=True)
-    parser.add_argument("--cfg", type=float, default=3.0)
+    parser.add_argument("--cfg", type=float, default=cfg)
     parser.add_argument("--logits", nargs=2, metavar=("TOKENS_JSON", "OUT_F64"))
     parser.add_argument("--unconditional", action="store_true")
     args = parser.parse_args(argv)
     height, width = (int(v) for v in args.grid.lower().split("x"))
-    model = load(args.model)
     tokenizer = AutoTokenizer.from_pretrained(args.model, local_files_only=True)
+    return args, height, width, load(args.model), tokenizer
+
+
+def main(argv) -> int:
+    args, height, width, model, tokenizer = arguments("python -m peers.lumina", argv, 3.0)
     vocabulary_map = model.config.vocabulary_map
     if args.logits:
         with open(args.logits[0], encoding="utf-8") as f:

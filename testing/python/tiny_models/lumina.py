@@ -23,7 +23,6 @@ taming's key names (references/lumina_vqgan.decoder_shapes), as {"state_dict": â
 vqgan.ckpt.
 """
 
-import argparse
 import os
 import sys
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from typing import Dict, List
 import torch
 
 from references.lumina_vqgan import decoder_shapes
-from tiny_models.random_weights import randomize
+from tiny_models.random_weights import builder_main, randomize
 
 SPECIAL_HEAD = ["<s>", "<pad>", "</s>", "<unk>"]
 LAYOUT_TOKENS = ["<eoss>", "<racm3:break>", "<reserved08706>", "<image>", "<reserved08799>"]
@@ -84,18 +83,20 @@ def make_vocab(codebook: int, seed: int) -> Dict[str, int]:
     return vocab
 
 
-def make_tokenizer(vocab: Dict[str, int]):
+def make_tokenizer(vocab: Dict[str, int], specials: List[str] = None, **names):
     """A byte-level BPE with no merges (every UTF-8 byte a token) and the special tokens as
-    added tokens, wrapped as a transformers fast tokenizer (no BOS added: Lumina adds it)."""
+    added tokens, wrapped as a transformers fast tokenizer (no BOS added: Lumina adds it).
+    `names`: its bos/eos/pad/unk tokens (Meta's Chameleon ones unless given)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens(SPECIAL_HEAD + LAYOUT_TOKENS + SIZE_TOKENS)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
-                                   pad_token="<pad>", unk_token="<unk>")
+    tok.add_special_tokens(specials or SPECIAL_HEAD + LAYOUT_TOKENS + SIZE_TOKENS)
+    names = names or {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>",
+                      "unk_token": "<unk>"}
+    return PreTrainedTokenizerFast(tokenizer_object=tok, **names)
 
 
 def make_config(p: Preset, vocab: Dict[str, int]):
@@ -156,15 +157,14 @@ def vqgan_state(model, codebook: int, seed: int) -> Dict[str, torch.Tensor]:
     return state
 
 
-def write_model(out: str, preset: str = "test", seed: int = 0):
-    from safetensors.torch import save_file
+def save_chameleon(config, out: str, seed: int):
+    """A random ChameleonForConditionalGeneration of `config` saved to `out` as Lumina's
+    checkpoints are (model.safetensors, qk-norms per head group) -> the model."""
+    from safetensors.torch import load_file, save_file
     from transformers import ChameleonForConditionalGeneration
     from transformers.utils import logging
 
     logging.disable_progress_bar()
-    p = PRESETS[preset]
-    vocab = make_vocab(p.codebook, seed)
-    config = make_config(p, vocab)
     torch.manual_seed(seed)
     model = ChameleonForConditionalGeneration(config).eval()
     randomize(model, seed)
@@ -181,8 +181,15 @@ def write_model(out: str, preset: str = "test", seed: int = 0):
     os.makedirs(out, exist_ok=True)
     model.save_pretrained(out)
     path = os.path.join(out, "model.safetensors")
-    from safetensors.torch import load_file
     save_file(lumina_qk_norms(load_file(path)), path, metadata={"format": "pt"})
+    return model
+
+
+def write_model(out: str, preset: str = "test", seed: int = 0):
+    p = PRESETS[preset]
+    vocab = make_vocab(p.codebook, seed)
+    config = make_config(p, vocab)
+    model = save_chameleon(config, out, seed)
     make_tokenizer(vocab).save_pretrained(out)
     torch.save({"state_dict": vqgan_state(model, p.codebook, seed)},
                os.path.join(out, "vqgan.ckpt"))
@@ -219,18 +226,9 @@ def write_broken(out: str, kind: str):
 
 
 def main(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tiny_models.lumina")
-    parser.add_argument("out")
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="test")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--broken",
-                        choices=["no-tokenizer", "other-family", "no-vqgan", "no-image-tokens"])
-    args = parser.parse_args(argv)
-    if args.broken:
-        write_broken(args.out, args.broken)
-    else:
-        write_model(args.out, args.preset, args.seed)
-    return 0
+    return builder_main("python -m tiny_models.lumina", argv, PRESETS,
+                        ["no-tokenizer", "other-family", "no-vqgan", "no-image-tokens"],
+                        write_model, write_broken)
 
 
 if __name__ == "__main__":

@@ -28,3 +28,27 @@ def randomize(model, seed: int):
             fan_in = int(torch.tensor(shape[1:]).prod())
             sharp = 3.0 if name.endswith(("q_proj.weight", "k_proj.weight")) else 1.0
             param.copy_(noise * (sharp / fan_in ** 0.5))
+
+
+def remove_tokenizer(out: str):
+    """Delete a directory's tokenizer files (a `--broken no-tokenizer` directory)."""
+    import os
+    for name in os.listdir(out):
+        if name.startswith(("tokenizer", "special_tokens")):
+            os.remove(os.path.join(out, name))
+
+
+def builder_main(prog: str, argv, presets, broken, write_model, write_broken) -> int:
+    """A builder's command line: OUT [--preset P] [--seed N] | OUT --broken KIND."""
+    import argparse
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("out")
+    parser.add_argument("--preset", choices=sorted(presets), default="test")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--broken", choices=list(broken))
+    args = parser.parse_args(argv)
+    if args.broken:
+        write_broken(args.out, args.broken)
+    else:
+        write_model(args.out, args.preset, args.seed)
+    return 0

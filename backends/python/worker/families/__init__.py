@@ -16,9 +16,10 @@ from checkpoint import read_json
 from errors import CheckpointError, OptionError
 from families.family import LoadOptions, check_family, check_module
 
-# Module names under families/, asked in order.
-# llamagen_t2i comes before llamagen: both read .pt files, t2i only those with a caption embedder.
-FAMILIES = ("llamagen_t2i", "llamagen", "janus", "emu3", "lumina")
+# Module names under families/, asked in order. llamagen_t2i comes before llamagen: both read
+# .pt files, t2i only those with a caption embedder. lumina2 comes before lumina: both are
+# Chameleon configs, and 2.0 is the one whose vocabulary holds its image ids.
+FAMILIES = ("llamagen_t2i", "llamagen", "janus", "emu3", "lumina2", "lumina")
 DEFAULT = "llamagen"
 
 

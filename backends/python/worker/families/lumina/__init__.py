@@ -52,14 +52,19 @@ def load_decoder(path: str, device, dtype):
                           f"load the model and decode with it (--model DIR)")
 
 
-class Lumina:
-    """The family object of one loaded Lumina-mGPT model."""
+class LuminaModel:
+    """A loaded Lumina-mGPT model of either release (1.0 here, 2.0 in families/lumina2): a
+    Chameleon decoder over the slot cache whose image tokens are vocabulary entries, an EOL slot
+    after every row, Lumina's prompt rules. A release's class names itself (NAME, DEFAULTS) and
+    its decoder."""
+
+    NAME = NAME
+    DEFAULTS = DEFAULTS
 
     def __init__(self, path: str, model, vocab, rules, options: LoadOptions):
         self.path, self.model, self.vocab, self.rules = path, model, vocab, rules
         self.device, self.dtype = options.device, options.dtype
         config = model.config
-        self.vq_config = config.vq_config.to_dict()
         self.context = int(config.max_position_embeddings)
         self.height, self.width = rules.height, rules.width
         self.decoder_stack = HFDecoder(model.model, config)
@@ -69,11 +74,11 @@ class Lumina:
             self.decoder_stack, self.vocab.image_ids, self.vocab.id(NEW_LINE), self.image_head)
         self.steps = prompt_steps(self.decoder_stack, self.embed_image, self.image_logits)
         self.num_slots = 1 + self.height * (self.width + 1)  # core/layout with eol
-        self.info = {"name": os.path.basename(os.path.normpath(path)) or NAME,
-                     "family": NAME, "vocab": self.vocab.size, "height": self.height,
+        self.info = {"name": os.path.basename(os.path.normpath(path)) or self.NAME,
+                     "family": self.NAME, "vocab": self.vocab.size, "height": self.height,
                      "width": self.width, "prefix": 1, "eolToken": self.vocab.eol_token,
-                     "numClasses": 0, "conditioning": "text", "defaults": dict(DEFAULTS)}
-        self.config = {"family": NAME, "modelType": config.model_type,
+                     "numClasses": 0, "conditioning": "text", "defaults": dict(self.DEFAULTS)}
+        self.config = {"family": self.NAME, "modelType": config.model_type,
                        "layers": int(config.num_hidden_layers),
                        "hidden": int(config.hidden_size),
                        "heads": int(config.num_attention_heads),
@@ -87,6 +92,14 @@ class Lumina:
 
     def open(self, sequences: List) -> LuminaSession:
         return LuminaSession(self, sequences)
+
+
+class Lumina(LuminaModel):
+    """The family object of one loaded Lumina-mGPT (1.0) model."""
+
+    def __init__(self, path: str, model, vocab, rules, options: LoadOptions):
+        super().__init__(path, model, vocab, rules, options)
+        self.vq_config = model.config.vq_config.to_dict()
 
     def decoder_status(self) -> dict:
         try:

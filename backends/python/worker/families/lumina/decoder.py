@@ -127,14 +127,24 @@ class LuminaDecoder:
 
     def __init__(self, path: str, vq_config: dict, device: torch.device,
                  context: Optional[int] = None):
-        self.vqgan = load_vqgan(path, vq_config, device)
+        self.setup(load_vqgan(path, vq_config, device), device, context)
+
+    def setup(self, vqgan: Vqgan, device: torch.device, context: Optional[int]):
+        self.vqgan = vqgan
         self.context = context  # the model's: the grids it can generate fit in it
         cfg = self.vqgan.cfg
         self.device = device
         self.scale = cfg.scale
         self.codebook_size = cfg.n_embed
         self.finest_channels = cfg.ch * cfg.ch_mult[0]
-        self.config = dict(cfg.to_json(), kind=KIND)
+        self.config = dict(cfg.to_json(), kind=self.kind)
+
+    @staticmethod
+    def pixels(x: torch.Tensor) -> torch.Tensor:
+        """Decoder output [n, 3, h, w] float32 -> uint8 [n, h, w, 3]: Lumina-mGPT's
+        _pil_from_chw_tensor, clamped to [-1, 1] and truncated as astype(uint8)."""
+        x = x.clamp(-1, 1)
+        return ((x + 1) / 2 * 255).permute(0, 2, 3, 1).to(torch.uint8)
 
     def images_per_forward(self, h: int, w: int) -> int:
         """Images of an h x w grid per forward under the activation budget (0: not one)."""
@@ -159,7 +169,6 @@ class LuminaDecoder:
         out = torch.empty((b, h * s, w * s, 3), dtype=torch.uint8)
         for first in range(0, b, chunk):
             codes = tokens[first:first + chunk].to(self.device, torch.long)
-            x = self.vqgan(codes).float().clamp(-1, 1)  # [n, 3, H·s, W·s]
-            pixels = ((x + 1) / 2 * 255).permute(0, 2, 3, 1).cpu()
-            out[first:first + chunk] = pixels.to(torch.uint8)  # truncated, as astype(uint8)
+            x = self.vqgan(codes).float()  # [n, 3, H·s, W·s]
+            out[first:first + chunk] = self.pixels(x).cpu()
         return out

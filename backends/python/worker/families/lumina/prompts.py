@@ -30,12 +30,32 @@ from typing import List, Optional, Tuple
 from config_limits import check_grid
 from errors import CheckpointError, OptionError
 
-from .vocab import IMAGE_START, PATCH_TOKENS, TURN_END, ImageVocab, size_token, token_id
+from .vocab import IMAGE_START, TURN_END, ImageVocab, size_token, token_id
 
 INSTRUCTION = "Generate an image of {w}x{h} according to the following prompt:\n{prompt}"
-DEFAULT_PX = 768  # Lumina-mGPT-7B-768, the ZipAR paper's Lumina setting: 48x48 tokens
-TOKEN_PX = 16  # the VQGAN's pixels per token side (2 ** (levels - 1))
-PATCH_PX = TOKEN_PX * PATCH_TOKENS  # Lumina's patch_size, the unit of its size tokens
+PATCH_PX = 32  # Lumina's patch_size (1.0 and 2.0), the unit of its size tokens
+
+
+@dataclass(frozen=True)
+class Release:
+    """How a Lumina-mGPT release counts pixels: the image tokenizer's pixels per token side and
+    the size a directory makes unless told (its name's, else `default_px`)."""
+    token_px: int
+    default_px: int = 768
+
+    @property
+    def patch_tokens(self) -> int:
+        """Image tokens per 32-px patch side: the size tokens count patches."""
+        return PATCH_PX // self.token_px
+
+    def example(self) -> str:
+        side = self.default_px // self.token_px
+        return f"{self.default_px} px: {side}x{side}"
+
+
+# Lumina-mGPT 1.0: Chameleon's VQGAN, 16 px a token (2 ** (levels - 1)); 768 px is 48x48, the
+# ZipAR paper's Lumina setting.
+V1 = Release(token_px=16)
 
 
 @dataclass
@@ -47,45 +67,49 @@ class PromptRules:
     height: int  # grid rows H (tokens)
     width: int  # grid columns W
     max_prompt: int  # context - H·(W+1): the longest condition block that fits
+    release: Release = V1
 
 
-def grid_of(path: str, grid: Optional[str], size: Optional[int] = None) -> Tuple[int, int]:
-    """The grid (H, W): the hello's "HxW", else its image `size` in px (512, 768, 1024: px / 16
-    a side), else the size the directory name ends in (Lumina-mGPT-7B-512 / -768 / -1024), else
-    768 px (48x48). A size is a multiple of 32 px, Lumina's patch."""
+def grid_of(path: str, grid: Optional[str], size: Optional[int] = None,
+            release: Release = V1) -> Tuple[int, int]:
+    """The grid (H, W): the hello's "HxW", else its image `size` in px (1.0: 512, 768, 1024 at
+    16 px a token; 2.0: 768 at 8 px), else the size the directory name ends in
+    (Lumina-mGPT-7B-512 / -768 / -1024), else the release's default (768 px). A size is a
+    multiple of 32 px, Lumina's patch."""
+    n = release.patch_tokens
     if grid:
         match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", str(grid))
         if not match:
-            raise ValueError(f"grid {grid!r} is not HxW (Lumina-mGPT-7B-768: 48x48)")
+            raise ValueError(f"grid {grid!r} is not HxW ({release.example()})")
         h, w = int(match[1]), int(match[2])
     elif size is not None:
-        if size % PATCH_PX:
-            raise OptionError(f"size {size} px: Lumina-mGPT sizes are multiples of {PATCH_PX} px "
-                             f"(its checkpoints: 512, 768, 1024)")
-        h = w = size // TOKEN_PX
+        if size % PATCH_PX or size <= 0:
+            raise OptionError(f"size {size} px: Lumina-mGPT sizes are positive multiples of "
+                              f"{PATCH_PX} px (its patch); pick one such as 512 or 768")
+        h = w = size // release.token_px
     else:
         match = re.search(r"[-_](\d{2,4})$", os.path.basename(os.path.normpath(path)))
-        px = int(match[1]) if match and int(match[1]) % PATCH_PX == 0 else DEFAULT_PX
-        h = w = px // TOKEN_PX
+        px = int(match[1]) if match and int(match[1]) % PATCH_PX == 0 else release.default_px
+        h = w = px // release.token_px
     check_grid(h, w, f"{path}: grid {h}x{w}")
-    if min(h, w) < PATCH_TOKENS or h % PATCH_TOKENS or w % PATCH_TOKENS:
-        raise ValueError(f"grid {h}x{w}: Lumina-mGPT sizes count 32-px patches of 2x2 tokens, "
-                         f"so each side must be even and at least 2 (768 px: 48x48)")
+    if min(h, w) < n or h % n or w % n:
+        raise ValueError(f"grid {h}x{w}: Lumina-mGPT sizes count 32-px patches of {n}x{n} "
+                         f"tokens, so each side must be a multiple of {n} ({release.example()})")
     return h, w
 
 
 def prompt_rules(path: str, tokenizer, vocab: ImageVocab, grid: Tuple[int, int],
-                 context: int) -> PromptRules:
+                 context: int, release: Release = V1) -> PromptRules:
     h, w = grid
     header = [vocab.id(IMAGE_START)]
     for side in (h, w):
-        name = size_token(side // PATCH_TOKENS)
+        name = size_token(side // release.patch_tokens)
         try:
             header.append(token_id(tokenizer, name, path))
         except CheckpointError:
             raise ValueError(f"grid {h}x{w}: the tokenizer has no size token {name} for "
-                             f"{side * TOKEN_PX} px; pick a size the model was trained for "
-                             f"(768 px: 48x48)") from None
+                             f"{side * release.token_px} px; pick a size the model was "
+                             f"trained for ({release.example()})") from None
     bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None \
         else tokenizer.eos_token_id
     if not isinstance(bos, int):
@@ -95,7 +119,7 @@ def prompt_rules(path: str, tokenizer, vocab: ImageVocab, grid: Tuple[int, int],
     if image + len(header) >= context:
         raise ValueError(f"grid {h}x{w} needs {image} image positions, but the model's "
                          f"context is {context}; pick a smaller size")
-    return PromptRules(tokenizer, bos, header, h, w, context - image)
+    return PromptRules(tokenizer, bos, header, h, w, context - image, release)
 
 
 def check_text(value, what: str) -> str:
@@ -108,7 +132,8 @@ def check_text(value, what: str) -> str:
 
 def prompt_ids(rules: PromptRules, text: str) -> List[int]:
     """A prompt's condition block: BOS, Lumina's instruction + turn end, the image header."""
-    message = INSTRUCTION.format(w=rules.width * TOKEN_PX, h=rules.height * TOKEN_PX,
+    px = rules.release.token_px
+    message = INSTRUCTION.format(w=rules.width * px, h=rules.height * px,
                                  prompt=text)
     ids = rules.tokenizer.encode(message + TURN_END, add_special_tokens=False)
     return [rules.bos_id, *ids, *rules.header]

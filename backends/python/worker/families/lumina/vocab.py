@@ -30,7 +30,6 @@ IMAGE_START = "<racm3:break>"
 IMAGE_END = "<eoss>"
 NEW_LINE = "<reserved08799>"
 TURN_END = "<reserved08706>"
-PATCH_TOKENS = 2  # image tokens per 32-px patch side: the resolution tokens count patches
 
 
 def size_token(patches: int) -> str:
