@@ -89,7 +89,7 @@ for (const layout of ["transformers", "official"] as const) {
           assert.equal(prompt.layout, layout);
           CONDITIONS.forEach((condition, i) => {
             const what = JSON.stringify(condition);
-            if (layout === "transformers" && /^\x1c/.test(condition.prompt)) {
+            if (layout === "transformers" && condition.prompt.startsWith("\x1c")) {
               // The two engines' trim disagree on U+001C–U+001F: refused, not other ids.
               assert.throws(() => prompt.ids(condition, false), /begins or ends with U\+001C/);
               return;

@@ -79,14 +79,17 @@ export async function assertBatchEqualsAlone(
 
 /**
  * Prompts 0 and 1: ZipAR at s = W (planned) equals raster in H·W passes; each of `windows` takes
- * W + (H − 1)·s passes, planned equal to interactive; for each CFG scale of `cfgs`.
+ * W + (H − 1)·s passes, planned equal to interactive; for each CFG scale of `cfgs`. Returns the
+ * passes of each window (the same at every scale).
  */
 export async function assertZiparWindows(
   run: GreedyRunner,
   options: { height: number; width: number; cfgs: number[]; windows: number[] },
-): Promise<void> {
+): Promise<number[]> {
   const { height: H, width: W } = options;
+  let passes: number[] = [];
   for (const cfg of options.cfgs) {
+    passes = [];
     const raster = await run([0, 1], { kind: "raster" }, cfg);
     const full = await run([0, 1], { window: W }, cfg, "planned");
     assert.equal(full.stats.passes, H * W);
@@ -94,8 +97,10 @@ export async function assertZiparWindows(
     for (const window of options.windows) {
       const zipar = await run([0, 1], { window }, cfg);
       assert.equal(zipar.stats.passes, W + (H - 1) * window, `s=${window}`);
+      passes.push(zipar.stats.passes);
       const planned = await run([0, 1], { window }, cfg, "planned");
       assert.deepEqual([...planned.grids], [...zipar.grids], `s=${window} planned`);
     }
   }
+  return passes;
 }

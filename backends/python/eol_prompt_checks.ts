@@ -12,6 +12,13 @@ import type { ScheduleOptions } from "../../core/schedule.ts";
 import type { OracleBackend } from "../../testing/worker_oracles.ts";
 import { greedyRun } from "../../testing/greedy_run.ts";
 import { cfgStepsOf, codesOf, maxDiff } from "./lumina_test_helpers.ts";
+import {
+  assertBatchEqualsAlone,
+  assertRasterEqualsPeer,
+  assertZiparWindows,
+  type GreedyRunner,
+} from "../../testing/family_parity.ts";
+import { runSteps, type StepRun } from "../../testing/step_runs.ts";
 
 /** What the checks run on. */
 export interface EolFamily {
@@ -56,12 +63,9 @@ export async function checkStepLogits(
     { condition, unconditional: false },
     { condition, unconditional: true },
   ];
-  const got: number[] = [];
-  await f.withBackend(async (backend) => {
-    const session = await backend.open(sequences);
-    for (const step of steps) got.push(...await session.step(step));
-    await session.close();
-  });
+  const run: StepRun = { sequences, steps, got: [] };
+  await f.withBackend((backend) => runSteps(backend, [run]));
+  const { got } = run;
   assert.equal(got.length, predicted.length * 2 * v);
   for (const unconditional of [false, true]) {
     const want = await peer(codes, unconditional);
@@ -75,6 +79,11 @@ export async function checkStepLogits(
   }
 }
 
+/** The family's greedy runner on an open backend (testing/family_parity.ts). */
+function runnerOf(f: EolFamily, backend: OracleBackend): GreedyRunner {
+  return (which, schedule, cfg, mode) => runPrompts(f, backend, which, schedule, cfg, mode);
+}
+
 /**
  * Greedy raster, interactive and planned, of each prompt alone equals `peer` (the grids of
  * prompts 0 and 1 at `cfg`), which must differ and not be uniform.
@@ -86,33 +95,14 @@ export async function checkRasterEqualsPeer(
 ): Promise<void> {
   assert.notDeepEqual(peer[0], peer[1], "prompts give the same grid");
   for (const grid of peer) assert.ok(new Set(grid).size > 8, `uniform grid ${grid}`);
-  await f.withBackend(async (backend) => {
-    for (const mode of ["interactive", "planned"] as const) {
-      for (const i of [0, 1]) {
-        const { grids, stats } = await runPrompts(f, backend, [i], { kind: "raster" }, cfg, mode);
-        assert.equal(stats.mode, mode);
-        assert.equal(stats.passes, f.grid[0] * f.grid[1]);
-        assert.deepEqual([...grids], peer[i], `cfg ${cfg} ${mode} prompt ${i}`);
-      }
-    }
-  });
+  const cells = f.grid[0] * f.grid[1];
+  await f.withBackend((b) => assertRasterEqualsPeer(runnerOf(f, b), peer, cells, cfg));
 }
 
 /** A batch of prompts 1, 0, 1 equals `peer`'s grids; a ZipAR batch equals each image alone. */
 export async function checkBatch(f: EolFamily, cfg: number, peer: number[][]): Promise<void> {
-  const n = f.grid[0] * f.grid[1];
-  await f.withBackend(async (backend) => {
-    for (const mode of ["interactive", "planned"] as const) {
-      const { grids } = await runPrompts(f, backend, [1, 0, 1], { kind: "raster" }, cfg, mode);
-      assert.deepEqual([...grids], [...peer[1], ...peer[0], ...peer[1]], mode);
-      const batch = await runPrompts(f, backend, [0, 1], { window: 2 }, cfg, mode);
-      for (const i of [0, 1]) {
-        const alone = await runPrompts(f, backend, [i], { window: 2 }, cfg, mode);
-        const mine = batch.grids.subarray(n * i, n * (i + 1));
-        assert.deepEqual([...mine], [...alone.grids], `${mode} image ${i}`);
-      }
-    }
-  });
+  const cells = f.grid[0] * f.grid[1];
+  await f.withBackend((b) => assertBatchEqualsAlone(runnerOf(f, b), peer, cells, cfg, 2));
 }
 
 /**
@@ -124,20 +114,10 @@ export async function checkZipar(
   cfg: number,
   windows: number[],
 ): Promise<number[]> {
-  const [h, w] = f.grid;
-  const passes: number[] = [];
-  await f.withBackend(async (backend) => {
-    const raster = await runPrompts(f, backend, [0, 1], { kind: "raster" }, cfg);
-    const full = await runPrompts(f, backend, [0, 1], { window: w }, cfg, "planned");
-    assert.equal(full.stats.passes, h * w);
-    assert.deepEqual([...full.grids], [...raster.grids], `cfg ${cfg}`);
-    for (const window of windows) {
-      const zipar = await runPrompts(f, backend, [0, 1], { window }, cfg);
-      assert.equal(zipar.stats.passes, w + (h - 1) * window, `s=${window}`);
-      passes.push(zipar.stats.passes);
-      const planned = await runPrompts(f, backend, [0, 1], { window }, cfg, "planned");
-      assert.deepEqual([...planned.grids], [...zipar.grids], `s=${window} planned`);
-    }
+  const [height, width] = f.grid;
+  let passes: number[] = [];
+  await f.withBackend(async (b) => {
+    passes = await assertZiparWindows(runnerOf(f, b), { height, width, cfgs: [cfg], windows });
   });
   return passes;
 }

@@ -41,7 +41,7 @@ const CONDITIONS: PromptCondition[] = PROMPTS.map((prompt) => ({ prompt }));
 const GREEDY_ALL = { temperature: 0, topK: 0, topP: 1 };
 
 /** Run `fn` on the file's worker at GRID (testing/shared_worker.ts). */
-async function withT2I(fn: (backend: OracleBackend) => Promise<void>): Promise<void> {
+async function withT2I(fn: (backend: OracleBackend) => Promise<unknown>): Promise<void> {
   const dir = await tinyT2I();
   await fn(await sharedWorker(`t2i ${dir} ${GRID}`, () => openT2I(dir, { grid: GRID })));
 }

@@ -152,14 +152,8 @@ export function openLumina(
 
 export { maxDiff } from "../../testing/step_runs.ts";
 
-/** `n` random codes below `vocab` (a 32-bit LCG from `seed`). */
-export function codesOf(seed: number, n: number, vocab: number): number[] {
-  let state = seed;
-  return Array.from({ length: n }, () => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return (state >>> 16) % vocab;
-  });
-}
+/** `n` random codes below `vocab` (testing/family_parity.ts's 32-bit LCG from `seed`). */
+export { lcgCodes as codesOf } from "../../testing/family_parity.ts";
 
 /**
  * The steps of a plan of an `height` x `width` + EOL grid for one image and its CFG half
