@@ -43,7 +43,11 @@ VOCAB_SIZE = 171392  # >= IMAGE_BASE + CODEBOOK, a multiple of 64
 TEST = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
             intermediate_size=64)
 PRESETS = {"test": dict(TEST, max_position_embeddings=512),
-           "pass": dict(TEST, max_position_embeddings=9600)}  # 768 px: 96x96 + EOL fits
+           "pass": dict(TEST, max_position_embeddings=9600),  # 768 px: 96x96 + EOL fits
+           # For benchmarks (docs/lumina2.md): GPT-B-like layers, 256 px (32x32 + EOL) fits.
+           "mid": dict(hidden_size=512, num_hidden_layers=8, num_attention_heads=8,
+                       num_key_value_heads=8, intermediate_size=1536,
+                       max_position_embeddings=2560)}
 # A small VQ encoder config (transformers builds one; its weights are not saved).
 VQ = {"embed_dim": 4, "num_embeddings": CODEBOOK, "latent_channels": 4, "base_channels": 32,
       "channel_multiplier": [1, 2], "num_res_blocks": 1, "attn_resolutions": [],
