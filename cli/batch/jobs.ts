@@ -19,12 +19,6 @@ import { samplingFor } from "../flags/sampling_flags.ts";
 import { GRID_FORMATS, type GridFormat } from "../formats/grid_file.ts";
 import { MAX_SIDE, ValidationError } from "../flags/args.ts";
 import {
-  JOB_SPELLING,
-  jobField,
-  parseCompact,
-  type RawSettings,
-  readSchedule,
-  resolveSchedule,
   type ScheduleChoice,
   scheduleEntry,
   type ScheduleName,
@@ -32,6 +26,14 @@ import {
   type SettingName,
   settingOf,
 } from "../schedules.ts";
+import {
+  JOB_SPELLING,
+  jobField,
+  parseCompact,
+  type RawSettings,
+  readSchedule,
+  resolveSchedule,
+} from "../schedule_grammar.ts";
 
 /** Most images one job may ask for. */
 export const MAX_JOB_COUNT = 1 << 20;

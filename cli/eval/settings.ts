@@ -8,7 +8,8 @@
 
 import type { Layout, Schedule } from "../../core/mod.ts";
 import { ValidationError } from "../flags/args.ts";
-import { buildSchedule, parseCompact, resolveSchedule, type Spelling } from "../schedules.ts";
+import { buildSchedule } from "../schedules.ts";
+import { parseCompact, resolveSchedule, type Spelling } from "../schedule_grammar.ts";
 
 /** One setting of an eval run. */
 export interface EvalSetting {

@@ -6,15 +6,8 @@
  * @module
  */
 
-import {
-  FLAG_SPELLING,
-  type RawSettings,
-  readSchedule,
-  type ScheduleChoice,
-  scheduleEntry,
-  SCHEDULES,
-  type SettingName,
-} from "../schedules.ts";
+import { type ScheduleChoice, scheduleEntry, SCHEDULES, type SettingName } from "../schedules.ts";
+import { FLAG_SPELLING, type RawSettings, readSchedule } from "../schedule_grammar.ts";
 import { ValidationError, type Values } from "./args.ts";
 
 /**
