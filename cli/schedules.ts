@@ -30,7 +30,7 @@ import {
   VERIFY_TRIGGERS,
   type VerifyTrigger,
 } from "../core/mod.ts";
-import { type OptionSpec, parseIntIn, ValidationError } from "./flags/args.ts";
+import type { OptionSpec } from "./flags/args.ts";
 
 /** Schedule names: those of {@linkcode SCHEDULES}' entries. */
 export type ScheduleName = (typeof REGISTRY)[number]["name"];

@@ -17,23 +17,10 @@
 import { type Condition, MAX_SEED, type ModelInfo, promptTextError } from "../../core/mod.ts";
 import { samplingFor } from "../flags/sampling_flags.ts";
 import { GRID_FORMATS, type GridFormat } from "../formats/grid_file.ts";
-import { MAX_SIDE, ValidationError } from "../flags/args.ts";
-import {
-  type ScheduleChoice,
-  scheduleEntry,
-  type ScheduleName,
-  SCHEDULES,
-  type SettingName,
-  settingOf,
-} from "../schedules.ts";
-import {
-  JOB_SPELLING,
-  jobField,
-  parseCompact,
-  type RawSettings,
-  readSchedule,
-  resolveSchedule,
-} from "../schedule_grammar.ts";
+import { ValidationError } from "../flags/args.ts";
+import { type ScheduleName, SCHEDULES } from "../schedules.ts";
+import { jobField, type RawSettings } from "../schedule_grammar.ts";
+import { choiceOf, jobSchedule } from "./job_schedule.ts";
 
 /** Most images one job may ask for. */
 export const MAX_JOB_COUNT = 1 << 20;
@@ -372,58 +359,6 @@ export function modelError(job: Job, model: JobModel): string | null {
     return `class ${c} is out of range: the model has classes 0..${numClasses - 1}`;
   }
   return null;
-}
-
-/**
- * A job's schedule and the settings it gives, checked by the registry against the largest
- * grid (the model's own width is checked by {@linkcode modelError}). `"schedule"` may be the
- * compact form (`"paper:8"`); settings are stored as resolved values, so both spellings of a
- * job give the same settings.
- */
-function jobSchedule(
-  d: Record<string, unknown>,
-): { schedule: ScheduleName; settings: RawSettings } {
-  const raw: RawSettings = {};
-  for (const s of SETTING_NAMES) raw[s] = d[jobField(s)];
-  let choice: ScheduleChoice;
-  try {
-    choice = readSchedule(d.schedule, raw, MAX_SIDE, JOB_SPELLING);
-  } catch (e) {
-    if (e instanceof ValidationError) throw new SyntaxError(e.message);
-    throw e;
-  }
-  // Every setting the schedule takes, resolved; the maximum window only when given (its
-  // default is the model's width).
-  const compact = typeof d.schedule === "string" && d.schedule.includes(":")
-    ? parseCompact(d.schedule).raw
-    : {};
-  const entry = scheduleEntry(choice.schedule)!;
-  const settings: RawSettings = {};
-  for (const s of [...entry.settings, "proxy" as const]) {
-    if (s === "max-window" && raw[s] === undefined && compact[s] === undefined) continue;
-    settings[s] = settingOf(choice, s);
-  }
-  return { schedule: choice.schedule, settings };
-}
-
-const SETTING_NAMES: readonly SettingName[] = [
-  ...new Set([...SCHEDULES.flatMap((e) => e.settings), "proxy" as const]),
-];
-
-/**
- * The schedule choice of a job on a grid `width` wide; throws a ValidationError when a setting
- * does not fit the grid.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { checkJob, choiceOf } from "./jobs.ts";
- * const job = checkJob({ name: "a", schedule: "adaptive", minWindow: 2 });
- * assert.deepEqual(choiceOf(job, 16), { schedule: "adaptive", window: 2, maxWindow: 16, proxy: "r-2" });
- * ```
- */
-export function choiceOf(job: Job, width: number): ScheduleChoice {
-  return resolveSchedule(job.schedule, job.settings, width, JOB_SPELLING);
 }
 
 /**

@@ -21,14 +21,8 @@ import { generateIsolating, openProbe } from "./isolate.ts";
 import { outputNodeError } from "./dir_output.ts";
 import { openGridOutput, readGrid } from "../formats/grid_file.ts";
 import type { Io } from "../io/io.ts";
-import {
-  choiceOf,
-  type Job,
-  type JobEntry,
-  jobFiles,
-  type ResolvedJob,
-  resolveJob,
-} from "./jobs.ts";
+import { choiceOf } from "./job_schedule.ts";
+import { type Job, type JobEntry, jobFiles, type ResolvedJob, resolveJob } from "./jobs.ts";
 import { buildSchedule } from "../schedules.ts";
 import { gridMeta } from "../generation/grid_meta.ts";
 import { cycleConditions } from "../flags/condition_flags.ts";

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { MockBackend } from "../../backends/mock/mock.ts";
 import { outputKey, removeStaleTemps, runJobs } from "./run.ts";
 import { memoryIo } from "../io/io.ts";
-import { checkJob, choiceOf, parseJobs } from "./jobs.ts";
+import { checkJob, parseJobs } from "./jobs.ts";
+import { choiceOf } from "./job_schedule.ts";
 
 Deno.test("choiceOf() maps a job to a schedule choice on a grid W wide", () => {
   assert.deepEqual(choiceOf(checkJob({ name: "a", schedule: "raster" }), 16), {
