@@ -187,6 +187,40 @@ export function parseCompact(text: string): { name: string; raw: RawSettings } {
 }
 
 /**
+ * A schedule given as a name or the compact form, with settings given separately (flags, job
+ * fields), as one name and one set of settings; a setting given both ways is refused.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FLAG_SPELLING, mergeCompact } from "./schedule_grammar.ts";
+ * const { name, raw } = mergeCompact("paper:8", { proxy: "r-1" }, FLAG_SPELLING);
+ * assert.deepEqual([name, raw], ["paper", { window: "8", proxy: "r-1" }]);
+ * ```
+ */
+export function mergeCompact(
+  schedule: unknown,
+  raw: RawSettings,
+  spelling: Spelling,
+): { name: unknown; raw: RawSettings } {
+  if (typeof schedule !== "string" || !schedule.includes(":")) {
+    return { name: schedule ?? DEFAULT_SCHEDULE, raw };
+  }
+  const compact = parseCompact(schedule);
+  for (const s of Object.keys(compact.raw) as SettingName[]) {
+    if (raw[s] !== undefined) {
+      throw new ValidationError(
+        `${spelling.setting(s)} is given twice: in '${schedule}' and on its own`,
+        "Give it once.",
+      );
+    }
+  }
+  const merged: RawSettings = { ...compact.raw };
+  for (const s of Object.keys(raw) as SettingName[]) if (raw[s] !== undefined) merged[s] = raw[s];
+  return { name: compact.name, raw: merged };
+}
+
+/**
  * Resolve a schedule given as a name or the compact form, with settings given separately
  * (flags, job fields); a setting given both ways is refused.
  *
@@ -204,19 +238,6 @@ export function readSchedule(
   width: number,
   spelling: Spelling,
 ): ScheduleChoice {
-  if (typeof schedule !== "string" || !schedule.includes(":")) {
-    return resolveSchedule(schedule ?? DEFAULT_SCHEDULE, raw, width, spelling);
-  }
-  const compact = parseCompact(schedule);
-  for (const s of Object.keys(compact.raw) as SettingName[]) {
-    if (raw[s] !== undefined) {
-      throw new ValidationError(
-        `${spelling.setting(s)} is given twice: in '${schedule}' and on its own`,
-        "Give it once.",
-      );
-    }
-  }
-  const merged: RawSettings = { ...compact.raw };
-  for (const s of Object.keys(raw) as SettingName[]) if (raw[s] !== undefined) merged[s] = raw[s];
-  return resolveSchedule(compact.name, merged, width, spelling);
+  const merged = mergeCompact(schedule, raw, spelling);
+  return resolveSchedule(merged.name, merged.raw, width, spelling);
 }

@@ -143,6 +143,9 @@ export const SETTING_RULES: Record<SettingName, SettingRule> = {
   },
 };
 
+/** Every setting's name, the order of the rules above. */
+export const SETTING_NAMES: readonly SettingName[] = Object.keys(SETTING_RULES) as SettingName[];
+
 /** One schedule of the registry. */
 export interface ScheduleEntry {
   /** Its name. */

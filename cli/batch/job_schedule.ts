@@ -11,16 +11,14 @@ import {
   type ScheduleChoice,
   scheduleEntry,
   type ScheduleName,
-  SCHEDULES,
-  type SettingName,
+  SETTING_NAMES,
   settingOf,
 } from "../schedules.ts";
 import {
   JOB_SPELLING,
   jobField,
-  parseCompact,
+  mergeCompact,
   type RawSettings,
-  readSchedule,
   resolveSchedule,
 } from "../schedule_grammar.ts";
 
@@ -33,32 +31,27 @@ import {
 export function jobSchedule(
   d: Record<string, unknown>,
 ): { schedule: ScheduleName; settings: RawSettings } {
-  const raw: RawSettings = {};
-  for (const s of SETTING_NAMES) raw[s] = d[jobField(s)];
-  let choice: ScheduleChoice;
+  const fields: RawSettings = {};
+  for (const s of SETTING_NAMES) fields[s] = d[jobField(s)];
+  let given: RawSettings, choice: ScheduleChoice;
   try {
-    choice = readSchedule(d.schedule, raw, MAX_SIDE, JOB_SPELLING);
+    const merged = mergeCompact(d.schedule, fields, JOB_SPELLING);
+    given = merged.raw;
+    choice = resolveSchedule(merged.name, given, MAX_SIDE, JOB_SPELLING);
   } catch (e) {
     if (e instanceof ValidationError) throw new SyntaxError(e.message);
     throw e;
   }
   // Every setting the schedule takes, resolved; the maximum window only when given (its
   // default is the model's width).
-  const compact = typeof d.schedule === "string" && d.schedule.includes(":")
-    ? parseCompact(d.schedule).raw
-    : {};
   const entry = scheduleEntry(choice.schedule)!;
   const settings: RawSettings = {};
   for (const s of [...entry.settings, "proxy" as const]) {
-    if (s === "max-window" && raw[s] === undefined && compact[s] === undefined) continue;
+    if (s === "max-window" && given[s] === undefined) continue;
     settings[s] = settingOf(choice, s);
   }
   return { schedule: choice.schedule, settings };
 }
-
-const SETTING_NAMES: readonly SettingName[] = [
-  ...new Set([...SCHEDULES.flatMap((e) => e.settings), "proxy" as const]),
-];
 
 /**
  * The schedule choice of a job on a grid `width` wide; throws a ValidationError when a setting

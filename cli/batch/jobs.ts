@@ -18,7 +18,7 @@ import { type Condition, MAX_SEED, type ModelInfo, promptTextError } from "../..
 import { samplingFor } from "../flags/sampling_flags.ts";
 import { GRID_FORMATS, type GridFormat } from "../formats/grid_file.ts";
 import { ValidationError } from "../flags/args.ts";
-import { type ScheduleName, SCHEDULES } from "../schedules.ts";
+import { type ScheduleName, SETTING_NAMES } from "../schedules.ts";
 import { jobField, type RawSettings } from "../schedule_grammar.ts";
 import { choiceOf, jobSchedule } from "./job_schedule.ts";
 
@@ -81,7 +81,7 @@ const FIELDS = [
   "seed",
   "count",
   "schedule",
-  ...new Set([...SCHEDULES.flatMap((e) => e.settings), "proxy" as const].map(jobField)),
+  ...SETTING_NAMES.map(jobField),
   "cfg",
   "temperature",
   "topK",

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ScheduleChoice, scheduleEntry, SCHEDULES, type SettingName } from "../schedules.ts";
+import { type ScheduleChoice, scheduleEntry, SCHEDULES, SETTING_NAMES } from "../schedules.ts";
 import { FLAG_SPELLING, type RawSettings, readSchedule } from "../schedule_grammar.ts";
 import { ValidationError, type Values } from "./args.ts";
 
@@ -24,14 +24,9 @@ import { ValidationError, type Values } from "./args.ts";
  */
 export function scheduleChoice(values: Values, width: number): ScheduleChoice {
   const raw: RawSettings = {};
-  for (const name of SETTING_FLAGS) raw[name] = values[name];
+  for (const name of SETTING_NAMES) raw[name] = values[name];
   return readSchedule(values.schedule, raw, width, FLAG_SPELLING);
 }
-
-const SETTING_FLAGS: readonly SettingName[] = [
-  ...new Set(SCHEDULES.flatMap((e) => e.settings)),
-  "proxy",
-];
 
 /**
  * Refuse `--mode planned` with a schedule that cannot be compiled into a plan: a usage error
