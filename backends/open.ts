@@ -149,10 +149,11 @@ export async function openImageDecoder(spec: ImageDecoderSpec): Promise<ImageDec
     const backend = spec.backend ?? "webgpu";
     return await openVqDecoder({ ...worker, kind: "vq", path: own.path, backend });
   }
-  // The family's decoder lives with the model in the worker: load the model, keep its decoder.
+  // The family's decoder lives with the model in the worker: load the model, and decode as its
+  // ready reported.
   const backend = await openPythonBackend({ model: dir, ...worker });
   try {
-    const decoder = await openWorkerDecoder(backend);
+    const decoder = await openImageDecoderFor(backend, spec);
     return { ...decoder, close: () => backend.close() };
   } catch (e) {
     await backend.close();
@@ -202,7 +203,7 @@ export async function openImageDecoderFor(
       return await openVqDecoder({ kind: "vq", path: own.path, backend: "webgpu" });
     case "worker":
       if (!python) throw new Error(`the ${backend.name} backend cannot run ${own.name}`);
-      return await openWorkerDecoder(python);
+      return workerImageDecoder(await python.openDecoder({ model: true }), backend.info.family);
   }
 }
 
@@ -210,14 +211,6 @@ export async function openImageDecoderFor(
 function isPythonBackend(backend: Backend): backend is PythonBackend {
   return backend.name === "python" &&
     typeof (backend as Partial<PythonBackend>).openDecoder === "function";
-}
-
-/** The loaded model's own decoder in the worker, as its `ready` reported it. */
-async function openWorkerDecoder(backend: PythonBackend): Promise<ImageDecoder> {
-  const own = backend.modelDecoder;
-  if (!own.available) throw new Error(own.why);
-  if (own.where === "host") return await openHostDecoder(own.dir);
-  return workerImageDecoder(await backend.openDecoder({ model: true }), backend.info.family);
 }
 
 /** A model family's decoder in the Python worker (Janus VQ, …), RGB out. */
