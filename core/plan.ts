@@ -49,6 +49,13 @@ export function compilePlan(layout: Layout, schedule: Schedule): Plan {
   }
   const image = schedule.begin();
   const { tracker } = image;
+  const own = tracker.layout; // the schedule's: the plan is of that layout, checked to be `layout`
+  if (
+    own.height !== layout.height || own.width !== layout.width ||
+    own.prefix !== layout.prefix || own.eol !== layout.eol
+  ) {
+    throw new RangeError(`Schedule ${schedule.name} was built for another layout than the plan's`);
+  }
   const steps: ImageQuery[][] = [];
   while (!tracker.done) {
     const queries = schedule.nextStep(image);

@@ -40,3 +40,12 @@ Deno.test("checkPlan() refuses each broken rule in one line", () => {
   plan.input[0] = 0;
   assert.throws(() => checkPlan(plan, PLAN_MODEL), /input 0 does not fit slot 0/);
 });
+
+Deno.test("compilePlan() refuses a schedule built for another layout", () => {
+  const layout = createLayout({ height: 3, width: 3 });
+  const other = createLayout({ height: 3, width: 3, eol: true });
+  assert.throws(
+    () => compilePlan(layout, createSchedule(other, { window: 1 })),
+    /built for another layout than the plan's/,
+  );
+});
