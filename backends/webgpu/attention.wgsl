@@ -1,6 +1,6 @@
-// Attention of each query (one workgroup per query and head) over the written slots q ≤ its
-// own slot of its sequence's cache; unwritten slots are masked out. Query head h reads K/V head
-// h / GROUP (grouped K/V heads, LlamaGen's repeat_interleave; GROUP = 1 without them).
+// Attention of each query (one workgroup per query and head) over the written positions ≤ its
+// own (base[seq] + slot) of its sequence's cache; unwritten positions are masked out. Query head
+// h reads K/V head h / GROUP (grouped K/V heads, LlamaGen's repeat_interleave; GROUP = 1 without them).
 // Constants: DIM, KVDIM (K/V heads · HD), HD, GROUP (heads / K/V heads), SLOTS, SCALE (1/√HD).
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> queries: array<Query>;
@@ -9,6 +9,7 @@
 @group(0) @binding(4) var<storage, read> vc: array<f32>;       // vc: [seqs, SLOTS, KVDIM]
 @group(0) @binding(5) var<storage, read> written: array<u32>;  // written: [seqs, SLOTS]
 @group(0) @binding(6) var<storage, read_write> out: array<f32>; // out: [M, DIM]
+@group(0) @binding(7) var<storage, read> bases: array<i32>;   // bases: [seqs] position of slot 0
 
 var<workgroup> p: array<f32, SLOTS>;
 var<workgroup> red: array<f32, 64>;
@@ -33,7 +34,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let t = lid.x;
   let query = queries[params.qStart + i];
   let base = u32(query.seq) * SLOTS;
-  let slot = u32(query.slot);
+  let slot = u32(bases[query.seq] + query.slot); // the cache position
   let qb = i * DIM + h * HD;
   let kvh = (h / GROUP) * HD; // this head's K/V head
   var mx = -3.0e38;

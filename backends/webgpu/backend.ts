@@ -6,13 +6,13 @@
  */
 
 import { classOf, type Sequence } from "../../core/condition.ts";
-import type { Backend, ModelInfo, Session } from "../../core/step.ts";
+import type { Backend, ModelInfo, PlanRun, Session } from "../../core/step.ts";
 import { type LlamagenConfig, type LlamagenWeights, loadLlamagen } from "../llamagen_config.ts";
 import { type ModelDecoder, modelDirDecoder } from "../model_decoder.ts";
 import { type Gpu, openGpu, withErrorScope } from "./device.ts";
 import { Kernels } from "./kernels.ts";
 import type { MatmulOptions, MatmulPolicy } from "./matmul.ts";
-import { WebgpuSession } from "./session.ts";
+import { type SessionOpening, WebgpuSession } from "./session.ts";
 import { type GpuWeights, uploadWeights } from "./weights.ts";
 
 /** Options of {@linkcode openWebgpuBackend}. */
@@ -134,17 +134,27 @@ class WebgpuBackend implements Backend {
       }
     });
     this.#gpu.check();
+    const config = this.#config;
     const model = {
       gpu: this.#gpu,
       kernels: this.#kernels,
-      config: this.#config,
+      decoder: { ...config, hw: config.grid[0] * config.grid[1] },
+      family: "llamagen",
+      grid: config.grid,
+      prefix: config.prefix,
       weights: this.#weights,
       matmul: this.#matmul,
+    };
+    const opening: SessionOpening = {
+      slots: config.prefix + config.grid[0] * config.grid[1],
+      conds: Int32Array.from(conditions),
+      base: new Int32Array(conditions.length), // position = slot
+      planConds: (run, seqs) => planClasses(run, seqs, config.numClasses),
     };
     return await withErrorScope(
       this.#gpu.device,
       "session setup",
-      () => new WebgpuSession(model, conditions),
+      () => new WebgpuSession(model, opening),
     );
   }
 
@@ -153,4 +163,19 @@ class WebgpuBackend implements Backend {
     this.#weights = null;
     return Promise.resolve();
   }
+}
+
+/** conds: [seqs] of a plan's images: their classes, then CFG's null class for the second half. */
+function planClasses(run: PlanRun, seqs: number, numClasses: number): Int32Array<ArrayBuffer> {
+  const b = run.images.length;
+  const conds = new Int32Array(seqs);
+  run.images.forEach((image, i) => {
+    const c = image.condition;
+    if (typeof c !== "number" || !Number.isInteger(c) || c < 0 || c >= numClasses) {
+      throw new RangeError(`Image ${i}: class ${JSON.stringify(c)} is not in 0..${numClasses - 1}`);
+    }
+    conds[i] = c;
+    if (seqs > b) conds[b + i] = numClasses;
+  });
+  return conds;
 }

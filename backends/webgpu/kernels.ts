@@ -6,6 +6,7 @@
  */
 
 import attentionSrc from "./attention.wgsl" with { type: "text" };
+import biasActSrc from "./bias_act.wgsl" with { type: "text" };
 import commonSrc from "./common.wgsl" with { type: "text" };
 import embedSrc from "./embed.wgsl" with { type: "text" };
 import matmulSrc from "./matmul.wgsl" with { type: "text" };
@@ -24,9 +25,10 @@ export const KERNELS = {
   rmsnorm: [rmsnormSrc, ["uniform", "read", "read", "read", "rw"]],
   matmul: [matmulSrc, ["uniform", "read", "read", "rw"]],
   matmulTiled: [matmulTiledSrc, ["uniform", "read", "read", "rw"]],
-  ropeKv: [ropeKvSrc, ["uniform", "read", "read", "read", "rw", "rw", "rw", "rw"]],
-  attention: [attentionSrc, ["uniform", "read", "read", "read", "read", "read", "rw"]],
+  ropeKv: [ropeKvSrc, ["uniform", "read", "read", "read", "rw", "rw", "rw", "rw", "read"]],
+  attention: [attentionSrc, ["uniform", "read", "read", "read", "read", "read", "rw", "read"]],
   swiglu: [swigluSrc, ["uniform", "rw", "read"]],
+  biasAct: [biasActSrc, ["uniform", "rw", "read"]],
   sample: [sampleSrc, ["uniform", "uniform", "read", "read", "rw", "read", "rw"]],
 } as const satisfies Record<string, readonly [string, readonly Binding[]]>;
 

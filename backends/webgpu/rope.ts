@@ -47,3 +47,36 @@ export function ropeTable(config: RopeConfig): Float32Array {
   }
   return table;
 }
+
+/**
+ * table: [positions, headDim/2, 2] float32 (cos, sin) pairs of 1-D rotary positions (Llama,
+ * Janus): position p turns pair j by p·base^(−2j / headDim). The pairs are rope_kv.wgsl's
+ * (2j, 2j + 1); a checkpoint whose rotation pairs dimensions j and j + headDim/2 (transformers'
+ * `rotate_half`) has its query and key rows permuted to match at upload (janus_weights.ts).
+ * Frequencies and angles are rounded to float32 where transformers' Llama rotary embedding
+ * computes them in float32, so that long prompts turn by the same angles.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ropeTable1d } from "./rope.ts";
+ * const t = ropeTable1d(3, 4, 10000);
+ * assert.equal(t.length, 3 * 2 * 2);
+ * assert.deepEqual([...t.subarray(0, 4)], [1, 0, 1, 0]); // position 0 turns nothing
+ * assert.equal(t[4 + 2], Math.fround(Math.cos(Math.fround(1 / 100)))); // position 1, pair 1: base^(-2/4)
+ * ```
+ */
+export function ropeTable1d(positions: number, headDim: number, base: number): Float32Array {
+  const half = headDim / 2;
+  const table = new Float32Array(positions * headDim);
+  for (let j = 0; j < half; j++) {
+    const f = Math.fround;
+    const freq = f(1 / f(base ** f((2 * j) / headDim)));
+    for (let p = 0; p < positions; p++) {
+      const angle = f(p * freq);
+      table[p * headDim + 2 * j] = Math.cos(angle);
+      table[p * headDim + 2 * j + 1] = Math.sin(angle);
+    }
+  }
+  return table;
+}

@@ -4,16 +4,20 @@
  * one forward, one logits readback) and `runPlan` (planned: the whole generation encoded as GPU
  * work, sampling on the device into a device-resident grid, one readback at the end).
  *
+ * A text model's prompt (Janus) is prefilled once before the first step or plan: its tokens but
+ * the last go through the decoder at cache positions 0..P−2; the condition slot is the last
+ * token (position P − 1 = base[seq]), so image slot s sits at position P − 1 + s.
+ *
  * @module
  */
 
 import { checkPlan } from "../../core/plan.ts";
 import { resolveSampling } from "../../core/sampling.ts";
 import type { PlanRun, Query, Session } from "../../core/step.ts";
-import { kvDimOf, type LlamagenConfig } from "../llamagen_config.ts";
+import { kvDimOf } from "../llamagen_config.ts";
 import { type Gpu, readBack, storageBuffer, uniformBuffer, withErrorScope } from "./device.ts";
 import { packPlan, packStep, PARAMS_INTS, QUERY_INTS } from "./device_queries.ts";
-import { type Activations, Forward } from "./forward.ts";
+import { type Activations, type DecoderShape, Forward } from "./forward.ts";
 import type { Kernels } from "./kernels.ts";
 import type { MatmulOptions } from "./matmul.ts";
 import { DeviceSampler } from "./sampler.ts";
@@ -23,10 +27,31 @@ import type { GpuWeights } from "./weights.ts";
 export interface SessionModel {
   gpu: Gpu;
   kernels: Kernels;
-  config: LlamagenConfig;
+  /** The decoder's sizes (the cache size is the session's). */
+  decoder: Omit<DecoderShape, "slots">;
+  /** The model as the engine addresses it: family, grid [H, W], condition slots. */
+  family: string;
+  grid: [number, number];
+  prefix: number;
   weights: GpuWeights;
   /** How the forward picks its matmul kernels. */
   matmul: MatmulOptions;
+}
+
+/** What a session starts from: its sequences' conditions, as the backend built them. */
+export interface SessionOpening {
+  /** Cache positions per sequence. */
+  slots: number;
+  /** conds: [seqs] the row of the condition table each sequence's condition slot embeds. */
+  conds: Int32Array<ArrayBuffer>;
+  /** base: [seqs] the cache position of each sequence's slot 0. */
+  base: Int32Array<ArrayBuffer>;
+  /** table: [rows, dim] a per-session condition table (Janus), else the model's class table. */
+  table?: Float32Array<ArrayBuffer>;
+  /** A prompt's tokens before its condition slot: x rows [rows, dim], device queries [rows, 5]. */
+  prefill?: { x: Float32Array<ArrayBuffer>; queries: Int32Array<ArrayBuffer>; rows: number };
+  /** conds: [seqs] of a plan's images (LlamaGen: their classes), checked against the model. */
+  planConds(run: PlanRun, seqs: number): Int32Array<ArrayBuffer>;
 }
 
 /** Capacities of the growable buffers. */
@@ -41,19 +66,22 @@ export class WebgpuSession implements Session {
   readonly #model: SessionModel;
   readonly #seqs: number;
   readonly #slots: number;
+  readonly #opening: SessionOpening;
   readonly #fixed: GPUBuffer[];
+  #prefilled = false;
   #act: Activations;
   #cap: Capacity = { m: 0, l: 0, q: 0, cells: 0 };
   #forward: Forward | null = null;
   #grown: GPUBuffer[] = [];
   #closed = false;
 
-  constructor(model: SessionModel, conditions: readonly number[]) {
-    const { gpu: { device }, config } = model;
+  constructor(model: SessionModel, opening: SessionOpening) {
+    const { gpu: { device }, decoder } = model;
     this.#model = model;
-    this.#seqs = conditions.length;
-    this.#slots = config.prefix + config.grid[0] * config.grid[1];
-    const cacheBytes = this.#seqs * this.#slots * kvDimOf(config) * 4; // [seqs, slots, kvDim]
+    this.#opening = opening;
+    this.#seqs = opening.conds.length;
+    this.#slots = opening.slots;
+    const cacheBytes = this.#seqs * this.#slots * kvDimOf(decoder) * 4; // [seqs, slots, kvDim]
     const limit = device.limits.maxStorageBufferBindingSize;
     if (cacheBytes > limit) {
       throw new RangeError(
@@ -62,15 +90,25 @@ export class WebgpuSession implements Session {
     }
     const cache = (kind: string) =>
       Array.from(
-        { length: config.layers },
+        { length: decoder.layers },
         (_, l) => storageBuffer(device, `${kind}-cache[${l}]`, cacheBytes),
       );
     const kc = cache("k"), vc = cache("v");
     const written = storageBuffer(device, "written", this.#seqs * this.#slots * 4);
-    const conds = storageBuffer(device, "conditions", Int32Array.from(conditions));
+    const conds = storageBuffer(device, "conditions", opening.conds);
+    const base = storageBuffer(device, "positions", opening.base);
     const params = uniformBuffer(device, "params", PARAMS_INTS * 4);
-    this.#fixed = [...kc, ...vc, written, conds, params];
-    this.#act = { kc, vc, written, conds, params } as Activations;
+    this.#fixed = [...kc, ...vc, written, conds, base, params];
+    let table: GPUBuffer;
+    if (opening.table) {
+      table = storageBuffer(device, "condition-table", opening.table);
+      this.#fixed.push(table);
+    } else if (model.weights.io.kind === "class") {
+      table = model.weights.io.cls;
+    } else {
+      throw new Error("a Janus session needs its condition table");
+    }
+    this.#act = { kc, vc, written, conds, base, params, table } as Activations;
   }
 
   /** Grow the activation buffers to at least `need`, rebuilding the forward's bind groups. */
@@ -80,7 +118,7 @@ export class WebgpuSession implements Session {
       need.m <= cap.m && need.l <= cap.l && need.q <= cap.q && need.cells <= cap.cells &&
       this.#forward
     ) return;
-    const { gpu: { device }, config, kernels, weights, matmul } = this.#model;
+    const { gpu: { device }, decoder, kernels, weights, matmul } = this.#model;
     const grow = (have: number, want: number) => (want > have ? Math.max(want, 2 * have) : have);
     const next: Capacity = {
       m: grow(cap.m, Math.max(need.m, 4)),
@@ -89,16 +127,17 @@ export class WebgpuSession implements Session {
       cells: grow(cap.cells, Math.max(need.cells, 1)),
     };
     const limit = device.limits.maxStorageBufferBindingSize;
-    const qkvWidth = config.dim + 2 * kvDimOf(config);
-    const widest = Math.max(qkvWidth, config.hidden) * 4;
-    if (next.l * config.vocab * 4 > limit || next.m * widest > limit) {
+    const qkvWidth = decoder.dim + 2 * kvDimOf(decoder);
+    const widest = Math.max(qkvWidth, decoder.hidden) * 4;
+    if (next.l * decoder.vocab * 4 > limit || next.m * widest > limit) {
       throw new RangeError(
         `A step of ${need.m} queries (${need.l} with logits) exceeds this device's ${limit}-byte storage binding`,
       );
     }
     for (const b of this.#grown) b.destroy();
     const make = (label: string, bytes: number) => storageBuffer(device, label, bytes);
-    const { dim, hidden, vocab } = config;
+    const { dim, hidden, vocab } = decoder;
+    const io = weights.io;
     this.#act = {
       ...this.#act,
       queries: make("queries", next.q * QUERY_INTS * 4),
@@ -112,11 +151,15 @@ export class WebgpuSession implements Session {
       b: make("b", next.m * hidden * 4),
       nl: make("nl", next.l * dim * 4),
       logits: make("logits", next.l * vocab * 4),
+      ge: io.kind === "janus" ? make("gen-embed", next.m * io.embedDim * 4) : null,
+      hh: io.kind === "janus" ? make("head-inner", next.l * io.head[0].n * 4) : null,
     };
     const a = this.#act;
     this.#grown = [a.queries, a.grid, a.x, a.n, a.qkv, a.q, a.att, a.a, a.b, a.nl, a.logits];
+    for (const b of [a.ge, a.hh]) if (b) this.#grown.push(b);
     this.#cap = next;
-    this.#forward = new Forward(kernels, config, weights, this.#act, matmul);
+    const shape = { ...decoder, hw: this.#model.grid[0] * this.#model.grid[1], slots: this.#slots };
+    this.#forward = new Forward(kernels, shape, weights, this.#act, matmul);
   }
 
   #check(): void {
@@ -125,23 +168,49 @@ export class WebgpuSession implements Session {
   }
 
   get #limits() {
-    const { config } = this.#model;
-    return { seqs: this.#seqs, slots: this.#slots, prefix: config.prefix, vocab: config.vocab };
+    const { grid: [height, width], prefix, decoder } = this.#model;
+    return { seqs: this.#seqs, slots: prefix + height * width, prefix, vocab: decoder.vocab };
+  }
+
+  /** Rows of the prompt prefill (0 when there is none or it ran). */
+  get #prefillRows(): number {
+    return this.#prefilled ? 0 : this.#opening.prefill?.rows ?? 0;
+  }
+
+  /** Encode the prompt prefill into `encoder` (the capacity ensured), once per session state. */
+  #encodePrefill(encoder: GPUCommandEncoder): void {
+    const prefill = this.#opening.prefill;
+    const rows = this.#prefillRows;
+    this.#prefilled = true;
+    if (!prefill || rows === 0) return;
+    const { device } = this.#model.gpu;
+    device.queue.writeBuffer(this.#act.x, 0, prefill.x);
+    device.queue.writeBuffer(this.#act.queries, 0, prefill.queries);
+    device.queue.writeBuffer(this.#act.params, 0, Uint32Array.of(rows, 0, 0, 0, 1, 0, 0, 0));
+    const pass = encoder.beginComputePass({ label: "prefill" });
+    this.#forward!.encode(pass, rows, 0, { embed: false });
+    pass.end();
   }
 
   /** One forward pass; returns logits: [queries with wantLogits, vocab] in query order. */
   async step(queries: readonly Query[]): Promise<Float32Array> {
     this.#check();
-    const { gpu, config } = this.#model;
+    const { gpu, decoder } = this.#model;
     const { device } = gpu;
     const { data, logits } = packStep(queries, this.#limits);
     const m = queries.length;
     if (m === 0) return new Float32Array(0);
+    const rows = this.#prefillRows;
     await withErrorScope(
       device,
       "step setup",
-      () => this.#ensure({ m, l: logits, q: m, cells: 1 }),
+      () => this.#ensure({ m: Math.max(m, rows), l: logits, q: Math.max(m, rows), cells: 1 }),
     );
+    if (rows > 0) {
+      const encoder = device.createCommandEncoder({ label: "prefill" });
+      this.#encodePrefill(encoder);
+      device.queue.submit([encoder.finish()]);
+    }
     device.queue.writeBuffer(this.#act.queries, 0, data);
     device.queue.writeBuffer(this.#act.params, 0, Uint32Array.of(m, 0, 0, 0, 1, logits, 0, 0));
     const encoder = device.createCommandEncoder({ label: "step" });
@@ -154,22 +223,15 @@ export class WebgpuSession implements Session {
       this.#check();
       return new Float32Array(0);
     }
-    return new Float32Array(await readBack(gpu, this.#act.logits, logits * config.vocab * 4));
+    return new Float32Array(await readBack(gpu, this.#act.logits, logits * decoder.vocab * 4));
   }
 
   /** Planned mode: run the whole plan on the device; returns grids: [images, H, W]. */
   async runPlan(run: PlanRun, onProgress?: (stepsDone: number) => void): Promise<Int32Array> {
     this.#check();
-    const { gpu, config, kernels } = this.#model;
+    const { gpu, decoder, kernels, family, grid: [height, width], prefix } = this.#model;
     const { device } = gpu;
-    const [height, width] = config.grid;
-    checkPlan(run.plan, {
-      family: "llamagen",
-      height,
-      width,
-      prefix: config.prefix,
-      eolToken: null,
-    });
+    checkPlan(run.plan, { family, height, width, prefix, eolToken: null });
     const b = run.images.length;
     const seqs = run.cfgScale === 1 ? b : 2 * b;
     if (seqs !== this.#seqs) {
@@ -178,33 +240,26 @@ export class WebgpuSession implements Session {
       );
     }
     const sampling = resolveSampling(run.sampling);
-    const conds = new Int32Array(seqs);
     const images = new Uint32Array(2 * b);
     run.images.forEach((image, i) => {
-      const c = image.condition;
-      if (typeof c !== "number" || !Number.isInteger(c) || c < 0 || c >= config.numClasses) {
-        throw new RangeError(
-          `Image ${i}: class ${JSON.stringify(c)} is not in 0..${config.numClasses - 1}`,
-        );
-      }
       for (const [name, v] of [["seed", image.seed], ["index", image.index]] as const) {
         if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
           throw new RangeError(`Image ${i}: ${name} ${v} is not an unsigned 32-bit integer`);
         }
       }
-      conds[i] = c;
-      if (seqs > b) conds[b + i] = config.numClasses;
       images.set([image.seed, image.index], 2 * i);
     });
+    const conds = this.#opening.planConds(run, seqs);
     const plan = packPlan(run);
     const cells = b * height * width;
     const temp: { destroy(): void }[] = []; // the plan's buffers and sampler, freed however it ends
     try {
       const { sampler, allParams } = await withErrorScope(device, "plan setup", () => {
+        const rows = this.#opening.prefill?.rows ?? 0; // a plan prefills the prompt again
         this.#ensure({
-          m: plan.maxQueries,
+          m: Math.max(plan.maxQueries, rows),
           l: plan.maxLogits,
-          q: plan.queries.length / QUERY_INTS,
+          q: Math.max(plan.queries.length / QUERY_INTS, rows),
           cells,
         });
         const allParams = storageBuffer(device, "plan-params", plan.params);
@@ -213,7 +268,7 @@ export class WebgpuSession implements Session {
         const sampler = new DeviceSampler({
           kernels,
           device,
-          vocab: config.vocab,
+          vocab: decoder.vocab,
           height,
           width,
           maxJobs: plan.maxJobs,
@@ -228,11 +283,15 @@ export class WebgpuSession implements Session {
         temp.push(sampler);
         return { sampler, allParams };
       });
+      const start = device.createCommandEncoder({ label: "plan-start" });
+      start.clearBuffer(this.#act.written);
+      start.clearBuffer(this.#act.grid);
+      this.#prefilled = false;
+      this.#encodePrefill(start);
+      device.queue.submit([start.finish()]);
       device.queue.writeBuffer(this.#act.conds, 0, conds);
       device.queue.writeBuffer(this.#act.queries, 0, plan.queries);
       let encoder = device.createCommandEncoder({ label: "plan" });
-      encoder.clearBuffer(this.#act.written);
-      encoder.clearBuffer(this.#act.grid);
       const every = run.progressEvery > 0 ? run.progressEvery : 0;
       const batch = every || 32; // steps per submitted command buffer
       for (let j = 0; j < plan.steps; j++) {

@@ -28,15 +28,43 @@ export interface GpuLayer {
   ffnNorm: GPUBuffer; // [dim]
 }
 
-/** All weights of a LlamaGen GPT, on the device. */
-export interface GpuWeights {
+/** A linear layer with bias: y = x · weightᵀ + bias. */
+export interface GpuLinear {
+  weight: Chunk[]; // [n, k]
+  bias: GPUBuffer; // [n]
+  /** Input width. */
+  k: number;
+  /** Output width. */
+  n: number;
+}
+
+/** LlamaGen's input and output: token and class tables, an output matrix. */
+export interface ClassIo {
+  kind: "class";
   tok: Chunk[]; // [vocab, dim]
   cls: GPUBuffer; // [numClasses + 1, dim]
+  output: Chunk[]; // [vocab, dim]
+}
+
+/** Janus's image input and output: generation embedding + aligner, generation head. */
+export interface JanusIo {
+  kind: "janus";
+  genEmbed: GPUBuffer; // [codebook, embedDim]
+  codebook: number;
+  embedDim: number;
+  /** fc1 (embedDim → dim), then the hidden layers (dim → dim), GELU between. */
+  aligner: GpuLinear[];
+  /** proj_out (dim → headDim, then GELU) and vision_head (headDim → codebook). */
+  head: [GpuLinear, GpuLinear];
+}
+
+/** All weights of a decoder and its image input and output, on the device. */
+export interface GpuWeights {
   layers: GpuLayer[];
   norm: GPUBuffer; // [dim]
-  output: Chunk[]; // [vocab, dim]
-  /** rope: [slots, headDim/2] (cos, sin) pairs; zeros at prefix slots. */
+  /** rope: [positions, headDim/2] (cos, sin) pairs (LlamaGen: 2D over slots, zeros at the prefix). */
   rope: GPUBuffer;
+  io: ClassIo | JanusIo;
   /** Every buffer, for destroy(). */
   all: GPUBuffer[];
 }
@@ -93,13 +121,11 @@ export function uploadWeights(
   if (cls.size > maxBytes) throw new RangeError("cls_embedding does not fit one storage binding");
   const rope = storageBuffer(device, "rope-table", ropeTable(config)); // [slots, headDim/2, 2]
   all.push(rope);
-  return {
+  const io: ClassIo = {
+    kind: "class",
     tok: matrix("tok_embeddings.weight"),
     cls,
-    layers,
-    norm: vector("norm.weight"),
     output: matrix("output.weight"),
-    rope,
-    all,
   };
+  return { layers, norm: vector("norm.weight"), rope, io, all };
 }
