@@ -23,6 +23,8 @@ export type ModelDecoder =
   | { available: true; where: "host"; name: string; dir: string }
   /** LlamaGen's VQ-16 beside the GPT (`DIR/vq.json` + `DIR/vq.safetensors`), on any backend. */
   | { available: true; where: "vq"; name: string; path: string }
+  /** Janus's VQ-16 in a transformers-layout directory (`model.vqmodel.*`), on WebGPU. */
+  | { available: true; where: "janus-vq"; name: string; dir: string }
   /** None: `why` is the one line naming what is missing and the fix. */
   | { available: false; why: string };
 

@@ -201,6 +201,8 @@ export async function openImageDecoderFor(
     case "vq":
       if (python) return vqImageDecoder(await python.openDecoder({ vq: own.path }), "python");
       return await openVqDecoder({ kind: "vq", path: own.path, backend: "webgpu" });
+    case "janus-vq":
+      throw new Error(`${own.name} on WebGPU is not wired yet`);
     case "worker":
       if (!python) throw new Error(`the ${backend.name} backend cannot run ${own.name}`);
       return workerImageDecoder(await python.openDecoder({ model: true }), backend.info.family);

@@ -1,6 +1,7 @@
 /**
- * The WebGPU backend: a LlamaGen GPT in WGSL, weights from a model directory
- * (`config.json` + `model.safetensors`), logits or whole planned generations on the device.
+ * The WebGPU backend: a LlamaGen GPT (`config.json` + `model.safetensors`) or a Janus-Pro
+ * directory of transformers' layout (janus_backend.ts) in WGSL, logits or whole planned
+ * generations on the device.
  *
  * @module
  */
@@ -9,6 +10,9 @@ import { classOf, type Sequence } from "../../core/condition.ts";
 import type { Backend, ModelInfo, PlanRun, Session } from "../../core/step.ts";
 import { type LlamagenConfig, type LlamagenWeights, loadLlamagen } from "../llamagen_config.ts";
 import { type ModelDecoder, modelDirDecoder } from "../model_decoder.ts";
+import { readConfigObject } from "../model_dir.ts";
+import { join } from "node:path";
+import { isJanusConfig, openJanusWebgpuBackend } from "./janus_backend.ts";
 import { type Gpu, openGpu, withErrorScope } from "./device.ts";
 import { Kernels } from "./kernels.ts";
 import type { MatmulOptions, MatmulPolicy } from "./matmul.ts";
@@ -52,6 +56,15 @@ export function llamagenInfo(config: LlamagenConfig): ModelInfo {
 export async function openWebgpuBackend(
   options: WebgpuBackendOptions,
 ): Promise<Backend & { modelDecoder: ModelDecoder }> {
+  const json = await readConfigObject(join(options.model, "config.json"));
+  if (isJanusConfig(json)) return await openJanusWebgpuBackend(options.model);
+  if (typeof json.model_type === "string") {
+    throw new Error(
+      `${options.model}: the WebGPU backend runs LlamaGen and Janus, not ${
+        JSON.stringify(json.model_type)
+      } models; use --backend python`,
+    );
+  }
   const { config, weights } = await loadLlamagen(options.model);
   const modelDecoder = await modelDirDecoder(options.model);
   return Object.assign(await createWebgpuBackend(config, weights), { modelDecoder });
