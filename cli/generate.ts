@@ -226,10 +226,13 @@ export async function parseGenerate(values: Values, io: Io): Promise<GenerateReq
       "Pass --out FILE.npy, or pipe it.",
     );
   }
-  if (spec.backend === "webgpu" && (values.prompt !== undefined || values.prompts !== undefined)) {
+  if (
+    spec.backend === "webgpu" && (values.prompt !== undefined || values.prompts !== undefined) &&
+    !isDirectory(spec.model)
+  ) {
     throw new ValidationError(
-      "the WebGPU backend runs class-conditional LlamaGen models only",
-      "Text-to-image models (LlamaGen t2i, Janus, Emu3, Lumina-mGPT) run on --backend python.",
+      "the WebGPU backend runs text-to-image for Janus directories only",
+      "Text-to-image checkpoints (LlamaGen t2i .pt) run on --backend python.",
     );
   }
   const conditions = await conditionFlags(values, io);
@@ -386,5 +389,14 @@ export async function openPngDecoder(backend: Backend, png: PngRequest): Promise
   } catch (e) {
     if (e instanceof ValidationError) throw e;
     throw new Error(`--png: ${(e as Error).message}`);
+  }
+}
+
+/** Whether `path` is a directory (false when it is anything else or missing). */
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
   }
 }

@@ -275,7 +275,7 @@ Deno.test({
             target,
           ),
         2,
-        /WebGPU backend runs class-conditional LlamaGen models only\. Text-to-image models \(LlamaGen t2i/,
+        /WebGPU backend runs text-to-image for Janus directories only\. Text-to-image checkpoints \(LlamaGen t2i \.pt\) run on --backend python/,
       ],
       [
         () => zipar("convert", "--from", "llamagen", pt, "--python", PYTHON!, "--out", target),

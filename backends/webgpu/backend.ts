@@ -56,9 +56,12 @@ export function llamagenInfo(config: LlamagenConfig): ModelInfo {
 export async function openWebgpuBackend(
   options: WebgpuBackendOptions,
 ): Promise<Backend & { modelDecoder: ModelDecoder }> {
-  const json = await readConfigObject(join(options.model, "config.json"));
-  if (isJanusConfig(json)) return await openJanusWebgpuBackend(options.model);
-  if (typeof json.model_type === "string") {
+  const isDir = await Deno.stat(options.model).then((s) => s.isDirectory, () => false);
+  const json = isDir
+    ? await readConfigObject(join(options.model, "config.json")).catch(() => null)
+    : null; // loadLlamagen names what is missing
+  if (json && isJanusConfig(json)) return await openJanusWebgpuBackend(options.model);
+  if (typeof json?.model_type === "string") {
     throw new Error(
       `${options.model}: the WebGPU backend runs LlamaGen and Janus, not ${
         JSON.stringify(json.model_type)
