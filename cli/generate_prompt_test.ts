@@ -101,10 +101,6 @@ Deno.test("bad prompt input is a one-line usage error (exit 2), with no output",
         /class-conditional \(10 classes\): pass --class N/,
       ],
       [
-        ["generate", "--backend", "webgpu", "--model", dir, "--window", "3", "--prompt", "a"],
-        /is class-conditional \(\d+ classes\): pass --class N/,
-      ],
-      [
         [...MOCK, "--prompt", "a", "--prompt", "b", "--batch", "3"],
         /--batch 3 contradicts 2 prompts/,
       ],
