@@ -16,7 +16,7 @@ export interface Gpu {
   description: string;
   /** Whether this is a software (fallback) adapter. */
   isFallback: boolean;
-  /** Whether the device has `shader-f16` (requested whenever the adapter offers it): f16 weights. */
+  /** Whether the device has `shader-f16` (requested when the adapter offers it): f16 weights. */
   f16: boolean;
   /** Readback buffers reused by {@linkcode readBack} (and the VQ decoder). */
   staging: StagingPool;
