@@ -1,5 +1,6 @@
 /**
- * What this machine has for the tests: a python with torch, a WebGPU adapter, Slurm. Probed
+ * What this machine has for the tests: a python with torch, a WebGPU adapter (and whether it
+ * offers `shader-f16`), Slurm. Probed
  * once per run by tools/test.ts and handed to every test file through {@linkcode RUNTIMES_ENV};
  * testing/runtimes.ts reads it (or probes itself when a file runs alone).
  *
@@ -8,22 +9,27 @@
 
 import { findTorchPython } from "../backends/python/interpreter.ts";
 
+/** What the adapter probe prints: whether an adapter exists, and whether it offers f16. */
+const ADAPTER_PROBE = `const a = await navigator.gpu?.requestAdapter();
+console.log(JSON.stringify([!!a, !!a?.features.has("shader-f16")]));`;
+
 /**
- * Whether a WebGPU adapter exists, asked in a short-lived Deno of its own: the process that
- * probes never loads a GPU driver (a software driver's threads at exit are a risk the test
- * runner need not take).
+ * Whether a WebGPU adapter exists and whether it offers `shader-f16`, asked in a short-lived
+ * Deno of its own: the process that probes never loads a GPU driver (a software driver's
+ * threads at exit are a risk the test runner need not take).
  */
-async function adapterExists(): Promise<boolean> {
+async function probeAdapter(): Promise<{ webgpu: boolean; webgpuF16: boolean }> {
   try {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "console.log(!!(await navigator.gpu?.requestAdapter()))"],
+      args: ["eval", ADAPTER_PROBE],
       stdin: "null",
       stdout: "piped",
       stderr: "null",
     }).output();
-    return new TextDecoder().decode(out.stdout).trim() === "true";
+    const [webgpu, webgpuF16] = JSON.parse(new TextDecoder().decode(out.stdout).trim());
+    return { webgpu: webgpu === true, webgpuF16: webgpuF16 === true };
   } catch {
-    return false;
+    return { webgpu: false, webgpuF16: false };
   }
 }
 
@@ -44,6 +50,8 @@ export interface Runtimes {
   python: string | null;
   /** Whether a WebGPU adapter exists. */
   webgpu: boolean;
+  /** Whether it offers the `shader-f16` feature (f16 weight storage). */
+  webgpuF16: boolean;
   /** Whether every one of {@linkcode SLURM_PROGRAMS} is on PATH or in /usr/sbin. */
   slurm: boolean;
 }
@@ -57,9 +65,9 @@ export const RUNTIMES_ENV = "ZIPAR_TEST_RUNTIMES";
 
 /** Look for each runtime: a python with torch (ZIPAR_PYTHON first), an adapter, Slurm. */
 export async function probeRuntimes(): Promise<Runtimes> {
-  const [python, webgpu, slurm] = await Promise.all([
+  const [python, adapter, slurm] = await Promise.all([
     findTorchPython(),
-    adapterExists(),
+    probeAdapter(),
     new Deno.Command("sh", {
       args: [
         "-c",
@@ -71,5 +79,5 @@ export async function probeRuntimes(): Promise<Runtimes> {
       stderr: "null",
     }).output().then((r) => r.success, () => false),
   ]);
-  return { python, webgpu, slurm };
+  return { python, ...adapter, slurm };
 }

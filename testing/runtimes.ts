@@ -21,8 +21,8 @@ import { probeRuntimes, type Runtimes, RUNTIMES_ENV, SLURM_PROGRAMS } from "./pr
 
 export { SLURM_PROGRAMS };
 
-/** A runtime a test can need. */
-export type Runtime = "python" | "webgpu" | "slurm";
+/** A runtime a test can need (`webgpu-f16`: an adapter with `shader-f16`). */
+export type Runtime = "python" | "webgpu" | "webgpu-f16" | "slurm";
 
 /** Whether every runtime is required (CI sets ZIPAR_REQUIRE_ALL=1): then nothing skips. */
 export const REQUIRE_ALL: boolean = Deno.env.get("ZIPAR_REQUIRE_ALL") === "1";
@@ -34,7 +34,7 @@ async function runtimes(): Promise<Runtimes> {
     const r = JSON.parse(handed);
     if (
       (r.python === null || typeof r.python === "string") && typeof r.webgpu === "boolean" &&
-      typeof r.slurm === "boolean"
+      typeof r.webgpuF16 === "boolean" && typeof r.slurm === "boolean"
     ) return r;
     throw new Error(`${RUNTIMES_ENV} is not what tools/test.ts writes: ${handed}`);
   }
@@ -49,12 +49,16 @@ export const PYTHON: string | null = FOUND.python;
 /** Whether a WebGPU adapter exists. */
 export const HAS_WEBGPU: boolean = FOUND.webgpu;
 
+/** Whether the WebGPU adapter offers `shader-f16`. */
+export const HAS_WEBGPU_F16: boolean = FOUND.webgpuF16;
+
 /** Whether every one of {@linkcode SLURM_PROGRAMS} is on PATH or in /usr/sbin (asked through sh). */
 export const HAS_SLURM: boolean = FOUND.slurm;
 
 const WHY: Record<Runtime, string> = {
   python: `no python with torch + numpy (${PYTHON_INSTALL_HINT})`,
   webgpu: NO_ADAPTER,
+  "webgpu-f16": "the WebGPU adapter does not offer shader-f16 (f16 weights)",
   slurm: `no Slurm (${SLURM_PROGRAMS.join(", ")}): apt-get install slurm-wlm munge`,
 };
 
@@ -63,6 +67,7 @@ export function missingRuntimes(runtimes: readonly Runtime[]): Runtime[] {
   const have: Record<Runtime, boolean> = {
     python: PYTHON !== null,
     webgpu: HAS_WEBGPU,
+    "webgpu-f16": HAS_WEBGPU_F16,
     slurm: HAS_SLURM,
   };
   return runtimes.filter((r) => !have[r]);

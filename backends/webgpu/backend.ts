@@ -16,6 +16,7 @@ import { isJanusConfig, openJanusWebgpuBackend } from "./janus_backend.ts";
 import { type Gpu, openGpu, withErrorScope } from "./device.ts";
 import { Kernels } from "./kernels.ts";
 import type { MatmulOptions, MatmulPolicy } from "./matmul.ts";
+import { type MatrixDtype, storageDtype } from "./matrix_upload.ts";
 import { type SessionOpening, WebgpuSession } from "./session.ts";
 import { type GpuWeights, uploadWeights } from "./weights.ts";
 
@@ -23,6 +24,11 @@ import { type GpuWeights, uploadWeights } from "./weights.ts";
 export interface WebgpuBackendOptions {
   /** Model directory holding config.json and model.safetensors. */
   model: string;
+  /**
+   * `--dtype`: how weight matrices are stored, float32 or float16 (default: f16 for a
+   * checkpoint stored in 16 bits on a device with `shader-f16`, else f32).
+   */
+  dtype?: string;
 }
 
 /** Kernels per device: pipelines are shared by every backend on it. */
@@ -60,7 +66,9 @@ export async function openWebgpuBackend(
   const json = isDir
     ? await readConfigObject(join(options.model, "config.json")).catch(() => null)
     : null; // loadLlamagen names what is missing
-  if (json && isJanusConfig(json)) return await openJanusWebgpuBackend(options.model);
+  if (json && isJanusConfig(json)) {
+    return await openJanusWebgpuBackend(options.model, { dtype: options.dtype });
+  }
   if (typeof json?.model_type === "string") {
     throw new Error(
       `${options.model}: the WebGPU backend runs LlamaGen and Janus, not ${
@@ -70,7 +78,13 @@ export async function openWebgpuBackend(
   }
   const { config, weights } = await loadLlamagen(options.model);
   const modelDecoder = await modelDirDecoder(options.model);
-  return Object.assign(await createWebgpuBackend(config, weights), { modelDecoder });
+  const gpu = await openGpu();
+  const dtype = storageDtype({
+    requested: options.dtype,
+    stored16: config.dtype !== "float32",
+    deviceF16: gpu.f16,
+  });
+  return Object.assign(await createWebgpuBackend(config, weights, { dtype }), { modelDecoder });
 }
 
 /** Options of {@linkcode createWebgpuBackend} (tests and benchmarks). */
@@ -79,6 +93,8 @@ export interface CreateWebgpuBackendOptions {
   maxBindingBytes?: number;
   /** Matmul kernel choice (matmul.ts); `blocked` is the kernel before tiling. @default "auto" */
   matmul?: MatmulPolicy;
+  /** How the matmuls' matrices are stored. @default "f32" */
+  dtype?: MatrixDtype;
 }
 
 /** The backend for weights already in memory (tests, benchmarks). */
@@ -105,6 +121,7 @@ export async function createWebgpuBackend(
         config,
         weights,
         Math.min(options.maxBindingBytes ?? Infinity, device.limits.maxStorageBufferBindingSize),
+        options.dtype,
       ),
   );
   const matmul: MatmulOptions = {

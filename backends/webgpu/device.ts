@@ -16,6 +16,8 @@ export interface Gpu {
   description: string;
   /** Whether this is a software (fallback) adapter. */
   isFallback: boolean;
+  /** Whether the device has `shader-f16` (requested when the adapter offers it): f16 weights. */
+  f16: boolean;
   /** Readback buffers reused by {@linkcode readBack} (and the VQ decoder). */
   staging: StagingPool;
   /** Throws the first uncaptured validation error or the loss of the device, if any. */
@@ -65,7 +67,8 @@ export async function hasWebgpuAdapter(): Promise<boolean> {
 }
 
 /**
- * Open (once per process) a device with the adapter's storage-buffer limits.
+ * Open (once per process) a device with the adapter's storage-buffer limits, and `shader-f16`
+ * when the adapter offers it.
  * Throws a one-line Error naming the fix when there is no adapter.
  */
 export function openGpu(): Promise<Gpu> {
@@ -84,6 +87,7 @@ async function createGpu(): Promise<Gpu> {
   const limits = adapter.limits;
   const device = await adapter.requestDevice({
     label: "zipar-webgpu",
+    requiredFeatures: adapter.features.has("shader-f16") ? ["shader-f16"] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
       maxBufferSize: limits.maxBufferSize,
@@ -107,6 +111,7 @@ async function createGpu(): Promise<Gpu> {
     device,
     description: info.description || info.vendor || "unknown adapter",
     isFallback: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+    f16: device.features.has("shader-f16"),
     staging: new StagingPool(device),
     check() {
       if (failure) throw failure;

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { needs } from "../../testing/runtimes.ts";
+import { openGpu } from "./device.ts";
 
 const DEVICE = new URL("./device.ts", import.meta.url).href;
 
@@ -35,5 +36,18 @@ gpu.device.destroy();`;
     const made = new TextDecoder().decode(run.stdout).trim();
     assert.match(made, /zipar-xdg-/);
     assert.throws(() => Deno.statSync(made), Deno.errors.NotFound, "the directory outlived it");
+  },
+});
+
+Deno.test({
+  name: "openGpu() requests shader-f16 when the adapter offers it",
+  ...needs("WebGPU device tests", ["webgpu"]),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const gpu = await openGpu();
+    const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
+    assert.equal(gpu.f16, adapter!.features.has("shader-f16"));
+    assert.equal(gpu.f16, gpu.device.features.has("shader-f16"));
   },
 });

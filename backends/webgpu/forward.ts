@@ -101,7 +101,8 @@ export class Forward {
       for (const chunk of w) {
         const buffers = [act.params, x, chunk.buffer, y];
         const bindGroups = new Map<string, GPUBindGroup>();
-        const shape = { k, n: chunk.rows, ldy, col0: chunk.row0, accum, logitRows };
+        const f16 = chunk.dtype === "f16";
+        const shape = { k, n: chunk.rows, ldy, col0: chunk.row0, accum, logitRows, f16 };
         add((pass, m, l) => {
           const rows = logitRows ? l : m;
           if (rows === 0) return;

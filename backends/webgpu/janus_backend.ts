@@ -29,6 +29,7 @@ import { QUERY_INTS } from "./device_queries.ts";
 import { uploadJanusWeights } from "./janus_weights.ts";
 import { Kernels } from "./kernels.ts";
 import type { MatmulOptions } from "./matmul.ts";
+import { type MatrixDtype, storageDtype } from "./matrix_upload.ts";
 import { type SessionModel, type SessionOpening, WebgpuSession } from "./session.ts";
 import type { GpuWeights } from "./weights.ts";
 
@@ -42,6 +43,8 @@ export function isJanusConfig(config: Record<string, unknown>): boolean {
 
 /** Options of {@linkcode openJanusWebgpuBackend}. */
 export interface JanusWebgpuOptions {
+  /** `--dtype`: float32 or float16 matrices (default: {@linkcode storageDtype}'s rule). */
+  dtype?: string;
   /** Called after each decoder layer is on the device (done, of total). */
   onLayer?: (done: number, total: number) => void;
 }
@@ -73,13 +76,20 @@ export async function openJanusWebgpuBackend(
     const prompt = await loadJanusPrompt(dir);
     const gpu = await openGpu();
     const { device } = gpu;
-    checkFits(config, device.limits, dir);
+    const layer0 = weights.entries.get("model.language_model.layers.0.mlp.gate_proj.weight")!;
+    const dtype = storageDtype({
+      requested: options.dtype,
+      stored16: layer0.dtype !== "F32",
+      deviceF16: gpu.f16,
+    });
+    checkFits(config, device.limits, dtype, dir);
     const kernels = new Kernels(device);
     const gpuWeights = await uploadInScope(
       device,
       () =>
         uploadJanusWeights(device, config, weights, {
           maxBytes: device.limits.maxStorageBufferBindingSize,
+          dtype,
           onLayer: options.onLayer,
         }),
     );
@@ -107,10 +117,16 @@ export async function openJanusWebgpuBackend(
 }
 
 /** Refuse, before any allocation, a model whose matrices or attention the device cannot hold. */
-function checkFits(config: JanusConfig, limits: GPUSupportedLimits, dir: string): void {
+function checkFits(
+  config: JanusConfig,
+  limits: GPUSupportedLimits,
+  dtype: MatrixDtype,
+  dir: string,
+): void {
   const binding = limits.maxStorageBufferBindingSize;
   for (const [name, shape] of janusShapes(config)) {
-    const rowBytes = shape.at(-1)! * 4 * 8; // a matrix chunk holds at least 8 rows
+    const bytes = shape.length === 1 ? 4 : dtype === "f16" ? 2 : 4;
+    const rowBytes = shape.at(-1)! * bytes * (shape.length === 1 ? 1 : 8); // chunks: ≥ 8 rows
     if (rowBytes > binding) {
       throw new Error(
         `${dir}: ${name} (${

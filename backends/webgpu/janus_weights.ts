@@ -19,19 +19,15 @@ import type { Tensor } from "../safetensors_format.ts";
 import type { WeightDir } from "../weight_dir.ts";
 import { storageBuffer } from "./device.ts";
 import { ropeTable1d } from "./rope.ts";
-import {
-  type Chunk,
-  chunkRows,
-  type GpuLayer,
-  type GpuLinear,
-  type GpuWeights,
-  type JanusIo,
-} from "./weights.ts";
+import { type Chunk, type MatrixDtype, uploadMatrix } from "./matrix_upload.ts";
+import { type GpuLayer, type GpuLinear, type GpuWeights, type JanusIo } from "./weights.ts";
 
 /** Options of {@linkcode uploadJanusWeights}. */
 export interface JanusUploadOptions {
   /** The device's storage binding limit, bytes (larger matrices are split into row chunks). */
   maxBytes: number;
+  /** How weight matrices are stored (f16: on a device with `shader-f16`); vectors stay f32. */
+  dtype: MatrixDtype;
   /** Called after each layer is on the device (done, of total layers). */
   onLayer?: (done: number, total: number) => void;
 }
@@ -78,17 +74,8 @@ export async function uploadJanusWeights(
     return buffer;
   };
   const matrix = (label: string, data: Float32Array, rows: number, cols: number): Chunk[] => {
-    const per = chunkRows(rows, cols, options.maxBytes);
-    const chunks: Chunk[] = [];
-    for (let row0 = 0; row0 < rows; row0 += per) {
-      const n = Math.min(per, rows - row0);
-      const name = per === rows ? label : `${label}[${row0}:${row0 + n}]`;
-      chunks.push({
-        buffer: upload(name, data.subarray(row0 * cols, (row0 + n) * cols)),
-        row0,
-        rows: n,
-      });
-    }
+    const chunks = uploadMatrix(device, label, data, rows, cols, options.maxBytes, options.dtype);
+    for (const c of chunks) all.push(c.buffer);
     return chunks;
   };
   const read = async (names: string[]): Promise<Map<string, Tensor>> =>

@@ -2,7 +2,10 @@
  * A device's compute pipelines for a table of WGSL kernels: shape constants baked in as `const`
  * declarations, one explicit bind group layout per kernel (so bind groups work with every shape
  * variant), pipelines cached by kernel and constants. The GPT kernels (kernels.ts) and the VQ
- * decoder's (vq_kernels.ts) are two tables over this one cache.
+ * decoder's (vq_kernels.ts) are two tables over this one cache. A kernel's optional
+ * {@linkcode KernelVariant} compiles one WGSL source more than one way (the GPT's matmuls with
+ * f32 or f16 weights): directives first, declarations (an `alias` the source leaves open) after
+ * the table's preamble.
  *
  * @module
  */
@@ -10,8 +13,33 @@
 /** Binding kinds, in binding order. */
 export type Binding = "uniform" | "read" | "rw";
 
-/** Kernel name → [WGSL source, binding kinds]. */
-export type KernelTable = Record<string, readonly [string, readonly Binding[]]>;
+/**
+ * What one kernel of a table adds to its source, so that kernels can share one WGSL file: the
+ * GPT's `matmul` and `matmulF16` are one source whose weight type `WeightVec4` each declares.
+ *
+ * A pipeline's code is, in order: `directives`, the shape constants, the table's preamble,
+ * `declarations`, the kernel's source (a kernel without a variant: constants, preamble, source).
+ */
+export interface KernelVariant {
+  /**
+   * WGSL directives such as `enable f16;`, put first: WGSL wants them before any declaration.
+   * @default ""
+   */
+  directives?: string;
+  /**
+   * WGSL declarations put between the preamble and the source, e.g. `alias WeightVec4 = vec4f;`.
+   * @default ""
+   */
+  declarations?: string;
+  /** A device feature the kernel needs (`shader-f16` for `enable f16;`), checked first. */
+  feature?: GPUFeatureName;
+}
+
+/** Kernel name → [WGSL source, binding kinds, optional variant]. */
+export type KernelTable = Record<
+  string,
+  readonly [string, readonly Binding[]] | readonly [string, readonly Binding[], KernelVariant]
+>;
 
 /** Constant values: integers become `u32` (or `i32` when named signed), booleans `bool`, {f32: x} floats. */
 export type Constants = Record<string, number | boolean | { f32: number }>;
@@ -96,16 +124,26 @@ export class KernelCache<T extends KernelTable> {
     return layout;
   }
 
-  /** The pipeline of `kernel` with `constants` baked in; cached. */
+  /**
+   * The pipeline of `kernel` with `constants` baked in; cached. Throws a TypeError when the
+   * kernel's variant needs a feature the device lacks.
+   */
   pipeline(kernel: keyof T & string, constants: Constants): GPUComputePipeline {
     const names = Object.keys(constants).sort();
     const key = `${this.#prefix}${kernel}:` +
       names.map((n) => `${n}=${JSON.stringify(constants[n])}`).join(",");
     let pipeline = this.#pipelines.get(key);
     if (!pipeline) {
+      const [source, , variant = {}] = this.#table[kernel];
+      if (variant.feature && !this.#device.features.has(variant.feature)) {
+        throw new TypeError(
+          `Cannot compile kernel ${kernel}: the device lacks the ${variant.feature} feature`,
+        );
+      }
       const header = names.map((n) => declareConstant(n, constants[n], this.#signed.has(n)))
         .join("\n");
-      const code = `${header}\n${this.#preamble}\n${this.#table[kernel][0]}`;
+      const code = [variant.directives, header, this.#preamble, variant.declarations, source]
+        .filter((part) => part !== undefined).join("\n");
       const module = this.#device.createShaderModule({ label: key, code });
       pipeline = this.#device.createComputePipeline({
         label: key,

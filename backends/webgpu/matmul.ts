@@ -16,6 +16,10 @@
  * choice before tiling existed (R = 4, 2 or 1: a pass of k > 4 rows reads every weight ⌈k/4⌉
  * times), kept for benchmarks; `tiled` forces the tiled kernel (tests, benchmarks).
  *
+ * A chunk stored as f16 (`shape.f16`, on a device with `shader-f16`) runs `matmulF16` or
+ * `matmulTiledF16`: the same sources, bindings, constants and workgroup counts, with w read as
+ * vec4<f16> and widened to f32 (activations and sums stay f32).
+ *
  * @module
  */
 
@@ -33,8 +37,19 @@ export const MAX_TILE_ROWS = 64;
 /** Invocations per workgroup the kernels stay within (the device is opened with ≥ 256). */
 const MAX_INVOCATIONS = 256;
 
-/** One matmul of a forward: the weight chunk's shape and where its output goes. */
-export interface MatmulShape {
+/**
+ * The matmul kernels: `matmul`, `matmulTiled`, and their f16-weight twins. `MatmulKernel<false>`
+ * is the f32 pair, `MatmulKernel<true>` the f16 pair.
+ */
+export type MatmulKernel<F16 extends boolean = boolean> = F16 extends true
+  ? "matmulF16" | "matmulTiledF16"
+  : "matmul" | "matmulTiled";
+
+/**
+ * One matmul of a forward: the weight chunk's shape and where its output goes. `F16` is the
+ * type of `f16`, so that a shape without it types its launch's kernel as an f32 one.
+ */
+export interface MatmulShape<F16 extends boolean = boolean> {
   /** Inner dimension K (a multiple of 4). */
   k: number;
   /** Output columns N of this chunk (its weight rows). */
@@ -47,6 +62,8 @@ export interface MatmulShape {
   accum: boolean;
   /** The kernel reads its row count from params.logits instead of params.m (output head). */
   logitRows: boolean;
+  /** The chunk is stored as f16 (needs `shader-f16`): run the f16-weight kernels. @default false */
+  f16?: F16;
 }
 
 /** Device facts and the policy a launch is chosen under. */
@@ -60,9 +77,12 @@ export interface MatmulOptions {
 }
 
 /** A kernel launch: which pipeline, its constants, and the workgroup counts [x, y]. */
-export interface MatmulLaunch {
-  kernel: "matmul" | "matmulTiled";
+export interface MatmulLaunch<F16 extends boolean = boolean> {
+  /** The kernel: its bind group is `kernels.bindGroup(kernel, …)` (f16 ones share the layout). */
+  kernel: MatmulKernel<F16>;
+  /** Shape constants of the pipeline. */
   constants: Constants;
+  /** Workgroup counts [x, y]. */
   groups: [number, number];
 }
 
@@ -74,7 +94,8 @@ function pow2(n: number): number {
 }
 
 /**
- * The launch of one matmul over `rows` rows (> 0).
+ * The launch of one matmul over `rows` rows (> 0). The f16 kernels (`shape.f16`) get the same
+ * constants and workgroup counts as the f32 ones.
  *
  * @example
  * ```ts
@@ -89,13 +110,15 @@ function pow2(n: number): number {
  * assert.deepEqual(pass.groups, [36, 1]); // 64-row tiles of 64 columns, one row tile
  * const cpu = matmulLaunch(34, shape, { workgroupBytes: 32768, software: true });
  * assert.deepEqual([cpu.kernel, cpu.groups[1]], ["matmul", 5]); // blocks of 8 rows
+ * const half = matmulLaunch(34, { ...shape, f16: true }, { workgroupBytes: 16384 });
+ * assert.deepEqual([half.kernel, half.groups], ["matmulTiledF16", [36, 1]]); // f16 weights
  * ```
  */
-export function matmulLaunch(
+export function matmulLaunch<F16 extends boolean = false>(
   rows: number,
-  shape: MatmulShape,
+  shape: MatmulShape<F16>,
   options: MatmulOptions,
-): MatmulLaunch {
+): MatmulLaunch<F16> {
   if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`matmul rows ${rows} < 1`);
   if (shape.k % 4 !== 0) throw new RangeError(`matmul K ${shape.k} is not a multiple of 4`);
   const policy = options.policy ?? "auto";
@@ -115,7 +138,7 @@ export function matmulLaunch(
       ? (rows >= 4 ? 4 : rows >= 2 ? 2 : 1)
       : Math.min(BLOCKED_MAX_ROWS, pow2(rows));
     return {
-      kernel: "matmul",
+      kernel: (shape.f16 ? "matmulF16" : "matmul") as MatmulKernel<F16>,
       constants: { ...common, R: r },
       groups: [Math.ceil(shape.n / (8 * 64)), Math.ceil(rows / r)],
     };
@@ -133,7 +156,7 @@ export function matmulLaunch(
     );
   }
   return {
-    kernel: "matmulTiled",
+    kernel: (shape.f16 ? "matmulTiledF16" : "matmulTiled") as MatmulKernel<F16>,
     constants: { ...common, CT: ct, RT: rt, TK4: Math.min(tk4, k4) },
     groups: [Math.ceil(shape.n / tn), Math.ceil(rows / tm)],
   };

@@ -1,10 +1,12 @@
 // y[m, COL0 + n] (+)= Σ_k x[m, k] · w[n, k] for one weight chunk w: [N, K].
 // Register-blocked: each invocation computes R rows × 8 columns, reading x and w as vec4.
+// w is stored as WeightVec4 (vec4f, or vec4<f16> in matmulF16: the kernel table declares it)
+// and widened to vec4f as it is read; the math and y are f32.
 // Constants: K4 (= K / 4), N, LDY (row stride of y), COL0, R, ACCUM, LOGIT_ROWS (rows =
 // params.logits instead of params.m).
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4f>;      // x: [M, K]
-@group(0) @binding(2) var<storage, read> w: array<vec4f>;      // w: [N, K]
+@group(0) @binding(2) var<storage, read> w: array<WeightVec4>; // w: [N, K]
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;  // y: [M, LDY]
 
 @compute @workgroup_size(64)
@@ -20,14 +22,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var lo: array<vec4f, R>; // columns 0..3 of each row
   var hi: array<vec4f, R>; // columns 4..7
   for (var k = 0u; k < K4; k++) {
-    let w0 = w[wc[0] + k];
-    let w1 = w[wc[1] + k];
-    let w2 = w[wc[2] + k];
-    let w3 = w[wc[3] + k];
-    let w4 = w[wc[4] + k];
-    let w5 = w[wc[5] + k];
-    let w6 = w[wc[6] + k];
-    let w7 = w[wc[7] + k];
+    let w0 = vec4f(w[wc[0] + k]);
+    let w1 = vec4f(w[wc[1] + k]);
+    let w2 = vec4f(w[wc[2] + k]);
+    let w3 = vec4f(w[wc[3] + k]);
+    let w4 = vec4f(w[wc[4] + k]);
+    let w5 = vec4f(w[wc[5] + k]);
+    let w6 = vec4f(w[wc[6] + k]);
+    let w7 = vec4f(w[wc[7] + k]);
     for (var r = 0u; r < R; r++) {
       let xv = x[xr[r] + k];
       lo[r] += vec4f(dot(xv, w0), dot(xv, w1), dot(xv, w2), dot(xv, w3));

@@ -4,7 +4,8 @@ import { referenceLogits } from "../llamagen_reference.ts";
 import { needs } from "../../testing/runtimes.ts";
 import { createWebgpuBackend } from "./backend.ts";
 import { type Gpu, openGpu, readBack, storageBuffer, uniformBuffer } from "./device.ts";
-import { Kernels } from "./kernels.ts";
+import { KERNELS, Kernels } from "./kernels.ts";
+import { type MatrixDtype, uploadMatrix } from "./matrix_upload.ts";
 import {
   BLOCKED_MAX_ROWS,
   matmulLaunch,
@@ -20,6 +21,15 @@ const gpuTest = (name: string, fn: () => Promise<void>) =>
   Deno.test({
     name,
     ...needs("WebGPU matmul tests", ["webgpu"]),
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn,
+  });
+
+const f16Test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({
+    name,
+    ...needs("WebGPU f16 matmul tests", ["webgpu", "webgpu-f16"]),
     sanitizeResources: false,
     sanitizeOps: false,
     fn,
@@ -48,7 +58,19 @@ function reference(
   return y;
 }
 
-/** Run one matmul launch of `policy` over random data; returns the largest error and the launch. */
+/** How {@linkcode runMatmul} stores the weights. */
+interface Storage {
+  /** Element type of the weight chunks. @default "f32" */
+  dtype?: MatrixDtype;
+  /** Bytes per chunk (small: the matrix is split into chunks of rows). @default Infinity */
+  maxBytes?: number;
+}
+
+/**
+ * Run the matmul of `policy` over random data, one launch per weight chunk; returns the largest
+ * error against the float64 reference (of the weights as stored: f16-rounded for f16) and the
+ * launches.
+ */
 async function runMatmul(
   gpu: Gpu,
   kernels: Kernels,
@@ -56,40 +78,50 @@ async function runMatmul(
   shape: MatmulShape,
   policy: MatmulPolicy,
   seed: number,
+  { dtype = "f32", maxBytes = Infinity }: Storage = {},
 ) {
   const { device } = gpu;
   const rand = mulberry32(seed);
   const capacity = rows + 3; // x holds more rows than the pass: the kernel must stop at `rows`
-  const x = uniform(capacity * shape.k, rand), w = uniform(shape.n * shape.k, rand);
+  const x = uniform(capacity * shape.k, rand), w = uniform(shape.n * shape.k, rand); // w: [N, K]
   const y0 = uniform(capacity * shape.ldy, rand);
-  const launch = matmulLaunch(rows, shape, {
-    policy,
-    workgroupBytes: device.limits.maxComputeWorkgroupStorageSize,
-  });
   const params = uniformBuffer(device, "params", 32);
   // Params: m, qStart, jobs, jobStart, images, logits, 0, 0; the wrong count in the unused field.
   const counts = shape.logitRows ? [rows + 2, rows] : [rows, rows + 2];
   device.queue.writeBuffer(params, 0, Uint32Array.of(counts[0], 0, 0, 0, 1, counts[1], 0, 0));
-  const xb = storageBuffer(device, "x", x), wb = storageBuffer(device, "w", w);
-  const yb = storageBuffer(device, "y", y0);
+  const xb = storageBuffer(device, "x", x), yb = storageBuffer(device, "y", y0);
+  const chunks = uploadMatrix(device, "w", w, shape.n, shape.k, maxBytes, dtype);
   try {
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    pass.setPipeline(kernels.pipeline(launch.kernel, launch.constants));
-    pass.setBindGroup(0, kernels.bindGroup(launch.kernel, "matmul-test", [params, xb, wb, yb]));
-    pass.dispatchWorkgroups(...launch.groups);
+    const launches = chunks.map((chunk) => {
+      const launch = matmulLaunch(
+        rows,
+        { ...shape, n: chunk.rows, col0: shape.col0 + chunk.row0, f16: chunk.dtype === "f16" },
+        { policy, workgroupBytes: device.limits.maxComputeWorkgroupStorageSize },
+      );
+      const buffers = [params, xb, chunk.buffer, yb];
+      pass.setPipeline(kernels.pipeline(launch.kernel, launch.constants));
+      pass.setBindGroup(0, kernels.bindGroup(launch.kernel, "matmul-test", buffers));
+      pass.dispatchWorkgroups(...launch.groups);
+      return launch;
+    });
     pass.end();
     device.queue.submit([encoder.finish()]);
     const got = new Float32Array(await readBack(gpu, yb, y0.byteLength));
     gpu.check();
-    const want = reference(x, w, y0, rows, shape);
+    const stored = dtype === "f16" ? w.map(Math.f16round) : w;
+    const want = reference(x, stored, y0, rows, shape);
     let worst = 0;
     for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
-    return { worst, launch };
+    return { worst, launches };
   } finally {
-    for (const b of [params, xb, wb, yb]) b.destroy();
+    for (const b of [params, xb, yb, ...chunks.map((c) => c.buffer)]) b.destroy();
   }
 }
+
+/** Float32 summation error allowed over K products of values in [−1, 1]. */
+const tolerance = (k: number) => 2e-5 * Math.sqrt(k) + 1e-6;
 
 gpuTest("every matmul kernel matches the float64 reference over awkward shapes", async () => {
   const gpu = await openGpu();
@@ -105,11 +137,18 @@ gpuTest("every matmul kernel matches the float64 reference over awkward shapes",
   for (const shape of shapes) {
     for (const rows of [1, 3, 8, 9, 17, 64, 65, 130]) {
       for (const policy of ["auto", "blocked", "tiled"] as const) {
-        const { worst, launch } = await runMatmul(gpu, kernels, rows, shape, policy, seed++);
+        const { worst, launches: [launch] } = await runMatmul(
+          gpu,
+          kernels,
+          rows,
+          shape,
+          policy,
+          seed++,
+        );
         kinds.add(`${launch.kernel}:${JSON.stringify(launch.constants.R ?? launch.constants.RT)}`);
         runs++;
         assert(
-          worst < 2e-5 * Math.sqrt(shape.k) + 1e-6,
+          worst < tolerance(shape.k),
           `${policy} ${rows}×${shape.k} · ${shape.n}: max abs error ${worst}`,
         );
       }
@@ -122,6 +161,74 @@ gpuTest("every matmul kernel matches the float64 reference over awkward shapes",
   }
   for (const rt of [1, 2, 4, 8, 16]) assert(kinds.has(`matmulTiled:${rt}`), `tiled RT ${rt}`);
 });
+
+f16Test("the f16-weight kernels match the float64 reference of the rounded weights", async () => {
+  const gpu = await openGpu();
+  const kernels = new Kernels(gpu.device);
+  // [shape, maxBytes]: small maxBytes split w into chunks of rows (multiples of 8), one launch
+  // each, writing their columns of y at col0 + row0.
+  const cases: [MatmulShape, number][] = [
+    [{ k: 36, n: 13, ldy: 13, col0: 0, accum: false, logitRows: false }, Infinity],
+    [{ k: 100, n: 70, ldy: 83, col0: 9, accum: true, logitRows: false }, 32 * 100 * 2], // 3 chunks
+    [{ k: 772, n: 200, ldy: 200, col0: 0, accum: false, logitRows: true }, 135 * 772 * 2], // 2
+    [{ k: 4, n: 1, ldy: 1, col0: 0, accum: true, logitRows: false }, Infinity], // 8-byte w
+  ];
+  let seed = 1000, runs = 0;
+  const kinds = new Set<string>(), chunkCounts = new Set<number>();
+  for (const [shape, maxBytes] of cases) {
+    for (const rows of [1, 3, 9, 17, 64, 65]) {
+      for (const policy of ["auto", "blocked", "tiled"] as const) {
+        const { worst, launches } = await runMatmul(gpu, kernels, rows, shape, policy, seed++, {
+          dtype: "f16",
+          maxBytes,
+        });
+        for (const launch of launches) kinds.add(launch.kernel);
+        chunkCounts.add(launches.length);
+        runs++;
+        assert(
+          worst < tolerance(shape.k),
+          `f16 ${policy} ${rows}×${shape.k} · ${shape.n}: max abs error ${worst}`,
+        );
+      }
+    }
+  }
+  assert.equal(runs, 72);
+  assert.deepEqual([...kinds].sort(), ["matmulF16", "matmulTiledF16"]);
+  assert.deepEqual([...chunkCounts].sort(), [1, 2, 3]);
+});
+
+gpuTest(
+  "the f16 kernels share the f32 ones' source and bindings, and need shader-f16",
+  async () => {
+    for (
+      const [f32, f16] of [["matmul", "matmulF16"], ["matmulTiled", "matmulTiledF16"]] as const
+    ) {
+      assert.equal(KERNELS[f16][0], KERNELS[f32][0], "one WGSL source");
+      assert.equal(KERNELS[f16][1], KERNELS[f32][1], "one binding list");
+    }
+    // A device opened without shader-f16: the f16 kernels refuse to compile, the f32 ones do.
+    const adapter = await navigator.gpu.requestAdapter();
+    const plain = await adapter!.requestDevice({ label: "no-f16" });
+    try {
+      const kernels = new Kernels(plain);
+      const launch = matmulLaunch(
+        2,
+        { k: 8, n: 8, ldy: 8, col0: 0, accum: false, logitRows: false },
+        {
+          workgroupBytes: plain.limits.maxComputeWorkgroupStorageSize,
+        },
+      );
+      kernels.pipeline(launch.kernel, launch.constants);
+      assert.throws(
+        () => kernels.pipeline("matmulF16", launch.constants),
+        TypeError,
+        "lacks the shader-f16 feature",
+      );
+    } finally {
+      plain.destroy();
+    }
+  },
+);
 
 gpuTest("the forward matches the float64 recompute with every matmul policy", async () => {
   const config = tinyConfig();
@@ -205,4 +312,20 @@ Deno.test("matmulLaunch() reads each weight once per pass of up to 64 rows", () 
     /multiple of 4/,
   );
   assert.throws(() => matmulLaunch(64, shapes[0], { workgroupBytes: 1024 }), /workgroup memory/);
+});
+
+Deno.test("matmulLaunch() runs f16 weights on the f16 kernels, constants and groups unchanged", () => {
+  const shape = { k: 2048, n: 768, ldy: 768, col0: 64, accum: true, logitRows: false };
+  const twin = { matmul: "matmulF16", matmulTiled: "matmulTiledF16" } as const;
+  for (const software of [false, true]) {
+    for (const policy of ["auto", "blocked", "tiled"] as const) {
+      for (const rows of [1, 2, 5, 8, 9, 33, 64, 65, 200]) {
+        const options = { policy, software, workgroupBytes: 16384 };
+        const f32 = matmulLaunch(rows, shape, options);
+        const f16 = matmulLaunch(rows, { ...shape, f16: true }, options);
+        assert.deepEqual(f16, { ...f32, kernel: twin[f32.kernel] });
+        assert.deepEqual(matmulLaunch(rows, { ...shape, f16: false }, options), f32);
+      }
+    }
+  }
 });

@@ -4,10 +4,12 @@
 // applying it to all TM rows. Invocation (cx, ry) of the CT × RT workgroup computes rows
 // ry + RT·r (r < 4) × columns cx + CT·c (c < 8): TM = 4·RT, TN = 8·CT.
 // Constants: K4 (= K / 4), N, LDY (row stride of y), COL0, CT, RT, TK4, ACCUM, LOGIT_ROWS
-// (rows = params.logits instead of params.m).
+// (rows = params.logits instead of params.m). w is stored as WeightVec4 (vec4f, or vec4<f16>
+// in matmulTiledF16: the kernel table declares it) and widened to vec4f as a slice is loaded,
+// so workgroup memory, the math and y are f32.
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4f>;      // x: [M, K]
-@group(0) @binding(2) var<storage, read> w: array<vec4f>;      // w: [N, K]
+@group(0) @binding(2) var<storage, read> w: array<WeightVec4>; // w: [N, K]
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;  // y: [M, LDY]
 
 const TM: u32 = 4u * RT;
@@ -35,7 +37,7 @@ fn main(
       let row = i / TK4;
       let k = i % TK4;
       var v = vec4f(0.0);
-      if (n0 + row < N && k0 + k < K4) { v = w[(n0 + row) * K4 + k0 + k]; }
+      if (n0 + row < N && k0 + k < K4) { v = vec4f(w[(n0 + row) * K4 + k0 + k]); }
       ws[row * PAD + k] = v;
     }
     for (var i = lane; i < TM * TK4; i += LANES) {

@@ -8,14 +8,10 @@
 
 import type { LlamagenConfig, LlamagenWeights } from "../llamagen_config.ts";
 import { storageBuffer } from "./device.ts";
+import { type Chunk, type MatrixDtype, uploadMatrix } from "./matrix_upload.ts";
 import { ropeTable } from "./rope.ts";
 
-/** Rows [row0, row0 + rows) of a row-major matrix, in one buffer. */
-export interface Chunk {
-  buffer: GPUBuffer;
-  row0: number;
-  rows: number;
-}
+export { type Chunk, chunkRows } from "./matrix_upload.ts";
 
 /** One transformer block's weights. */
 export interface GpuLayer {
@@ -69,21 +65,16 @@ export interface GpuWeights {
   all: GPUBuffer[];
 }
 
-/** Rows per chunk so that one chunk fits `maxBytes`; a multiple of 8 (matmul column block). */
-export function chunkRows(rows: number, cols: number, maxBytes: number): number {
-  const fit = Math.floor(maxBytes / (cols * 4));
-  if (fit >= rows) return rows;
-  const rounded = fit - (fit % 8);
-  if (rounded < 8) throw new RangeError(`A row of ${cols} floats does not fit one storage binding`);
-  return rounded;
-}
-
-/** Upload weights (float32) and the RoPE table; `maxBytes` is the device's binding limit. */
+/**
+ * Upload weights and the RoPE table; `maxBytes` is the device's binding limit. The matmuls'
+ * matrices are stored as `dtype`; the token table stays f32 (the embedding gather reads f32).
+ */
 export function uploadWeights(
   device: GPUDevice,
   config: LlamagenConfig,
   weights: LlamagenWeights,
   maxBytes: number,
+  dtype: MatrixDtype = "f32",
 ): GpuWeights {
   const all: GPUBuffer[] = [];
   const vector = (name: string) => {
@@ -91,17 +82,10 @@ export function uploadWeights(
     all.push(buffer);
     return buffer;
   };
-  const matrix = (name: string): Chunk[] => {
+  const matrix = (name: string, as = dtype): Chunk[] => {
     const { shape: [rows, cols], data } = weights.get(name)!;
-    const per = chunkRows(rows, cols, maxBytes);
-    const chunks: Chunk[] = [];
-    for (let row0 = 0; row0 < rows; row0 += per) {
-      const n = Math.min(per, rows - row0);
-      const label = per === rows ? name : `${name}[${row0}:${row0 + n}]`;
-      const buffer = storageBuffer(device, label, data.subarray(row0 * cols, (row0 + n) * cols));
-      all.push(buffer);
-      chunks.push({ buffer, row0, rows: n });
-    }
+    const chunks = uploadMatrix(device, name, data, rows, cols, maxBytes, as);
+    for (const chunk of chunks) all.push(chunk.buffer);
     return chunks;
   };
   const layers: GpuLayer[] = [];
@@ -123,7 +107,7 @@ export function uploadWeights(
   all.push(rope);
   const io: ClassIo = {
     kind: "class",
-    tok: matrix("tok_embeddings.weight"),
+    tok: matrix("tok_embeddings.weight", "f32"),
     cls,
     output: matrix("output.weight"),
   };

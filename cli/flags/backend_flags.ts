@@ -73,7 +73,8 @@ Real models (--backend python | webgpu):
   --model PATH             model weights / config (required)
   --python PATH            python interpreter (python backend)
   --device DEV             e.g. cuda, cpu (python backend)
-  --dtype TYPE             e.g. float32, bfloat16 (python backend)
+  --dtype TYPE             e.g. float32, bfloat16 (python); float32 or float16 (webgpu:
+                           default float16 for 16-bit weights on a shader-f16 adapter)
   ${THREADS_HELP}
   --vision-tokenizer DIR   BAAI/Emu3-VisionTokenizer, for BAAI's official Emu3-Gen directory
                            (default: its vision_tokenizer/, else Emu3-VisionTokenizer beside it)
@@ -107,6 +108,8 @@ const MOCK_FLAGS = [
 ];
 /** Flags of the Python backend only. */
 const PYTHON_FLAGS = ["python", "device", "dtype", "threads", "vision-tokenizer", "text-encoder"];
+/** Of those, the flags WebGPU takes too. */
+const WEBGPU_FLAGS = ["dtype"];
 /** Flags of the image size on the Python backend (`grid`: the mock's too). */
 const SIZE_FLAGS = ["grid", "size"];
 /** Flags of a LlamaGen `.pt` on the Python backend (`num-classes`: the mock's too). */
@@ -180,7 +183,12 @@ export function backendFlags(values: Values): BackendSpec {
   }
   const wrong = given(
     backend === "webgpu"
-      ? [...MOCK_FLAGS, ...PYTHON_FLAGS, ...PT_FLAGS, ...SIZE_FLAGS]
+      ? [
+        ...MOCK_FLAGS,
+        ...PYTHON_FLAGS.filter((f) => !WEBGPU_FLAGS.includes(f)),
+        ...PT_FLAGS,
+        ...SIZE_FLAGS,
+      ]
       : MOCK_FLAGS.filter((f) => !PT_FLAGS.includes(f) && !SIZE_FLAGS.includes(f)),
   );
   if (wrong) throw new ValidationError(`--${wrong} does not apply to --backend ${backend}`);
@@ -188,7 +196,10 @@ export function backendFlags(values: Values): BackendSpec {
   if (typeof model !== "string" || model === "") {
     throw new ValidationError(`--backend ${backend} needs --model PATH`);
   }
-  if (backend === "webgpu") return { backend, model };
+  if (backend === "webgpu") {
+    const dtype = values.dtype;
+    return { backend, model, ...(typeof dtype === "string" ? { dtype } : {}) };
+  }
   const pt = given(PT_FLAGS);
   if (pt && isDirectory(model)) {
     throw new ValidationError(
