@@ -15,7 +15,7 @@ import { PYTHON, runPython } from "./test_helpers.ts";
 import { tinyModel } from "../../testing/tiny_models.ts";
 
 /** Tiny model presets of tiny_models/janus.py. */
-export type JanusPreset = "test" | "pass" | "mid";
+export type JanusPreset = "test" | "pass" | "mid" | "mult";
 
 const made = new Map<string, Promise<string>>();
 let root: Promise<string> | null = null;

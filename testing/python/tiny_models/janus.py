@@ -11,6 +11,8 @@ Usage (worker/ and testing/python/ on PYTHONPATH, as testing/python_runner.ts se
   test: 4x4 grid, codebook 256, 2 layers of width 32 (peer, batch and parity tests)
   pass: 24x24 grid, the same small model (Janus-Pro's grid, for pass counts and 384x384 PNGs)
   mid:  24x24 grid, codebook 16384, 8 layers of width 512 (the CPU benchmark)
+  mult: the test model with VQ channel multipliers [1, 1, 2, 2, 4] as Janus-Pro's (levels of
+        different widths: the decoder's shortcut convs; the WebGPU decoder's parity test)
   --broken no-tokenizer: the test model without its tokenizer files
   --broken other-family: a config.json of another transformers family (llama)
 
@@ -75,6 +77,7 @@ class Preset:
     context: int  # max_position_embeddings: prompt + side ** 2 must fit
     vq_base: int = 32  # VQ decoder channels (GroupNorm of 32 groups: at least 32)
     vq_levels: int = 5  # decoder resolutions: scale 2 ** (levels - 1) = 16 px per token
+    vq_mult: tuple = ()  # channel multipliers, finest first; () = [1] * vq_levels
 
 
 PRESETS = {
@@ -82,6 +85,8 @@ PRESETS = {
                    intermediate=64, context=128),
     "pass": Preset(side=24, codebook=256, hidden=32, layers=2, heads=4, kv_heads=2,
                    intermediate=64, context=640),
+    "mult": Preset(side=4, codebook=256, hidden=32, layers=2, heads=4, kv_heads=2,
+                   intermediate=64, context=128, vq_mult=(1, 1, 2, 2, 4)),
     "mid": Preset(side=24, codebook=16384, hidden=512, layers=8, heads=8, kv_heads=8,
                   intermediate=1536, context=1024),
 }
@@ -126,7 +131,8 @@ def make_config(p: Preset, tokenizer):
                                image_size=16 * p.side, patch_size=16, projection_dim=p.hidden,
                                num_image_tokens=p.side * p.side, depth=1)
     vq = JanusVQVAEConfig(embed_dim=8, num_embeddings=p.codebook, latent_channels=p.vq_base,
-                          base_channels=p.vq_base, channel_multiplier=[1] * p.vq_levels,
+                          base_channels=p.vq_base,
+                          channel_multiplier=list(p.vq_mult) or [1] * p.vq_levels,
                           num_res_blocks=1, projection_dim=p.hidden,
                           image_token_embed_dim=p.hidden, num_hidden_layers=2)
     return JanusConfig(text_config=text, vision_config=vision, vq_config=vq,
