@@ -375,5 +375,9 @@ export async function openJanusWebgpuDecoder(
   } finally {
     weights.close();
   }
-  return await openWebgpuVqDecoder({ config: vq.config, weights: vq.weights }, options);
+  // Janus's image processor truncates (x + 1)/2 · 255 to bytes.
+  return await openWebgpuVqDecoder(
+    { config: vq.config, weights: vq.weights },
+    { pixelRounding: "truncate", ...options },
+  );
 }

@@ -265,8 +265,8 @@ Deno.test({
         }
         assert.equal(got.length, b * n * 256 * 3); // [B, 16·side, 16·side, 3]
         assert.equal(want.length, got.length);
-        // The WebGPU kernel rounds x·255 where JanusImageProcessor truncates: got − want is 0
-        // or +1; −1 would take a half-level error before rounding.
+        // Both truncate (x + 1)/2 · 255: float32 sums in another order may cross a level
+        // boundary now and then, never by more than one level.
         let max = 0, min = 0, differ = 0;
         for (let i = 0; i < got.length; i++) {
           const d = got[i] - want[i];
@@ -275,7 +275,8 @@ Deno.test({
           if (d !== 0) differ++;
         }
         console.log(`  ${preset}: Δ in [${min}, ${max}], ${differ} of ${got.length} values differ`);
-        assert(min >= 0 && max <= 1, `${preset}: pixels differ by ${min}..${max}`);
+        assert(min >= -1 && max <= 1, `${preset}: pixels differ by ${min}..${max}`);
+        assert(differ <= got.length / 100, `${preset}: ${differ} values differ, more than 1 %`);
         assert(new Set(want).size > 64, `${preset}: the image is nearly flat`);
       });
     }

@@ -28,6 +28,7 @@ import {
 import { openPythonVqDecoder, type PythonVqDecoder } from "./python/vq_client.ts";
 import { openWebgpuBackend, type WebgpuBackendOptions } from "./webgpu/backend.ts";
 import { openWebgpuVqDecoder, type VqDecoder } from "./webgpu/vq_decoder.ts";
+import { openJanusWebgpuDecoder } from "./janus_vq.ts";
 import { modelDecoderOf, modelDirDecoder } from "./model_decoder.ts";
 import { readConfigObject } from "./model_dir.ts";
 
@@ -149,6 +150,9 @@ export async function openImageDecoder(spec: ImageDecoderSpec): Promise<ImageDec
     const backend = spec.backend ?? "webgpu";
     return await openVqDecoder({ ...worker, kind: "vq", path: own.path, backend });
   }
+  if (spec.backend === "webgpu" && await isJanusWebgpuDir(dir)) {
+    return janusImageDecoder(await openJanusWebgpuDecoder(dir)); // no model, no worker
+  }
   // The family's decoder lives with the model in the worker: load the model, and decode as its
   // ready reported.
   const backend = await openPythonBackend({ model: dir, ...worker });
@@ -202,7 +206,7 @@ export async function openImageDecoderFor(
       if (python) return vqImageDecoder(await python.openDecoder({ vq: own.path }), "python");
       return await openVqDecoder({ kind: "vq", path: own.path, backend: "webgpu" });
     case "janus-vq":
-      throw new Error(`${own.name} on WebGPU is not wired yet`);
+      return janusImageDecoder(await openJanusWebgpuDecoder(own.dir));
     case "worker":
       if (!python) throw new Error(`the ${backend.name} backend cannot run ${own.name}`);
       return workerImageDecoder(await python.openDecoder({ model: true }), backend.info.family);
@@ -213,6 +217,17 @@ export async function openImageDecoderFor(
 function isPythonBackend(backend: Backend): backend is PythonBackend {
   return backend.name === "python" &&
     typeof (backend as Partial<PythonBackend>).openDecoder === "function";
+}
+
+/** Janus's VQ-16 on WebGPU, RGB out. */
+function janusImageDecoder(decoder: VqDecoder): ImageDecoder {
+  return { ...vqImageDecoder(decoder, "webgpu"), name: "janus decoder (webgpu)" };
+}
+
+/** Whether `dir` is a Janus directory of transformers' layout (which WebGPU decodes). */
+async function isJanusWebgpuDir(dir: string): Promise<boolean> {
+  const config = await readConfigObject(join(dir, "config.json")).catch(() => null);
+  return config?.model_type === "janus";
 }
 
 /** A model family's decoder in the Python worker (Janus VQ, …), RGB out. */

@@ -45,7 +45,8 @@ Decode token grids (JSON or .npy, '-' for stdin) to PNG images.
 
   --model DIR        a model directory whose config.json names its decoder (the demo model)
   --vq PATH          a LlamaGen VQ-16 decoder (directory with vq.json + vq.safetensors)
-  --backend NAME     webgpu | python: where the VQ decoder runs (default: webgpu)
+  --backend NAME     webgpu | python: where the VQ decoder runs (default: webgpu; a
+                     Janus --model: python unless webgpu is named)
   --python PATH      python interpreter for --backend python
   --threads N        torch CPU threads of the python worker (default: OMP_NUM_THREADS, else
                      torch's: one per core)
@@ -81,7 +82,12 @@ export function decoderSpec(values: Values): ImageDecoderSpec {
   };
   // Checked with --model too, where the model's own decoder decides where it runs.
   const backend = choiceFlag(values, "backend", ["webgpu", "python"] as const, "webgpu");
-  if (typeof model === "string") return { kind: "model", dir: model, backend, ...worker };
+  if (typeof model === "string") {
+    // Unnamed, the model's decoder runs where it lives (a Janus VQ in the worker, like
+    // generate --backend python); --backend webgpu decodes a Janus directory on WebGPU.
+    const named = values.backend !== undefined ? { backend } : {};
+    return { kind: "model", dir: model, ...named, ...worker };
+  }
   if (backend === "webgpu" && threads !== undefined) {
     throw new ValidationError("--threads applies to the python backend, not webgpu");
   }

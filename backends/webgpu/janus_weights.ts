@@ -20,7 +20,7 @@ import type { WeightDir } from "../weight_dir.ts";
 import { storageBuffer } from "./device.ts";
 import { ropeTable1d } from "./rope.ts";
 import { type Chunk, type MatrixDtype, uploadMatrix } from "./matrix_upload.ts";
-import { type GpuLayer, type GpuLinear, type GpuWeights, type JanusIo } from "./weights.ts";
+import type { GpuLayer, GpuLinear, GpuWeights, JanusIo } from "./weights.ts";
 
 /** Options of {@linkcode uploadJanusWeights}. */
 export interface JanusUploadOptions {

@@ -16,7 +16,7 @@ import {
   type VqWeights,
 } from "../vq_config.ts";
 import { type Gpu, openGpu, withErrorScope } from "./device.ts";
-import { checkVqGrid, VqForward, type VqLimits } from "./vq_forward.ts";
+import { checkVqGrid, type PixelRounding, VqForward, type VqLimits } from "./vq_forward.ts";
 import { type VqKernels, vqKernels } from "./vq_kernels.ts";
 import { type GpuVqWeights, uploadVqWeights } from "./vq_weights.ts";
 
@@ -30,6 +30,8 @@ export interface VqDecoderOptions {
    * @default the device's maxStorageBufferBindingSize
    */
   maxBindingBytes?: number;
+  /** How outputs become bytes (Janus: `truncate`). @default "nearest" */
+  pixelRounding?: PixelRounding;
 }
 
 /** An open decoder. */
@@ -86,7 +88,7 @@ export async function openWebgpuVqDecoder(
     "VQ weight upload",
     () => uploadVqWeights(device, config, weights, limits.maxBindingBytes),
   );
-  return new WebgpuVqDecoder(gpu, kernels, config, gpuWeights, limits);
+  return new WebgpuVqDecoder(gpu, kernels, config, gpuWeights, limits, options.pixelRounding);
 }
 
 class WebgpuVqDecoder implements VqDecoder {
@@ -99,7 +101,17 @@ class WebgpuVqDecoder implements VqDecoder {
   #weights: GpuVqWeights | null;
   #forward: { key: string; forward: VqForward } | null = null;
 
-  constructor(gpu: Gpu, kernels: VqKernels, config: VqConfig, w: GpuVqWeights, limits: VqLimits) {
+  readonly #rounding: PixelRounding;
+
+  constructor(
+    gpu: Gpu,
+    kernels: VqKernels,
+    config: VqConfig,
+    w: GpuVqWeights,
+    limits: VqLimits,
+    rounding: PixelRounding = "nearest",
+  ) {
+    this.#rounding = rounding;
     this.#gpu = gpu;
     this.#kernels = kernels;
     this.config = config;
@@ -118,7 +130,16 @@ class WebgpuVqDecoder implements VqDecoder {
     const forward = await withErrorScope(
       device,
       `VQ decoder setup for a ${h}×${w} grid`,
-      () => new VqForward(device, this.#kernels, this.config, this.#weights!, [h, w], this.#limits),
+      () =>
+        new VqForward(
+          device,
+          this.#kernels,
+          this.config,
+          this.#weights!,
+          [h, w],
+          this.#limits,
+          this.#rounding,
+        ),
     );
     this.#forward = { key, forward };
     return forward;

@@ -21,6 +21,12 @@ export interface VqLimits {
   maxWorkgroupBytes: number;
 }
 
+/**
+ * How decoder outputs in [−1, 1] become bytes: `nearest` rounds (LlamaGen's `127.5·x + 128`
+ * cast), `truncate` drops the fraction (Janus's image processor casts (x + 1)/2 · 255).
+ */
+export type PixelRounding = "nearest" | "truncate";
+
 /** Sizes of one image's forward for a token grid h × w. */
 export interface VqSizes {
   /** Largest activation, in floats. */
@@ -92,6 +98,7 @@ export class VqForward {
     weights: GpuVqWeights,
     grid: [number, number],
     limits: VqLimits,
+    rounding: PixelRounding = "nearest",
   ) {
     let [h, w] = grid;
     const sizes = this.sizes = checkVqGrid(config, h, w, limits);
@@ -221,7 +228,7 @@ export class VqForward {
     });
     norm("decoder.norm_out", cur, t, true);
     conv("decoder.conv_out", t, u, null);
-    const pixels = kernels.pipeline("pixels", {});
+    const pixels = kernels.pipeline("pixels", { NEAREST: rounding === "nearest" });
     const pixelsGroup = kernels.bindGroup("pixels", "vq-pixels", [
       uniform("vq-pixels-shape", [sizes.pixels, sizes.words]),
       u,
