@@ -12,7 +12,8 @@
  *   has them (Janus-Pro), else `User`/`Assistant` (Janus-1.3B).
  *
  * A prompt edged with U+001C–U+001F, U+0085 or U+FEFF is refused in transformers' layout: the
- * two Jinja engines' `trim` disagree on those.
+ * two Jinja engines' `trim` disagree on those. The template is untrusted: it renders in a worker
+ * with its time, ranges and output bounded (bounded_template.ts), first once at load.
  *
  * An unconditional row pads the prompt's ids as each layout's own loop does (transformers: all
  * but BOS and `<begin_of_image>`; official: all but the first and the last); a negative prompt
@@ -25,6 +26,7 @@ import { Template } from "@huggingface/jinja";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { join } from "node:path";
 import type { PromptCondition } from "../core/condition.ts";
+import { renderBounded } from "./bounded_template.ts";
 import { readConfigObject } from "./model_dir.ts";
 
 /** The image-start tag both layouts end a condition block with. */
@@ -46,8 +48,17 @@ export interface JanusPrompt {
   boiId: number;
   /** The id unconditional rows are padded with. */
   padId: number;
-  /** One sequence's condition block: the prompt's (or its unconditional row's) ids. */
-  ids(condition: PromptCondition, unconditional: boolean): number[];
+  /**
+   * Each sequence's condition block: its prompt's (or its unconditional row's) ids. The chat
+   * template renders in a bounded worker (bounded_template.ts), once for all the sequences.
+   */
+  ids(sequences: readonly PromptSequence[]): Promise<number[][]>;
+}
+
+/** A sequence of a prompt: its condition, and whether it is CFG's unconditional row. */
+export interface PromptSequence {
+  condition: PromptCondition;
+  unconditional: boolean;
 }
 
 /**
@@ -58,7 +69,8 @@ export interface JanusPrompt {
  * ```ts ignore
  * import { loadJanusPrompt } from "./janus_prompt.ts";
  * const prompt = await loadJanusPrompt("models/Janus-Pro-1B");
- * const ids = prompt.ids({ prompt: "a red fox" }, false); // [BOS, …, <begin_of_image>]
+ * const [ids] = await prompt.ids([{ condition: { prompt: "a red fox" }, unconditional: false }]);
+ * // ids: [BOS, …, <begin_of_image>]
  * ```
  */
 export async function loadJanusPrompt(dir: string): Promise<JanusPrompt> {
@@ -102,13 +114,12 @@ export async function loadJanusPrompt(dir: string): Promise<JanusPrompt> {
       boiId: idOf(BOI_TOKEN, "the image-start tag"),
       padId: idOf(PAD_TOKEN, "the pad of the unconditional rows"),
     } as const;
-    const text = (
-      prompt: string,
-    ) => [
-      rules.bosId,
-      ...encode(`${roles[0]}: ${pyStrip(prompt)}\n\n${roles[1]}:${BOI_TOKEN}`, false),
-    ];
-    return withIds(rules, text);
+    const texts = (prompts: string[]) =>
+      Promise.resolve(prompts.map((prompt) => [
+        rules.bosId,
+        ...encode(`${roles[0]}: ${pyStrip(prompt)}\n\n${roles[1]}:${BOI_TOKEN}`, false),
+      ]));
+    return withIds(rules, texts);
   }
   const template = await chatTemplate(dir, tokenizerConfig);
   const generation = await readConfigObject(join(dir, "generation_config.json"));
@@ -127,32 +138,43 @@ export async function loadJanusPrompt(dir: string): Promise<JanusPrompt> {
       : idOf(boi, "the image-start tag"),
     padId: intId(generation.pad_token_id ?? generation.eos_token_id, "pad_token_id", dir),
   } as const;
-  const text = (prompt: string) => {
-    checkTrimEdges(prompt);
-    const messages = [{ role: "user", content: [{ type: "text", text: prompt }] }];
-    const rendered = template.render({ messages, add_generation_prompt: true, ...special });
-    return encode(rendered + boi, true);
+  const texts = async (prompts: string[]) => {
+    prompts.forEach(checkTrimEdges);
+    const contexts = prompts.map((prompt) => ({
+      messages: [{ role: "user", content: [{ type: "text", text: prompt }] }],
+      add_generation_prompt: true,
+      ...special,
+    }));
+    const rendered = await renderBounded(template.source, template.where, contexts);
+    return rendered.map((text) => encode(text + boi, true));
   };
-  return withIds(rules, text);
+  await texts(["a prompt"]); // a template that loops, explodes or fails does so here, at load
+  return withIds(rules, texts);
 }
 
-/** The rules with `ids()`: a prompt's ids from `text`, its unconditional row padded. */
+/** The rules with `ids()`: prompts' ids from `texts`, unconditional rows padded. */
 function withIds(
   rules: Omit<JanusPrompt, "ids">,
-  text: (prompt: string) => number[],
+  texts: (prompts: string[]) => Promise<number[][]>,
 ): JanusPrompt {
   return {
     ...rules,
-    ids(condition, unconditional) {
-      if (unconditional && condition.negativePrompt !== undefined) {
-        return text(condition.negativePrompt);
-      }
-      const ids = text(condition.prompt);
-      if (!unconditional) return ids;
-      if (rules.layout === "official") {
-        return ids.map((t, i) => (i === 0 || i === ids.length - 1 ? t : rules.padId));
-      }
-      return ids.map((t) => (t === rules.bosId || t === rules.boiId ? t : rules.padId));
+    async ids(sequences) {
+      const shown = sequences.map(({ condition, unconditional }) =>
+        unconditional && condition.negativePrompt !== undefined
+          ? condition.negativePrompt
+          : condition.prompt
+      );
+      const unique = [...new Set(shown)];
+      const byText = new Map((await texts(unique)).map((ids, i) => [unique[i], ids]));
+      return sequences.map(({ condition, unconditional }, i) => {
+        const ids = byText.get(shown[i])!;
+        if (!unconditional || condition.negativePrompt !== undefined) return ids;
+        if (rules.layout === "official") {
+          return ids.map((t, j) => (j === 0 || j === ids.length - 1 ? t : rules.padId));
+        }
+        return ids.map((t) => (t === rules.bosId || t === rules.boiId ? t : rules.padId));
+      });
     },
   };
 }
@@ -184,10 +206,11 @@ async function chatTemplate(dir: string, tokenizerConfig: Record<string, unknown
     );
   }
   try {
-    return new Template(source);
+    new Template(source); // a syntax error is one line here, before any worker
   } catch (e) {
     throw new Error(`${dir}: the chat template does not parse (${firstLine(e)})`);
   }
+  return { source, where: dir };
 }
 
 /**

@@ -87,16 +87,27 @@ for (const layout of ["transformers", "official"] as const) {
           );
           const prompt = await loadJanusPrompt(dir);
           assert.equal(prompt.layout, layout);
-          CONDITIONS.forEach((condition, i) => {
-            const what = JSON.stringify(condition);
-            if (layout === "transformers" && condition.prompt.startsWith("\x1c")) {
-              // The two engines' trim disagree on U+001C–U+001F: refused, not other ids.
-              assert.throws(() => prompt.ids(condition, false), /begins or ends with U\+001C/);
-              return;
-            }
-            assert.deepEqual(prompt.ids(condition, false), want[i][0], `${what} conditional`);
-            assert.deepEqual(prompt.ids(condition, true), want[i][1], `${what} unconditional`);
+          // All the sequences in one call, as a session opens them.
+          const refused = (c: PromptCondition) =>
+            layout === "transformers" && c.prompt.startsWith("\x1c");
+          const kept = CONDITIONS.filter((c) => !refused(c));
+          const got = await prompt.ids(
+            kept.flatMap((condition) =>
+              [false, true].map((unconditional) => ({ condition, unconditional }))
+            ),
+          );
+          kept.forEach((condition, k) => {
+            const i = CONDITIONS.indexOf(condition), what = JSON.stringify(condition);
+            assert.deepEqual(got[2 * k], want[i][0], `${what} conditional`);
+            assert.deepEqual(got[2 * k + 1], want[i][1], `${what} unconditional`);
           });
+          for (const condition of CONDITIONS.filter(refused)) {
+            // The two engines' trim disagree on U+001C–U+001F: refused, not other ids.
+            await assert.rejects(
+              prompt.ids([{ condition, unconditional: false }]),
+              /begins or ends with U\+001C/,
+            );
+          }
           // The trained BPE merges: a repeated English phrase takes far fewer ids than bytes.
           const phrase = PROMPTS.indexOf("the quick brown fox ".repeat(20));
           if (merges) assert.ok(want[phrase][0].length < PROMPTS[phrase].length / 3, "merges");
@@ -130,4 +141,46 @@ Deno.test("loadJanusPrompt() says in one line what a directory lacks", async () 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "a hostile chat template fails at load in one line: endless loops, huge ranges and outputs",
+  ...PYTHON_TESTS,
+  async fn() {
+    const tmp = await Deno.makeTempDir({ prefix: "zipar_janus_template_" });
+    try {
+      const dir = join(tmp, "model");
+      await Deno.mkdir(dir);
+      const made = await tinyJanus("test");
+      for await (const e of Deno.readDir(made)) {
+        if (!e.name.endsWith(".safetensors")) {
+          await Deno.copyFile(join(made, e.name), join(dir, e.name));
+        }
+      }
+      const cases: [string, RegExp][] = [
+        ["{% for i in range(10**9) %}x{% endfor %}", /asks for a range of 1000000000 items/],
+        [
+          "{% for i in range(9999) %}{% for j in range(9999) %}{% for k in range(9999) %}" +
+          "{% endfor %}{% endfor %}{% endfor %}",
+          /takes more than 5 s to render/,
+        ],
+        [
+          "{% for i in range(9999) %}{% for j in range(20) %}xxxxxxxxxx{% endfor %}{% endfor %}",
+          /renders 1999800 characters, more than 1048576/,
+        ],
+        ["{{ raise_exception('no images here') }}", /raised: no images here/],
+      ];
+      for (const [template, want] of cases) {
+        await Deno.writeTextFile(join(dir, "chat_template.jinja"), template);
+        await assert.rejects(loadJanusPrompt(dir), (e: Error) => {
+          assert.match(e.message, want);
+          assert.match(e.message, /: the chat template .*; use the model's own chat template$/);
+          assert.doesNotMatch(e.message, /\n/);
+          return true;
+        });
+      }
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
 });

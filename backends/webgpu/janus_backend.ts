@@ -19,7 +19,7 @@ import {
   janusConfig,
   janusShapes,
 } from "../janus_config.ts";
-import { type JanusPrompt, loadJanusPrompt } from "../janus_prompt.ts";
+import { type JanusPrompt, loadJanusPrompt, type PromptSequence } from "../janus_prompt.ts";
 import type { ModelDecoder } from "../model_decoder.ts";
 import { readConfigObject } from "../model_dir.ts";
 import { openWeightDir, type WeightDir } from "../weight_dir.ts";
@@ -215,25 +215,27 @@ class JanusWebgpuBackend implements Backend {
     if (sequences.length === 0) throw new RangeError("A session needs at least one sequence");
     const { config, prompt, gpu } = parts;
     const hw = config.side * config.side;
-    const ids = sequences.map((s, i) => {
+    sequences.forEach((s, i) => {
       try {
         checkCondition(s.condition, this.info);
       } catch (e) {
         throw new RangeError(`Sequence ${i}: ${(e as Error).message}`);
       }
-      const got = prompt.ids(s.condition as Exclude<typeof s.condition, number>, s.unconditional);
+    });
+    const ids = await prompt.ids(sequences as readonly PromptSequence[]);
+    ids.forEach((got, i) => {
+      const s = sequences[i];
       if (got.length + hw > config.context) {
-        const what =
-          s.unconditional && isPrompt(s.condition) && s.condition.negativePrompt !== undefined
-            ? "negative prompt"
-            : "prompt";
+        const what = s.unconditional && isPrompt(s.condition) &&
+            s.condition.negativePrompt !== undefined
+          ? "negative prompt"
+          : "prompt";
         throw new RangeError(
           `the ${what} is ${got.length} tokens with the chat template, but the model's context leaves ${
             config.context - hw
           } beside the image; shorten it`,
         );
       }
-      return got;
     });
     const longest = Math.max(...ids.map((p) => p.length));
     const slots = Math.ceil((longest + hw) / SLOT_ROUNDING) * SLOT_ROUNDING;

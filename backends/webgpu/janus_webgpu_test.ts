@@ -17,8 +17,8 @@ import { openWebgpuBackend } from "./backend.ts";
 import { maxAbsDiff } from "./test_helpers.ts";
 
 const NEEDS = needs("Janus on WebGPU vs the Python backend", ["python", "webgpu"]);
-const test = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, ...NEEDS, sanitizeResources: false, sanitizeOps: false, fn });
+const test = (name: string, fn: () => Promise<void>, needed = NEEDS) =>
+  Deno.test({ name, ...needed, sanitizeResources: false, sanitizeOps: false, fn });
 
 const PROMPTS: Condition[] = [
   { prompt: "a red fox in the snow" },
@@ -117,6 +117,35 @@ test("Janus WebGPU at Janus-Pro's 24×24 grid: ZipAR takes the plan's passes, gr
     await python.close();
   }
 });
+
+test(
+  "Janus WebGPU with float16 weight storage: logits near float32's, the same greedy grids",
+  async () => {
+    const dir = await tinyJanus("test");
+    const f32 = await openWebgpuBackend({ model: dir, dtype: "float32" });
+    const f16 = await openWebgpuBackend({ model: dir, dtype: "float16" });
+    try {
+      const sequences: Sequence[] = [{ condition: PROMPTS[0], unconditional: false }];
+      const query: Query[] = [{ seq: 0, slot: 0, token: QUERY_TOKEN_CONDITION, wantLogits: true }];
+      const [a, b] = [await f32.open(sequences), await f16.open(sequences)];
+      const diff = maxAbsDiff(await a.step(query), await b.step(query));
+      await a.close();
+      await b.close();
+      console.log(`janus f16 vs f32 storage: max abs logit diff ${diff.toExponential(2)}`);
+      assert(diff > 0, "float16 storage changed nothing: the f16 kernels did not run");
+      assert(diff < 0.05, `max abs diff ${diff}`); // weights rounded to 11 significant bits
+      for (const mode of ["interactive", "planned"] as const) {
+        const want = await greedyRun(f32, PROMPTS, { kind: "zipar", window: 2 }, 5, mode);
+        const got = await greedyRun(f16, PROMPTS, { kind: "zipar", window: 2 }, 5, mode);
+        assert.deepEqual([...got.grids], [...want.grids], mode);
+      }
+    } finally {
+      await f32.close();
+      await f16.close();
+    }
+  },
+  needs("Janus on WebGPU with f16 weights", ["python", "webgpu", "webgpu-f16"]),
+);
 
 test("Janus WebGPU refuses in one line: DeepSeek's layout, a missing tensor, a prompt past the context", async () => {
   const official = await tinyJanus("test", "official");

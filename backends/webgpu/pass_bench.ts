@@ -13,7 +13,9 @@
  *
  * Run: `deno run -A backends/webgpu/pass_bench.ts [--models tiny,mid] [--rows 1,2,4,8,16,32,64]
  * [--policies blocked,auto,tiled] [--reps 5]` (models: tiny, mid = 6 layers dim 384 vocab 16384,
- * gpt-b).
+ * gpt-b). `--janus DIR [--dtypes float32,float16]` times a Janus directory instead, on the
+ * backend's own matmul choice, its weight storage dtypes side by side (after the prompt's
+ * prefill; the passes are one conditional sequence's image rows).
  *
  * @module
  */
@@ -22,6 +24,7 @@ import { parseArgs } from "node:util";
 import { type Query, QUERY_TOKEN_CONDITION, type Session } from "../../core/step.ts";
 import type { LlamagenConfig } from "../llamagen_config.ts";
 import { createWebgpuBackend } from "./backend.ts";
+import { openJanusWebgpuBackend } from "./janus_backend.ts";
 import { openGpu } from "./device.ts";
 import type { MatmulPolicy } from "./matmul.ts";
 import { gptBConfig, randomLlamagenWeights, tinyConfig } from "./random_weights.ts";
@@ -34,6 +37,8 @@ const { values } = parseArgs({
     rows: { type: "string", default: "1,2,4,8,16,32,64" },
     policies: { type: "string", default: "blocked,auto,tiled" },
     reps: { type: "string", default: "5" },
+    janus: { type: "string" },
+    dtypes: { type: "string", default: "float32,float16" },
   },
 });
 
@@ -108,11 +113,18 @@ async function benchModel(name: string, config: LlamagenConfig): Promise<void> {
       }
     }
   }
-  const header = ["rows", ...policies.map((p) => `${p} ms [min–max] (÷ 1 row)`)];
+  printTable(policies, rows, times);
+  for (const s of sessions.values()) await s.close();
+  for (const b of backends) await b.close();
+}
+
+/** The table of `times` (column:rows → ms), one column per name, ratios to the first row. */
+function printTable(columns: string[], rows: number[], times: Map<string, number[]>): void {
+  const header = ["rows", ...columns.map((p) => `${p} ms [min–max] (÷ 1 row)`)];
   console.log(`| ${header.join(" | ")} |`);
   console.log(`| ${header.map((h, i) => (i === 0 ? "---:" : "-".repeat(h.length))).join(" | ")} |`);
   for (const k of rows) {
-    const cellsText = policies.map((p) => {
+    const cellsText = columns.map((p) => {
       const xs = times.get(`${p}:${k}`)!;
       const base = median(times.get(`${p}:${rows[0]}`)!);
       return `${median(xs).toFixed(1)} [${Math.min(...xs).toFixed(1)}–${
@@ -121,18 +133,66 @@ async function benchModel(name: string, config: LlamagenConfig): Promise<void> {
     });
     console.log(`| ${k} | ${cellsText.join(" | ")} |`);
   }
+}
+
+/** A Janus directory's passes for each storage dtype, interleaved. */
+async function benchJanus(dir: string, dtypes: string[]): Promise<void> {
+  const sessions = new Map<string, Session>();
+  const backends = [];
+  let info = null;
+  for (const dtype of dtypes) {
+    const backend = await openJanusWebgpuBackend(dir, { dtype });
+    info = backend.info;
+    const session = await backend.open([{
+      condition: { prompt: "a red fox" },
+      unconditional: false,
+    }]);
+    await session.step([{ seq: 0, slot: 0, token: QUERY_TOKEN_CONDITION, wantLogits: true }]);
+    backends.push(backend);
+    sessions.set(dtype, session);
+  }
+  const rows = rowCounts.filter((r) => r <= info!.height * info!.width);
+  console.log(`\n## Janus ${dir}: ${info!.height}×${info!.width}, codebook ${info!.vocab}`);
+  const times = new Map<string, number[]>();
+  for (let r = 0; r <= reps; r++) {
+    for (const dtype of dtypes) {
+      for (const k of rows) {
+        const queries = Array.from({ length: k }, (_, i) => ({
+          seq: 0,
+          slot: 1 + i,
+          token: (7 * i + 3) % info!.vocab,
+          wantLogits: true,
+        }));
+        const t = performance.now();
+        await sessions.get(dtype)!.step(queries);
+        if (r > 0) {
+          times.set(`${dtype}:${k}`, [
+            ...(times.get(`${dtype}:${k}`) ?? []),
+            performance.now() - t,
+          ]);
+        }
+      }
+    }
+  }
+  printTable(dtypes, rows, times);
   for (const s of sessions.values()) await s.close();
   for (const b of backends) await b.close();
 }
 
 const gpu = await openGpu();
+const what = values.janus !== undefined
+  ? `weights ${list(values.dtypes!).join(", ")}`
+  : `policies ${policies.join(", ")}`;
 console.log(
   `adapter: ${gpu.description}${gpu.isFallback ? " (software)" : ""}; ` +
-    `policies ${policies.join(", ")}; ${reps} interleaved reps; medians [min–max]`,
+    `${what}; ${reps} interleaved reps; medians [min–max]`,
 );
-for (const name of list(values.models!)) {
-  if (!MODELS[name]) {
-    throw new Error(`Unknown model ${name}: use ${Object.keys(MODELS).join(", ")}`);
+if (values.janus !== undefined) await benchJanus(values.janus, list(values.dtypes!));
+else {
+  for (const name of list(values.models!)) {
+    if (!MODELS[name]) {
+      throw new Error(`Unknown model ${name}: use ${Object.keys(MODELS).join(", ")}`);
+    }
+    await benchModel(name, MODELS[name]());
   }
-  await benchModel(name, MODELS[name]());
 }
