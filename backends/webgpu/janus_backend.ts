@@ -82,7 +82,7 @@ export async function openJanusWebgpuBackend(
       stored16: layer0.dtype !== "F32",
       deviceF16: gpu.f16,
     });
-    checkFits(config, device.limits, dtype, dir);
+    checkJanusFits(config, device.limits, dtype, dir);
     const kernels = new Kernels(device);
     const gpuWeights = await uploadInScope(
       device,
@@ -116,10 +116,27 @@ export async function openJanusWebgpuBackend(
   }
 }
 
-/** Refuse, before any allocation, a model whose matrices or attention the device cannot hold. */
-function checkFits(
+/**
+ * Refuse, before any allocation, a model one of whose tensors (8 rows of a matrix, a split's
+ * least) does not fit the adapter's storage binding.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkJanusFits } from "./janus_backend.ts";
+ * const config = { dim: 4096, hidden: 11008, heads: 32, kvHeads: 32, layers: 1, normEps: 1e-6,
+ *   ropeBase: 1e4, context: 4096, textVocab: 102400, codebook: 16384, embedDim: 8,
+ *   alignerLayers: 2, headDim: 4096, side: 24 };
+ * checkJanusFits(config, { maxStorageBufferBindingSize: 128 << 20 }, "f32", "Janus-Pro-7B");
+ * assert.throws(
+ *   () => checkJanusFits(config, { maxStorageBufferBindingSize: 256 << 10 }, "f32", "Janus-Pro-7B"),
+ *   /Janus-Pro-7B: .* does not fit this adapter's 262144-byte storage binding; use --backend python/,
+ * );
+ * ```
+ */
+export function checkJanusFits(
   config: JanusConfig,
-  limits: GPUSupportedLimits,
+  limits: Pick<GPUSupportedLimits, "maxStorageBufferBindingSize">,
   dtype: MatrixDtype,
   dir: string,
 ): void {

@@ -100,7 +100,9 @@ function toF16(values: Float32Array, name: string, offset: number): Float16Array
   for (let i = 0; i < half.length; i++) {
     if (!Number.isFinite(half[i]) && Number.isFinite(values[i])) {
       throw new RangeError(
-        `Cannot store ${name} as f16: element ${offset + i} (${values[i]}) is beyond ±65504`,
+        `Cannot store ${name} as f16: element ${offset + i} (${
+          values[i]
+        }) is beyond ±65504; use --dtype float32`,
       );
     }
   }
