@@ -14,6 +14,8 @@ import { needs } from "../../testing/runtimes.ts";
 import { openJanus, removeTinyJanus, tinyJanus } from "../python/janus_test_helpers.ts";
 import { decodeSafetensors, encodeSafetensors } from "../safetensors.ts";
 import { openWebgpuBackend } from "./backend.ts";
+import { PREFILL_ROWS } from "./session.ts";
+import { loadJanusPrompt } from "../janus_prompt.ts";
 import { maxAbsDiff } from "./test_helpers.ts";
 
 const NEEDS = needs("Janus on WebGPU vs the Python backend", ["python", "webgpu"]);
@@ -95,6 +97,33 @@ test("Janus WebGPU greedy grids equal the Python backend's: raster and ZipAR, CF
       const alone = await greedyRun(webgpu, [prompt], { kind: "zipar", window: 2 }, 5, "planned");
       assert.deepEqual([...alone.grids], [...batch.grids.subarray(i * hw, (i + 1) * hw)]);
     }
+  } finally {
+    await webgpu.close();
+    await python.close();
+  }
+});
+
+test("Janus WebGPU prefills long prompt batches in passes of PREFILL_ROWS, as Python computes them", async () => {
+  const dir = await tinyJanus("test");
+  const webgpu = await openWebgpuBackend({ model: dir });
+  const python = await openJanus(dir);
+  try {
+    // 3 images × CFG × ~100 prompt tokens: more rows than one prefill pass carries
+    const long = [0, 1, 2].map((i) => ({
+      prompt: `${i} ${"a quiet harbour at dawn, ".repeat(4)}`,
+    }));
+    for (const mode of ["interactive", "planned"] as const) {
+      const got = await greedyRun(webgpu, long, { kind: "zipar", window: 2 }, 5, mode);
+      const want = await greedyRun(python, long, { kind: "zipar", window: 2 }, 5, mode);
+      assert.deepEqual([...got.grids], [...want.grids], mode);
+    }
+    const ids = await (await loadJanusPrompt(dir)).ids(
+      long.flatMap((condition) =>
+        [false, true].map((unconditional) => ({ condition, unconditional }))
+      ),
+    );
+    const rows = ids.reduce((n, p) => n + p.length - 1, 0);
+    assert(rows > 2 * PREFILL_ROWS, `${rows} prefill rows`); // three passes at least
   } finally {
     await webgpu.close();
     await python.close();

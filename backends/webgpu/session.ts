@@ -23,6 +23,9 @@ import type { MatmulOptions } from "./matmul.ts";
 import { DeviceSampler } from "./sampler.ts";
 import type { GpuWeights } from "./weights.ts";
 
+/** Most prompt rows one prefill pass carries. */
+export const PREFILL_ROWS = 256;
+
 /** What a session needs from its backend. */
 export interface SessionModel {
   gpu: Gpu;
@@ -177,19 +180,35 @@ export class WebgpuSession implements Session {
     return this.#prefilled ? 0 : this.#opening.prefill?.rows ?? 0;
   }
 
-  /** Encode the prompt prefill into `encoder` (the capacity ensured), once per session state. */
-  #encodePrefill(encoder: GPUCommandEncoder): void {
+  /**
+   * Submit the prompt prefill (the capacity ensured for {@linkcode PREFILL_ROWS} rows), once per
+   * session state, in passes of at most that many rows: a long prompt batch never needs
+   * activations, or workgroup counts, beyond one pass's.
+   */
+  #submitPrefill(): void {
     const prefill = this.#opening.prefill;
     const rows = this.#prefillRows;
     this.#prefilled = true;
     if (!prefill || rows === 0) return;
     const { device } = this.#model.gpu;
-    device.queue.writeBuffer(this.#act.x, 0, prefill.x);
-    device.queue.writeBuffer(this.#act.queries, 0, prefill.queries);
-    device.queue.writeBuffer(this.#act.params, 0, Uint32Array.of(rows, 0, 0, 0, 1, 0, 0, 0));
-    const pass = encoder.beginComputePass({ label: "prefill" });
-    this.#forward!.encode(pass, rows, 0, { embed: false });
-    pass.end();
+    const dim = this.#model.decoder.dim;
+    for (let row0 = 0; row0 < rows; row0 += PREFILL_ROWS) {
+      const m = Math.min(PREFILL_ROWS, rows - row0);
+      device.queue.writeBuffer(this.#act.x, 0, prefill.x, row0 * dim, m * dim);
+      device.queue.writeBuffer(
+        this.#act.queries,
+        0,
+        prefill.queries,
+        row0 * QUERY_INTS,
+        m * QUERY_INTS,
+      );
+      device.queue.writeBuffer(this.#act.params, 0, Uint32Array.of(m, 0, 0, 0, 1, 0, 0, 0));
+      const encoder = device.createCommandEncoder({ label: "prefill" });
+      const pass = encoder.beginComputePass({ label: "prefill" });
+      this.#forward!.encode(pass, m, 0, { embed: false });
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+    }
   }
 
   /** One forward pass; returns logits: [queries with wantLogits, vocab] in query order. */
@@ -200,17 +219,13 @@ export class WebgpuSession implements Session {
     const { data, logits } = packStep(queries, this.#limits);
     const m = queries.length;
     if (m === 0) return new Float32Array(0);
-    const rows = this.#prefillRows;
+    const rows = Math.min(this.#prefillRows, PREFILL_ROWS);
     await withErrorScope(
       device,
       "step setup",
       () => this.#ensure({ m: Math.max(m, rows), l: logits, q: Math.max(m, rows), cells: 1 }),
     );
-    if (rows > 0) {
-      const encoder = device.createCommandEncoder({ label: "prefill" });
-      this.#encodePrefill(encoder);
-      device.queue.submit([encoder.finish()]);
-    }
+    this.#submitPrefill();
     device.queue.writeBuffer(this.#act.queries, 0, data);
     device.queue.writeBuffer(this.#act.params, 0, Uint32Array.of(m, 0, 0, 0, 1, logits, 0, 0));
     const encoder = device.createCommandEncoder({ label: "step" });
@@ -255,7 +270,8 @@ export class WebgpuSession implements Session {
     const temp: { destroy(): void }[] = []; // the plan's buffers and sampler, freed however it ends
     try {
       const { sampler, allParams } = await withErrorScope(device, "plan setup", () => {
-        const rows = this.#opening.prefill?.rows ?? 0; // a plan prefills the prompt again
+        // a plan prefills the prompt again
+        const rows = Math.min(this.#opening.prefill?.rows ?? 0, PREFILL_ROWS);
         this.#ensure({
           m: Math.max(plan.maxQueries, rows),
           l: plan.maxLogits,
@@ -286,9 +302,9 @@ export class WebgpuSession implements Session {
       const start = device.createCommandEncoder({ label: "plan-start" });
       start.clearBuffer(this.#act.written);
       start.clearBuffer(this.#act.grid);
-      this.#prefilled = false;
-      this.#encodePrefill(start);
       device.queue.submit([start.finish()]);
+      this.#prefilled = false;
+      this.#submitPrefill();
       device.queue.writeBuffer(this.#act.conds, 0, conds);
       device.queue.writeBuffer(this.#act.queries, 0, plan.queries);
       let encoder = device.createCommandEncoder({ label: "plan" });
