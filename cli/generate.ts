@@ -345,6 +345,11 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
   const backend = await openBackend(request.spec);
   let output: GridOutput | null = null;
   let png: { decoder: ImageDecoder; outputs: ImageOutputs } | null = null;
+  // Installed before any output file (or its temporary) exists, so that a signal at any point
+  // from here on is reported the same way.
+  const uninstall = installInterruptCleanup((signal) =>
+    io.writeStderr(`zipar: interrupted (${signal}), no output written\n`)
+  );
   try {
     const run = resolveForModel(request, backend.info);
     // --png's decoder is opened before anything runs: a model without one, or a --vq that does
@@ -362,20 +367,14 @@ export async function generateCommand(args: string[], io: Io): Promise<number> {
       };
     }
     output = request.out === null ? null : await openGridOutput(request.out, request.format, io);
-    const uninstall = installInterruptCleanup((signal) =>
-      io.writeStderr(`zipar: interrupted (${signal}), no output written\n`)
-    );
-    try {
-      const generation = await runGenerate(backend, request, run, io);
-      await writeGenerate(backend, request, run, generation, output, io, png);
-    } finally {
-      uninstall();
-    }
+    const generation = await runGenerate(backend, request, run, io);
+    await writeGenerate(backend, request, run, generation, output, io, png);
   } catch (e) {
     await output?.abort();
     await png?.outputs.abort();
     throw e;
   } finally {
+    uninstall();
     await png?.decoder.close();
     await backend.close();
   }
