@@ -51,6 +51,7 @@
  * @module
  */
 
+import type { CfgRule } from "./cfg.ts";
 import type { Condition, Sequence } from "./condition.ts";
 import { CONTRACT } from "./contract.ts";
 
@@ -97,6 +98,12 @@ export interface ModelInfo {
     temperature?: number;
     negativePrompt?: string;
   };
+  /**
+   * The family's rule for a CFG scale of its own at every cell (core/cfg's `cfgScales`), where
+   * its release does not mix with one constant g (Lumina-mGPT 2.0: `{ kind: "decay", floor: 4,
+   * start: 2, latentStride: 2 }`, core/contract.json); absent: the scale asked for, everywhere.
+   */
+  cfgRule?: CfgRule;
   /** End-of-line token id, or null when rows have no EOL slot. */
   eolToken: number | null;
   /** Number of classes; class id `numClasses` is the null class used for CFG (0: text model). */

@@ -19,6 +19,7 @@
  * @module
  */
 
+import { checkCfgRule } from "../../core/cfg.ts";
 import { checkCondition, type Sequence } from "../../core/condition.ts";
 import { checkPlan } from "../../core/plan.ts";
 import type { SamplingOptions } from "../../core/sampling.ts";
@@ -218,7 +219,12 @@ export async function startPythonBackend(
     weights: options.weights ?? null,
     numClasses: options.numClasses ?? null,
   }, script);
-  return { backend: new PythonBackendImpl(process, ready, options), process };
+  try {
+    return { backend: new PythonBackendImpl(process, ready, options), process };
+  } catch (e) {
+    await process.close(); // a `ready` this engine cannot use (a CFG rule it does not know)
+    throw e;
+  }
 }
 
 /** `ready.modelDecoder` (PROTOCOL.md) as a {@linkcode ModelDecoder}; `dir` is the model's. */
@@ -261,6 +267,7 @@ class PythonBackendImpl implements PythonBackend {
     // Workers of class families may predate `conditioning`: class ids then.
     const info = ready.info as ModelInfo;
     this.info = { ...info, conditioning: info.conditioning ?? "class" };
+    if (info.cfgRule !== undefined) checkCfgRule(info.cfgRule, info); // the engine applies it
     this.worker = {
       config: ready.config as Record<string, unknown>,
       torch: String(ready.torch),

@@ -50,9 +50,11 @@ Deno.test({
     const dir = await tinyLumina2();
     const named = await openLumina(dir); // test-32: 32 px at 8 px a token, 4x4
     try {
-      const { name, defaults, ...info } = named.info;
+      const { name, defaults, cfgRule, ...info } = named.info;
       assert.equal(name, "test-32");
       assert.deepEqual(defaults, { cfg: 4, topK: 4096, temperature: 1 }); // scripts/sample.sh
+      // inference_solver.py's CFG processor: g ← max(4, g·(1 − n / (H/2 · W/2))), n = 2 at (0, 0)
+      assert.deepEqual(cfgRule, { kind: "decay", floor: 4, start: 2, latentStride: 2 });
       assert.deepEqual(info, {
         family: "lumina2",
         vocab: V,
