@@ -336,6 +336,8 @@ class PythonBackendImpl implements PythonBackend {
 class PythonSession implements Session {
   /** worker/planner.py guides per cell by the plan's `cfgInterval`. */
   readonly plansCfgInterval = true;
+  /** worker/planner.py mixes each cell with its entry of the plan's `cfgScales`. */
+  readonly plansCfgScales = true;
   readonly #process: WorkerProcess;
   readonly #id: number;
   readonly #info: ModelInfo;
@@ -387,7 +389,7 @@ class PythonSession implements Session {
 
   async runPlan(run: PlanRun, onProgress?: (stepsDone: number) => void): Promise<Int32Array> {
     const { plan } = run;
-    checkPlan(plan, this.#info); // the worker checks again (planner.check_plan): its own side
+    checkPlan(plan, this.#info, run.cfgScales); // the worker checks again (planner.check_plan)
     const header = {
       type: "plan",
       session: this.#id,
@@ -405,6 +407,8 @@ class PythonSession implements Session {
       slot: plan.slot,
       input: plan.input,
       predicts: plan.predicts,
+      // float32 on the wire: the mix rounds g to float32 on either side (core/sampling mixCfg)
+      ...(run.cfgScales ? { cfgScales: Float32Array.from(run.cfgScales) } : {}),
     };
     const { header: reply, arrays: out } = await this.#process.request(header, arrays, {
       timeoutMs: this.#timeoutMs,
