@@ -163,15 +163,9 @@ function sample(
     const rows = queries.map((q) => {
       if (!q.predicts) return null;
       const cell = q.predicts.row * width + q.predicts.col;
+      const guided = cfgGuides(cell, ctx.cfgInterval);
       const scale = ctx.cfgScales?.[cell] ?? ctx.cfgScale; // the cell's own g, if the model has one
-      return guidedLogits(
-        logits,
-        k++,
-        vocab,
-        ctx.cfgScale,
-        cfgGuides(cell, ctx.cfgInterval),
-        scale,
-      );
+      return guidedLogits(logits, k++, vocab, ctx.cfgScale, guided, scale);
     });
     const { seed, index } = images[i];
     return schedule.resolve(states[i], queries, rows, { sampling: ctx.sampling, seed, index });
