@@ -3,8 +3,8 @@
  * reference for device implementations, and how the mock backend offers planned mode.
  *
  * The grid lives here instead of on a device, but the algorithm is the device one: each query's
- * input is read from the grid, logits are mixed and sampled with core/sampling, and the sampled
- * token is written into the grid.
+ * input is read from the grid, logits are mixed (with the cell's own scale when the run has
+ * `cfgScales`) and sampled with core/sampling, and the sampled token is written into the grid.
  *
  * @module
  */
@@ -53,8 +53,8 @@ export async function runPlanOnHost(
   run: PlanRun,
   onProgress?: (stepsDone: number) => void,
 ): Promise<Int32Array> {
-  const { plan, images, cfgScale, progressEvery, cfgInterval = -1 } = run;
-  checkPlan(plan, info);
+  const { plan, images, cfgScale, progressEvery, cfgInterval = -1, cfgScales } = run;
+  checkPlan(plan, info, cfgScales);
   const sampling = resolveSampling(run.sampling);
   const { vocab, eolToken } = info;
   const cells = plan.height * plan.width;
@@ -85,7 +85,8 @@ export async function runPlanOnHost(
     wanted.forEach(({ image, cell }, k) => {
       const row = Math.floor(cell / plan.width), col = cell % plan.width;
       const key = cellKey(images[image].seed, images[image].index, row, col);
-      const mixed = guidedLogits(logits, k, vocab, cfgScale, cfgGuides(cell, cfgInterval));
+      const guided = cfgGuides(cell, cfgInterval), scale = cfgScales?.[cell] ?? cfgScale;
+      const mixed = guidedLogits(logits, k, vocab, cfgScale, guided, scale);
       grid[image * cells + cell] = sample(mixed, key, sampling);
     });
     if (onProgress && progressEvery > 0 && (j + 1) % progressEvery === 0) onProgress(j + 1);

@@ -43,6 +43,8 @@ Deno.test({
       assert.equal(grid.meta.passes, 64); // s = W: raster's H·W
       const sampling = grid.meta.sampling as Record<string, number>;
       assert.deepEqual([sampling.cfg, sampling.topK, sampling.temperature], [4, 4096, 1]);
+      // g starts at 4 and the release's rule updates it per position (docs/lumina2.md)
+      assert.deepEqual(grid.meta.cfgRule, { kind: "decay", floor: 4, start: 2, latentStride: 2 });
       assert.ok(new Set(grid.tokens).size > 8, "a uniform grid");
       const { width, height } = decodePng(await Deno.readFile(join(dir, "x.png")));
       assert.deepEqual([height, width], [64, 64]);

@@ -15,6 +15,7 @@
  * @module
  */
 
+import type { CfgRule } from "./cfg.ts";
 import data from "./contract.json" with { type: "json" };
 
 /** What core/contract.json holds (its `notes` say what each key means). */
@@ -64,6 +65,8 @@ export interface FamilyFacts {
   about: string;
   /** Its sampling defaults (`ModelInfo.defaults`), over temperature 1, no top-k/top-p, CFG 1. */
   defaults: Readonly<{ cfg?: number; temperature?: number; topK?: number; topP?: number }>;
+  /** Its release's per-position CFG scale (`ModelInfo.cfgRule`), if it has one. */
+  cfgRule?: Readonly<CfgRule>;
 }
 
 /**
@@ -103,6 +106,7 @@ export const CONTRACT: Readonly<Contract> = Object.freeze({
           eol: f.eol,
           about: f.about,
           defaults: Object.freeze({ ...f.defaults }),
+          ...("cfgRule" in f ? { cfgRule: Object.freeze({ ...f.cfgRule } as CfgRule) } : {}),
         }),
       ]),
     ),

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { cfgScales } from "./cfg.ts";
 import { checkInt } from "./check.ts";
 import { checkCondition, sequencesFor } from "./condition.ts";
 import type { GenerateEvent, GenerateOptions, Generation } from "./generation.ts";
@@ -74,18 +75,25 @@ export async function* generateStream(
   checkImages(images, info);
   const layout = layoutOf(info);
   const cfg = cfgScale !== 1;
+  // The model's own scale per cell (Lumina-mGPT 2.0's decay), written once in core/cfg.
+  const scales = cfg && info.cfgRule ? cfgScales(info.cfgRule, cfgScale, layout) : null;
   const start = now();
   const session = await backend.open(sequencesFor(images.map((im) => im.condition), cfg));
   try {
-    // A plan runner that does not know cfg_interval would guide every token: run interactive.
-    const canPlan = schedule.fixed && typeof session.runPlan === "function" &&
-      (cfgInterval < 0 || cfgScale === 1 || session.plansCfgInterval === true);
+    // A plan runner that does not know cfg_interval would guide every token, one that does not
+    // know per-cell scales would mix with cfgScale everywhere: run those interactive.
+    const planless = typeof session.runPlan !== "function"
+      ? ""
+      : cfg && cfgInterval >= 0 && session.plansCfgInterval !== true
+      ? " with a CFG interval"
+      : scales && session.plansCfgScales !== true
+      ? ` with a CFG scale per cell (${info.family}'s cfgRule)`
+      : null;
+    const canPlan = schedule.fixed && planless === null;
     if (mode === "planned" && !canPlan) {
       throw new TypeError(
         schedule.fixed
-          ? `Backend ${backend.name} cannot run plans${
-            cfgInterval >= 0 ? " with a CFG interval" : ""
-          }: use interactive mode`
+          ? `Backend ${backend.name} cannot run plans${planless}: use interactive mode`
           : `Schedule ${schedule.name} reacts to model outputs: use interactive mode`,
       );
     }
@@ -98,6 +106,7 @@ export async function* generateStream(
       sampling,
       cfgScale,
       cfgInterval,
+      cfgScales: scales,
       start,
       now,
       progressEvery,

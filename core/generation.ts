@@ -19,7 +19,10 @@ export interface GenerateOptions {
   images: PlanImage[];
   /** The schedule (core/schedule); build it for `layoutOf(backend.info)`. */
   schedule: Schedule;
-  /** Classifier-free guidance scale; 1 = none. @default 1 */
+  /**
+   * Classifier-free guidance scale; 1 = none. A model with a `cfgRule` (Lumina-mGPT 2.0) turns
+   * it into a scale per cell, as its release does (core/cfg's `cfgScales`). @default 1
+   */
   cfgScale?: number;
   /**
    * LlamaGen's `cfg_interval`: −1 guides every token, N ≥ 0 the first N + 2 in raster order
@@ -113,6 +116,11 @@ export interface RunContext {
   cfgScale: number;
   /** LlamaGen's `cfg_interval` (core/cfg's `cfgGuides`); −1 = every token guided. */
   cfgInterval: number;
+  /**
+   * cfgScales: [H·W], each cell's own CFG scale when the model has a `cfgRule` and CFG is on
+   * (core/cfg's `cfgScales`); null: `cfgScale` at every cell.
+   */
+  cfgScales: Float64Array | null;
   /** Clock reading when the generation started, ms. */
   start: number;
   /** The clock, ms. */

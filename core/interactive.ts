@@ -12,7 +12,8 @@
  *   sequence i and, with CFG, its unconditional sequence B + i.
  * - `step`: `session.step`, one forward pass of the backend; logits: [predicting queries (× 2
  *   with CFG), vocab], their shape checked by `checkLogits`.
- * - `sample`: core/cfg mixes the guidance rows; the schedule's `resolve` turns them into tokens
+ * - `sample`: core/cfg mixes the guidance rows, each with the scale of the cell it predicts
+ *   (`cfgScale`, or the model's per-cell scales); the schedule's `resolve` turns them into tokens
  *   (one keyed draw per cell, or the adaptive window's draft verification).
  * - `apply`: each image's tracker referees the step (window rule, slot writes) and records it.
  *
@@ -161,8 +162,10 @@ function sample(
     // rows[j]: [vocab] for queries[j], or null when it predicts nothing
     const rows = queries.map((q) => {
       if (!q.predicts) return null;
-      const guided = cfgGuides(q.predicts.row * width + q.predicts.col, ctx.cfgInterval);
-      return guidedLogits(logits, k++, vocab, ctx.cfgScale, guided);
+      const cell = q.predicts.row * width + q.predicts.col;
+      const guided = cfgGuides(cell, ctx.cfgInterval);
+      const scale = ctx.cfgScales?.[cell] ?? ctx.cfgScale; // the cell's own g, if the model has one
+      return guidedLogits(logits, k++, vocab, ctx.cfgScale, guided, scale);
     });
     const { seed, index } = images[i];
     return schedule.resolve(states[i], queries, rows, { sampling: ctx.sampling, seed, index });

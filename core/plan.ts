@@ -118,7 +118,8 @@ export type PlanModel = Pick<ModelInfo, "family" | "height" | "width" | "prefix"
  * planner.check_plan). Steps rise strictly from 0 to the query count; the arrays agree in
  * length; slots lie in the model's sequence; a prefix slot reads the condition and no other
  * slot does; EOL only where the model has one; cells lie in the grid; no query reads a cell
- * before the step that decodes it, and every cell is decoded. Throws a one-line RangeError.
+ * before the step that decodes it, and every cell is decoded; a run's per-cell CFG scales
+ * (`PlanRun.cfgScales`), when given, are H·W finite numbers ≥ 1. Throws a one-line RangeError.
  *
  * @example
  * ```ts
@@ -131,9 +132,15 @@ export type PlanModel = Pick<ModelInfo, "family" | "height" | "width" | "prefix"
  * const model = { family: "llamagen", height: 3, width: 3, prefix: 1, eolToken: null };
  * checkPlan(plan, model);
  * assert.throws(() => checkPlan({ ...plan, width: 4 }, model), /plan grid 3x4/);
+ * checkPlan(plan, model, new Float64Array(9).fill(4)); // a run's per-cell CFG scales
+ * assert.throws(() => checkPlan(plan, model, new Float64Array(8).fill(4)), /cfgScales/);
  * ```
  */
-export function checkPlan(plan: EncodedPlan, model: PlanModel): void {
+export function checkPlan(
+  plan: EncodedPlan,
+  model: PlanModel,
+  cfgScales?: ArrayLike<number>,
+): void {
   const { height, width, stepStart, slot, input, predicts } = plan;
   const fail = (why: string) => {
     throw new RangeError(why);
@@ -141,6 +148,7 @@ export function checkPlan(plan: EncodedPlan, model: PlanModel): void {
   if (height !== model.height || width !== model.width) {
     fail(`plan grid ${height}x${width} does not match the model's ${model.height}x${model.width}`);
   }
+  if (cfgScales !== undefined) checkCfgScalesOf(cfgScales, height * width);
   const n = slot.length, steps = stepStart.length - 1;
   let rising = steps >= 1 && stepStart[0] === 0 && stepStart[steps] === n;
   for (let j = 0; rising && j < steps; j++) rising = stepStart[j + 1] > stepStart[j];
@@ -188,4 +196,15 @@ export function checkPlan(plan: EncodedPlan, model: PlanModel): void {
     }
   }
   if (decodedAt.includes(-1)) fail("plan never decodes some grid cells");
+}
+
+/** A plan's per-cell CFG scales: `cells` finite numbers ≥ 1 (core/cfg's `cfgScales` makes them). */
+function checkCfgScalesOf(cfgScales: ArrayLike<number>, cells: number): void {
+  let ok = cfgScales.length === cells;
+  for (let i = 0; ok && i < cells; i++) ok = Number.isFinite(cfgScales[i]) && cfgScales[i] >= 1;
+  if (!ok) {
+    throw new RangeError(
+      `plan cfgScales must be ${cells} finite scales ≥ 1, one per grid cell (got ${cfgScales.length})`,
+    );
+  }
 }

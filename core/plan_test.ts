@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BAD_PLANS, goodPlan, PLAN_MODEL } from "../testing/bad_plans.ts";
+import { BAD_CFG_SCALES, BAD_PLANS, goodPlan, PLAN_MODEL } from "../testing/bad_plans.ts";
 import { createLayout } from "./layout.ts";
 import { checkPlan, compilePlan, encodePlan } from "./plan.ts";
 import { createSchedule } from "./schedule.ts";
@@ -39,6 +39,17 @@ Deno.test("checkPlan() refuses each broken rule in one line", () => {
   plan.input = plan.input.slice();
   plan.input[0] = 0;
   assert.throws(() => checkPlan(plan, PLAN_MODEL), /input 0 does not fit slot 0/);
+});
+
+Deno.test("checkPlan() refuses per-cell CFG scales that are not one finite g ≥ 1 per cell", () => {
+  checkPlan(goodPlan(), PLAN_MODEL, new Float64Array(12).fill(1));
+  for (const [what, scales, words] of BAD_CFG_SCALES) {
+    assert.throws(() => checkPlan(goodPlan(), PLAN_MODEL, scales), (e) => {
+      assert(e instanceof RangeError, what);
+      assert.match(e.message, words, what);
+      return true;
+    });
+  }
 });
 
 Deno.test("compilePlan() refuses a schedule built for another layout", () => {

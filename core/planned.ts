@@ -27,7 +27,8 @@ import { countTokens, emptyStats, type GenerateEvent, type RunContext } from "./
  * ```
  */
 export async function* runPlanned(ctx: RunContext): AsyncGenerator<GenerateEvent, void, undefined> {
-  const { backend, session, options, layout, sampling, cfgScale, cfgInterval, now } = ctx;
+  const { backend, session, options, layout, sampling, cfgScale, cfgInterval, cfgScales, now } =
+    ctx;
   const { progressEvery } = ctx;
   const { images, schedule } = options;
   const stats = emptyStats(ctx, "planned");
@@ -54,7 +55,15 @@ export async function* runPlanned(ctx: RunContext): AsyncGenerator<GenerateEvent
   let finished = false;
   let failure: unknown = null;
   let grids: Int32Array | null = null;
-  const run = { plan: encoded, images, cfgScale, cfgInterval, sampling, progressEvery };
+  const run = {
+    plan: encoded,
+    images,
+    cfgScale,
+    cfgInterval,
+    ...(cfgScales ? { cfgScales } : {}),
+    sampling,
+    progressEvery,
+  };
   session.runPlan!(run, (done) => {
     pending.push(done);
     wake?.();

@@ -51,6 +51,7 @@
  * @module
  */
 
+import type { CfgRule } from "./cfg.ts";
 import type { Condition, Sequence } from "./condition.ts";
 import { CONTRACT } from "./contract.ts";
 
@@ -97,6 +98,12 @@ export interface ModelInfo {
     temperature?: number;
     negativePrompt?: string;
   };
+  /**
+   * The family's rule for a CFG scale of its own at every cell (core/cfg's `cfgScales`), where
+   * its release does not mix with one constant g (Lumina-mGPT 2.0: `{ kind: "decay", floor: 4,
+   * start: 2, latentStride: 2 }`, core/contract.json); absent: the scale asked for, everywhere.
+   */
+  cfgRule?: CfgRule;
   /** End-of-line token id, or null when rows have no EOL slot. */
   eolToken: number | null;
   /** Number of classes; class id `numClasses` is the null class used for CFG (0: text model). */
@@ -217,6 +224,12 @@ export interface PlanRun {
    * sessions with `plansCfgInterval` get a run with N ≥ 0.
    */
   cfgInterval?: number;
+  /**
+   * cfgScales: [H·W], the CFG scale that mixes the logits sampling cell r·W + c, when the model
+   * has a `cfgRule` (core/cfg's `cfgScales`) and CFG is on; absent: `cfgScale` at every cell.
+   * Only sessions with `plansCfgScales` get a run with it.
+   */
+  cfgScales?: Float64Array;
   /** Temperature, top-k, top-p (core/sampling). */
   sampling: { temperature: number; topK: number; topP: number };
   /** Report progress every this many steps (0 = only at the end). */
@@ -232,6 +245,8 @@ export interface Session {
   step(queries: readonly Query[]): Promise<Float32Array>;
   /** Whether `runPlan` honours `PlanRun.cfgInterval` (else the engine runs such CFG interactive). */
   readonly plansCfgInterval?: boolean;
+  /** Whether `runPlan` honours `PlanRun.cfgScales` (else the engine runs such CFG interactive). */
+  readonly plansCfgScales?: boolean;
   /**
    * Planned mode, when the backend supports it: run the whole plan, sampling on the device.
    * Returns grids: [images, H, W]. `onProgress(stepsDone)` is called as steps complete.

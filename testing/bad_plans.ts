@@ -1,6 +1,6 @@
 /**
- * Encoded plans that break one rule each, for the plan checks of both sides: core/plan's
- * checkPlan (core/plan_test.ts) and the worker's planner.check_plan
+ * Encoded plans that break one rule each, and per-cell CFG scales that do, for the plan checks
+ * of both sides: core/plan's checkPlan (core/plan_test.ts) and the worker's planner.check_plan
  * (backends/python/plan_check_test.ts) must refuse each with the same words.
  *
  * @module
@@ -96,4 +96,23 @@ export const BAD_PLANS: [string, EncodedPlan, RegExp][] = [
     }),
     /plan never decodes some grid cells/,
   ],
+];
+
+/** The words both checks refuse bad per-cell CFG scales of the good plan (3×4: 12 cells) with. */
+const BAD_SCALES_WORDS = /plan cfgScales must be 12 finite scales ≥ 1, one per grid cell/;
+
+/** A good plan's per-cell CFG scales (`PlanRun.cfgScales`) with `edit` applied. */
+function scales(edit: (s: Float32Array) => void, cells = 12): Float32Array {
+  const s = new Float32Array(cells).fill(4);
+  edit(s);
+  return s;
+}
+
+/** [what it breaks, per-cell CFG scales for the good plan, the words both checks use]. */
+export const BAD_CFG_SCALES: [string, Float32Array, RegExp][] = [
+  ["one scale short", scales(() => {}, 11), BAD_SCALES_WORDS],
+  ["one scale too many", scales(() => {}, 13), BAD_SCALES_WORDS],
+  ["a scale below 1", scales((s) => (s[3] = 0.5)), BAD_SCALES_WORDS],
+  ["a NaN scale", scales((s) => (s[11] = NaN)), BAD_SCALES_WORDS],
+  ["an infinite scale", scales((s) => (s[0] = Infinity)), BAD_SCALES_WORDS],
 ];

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { type CfgRule, checkCfgRule } from "../../core/cfg.ts";
 import { checkInt } from "../../core/check.ts";
 import { cellOf, type Layout, layoutOf, slotOf } from "../../core/layout.ts";
 import { fmix32, GOLDEN } from "../../core/random.ts";
@@ -53,6 +54,8 @@ export interface MockOptions {
   modelSeed?: number;
   /** Class ids, or text prompts (then prefix must be 1 and numClasses is 0). @default "class" */
   conditioning?: "class" | "text";
+  /** A per-cell CFG scale rule to report as `ModelInfo.cfgRule` (core/cfg). @default none */
+  cfgRule?: CfgRule;
 }
 
 /** A u32 hash of a string's UTF-16 code units (the mock's "text encoder"). */
@@ -69,7 +72,7 @@ const MISSING = 0x7fffffff;
 export class MockBackend implements Backend {
   readonly name = "mock";
   readonly info: ModelInfo;
-  readonly options: Required<Omit<MockOptions, "eolToken" | "conditioning">>;
+  readonly options: Required<Omit<MockOptions, "eolToken" | "conditioning" | "cfgRule">>;
   readonly layout: Layout;
 
   /** Build a mock model; see {@linkcode MockOptions}. */
@@ -87,6 +90,7 @@ export class MockBackend implements Backend {
       sharpness = 3,
       modelSeed = 0,
       conditioning = "class",
+      cfgRule,
     } = options;
     if (conditioning !== "class" && conditioning !== "text") {
       throw new RangeError(`mock conditioning must be class or text, got ${conditioning}`);
@@ -110,6 +114,10 @@ export class MockBackend implements Backend {
       numClasses: conditioning === "text" ? 0 : numClasses,
       conditioning,
     };
+    if (cfgRule) {
+      checkCfgRule(cfgRule, { height, width });
+      this.info.cfgRule = cfgRule;
+    }
     this.layout = layoutOf(this.info);
     this.options = {
       height,
@@ -173,6 +181,8 @@ export class MockBackend implements Backend {
 class MockSession implements Session {
   /** runPlanOnHost (backends/host_plan.ts) guides per cell by `PlanRun.cfgInterval`. */
   readonly plansCfgInterval = true;
+  /** runPlanOnHost mixes each cell with its `PlanRun.cfgScales` entry. */
+  readonly plansCfgScales = true;
   readonly #model: MockBackend;
   readonly #conditions: readonly number[];
   /** slots: [seqs, numSlots], token written or −2 when empty. */

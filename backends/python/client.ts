@@ -19,6 +19,7 @@
  * @module
  */
 
+import { checkCfgRule } from "../../core/cfg.ts";
 import { checkCondition, type Sequence } from "../../core/condition.ts";
 import { checkPlan } from "../../core/plan.ts";
 import type { SamplingOptions } from "../../core/sampling.ts";
@@ -218,7 +219,12 @@ export async function startPythonBackend(
     weights: options.weights ?? null,
     numClasses: options.numClasses ?? null,
   }, script);
-  return { backend: new PythonBackendImpl(process, ready, options), process };
+  try {
+    return { backend: new PythonBackendImpl(process, ready, options), process };
+  } catch (e) {
+    await process.close(); // a `ready` this engine cannot use (a CFG rule it does not know)
+    throw e;
+  }
 }
 
 /** `ready.modelDecoder` (PROTOCOL.md) as a {@linkcode ModelDecoder}; `dir` is the model's. */
@@ -261,6 +267,7 @@ class PythonBackendImpl implements PythonBackend {
     // Workers of class families may predate `conditioning`: class ids then.
     const info = ready.info as ModelInfo;
     this.info = { ...info, conditioning: info.conditioning ?? "class" };
+    if (info.cfgRule !== undefined) checkCfgRule(info.cfgRule, info); // the engine applies it
     this.worker = {
       config: ready.config as Record<string, unknown>,
       torch: String(ready.torch),
@@ -329,6 +336,8 @@ class PythonBackendImpl implements PythonBackend {
 class PythonSession implements Session {
   /** worker/planner.py guides per cell by the plan's `cfgInterval`. */
   readonly plansCfgInterval = true;
+  /** worker/planner.py mixes each cell with its entry of the plan's `cfgScales`. */
+  readonly plansCfgScales = true;
   readonly #process: WorkerProcess;
   readonly #id: number;
   readonly #info: ModelInfo;
@@ -380,7 +389,7 @@ class PythonSession implements Session {
 
   async runPlan(run: PlanRun, onProgress?: (stepsDone: number) => void): Promise<Int32Array> {
     const { plan } = run;
-    checkPlan(plan, this.#info); // the worker checks again (planner.check_plan): its own side
+    checkPlan(plan, this.#info, run.cfgScales); // the worker checks again (planner.check_plan)
     const header = {
       type: "plan",
       session: this.#id,
@@ -398,6 +407,8 @@ class PythonSession implements Session {
       slot: plan.slot,
       input: plan.input,
       predicts: plan.predicts,
+      // float32 on the wire: the mix rounds g to float32 on either side (core/sampling mixCfg)
+      ...(run.cfgScales ? { cfgScales: Float32Array.from(run.cfgScales) } : {}),
     };
     const { header: reply, arrays: out } = await this.#process.request(header, arrays, {
       timeoutMs: this.#timeoutMs,

@@ -3,9 +3,10 @@
  * release's file names, config fields and token layout (testing/python/tiny_models/lumina2.py),
  * against the peers of testing/python/peers/lumina2.py (transformers' own Chameleon forward, no
  * cache, the release's sampling rules): step logits under zipar's slot KV cache equal one full
- * forward; greedy raster equals the peer's loop, CFG off and at the release's 4; a batch of
- * prompts of different lengths gives each its own grid; ZipAR at s = W is raster and takes
- * `zipar plan`'s passes below it. The grid is 4x8 (one 32-px patch tall, two wide), so a
+ * forward; greedy raster equals the peer's loop, CFG off and at the release's 4, and at g = 7 and
+ * 2, where the release's scale decays or is clamped per position (ModelInfo.cfgRule, applied by
+ * core/cfg's cfgScales); a batch of prompts of different lengths gives each its own grid; ZipAR
+ * at s = W is raster (g = 1, 4, 7) and takes `zipar plan`'s passes below it. The grid is 4x8 (one 32-px patch tall, two wide), so a
  * height/width swap shows in the header and the grids.
  */
 
@@ -50,9 +51,11 @@ Deno.test({
     const dir = await tinyLumina2();
     const named = await openLumina(dir); // test-32: 32 px at 8 px a token, 4x4
     try {
-      const { name, defaults, ...info } = named.info;
+      const { name, defaults, cfgRule, ...info } = named.info;
       assert.equal(name, "test-32");
       assert.deepEqual(defaults, { cfg: 4, topK: 4096, temperature: 1 }); // scripts/sample.sh
+      // inference_solver.py's CFG processor: g ← max(4, g·(1 − n / (H/2 · W/2))), n = 2 at (0, 0)
+      assert.deepEqual(cfgRule, { kind: "decay", floor: 4, start: 2, latentStride: 2 });
       assert.deepEqual(info, {
         family: "lumina2",
         vocab: V,
@@ -92,6 +95,23 @@ Deno.test({
   async fn() {
     for (const cfg of [1, 4]) {
       await checkRasterEqualsPeer(FAMILY, cfg, await peerGrids(GRID, PROMPTS, cfg));
+    }
+  },
+});
+
+Deno.test({
+  name: "Lumina2 mixes each cell with the release's decayed CFG scale: g = 7, 2, 40 as the peer",
+  ...PYTHON_TESTS,
+  async fn() {
+    // 4x8: area (4/2)·(8/2) = 8, so g = 7 mixes cell (0, 0) at 7·(1 − 2/8) = 5.25 and every
+    // later cell at 4; g = 2 is clamped up to 4 at (0, 0) already: the grids of g = 4; g = 40
+    // mixes (0, 0), (0, 1), (0, 2) at 30, 18.75, 9.375, then 4 (n = 5: 9.375·3/8 < 4).
+    const at4 = await peerGrids(GRID, PROMPTS, 4);
+    for (const cfg of [7, 2, 40]) {
+      const peer = await peerGrids(GRID, PROMPTS, cfg);
+      await checkRasterEqualsPeer(FAMILY, cfg, peer);
+      if (cfg === 2) assert.deepEqual(peer, at4);
+      if (cfg === 40) assert.notDeepEqual(peer, at4, "the decaying cells should matter");
     }
   },
 });
@@ -154,7 +174,7 @@ Deno.test({
       assert.equal(await planCommand([...args, "--format", "json"], io), 0);
       planned.push(JSON.parse(io.stdoutText()).passes);
     }
-    for (const cfg of [1, 4]) assert.deepEqual(await checkZipar(FAMILY, cfg, windows), planned);
+    for (const cfg of [1, 4, 7]) assert.deepEqual(await checkZipar(FAMILY, cfg, windows), planned);
     await removeTinyLumina2();
   },
 });

@@ -2,8 +2,8 @@
  * What a planned step costs, counted on the CPU (worker/step_profile.py, the numbers of
  * `zipar bench --profile`): every family's decoder layer launches at most 15 top-level torch
  * ops (Lumina-mGPT's Chameleon 17: its q/k LayerNorm), nothing in the planned loop reads back
- * from the device in any sampling setting, and a loaded model keeps one set of step graphs for
- * all its generations. The counts are of ops and calls, never of time.
+ * from the device in any sampling setting (Lumina-mGPT 2.0's per-cell CFG scales included), and
+ * a loaded model keeps one set of step graphs for all its generations. The counts are of ops and calls, never of time.
  *
  * Each test opens its own workers (graph mode differs).
  */
@@ -18,6 +18,7 @@ import { openTiny, PYTHON, PYTHON_TESTS, removeTinyModels, runPython } from "./t
 import { openJanus, removeTinyJanus, tinyJanus } from "./janus_test_helpers.ts";
 import { openEmu3, removeTinyEmu3, tinyEmu3 } from "./emu3_test_helpers.ts";
 import { openLumina, removeTinyLumina, tinyLumina } from "./lumina_test_helpers.ts";
+import { removeTinyLumina2, tinyLumina2 } from "./lumina2_test_helpers.ts";
 
 type Sampling = { temperature: number; topK: number; topP: number };
 
@@ -99,7 +100,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "Janus, Emu3 and Lumina planned steps: the fused decoder layer, no host reads",
+  name: "Janus, Emu3, Lumina and Lumina 2.0 planned steps: the fused decoder layer, no host reads",
   ...PYTHON_TESTS,
   async fn() {
     const prompt = (p: string, index: number) => ({ condition: { prompt: p }, seed: 2, index });
@@ -108,6 +109,8 @@ Deno.test({
       ["janus", async () => openJanus(await tinyJanus()), 15],
       ["emu3", async () => openEmu3(await tinyEmu3()), 15],
       ["lumina", async () => openLumina(await tinyLumina()), 17],
+      // with CFG its plans carry per-cell scales (ModelInfo.cfgRule), gathered on the device
+      ["lumina2", async () => openLumina(await tinyLumina2()), 17],
     ];
     try {
       for (const [name, open, budget] of cases) {
@@ -122,6 +125,7 @@ Deno.test({
       await removeTinyJanus();
       await removeTinyEmu3();
       await removeTinyLumina();
+      await removeTinyLumina2();
     }
   },
 });

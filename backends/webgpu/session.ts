@@ -247,6 +247,12 @@ export class WebgpuSession implements Session {
     const { gpu, decoder, kernels, family, grid: [height, width], prefix } = this.#model;
     const { device } = gpu;
     checkPlan(run.plan, { family, height, width, prefix, eolToken: null });
+    if (run.cfgScales !== undefined) {
+      // No plansCfgScales: the engine runs a model's per-cell scales interactive, never here.
+      throw new TypeError(
+        "WebGPU plans mix one CFG scale at every cell, not a scale per cell (PlanRun.cfgScales): run interactive",
+      );
+    }
     const b = run.images.length;
     const seqs = run.cfgScale === 1 ? b : 2 * b;
     if (seqs !== this.#seqs) {

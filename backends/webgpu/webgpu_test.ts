@@ -6,7 +6,7 @@ import { cellKey } from "../../core/random.ts";
 import { mixCfg, resolveSampling, sample, type SamplingOptions } from "../../core/sampling.ts";
 import { createSchedule } from "../../core/schedule.ts";
 import { compilePlan, encodePlan } from "../../core/plan.ts";
-import { type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
+import { type Backend, type Query, QUERY_TOKEN_CONDITION } from "../../core/step.ts";
 import { referenceLogits } from "../llamagen_reference.ts";
 import { createWebgpuBackend, openWebgpuBackend } from "./backend.ts";
 import { randomLlamagenWeights, tinyConfig, writeRandomModel } from "./random_weights.ts";
@@ -206,6 +206,49 @@ gpuTest("generate() gives the same ZipAR grids in planned and interactive mode",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+gpuTest(
+  "runPlan() refuses per-cell CFG scales in one line; generate() runs them interactive",
+  async () => {
+    const backend = await createWebgpuBackend(config, weights);
+    try {
+      const layout = layoutOf(backend.info);
+      const schedule = createSchedule(layout, { window: 2 });
+      const plan = encodePlan(compilePlan(layout, schedule));
+      const images = [{ condition: 3, seed: 1, index: 0 }];
+      const session = await backend.open(sequencesFor([3], true));
+      const cells = layout.height * layout.width;
+      await assert.rejects(
+        session.runPlan!({
+          plan,
+          images,
+          cfgScale: 7,
+          cfgScales: new Float64Array(cells).fill(4),
+          sampling: resolveSampling({ temperature: 0 }),
+          progressEvery: 0,
+        }),
+        /^TypeError: WebGPU plans mix one CFG scale at every cell, not a scale per cell/,
+      );
+      await session.close();
+      // The same model said to have a CFG rule: the engine keeps its scales off the plan runner.
+      const cfgRule = { kind: "decay", floor: 4, start: 2, latentStride: 2 } as const;
+      const ruled: Backend = {
+        name: "webgpu",
+        info: { ...backend.info, cfgRule },
+        open: (sequences) => backend.open(sequences),
+        close: () => Promise.resolve(),
+      };
+      const options = { images, schedule, cfgScale: 7, sampling: { temperature: 0 } };
+      assert.equal((await generate(ruled, options)).stats.mode, "interactive");
+      await assert.rejects(
+        generate(ruled, { ...options, mode: "planned" }),
+        /cannot run plans with a CFG scale per cell \(llamagen's cfgRule\): use interactive mode/,
+      );
+    } finally {
+      await backend.close();
+    }
+  },
+);
 
 gpuTest("openWebgpuBackend() reports bad model directories in one line", async () => {
   const dir = await Deno.makeTempDir({ prefix: "zipar-webgpu-" });

@@ -169,6 +169,8 @@ export function gridMeta(input: GridMetaInput): Record<string, unknown> {
     grid: [info.height, info.width],
     prefix: info.prefix,
     eolToken: info.eolToken,
+    // The model's per-position CFG rule: `sampling.cfg` is where its scale starts (core/cfg).
+    ...(info.cfgRule ? { cfgRule: info.cfgRule } : {}),
     ...input.origin,
     schedule: choice.schedule,
     scheduleName: run.schedule,

@@ -90,3 +90,12 @@ Deno.test("gridMeta() records a Python worker's torch threads after the wall tim
   assert.deepEqual(entries[at + 1], ["threads", 3]);
   assert.equal("threads" in gridMeta(INPUT), false);
 });
+
+Deno.test("gridMeta() records a model's CFG rule after its EOL token, where it has one", () => {
+  const cfgRule = { kind: "decay", floor: 4, start: 2, latentStride: 2 } as const;
+  const backend = new MockBackend({ height: 2, width: 4, cfgRule });
+  const entries = Object.entries(gridMeta({ ...INPUT, backend }));
+  const at = entries.findIndex(([k]) => k === "eolToken");
+  assert.deepEqual(entries[at + 1], ["cfgRule", cfgRule]);
+  assert.equal("cfgRule" in gridMeta(INPUT), false);
+});

@@ -1,7 +1,8 @@
 """The cross-language contract, read from the one file the TypeScript engine reads too
 (core/contract.json; core/contract.ts is the other side, and core/contract_test.ts checks both
 give the same values): the protocol version, the frame and safetensors header caps, the step's
-sentinel values, LlamaGen's presets and limits, the image size range and each family's grid facts and sampling defaults. Read once at import with the standard library.
+sentinel values, LlamaGen's presets and limits, the image size range and each family's grid facts,
+sampling defaults and CFG rule. Read once at import with the standard library.
 
     python -m contract   -> the values as one JSON line (what the test compares)
 """
@@ -26,13 +27,20 @@ PLAN_PREDICTS_NONE: int = _DATA["planPredictsNone"]  # a query that samples noth
 LLAMAGEN_PRESETS = {name: tuple(p) for name, p in _DATA["llamagenPresets"].items()}
 LLAMAGEN_LIMITS: dict = dict(_DATA["llamagenLimits"])  # a LlamaGen directory's caps
 IMAGE_SIZE_PX = tuple(_DATA["imageSizePx"])  # (min, max) image side a size may ask for
-# Each family's facts: title, grid [H, W], eol, about, sampling defaults (ModelInfo.defaults).
+# Each family's facts: title, grid [H, W], eol, about, sampling defaults (ModelInfo.defaults),
+# and a release's per-position CFG rule (ModelInfo.cfgRule) where it has one.
 FAMILIES = _DATA["families"]
 
 
 def family_defaults(name: str) -> dict:
     """A copy of family `name`'s sampling defaults (ModelInfo.defaults)."""
     return dict(FAMILIES[name]["defaults"])
+
+
+def family_cfg_rule(name: str):
+    """A copy of family `name`'s CFG rule (ModelInfo.cfgRule; core/cfg.ts applies it), or None."""
+    rule = FAMILIES[name].get("cfgRule")
+    return None if rule is None else dict(rule)
 
 
 def values() -> dict:

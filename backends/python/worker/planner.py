@@ -5,6 +5,10 @@ for every sequence of the session, which must be the family's conditions_for(ima
 for LlamaGen the images (conditional halves) then the images again (unconditional halves) when
 cfgScale != 1. Query inputs are read from the grid on the device; the host only learns the
 tokens at the end. Family-independent: the family's session runs each forward.
+
+CFG mixes with the plan's cfgScale, or, when the plan carries a cfgScales buffer (a model's
+per-cell rule, Lumina-mGPT 2.0's decay), with the scale of the cell each row samples: the
+numbers come from core/cfg.ts cfgScales; nothing here knows the rule.
 """
 
 import os
@@ -22,17 +26,24 @@ from sampler import cell_key, mix_cfg, prepare, sample
 from step_profile import STEP, loop, profiling, scope
 
 
-def check_plan(info: dict, num_slots: int, step_start, slot, inp, predicts, height, width):
+def check_plan(info: dict, num_slots: int, step_start, slot, inp, predicts, height, width,
+               cfg_scales=None):
+    """core/plan.ts checkPlan's twin, same checks and words; cfg_scales: the run's per-cell CFG
+    scales [H*W] (the plan's cfgScales buffer), or None."""
     if height != info["height"] or width != info["width"]:
         raise ValueError(f"plan grid {height}x{width} does not match the model's "
                          f"{info['height']}x{info['width']}")
+    cells = height * width
+    if cfg_scales is not None and (len(cfg_scales) != cells or not np.all(
+            np.isfinite(cfg_scales) & (cfg_scales >= 1))):
+        raise ValueError(f"plan cfgScales must be {cells} finite scales ≥ 1, one per grid cell "
+                         f"(got {len(cfg_scales)})")
     n = len(slot)
     if len(step_start) < 2 or step_start[0] != 0 or step_start[-1] != n \
             or np.any(np.diff(step_start) <= 0):
         raise ValueError("plan stepStart must rise strictly from 0 to the number of queries")
     if len(inp) != n or len(predicts) != n:
         raise ValueError("plan arrays slot, input, predicts must have equal lengths")
-    cells = height * width
     if slot.min() < 0 or slot.max() >= num_slots:
         raise ValueError(f"plan slot outside 0..{num_slots - 1}")
     if info["eolToken"] is None and np.any(inp == INPUT_EOL):
@@ -142,9 +153,13 @@ def run_plan(family, session: FamilySession, plan: dict, arrays: dict,
     step_start, slot = arrays["stepStart"], arrays["slot"]
     inp, predicts = arrays["input"], arrays["predicts"]
     height, width = int(plan["height"]), int(plan["width"])
-    check_plan(info, session.num_slots, step_start, slot, inp, predicts, height, width)
+    cfg_scales = arrays.get("cfgScales")  # [H*W] float32: the model's per-cell CFG scales
+    check_plan(info, session.num_slots, step_start, slot, inp, predicts, height, width,
+               cfg_scales)
     images: List[dict] = plan["images"]
     scale, interval = float(plan["cfgScale"]), int(plan.get("cfgInterval", -1))
+    if cfg_scales is not None and scale == 1:
+        raise ValueError("plan cfgScales need CFG, but its cfgScale is 1")
     sampling = plan["sampling"]
     temperature, top_k = float(sampling["temperature"]), int(sampling["topK"])
     top_p, every = float(sampling["topP"]), int(plan.get("progressEvery", 0))
@@ -161,6 +176,9 @@ def run_plan(family, session: FamilySession, plan: dict, arrays: dict,
     grid = torch.full((b, cells + 2), -1, dtype=torch.int64, device=device)
     grid[:, cells + 1] = eol
     guidance = torch.tensor(scale, dtype=torch.float32, device=device)  # once, not per step
+    # [H*W] float32 on the device, once; a step gathers its rows' scales by cell (no host read)
+    per_cell = None if cfg_scales is None else torch.from_numpy(
+        np.array(cfg_scales, dtype=np.float32)).to(device)
     free = sync_free(device) or profiling()  # a profile counts the GPU's path
     if temperature > 0:
         prepare(int(info["vocab"]), device)
@@ -177,7 +195,9 @@ def run_plan(family, session: FamilySession, plan: dict, arrays: dict,
                     logits = logits.view(halves, b, w.nw, -1)
                     mixed = logits[0].reshape(b * w.nw, -1)  # [B*nw, vocab]
                     if scale != 1:
-                        guided = mix_cfg(logits[0], logits[-1], guidance).reshape(b * w.nw, -1)
+                        # g: the plan's one scale, or each row's cell's own [B*nw, 1]
+                        g = guidance if per_cell is None else per_cell[w.cell][:, None]
+                        guided = mix_cfg(mixed, logits[-1].reshape(b * w.nw, -1), g)
                         mixed = keep_guided(guided, mixed, w.cell, interval)
                     grid[w.img, w.cell] = sample(mixed, w.keys, temperature, top_k, top_p,
                                                  sync_free=free)

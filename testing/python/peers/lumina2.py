@@ -8,7 +8,9 @@ shared their code could not catch their mistakes). From the release's public cod
   tokens <reserved{8800 + n}> of n 32-px patches (H / 4, W / 4), which the loop here writes;
 - CFG: an unconditional sequence from the image-start token on, mixed u + g·(c − u) at every
   position of the image, g updated first as max(4, g·(1 − n / ((H/4·2)·(W/4·2)))) with n the
-  tokens after image start (the CFG processor's latent dims are the patch counts · 2);
+  tokens after image start (the CFG processor's latent dims are the patch counts · 2), at every
+  position the processor sees: n = 2 at the first image token, each forced EOL counted, g
+  carried from one position to the next; g = 1 is no CFG (the processor returns the scores);
 - the end-of-line token forced after every row, every other position restricted to the image
   ids 155000..171383 (code k is id 155000 + k);
 - greedy: the argmax of what is left (top-k does not change an argmax).

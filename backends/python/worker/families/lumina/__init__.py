@@ -60,6 +60,7 @@ class LuminaModel:
 
     NAME = NAME
     DEFAULTS = DEFAULTS
+    CFG_RULE = None  # a release's per-position CFG scale (ModelInfo.cfgRule), if it has one
 
     def __init__(self, path: str, model, vocab, rules, options: LoadOptions):
         self.path, self.model, self.vocab, self.rules = path, model, vocab, rules
@@ -77,7 +78,8 @@ class LuminaModel:
         self.info = {"name": os.path.basename(os.path.normpath(path)) or self.NAME,
                      "family": self.NAME, "vocab": self.vocab.size, "height": self.height,
                      "width": self.width, "prefix": 1, "eolToken": self.vocab.eol_token,
-                     "numClasses": 0, "conditioning": "text", "defaults": dict(self.DEFAULTS)}
+                     "numClasses": 0, "conditioning": "text", "defaults": dict(self.DEFAULTS),
+                     **({"cfgRule": dict(self.CFG_RULE)} if self.CFG_RULE else {})}
         self.config = {"family": self.NAME, "modelType": config.model_type,
                        "layers": int(config.num_hidden_layers),
                        "hidden": int(config.hidden_size),

@@ -14,15 +14,17 @@ the grid of --grid / --size / the directory name / 768 px; defaults from the rel
 scripts/sample.sh and README (core/contract.json): CFG 4, image top-k 4096, temperature 1.
 
 CFG: the release mixes u + g·(c − u) with g = max(4, g·(1 − n / (H/2 · W/2))) updated at
-every image position n (inference_solver.py's CFG processor), for its g = 4 4 throughout;
-zipar mixes with the constant scale it is given, so it equals the release at g = 4 (and g = 1).
+every position n it generates after the image-start token (inference_solver.py's CFG
+processor; n = 2 at cell (0, 0), EOLs counted). The family reports that rule as numbers,
+ModelInfo.cfgRule (core/contract.json); the engine's core/cfg.ts cfgScales turns it into a
+scale per cell, which interactive steps mix with in TypeScript and plans send to planner.py.
 
 The decoder: MoVQGAN 270M (movqgan_270M.ckpt beside the model, decoder.py).
 """
 
 from typing import Tuple
 
-from contract import family_defaults
+from contract import family_cfg_rule, family_defaults
 from devices import probe
 from errors import CheckpointError
 from families.family import LoadOptions, decoder_absent, decoder_found
@@ -52,6 +54,7 @@ class Lumina2(LuminaModel):
 
     NAME = NAME
     DEFAULTS = family_defaults(NAME)
+    CFG_RULE = family_cfg_rule(NAME)  # the release's decay of g towards 4
 
     def decoder_status(self) -> dict:
         try:
