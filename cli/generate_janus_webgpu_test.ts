@@ -45,6 +45,8 @@ Deno.test({
       ];
       assert.deepEqual([...gpu.grid.tokens], [...py.grid.tokens]); // sampled: seed 7, cfg 5
       assert.equal(gpu.grid.meta.backend, "webgpu");
+      assert.match(String(gpu.grid.meta.device), /^webgpu: /); // the adapter
+      assert.equal(gpu.grid.meta.dtype, "float32"); // the tiny model's weights are f32
       assert.equal(gpu.grid.meta.passes, 4 + 3 * 2);
       for (const i of ["000", "001"]) {
         const a = decodePng(await Deno.readFile(join(dir, `webgpu_${i}.png`)));

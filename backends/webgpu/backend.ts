@@ -84,7 +84,14 @@ export async function openWebgpuBackend(
     stored16: config.dtype !== "float32",
     deviceF16: gpu.f16,
   });
-  return Object.assign(await createWebgpuBackend(config, weights, { dtype }), { modelDecoder });
+  const runsOn = {
+    device: `webgpu: ${gpu.description}`,
+    dtype: dtype === "f16" ? "float16" : "float32",
+  };
+  return Object.assign(await createWebgpuBackend(config, weights, { dtype }), {
+    modelDecoder,
+    runsOn,
+  });
 }
 
 /** Options of {@linkcode createWebgpuBackend} (tests and benchmarks). */

@@ -100,6 +100,7 @@ export async function openJanusWebgpuBackend(
     };
     const name = dir.replace(/\/+$/, "").split("/").at(-1) || "janus";
     return new JanusWebgpuBackend({
+      dtype,
       gpu,
       kernels,
       config,
@@ -189,12 +190,15 @@ interface JanusParts {
   matmul: MatmulOptions;
   name: string;
   dir: string;
+  dtype: MatrixDtype;
 }
 
 class JanusWebgpuBackend implements Backend {
   readonly name = "webgpu";
   readonly info: ModelInfo;
   readonly modelDecoder: ModelDecoder;
+  /** The adapter and how the weights are stored (grid metadata). */
+  readonly runsOn: { device: string; dtype: string };
   #parts: JanusParts | null;
   readonly #model: SessionModel;
 
@@ -214,6 +218,10 @@ class JanusWebgpuBackend implements Backend {
       defaults: { ...CONTRACT.families.janus.defaults },
     };
     this.modelDecoder = { available: true, where: "janus-vq", name: "Janus VQ-16", dir: parts.dir };
+    this.runsOn = {
+      device: `webgpu: ${parts.gpu.description}`,
+      dtype: parts.dtype === "f16" ? "float16" : "float32",
+    };
     this.#model = {
       gpu: parts.gpu,
       kernels: parts.kernels,

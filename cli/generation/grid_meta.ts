@@ -12,8 +12,9 @@ import type { ScheduleChoice } from "../schedules.ts";
 import { VERSION } from "./version.ts";
 
 /**
- * The backend part of the metadata: `modelPath` (+ `device`, `dtype` for python: what the worker
- * reports it runs on, else what was asked) or the mock's options.
+ * The backend part of the metadata: `modelPath` (+ `device`, `dtype`: what the Python worker
+ * reports it runs on, else what was asked; for WebGPU the adapter and the weight storage) or the
+ * mock's options.
  *
  * @example
  * ```ts
@@ -37,7 +38,9 @@ export function backendMeta(
   worker?: { device: string; dtype: string },
 ): Record<string, unknown> {
   if (spec.backend === "mock") return { mock: spec.mock };
-  if (spec.backend === "webgpu") return { modelPath: spec.model };
+  if (spec.backend === "webgpu") {
+    return worker ? { modelPath: spec.model, ...worker } : { modelPath: spec.model };
+  }
   return {
     modelPath: spec.model,
     device: worker?.device ?? spec.device ?? null,
@@ -45,9 +48,16 @@ export function backendMeta(
   };
 }
 
-/** The Python worker's device and dtype of a backend, when it is one. */
+/**
+ * Where a backend runs its model, when it says: the Python worker's device and dtype, or a
+ * WebGPU backend's adapter and weight storage (its `runsOn`).
+ */
 export function workerOf(backend: object): { device: string; dtype: string } | undefined {
-  const worker = (backend as { worker?: { device?: unknown; dtype?: unknown } }).worker;
+  const b = backend as {
+    worker?: { device?: unknown; dtype?: unknown };
+    runsOn?: { device?: unknown; dtype?: unknown };
+  };
+  const worker = b.runsOn ?? b.worker;
   if (typeof worker?.device !== "string" || typeof worker?.dtype !== "string") return undefined;
   return { device: worker.device, dtype: worker.dtype };
 }

@@ -7,6 +7,8 @@ Deno.test("backendMeta() records the model path, device and dtype, or the mock's
   const mock = { height: 4, width: 4, vocab: 8 };
   assert.deepEqual(backendMeta({ backend: "mock", mock }), { mock });
   assert.deepEqual(backendMeta({ backend: "webgpu", model: "m" }), { modelPath: "m" });
+  const gpu = { device: "webgpu: llvmpipe", dtype: "float16" };
+  assert.deepEqual(backendMeta({ backend: "webgpu", model: "m" }, gpu), { modelPath: "m", ...gpu });
   assert.deepEqual(backendMeta({ backend: "python", model: "m", dtype: "float16" }), {
     modelPath: "m",
     device: null,
