@@ -248,11 +248,17 @@ Deno.test({
   sanitizeResources: false, // the shared WebGPU device stays open
   sanitizeOps: false,
   async fn(t) {
-    const presets: ["test" | "mult" | "pass", number][] = [["test", 4], ["mult", 4], ["pass", 24]];
-    for (const [preset, side] of presets) {
-      await t.step(`${preset}: 2 images of ${side}×${side} tokens`, async () => {
+    // Batches of 2 at 4×4; one image at Janus-Pro's 24×24 (384 px on the software adapter is
+    // the slow part of the suite's Janus checks).
+    const presets: ["test" | "mult" | "pass", number, number][] = [
+      ["test", 4, 2],
+      ["mult", 4, 2],
+      ["pass", 24, 1],
+    ];
+    for (const [preset, side, b] of presets) {
+      await t.step(`${preset}: ${b} image(s) of ${side}×${side} tokens`, async () => {
         const dir = await tinyJanus(preset);
-        const b = 2, n = side * side;
+        const n = side * side;
         const tokens = Int32Array.from({ length: b * n }, (_, i) => (i * 37 + 11) % 256);
         const want = await transformersPixels(dir, tokens, b);
         const decoder = await openJanusWebgpuDecoder(dir);
