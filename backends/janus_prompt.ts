@@ -12,8 +12,8 @@
  *   has them (Janus-Pro), else `User`/`Assistant` (Janus-1.3B).
  *
  * A prompt edged with U+001C–U+001F, U+0085 or U+FEFF is refused in transformers' layout: the
- * two Jinja engines' `trim` disagree on those. The template is untrusted: it renders in a worker
- * with its time, ranges and output bounded (bounded_template.ts), first once at load.
+ * two Jinja engines' `trim` disagree on those. The template is untrusted: it renders with its time,
+ * ranges and output bounded (bounded_template.ts), first once at load.
  *
  * An unconditional row pads the prompt's ids as each layout's own loop does (transformers: all
  * but BOS and `<begin_of_image>`; official: all but the first and the last); a negative prompt
@@ -50,7 +50,7 @@ export interface JanusPrompt {
   padId: number;
   /**
    * Each sequence's condition block: its prompt's (or its unconditional row's) ids. The chat
-   * template renders in a bounded worker (bounded_template.ts), once for all the sequences.
+   * template renders bounded (bounded_template.ts), once for all the sequences.
    */
   ids(sequences: readonly PromptSequence[]): Promise<number[][]>;
 }
@@ -138,6 +138,7 @@ export async function loadJanusPrompt(dir: string): Promise<JanusPrompt> {
       : idOf(boi, "the image-start tag"),
     padId: intId(generation.pad_token_id ?? generation.eos_token_id, "pad_token_id", dir),
   } as const;
+  // deno-lint-ignore require-await -- a rejection, not a throw, for a refused prompt
   const texts = async (prompts: string[]) => {
     prompts.forEach(checkTrimEdges);
     const contexts = prompts.map((prompt) => ({
@@ -145,7 +146,7 @@ export async function loadJanusPrompt(dir: string): Promise<JanusPrompt> {
       add_generation_prompt: true,
       ...special,
     }));
-    const rendered = await renderBounded(template.source, template.where, contexts);
+    const rendered = renderBounded(template.source, template.where, contexts);
     return rendered.map((text) => encode(text + boi, true));
   };
   await texts(["a prompt"]); // a template that loops, explodes or fails does so here, at load
