@@ -5,10 +5,11 @@
  * and planned mode; a plan runner that does not know the interval is run interactive.
  */
 import assert from "node:assert/strict";
+import { plainPlanRunner } from "../testing/plain_plan_runner.ts";
 import { generate, type GenerateOptions } from "../core/engine.ts";
 import { layoutOf } from "../core/layout.ts";
 import { createSchedule } from "../core/schedule.ts";
-import type { Backend, Session } from "../core/step.ts";
+import type { Backend } from "../core/step.ts";
 import { llamagenCfgLoop } from "./llamagen_cfg_loop.ts";
 import { MockBackend } from "./mock/mock.ts";
 
@@ -49,19 +50,7 @@ Deno.test("generate() with cfgInterval gives LlamaGen's grid on raster and ZipAR
 
 Deno.test("generate() runs cfgInterval interactive on a plan runner that does not know it", async () => {
   // The mock's sessions without their plansCfgInterval: a plan runner that guides every token.
-  const unaware: Backend = {
-    name: "unaware",
-    info: backend.info,
-    async open(sequences) {
-      const session = await backend.open(sequences);
-      return {
-        step: (q) => session.step(q),
-        runPlan: (r, p) => session.runPlan!(r, p),
-        close: () => session.close(),
-      } satisfies Session;
-    },
-    close: () => Promise.resolve(),
-  };
+  const unaware = plainPlanRunner(backend, "unaware");
   const official = await llamagenCfgLoop(backend, images, CFG, 4);
   const auto = await run(unaware, 4, 2, "auto");
   assert.equal(auto.stats.mode, "interactive");

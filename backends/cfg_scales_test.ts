@@ -6,6 +6,7 @@
  * that does not know per-cell scales is run interactive, and refused in planned mode.
  */
 import assert from "node:assert/strict";
+import { plainPlanRunner } from "../testing/plain_plan_runner.ts";
 import { cfgQueries } from "../core/cfg.ts";
 import { sequencesFor } from "../core/condition.ts";
 import { generate, type GenerateOptions } from "../core/engine.ts";
@@ -14,13 +15,7 @@ import { compilePlan, encodePlan } from "../core/plan.ts";
 import { cellKey } from "../core/random.ts";
 import { mixCfg, resolveSampling, sample } from "../core/sampling.ts";
 import { createSchedule } from "../core/schedule.ts";
-import {
-  type Backend,
-  type PlanImage,
-  type Query,
-  QUERY_TOKEN_CONDITION,
-  type Session,
-} from "../core/step.ts";
+import { type Backend, type PlanImage, QUERY_TOKEN_CONDITION } from "../core/step.ts";
 import { MockBackend, type MockOptions } from "./mock/mock.ts";
 import { runPlanOnHost } from "./host_plan.ts";
 
@@ -98,19 +93,7 @@ Deno.test("generate() mixes each cell with its cfgRule scale, as the release's l
 
 Deno.test("generate() runs per-cell scales interactive on a plan runner that does not know them", async () => {
   // The mock's sessions without plansCfgScales: a plan runner that mixes with cfgScale only.
-  const unaware: Backend = {
-    name: "unaware",
-    info: ruled.info,
-    async open(sequences) {
-      const session = await ruled.open(sequences);
-      return {
-        step: (q: readonly Query[]) => session.step(q),
-        runPlan: (r, p) => session.runPlan!(r, p),
-        close: () => session.close(),
-      } satisfies Session;
-    },
-    close: () => Promise.resolve(),
-  };
+  const unaware = plainPlanRunner(ruled, "unaware");
   const auto = await run(unaware, 7, 2, "auto");
   assert.equal(auto.stats.mode, "interactive");
   assert.deepEqual(auto.grids, await releaseLoop(ruled, images, 7));
