@@ -80,7 +80,7 @@ export function janusConfig(config: Json, weights: WeightDir, dir: string): Janu
   }
   const text = object(config.text_config, "text_config", where);
   const vq = object(config.vq_config ?? {}, "vq_config", where);
-  const vision = object(config.vision_config ?? {}, "vision_config", where);
+  object(config.vision_config ?? {}, "vision_config", where); // janusGridSide reads it
   const shape = (name: string, rank: number) => {
     const entry = weights.entries.get(name);
     if (!entry || entry.shape.length !== rank) {
@@ -140,11 +140,8 @@ export function janusConfig(config: Json, weights: WeightDir, dir: string): Janu
     alignerLayers++;
   }
   const headDim = shape("model.generation_head.proj_out.weight", 2)[0];
-  const tokens = int(vision.num_image_tokens ?? 576, "vision_config.num_image_tokens", where);
-  const side = Math.round(Math.sqrt(tokens));
-  if (side * side !== tokens) {
-    throw new Error(`${where}: vision_config.num_image_tokens ${tokens} is not a square grid`);
-  }
+  const side = janusGridSide(config, where); // the VQ decoder's rule too (janus_vq.ts)
+  const tokens = side * side;
   const context = int(
     text.max_position_embeddings ?? 2048,
     "text_config.max_position_embeddings",
@@ -193,6 +190,44 @@ function ropeBase(text: Json, where: string): number {
     base = p.rope_theta ?? base;
   }
   return num(base ?? 10000, "text_config.rope_theta", where);
+}
+
+/**
+ * The image grid side of a Janus config.json: vision_config's image_size / patch_size, as
+ * transformers sizes the VQ's grid (24 for Janus-Pro's 384 / 16); num_image_tokens, where
+ * stated, must be its square. Throws a one-line RangeError naming the key.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { janusGridSide } from "./janus_config.ts";
+ * assert.equal(janusGridSide({ vision_config: { num_image_tokens: 576 } }, "config.json"), 24);
+ * assert.throws(() => janusGridSide({ vision_config: { num_image_tokens: 16 } }, "c"), /576/);
+ * ```
+ */
+export function janusGridSide(config: Record<string, unknown>, configPath: string): number {
+  const vision = (config.vision_config ?? {}) as Record<string, unknown>;
+  const size = vision.image_size ?? 384; // JanusVisionConfig's defaults
+  const patch = vision.patch_size ?? 16;
+  const side = typeof size === "number" && typeof patch === "number" && patch > 0
+    ? size / patch
+    : NaN;
+  if (!Number.isInteger(side) || side < 1 || side > 4096) {
+    throw new RangeError(
+      `${configPath}: vision_config.image_size ${JSON.stringify(size)} / patch_size ${
+        JSON.stringify(patch)
+      } is no grid side (Janus-Pro: 384 / 16 = 24); use the model's own config.json`,
+    );
+  }
+  if ("num_image_tokens" in vision && vision.num_image_tokens !== side * side) {
+    throw new RangeError(
+      `${configPath}: vision_config.num_image_tokens is ${
+        JSON.stringify(vision.num_image_tokens)
+      }, but image_size / patch_size gives a ${side}×${side} grid (${side * side}); ` +
+        `use the model's own config.json`,
+    );
+  }
+  return side;
 }
 
 /** Every tensor the generation path runs (the text embedding aside), with its shape. */

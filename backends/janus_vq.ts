@@ -22,6 +22,7 @@
  */
 
 import { join } from "node:path";
+import { janusGridSide } from "./janus_config.ts";
 import { readConfigObject } from "./model_dir.ts";
 import { parseVqConfig, type VqConfig, vqShapes, type VqWeights } from "./vq_config.ts";
 import { openWeightDir, SHARD_INDEX, SINGLE_FILE, type WeightDir } from "./weight_dir.ts";
@@ -38,8 +39,6 @@ const DECODER = `${JANUS_VQ_PREFIX}decoder.`;
 // config.json leaves out, as transformers itself would read it.
 const DEFAULT_BASE_CHANNELS = 128;
 const DEFAULT_CHANNEL_MULTIPLIER = [1, 1, 2, 2, 4];
-const DEFAULT_IMAGE_SIZE = 384;
-const DEFAULT_PATCH_SIZE = 16;
 
 /** Janus's VQ decoder as openWebgpuVqDecoder takes it, plus the model's grid side. */
 export interface JanusVq {
@@ -220,44 +219,6 @@ function checkStated(
       "decoder.up.*.block.0.conv2.weight, finest level first",
     );
   }
-}
-
-/**
- * The image grid side of a Janus config.json: vision_config's image_size / patch_size, as
- * transformers sizes the VQ's grid (24 for Janus-Pro's 384 / 16); num_image_tokens, where
- * stated, must be its square. Throws a one-line RangeError naming the key.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { janusGridSide } from "./janus_vq.ts";
- * assert.equal(janusGridSide({ vision_config: { num_image_tokens: 576 } }, "config.json"), 24);
- * assert.throws(() => janusGridSide({ vision_config: { num_image_tokens: 16 } }, "c"), /576/);
- * ```
- */
-export function janusGridSide(config: Record<string, unknown>, configPath: string): number {
-  const vision = (config.vision_config ?? {}) as Record<string, unknown>;
-  const size = vision.image_size ?? DEFAULT_IMAGE_SIZE;
-  const patch = vision.patch_size ?? DEFAULT_PATCH_SIZE;
-  const side = typeof size === "number" && typeof patch === "number" && patch > 0
-    ? size / patch
-    : NaN;
-  if (!Number.isInteger(side) || side < 1 || side > 4096) {
-    throw new RangeError(
-      `${configPath}: vision_config.image_size ${JSON.stringify(size)} / patch_size ${
-        JSON.stringify(patch)
-      } is no grid side (Janus-Pro: 384 / 16 = 24); use the model's own config.json`,
-    );
-  }
-  if ("num_image_tokens" in vision && vision.num_image_tokens !== side * side) {
-    throw new RangeError(
-      `${configPath}: vision_config.num_image_tokens is ${
-        JSON.stringify(vision.num_image_tokens)
-      }, but image_size / patch_size gives a ${side}×${side} grid (${side * side}); ` +
-        `use the model's own config.json`,
-    );
-  }
-  return side;
 }
 
 /** Refuse a preprocessor_config.json whose postprocess is not (x + 1) / 2 · 255. */
