@@ -54,6 +54,8 @@ export interface JanusConfig {
 
 /** The tensor name prefixes. */
 const LM = "model.language_model.";
+/** The image tokens' generation embedding: [codebook, embedDim]. */
+export const JANUS_GEN_EMBEDDING = "model.generation_embeddings.weight";
 /** The text embedding, read by rows. */
 export const JANUS_TEXT_EMBEDDING = `${LM}embed_tokens.weight`;
 
@@ -132,7 +134,7 @@ export function janusConfig(config: Json, weights: WeightDir, dir: string): Janu
   if (vq.hidden_act !== undefined && vq.hidden_act !== "gelu") {
     throw new Error(`${where}: vq_config.hidden_act ${JSON.stringify(vq.hidden_act)} is not gelu`);
   }
-  const [codebook, embedDim] = shape("model.generation_embeddings.weight", 2);
+  const [codebook, embedDim] = shape(JANUS_GEN_EMBEDDING, 2);
   let alignerLayers = 1;
   while (
     weights.entries.has(`model.generation_aligner.hidden_layers.${alignerLayers - 1}.weight`)
@@ -247,7 +249,7 @@ export function janusShapes(c: JanusConfig): Map<string, number[]> {
     m.set(`${p}mlp.down_proj.weight`, [c.dim, c.hidden]);
   }
   m.set(`${LM}norm.weight`, [c.dim]);
-  m.set("model.generation_embeddings.weight", [c.codebook, c.embedDim]);
+  m.set(JANUS_GEN_EMBEDDING, [c.codebook, c.embedDim]);
   for (const [name, shape] of janusLinears(c)) {
     m.set(`${name}.weight`, shape);
     m.set(`${name}.bias`, [shape[0]]);

@@ -14,6 +14,7 @@ import { checkCondition, isPrompt, type Sequence } from "../../core/condition.ts
 import { CONTRACT } from "../../core/contract.ts";
 import type { Backend, ModelInfo, PlanRun, Session } from "../../core/step.ts";
 import {
+  JANUS_GEN_EMBEDDING,
   JANUS_TEXT_EMBEDDING,
   type JanusConfig,
   janusConfig,
@@ -29,7 +30,7 @@ import { QUERY_INTS } from "./device_queries.ts";
 import { uploadJanusWeights } from "./janus_weights.ts";
 import { Kernels } from "./kernels.ts";
 import type { MatmulOptions } from "./matmul.ts";
-import { type MatrixDtype, storageDtype } from "./matrix_upload.ts";
+import { chunkRows, type MatrixDtype, storageDtype } from "./matrix_upload.ts";
 import { type SessionModel, type SessionOpening, WebgpuSession } from "./session.ts";
 import type { GpuWeights } from "./weights.ts";
 
@@ -143,15 +144,29 @@ export function checkJanusFits(
 ): void {
   const binding = limits.maxStorageBufferBindingSize;
   for (const [name, shape] of janusShapes(config)) {
-    const bytes = shape.length === 1 ? 4 : dtype === "f16" ? 2 : 4;
-    const rowBytes = shape.at(-1)! * bytes * (shape.length === 1 ? 1 : 8); // chunks: ≥ 8 rows
-    if (rowBytes > binding) {
+    // Vectors and the (small) generation embedding go up whole in f32; matrices in row chunks
+    // of the storage dtype, as uploadMatrix splits them.
+    const whole = shape.length === 1 || name === JANUS_GEN_EMBEDDING;
+    const fits = whole
+      ? shape.reduce((a, b) => a * b, 4) <= binding
+      : canChunk(shape[0], shape[1], binding, dtype === "f16" ? 2 : 4);
+    if (!fits) {
       throw new Error(
         `${dir}: ${name} (${
           shape.join("×")
         }) does not fit this adapter's ${binding}-byte storage binding; use --backend python`,
       );
     }
+  }
+}
+
+/** Whether uploadMatrix can split rows × cols into chunks of `maxBytes` (chunkRows' rule). */
+function canChunk(rows: number, cols: number, maxBytes: number, bytesPerElement: number) {
+  try {
+    chunkRows(rows, cols, maxBytes, bytesPerElement);
+    return true;
+  } catch {
+    return false;
   }
 }
 

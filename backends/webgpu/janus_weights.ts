@@ -14,7 +14,12 @@
  * @module
  */
 
-import { type JanusConfig, janusLinears, janusShapes } from "../janus_config.ts";
+import {
+  JANUS_GEN_EMBEDDING,
+  type JanusConfig,
+  janusLinears,
+  janusShapes,
+} from "../janus_config.ts";
 import type { Tensor } from "../safetensors_format.ts";
 import type { WeightDir } from "../weight_dir.ts";
 import { storageBuffer } from "./device.ts";
@@ -116,7 +121,7 @@ export async function uploadJanusWeights(
     const linears = janusLinears(config);
     const rest = await read([
       "model.language_model.norm.weight",
-      "model.generation_embeddings.weight",
+      JANUS_GEN_EMBEDDING,
       ...linears.flatMap(([name]) => [`${name}.weight`, `${name}.bias`]),
     ]);
     const linear = ([name, [n, k]]: [string, [number, number]]): GpuLinear => ({
@@ -125,7 +130,7 @@ export async function uploadJanusWeights(
       k,
       n,
     });
-    const genEmbed = rest.get("model.generation_embeddings.weight")!;
+    const genEmbed = rest.get(JANUS_GEN_EMBEDDING)!;
     if (genEmbed.data.byteLength > options.maxBytes) {
       throw new RangeError("The generation embedding does not fit one storage binding");
     }
