@@ -62,6 +62,7 @@ import {
   samplingFor,
 } from "./flags/sampling_flags.ts";
 import { runGeneration, stepProgress } from "./generation/run.ts";
+import { isDirectory } from "./io/atomic_write.ts";
 import { installInterruptCleanup } from "./io/interrupt.ts";
 import { type Io, StdoutClosedError } from "./io/io.ts";
 import { stderrProgress } from "./io/progress.ts";
@@ -388,14 +389,5 @@ export async function openPngDecoder(backend: Backend, png: PngRequest): Promise
   } catch (e) {
     if (e instanceof ValidationError) throw e;
     throw new Error(`--png: ${(e as Error).message}`);
-  }
-}
-
-/** Whether `path` is a directory (false when it is anything else or missing). */
-function isDirectory(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
   }
 }

@@ -20,6 +20,7 @@ import {
   ValidationError,
   type Values,
 } from "./args.ts";
+import { isDirectory } from "../io/atomic_write.ts";
 import { quietWorkerLog } from "../io/quiet_log.ts";
 
 /** The backend flags' declarations. */
@@ -225,15 +226,6 @@ export function backendFlags(values: Values): BackendSpec {
     // --quiet: the worker's `note:` lines (which num_classes a .pt used, …) stay unsaid.
     ...(values.quiet === true ? { onLog: quietWorkerLog } : {}),
   };
-}
-
-/** Whether `path` is a directory (false when it is anything else or missing). */
-function isDirectory(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
-  }
 }
 
 /**

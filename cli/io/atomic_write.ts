@@ -60,8 +60,19 @@ export function writeError(path: string, e: unknown, dir = dirname(resolve(path)
   return new Error(`cannot write ${path}: ${cause}`);
 }
 
-/** Whether `path` is an existing directory (it may still refuse new files: /proc, /sys). */
-function isDirectory(path: string): boolean {
+/**
+ * Whether `path` is an existing directory (false when it is anything else or missing; a
+ * directory may still refuse new files: /proc, /sys).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isDirectory } from "./atomic_write.ts";
+ * assert.equal(isDirectory(Deno.cwd()), true);
+ * assert.equal(isDirectory("/no/such/path"), false);
+ * ```
+ */
+export function isDirectory(path: string): boolean {
   try {
     return Deno.statSync(path).isDirectory;
   } catch {
