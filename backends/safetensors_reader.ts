@@ -157,7 +157,20 @@ export async function readExpectedTensors(
   name: string,
   configName = "the config",
 ): Promise<Map<string, Tensor>> {
-  const header = await readHeader(source, name);
+  return await readCheckedTensors(source, await readHeader(source, name), want, name, configName);
+}
+
+/**
+ * {@linkcode readExpectedTensors} for a header already read: check that it holds every tensor
+ * `want` names with its shape, read them, and refuse non-finite values, in one line each.
+ */
+export async function readCheckedTensors(
+  source: ByteSource,
+  header: SafetensorsHeader,
+  want: Map<string, number[]>,
+  name: string,
+  configName = "the config",
+): Promise<Map<string, Tensor>> {
   checkExpected(header, want, name, configName);
   const tensors = await readTensors(source, header, want.keys());
   for (const [key, tensor] of tensors) {

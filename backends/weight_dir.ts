@@ -14,14 +14,18 @@
 import { join } from "node:path";
 import { readConfigObject } from "./model_dir.ts";
 import {
-  checkExpected,
   DTYPE_BYTES,
   type SafetensorsHeader,
   type Tensor,
   type TensorEntry,
   toFloat32,
 } from "./safetensors_format.ts";
-import { type ByteSource, openFileSource, readHeader, readTensors } from "./safetensors_reader.ts";
+import {
+  type ByteSource,
+  openFileSource,
+  readCheckedTensors,
+  readHeader,
+} from "./safetensors_reader.ts";
 
 /** The single-file name transformers writes. */
 export const SINGLE_FILE = "model.safetensors";
@@ -139,18 +143,14 @@ export async function openWeightDir(dir: string): Promise<WeightDir> {
       }
       const out = new Map<string, Tensor>();
       for (const [shard, some] of byShard) {
-        checkExpected(shard.header, some, shard.path, configName);
-        for (const [name, tensor] of await readTensors(shard.source, shard.header, some.keys())) {
-          const at = tensor.data.findIndex((v) => !Number.isFinite(v));
-          if (at >= 0) {
-            throw new RangeError(
-              `${shard.path}: tensor ${name} holds ${
-                tensor.data[at]
-              } at index ${at}: weights must be finite; get the weights again`,
-            );
-          }
-          out.set(name, tensor);
-        }
+        const got = await readCheckedTensors(
+          shard.source,
+          shard.header,
+          some,
+          shard.path,
+          configName,
+        );
+        for (const [name, tensor] of got) out.set(name, tensor);
       }
       return out;
     },
