@@ -67,7 +67,7 @@ export async function openWebgpuBackend(
     ? await readConfigObject(join(options.model, "config.json")).catch(() => null)
     : null; // loadLlamagen names what is missing
   if (json && isJanusConfig(json)) {
-    return await openJanusWebgpuBackend(options.model, { dtype: options.dtype });
+    return await openJanusWebgpuBackend(options.model, { config: json, dtype: options.dtype });
   }
   if (typeof json?.model_type === "string") {
     throw new Error(

@@ -44,6 +44,8 @@ export function isJanusConfig(config: Record<string, unknown>): boolean {
 
 /** Options of {@linkcode openJanusWebgpuBackend}. */
 export interface JanusWebgpuOptions {
+  /** The directory's config.json when the caller has read it already. */
+  config?: Record<string, unknown>;
   /** `--dtype`: float32 or float16 matrices (default: {@linkcode storageDtype}'s rule). */
   dtype?: string;
   /** Called after each decoder layer is on the device (done, of total). */
@@ -65,7 +67,7 @@ export async function openJanusWebgpuBackend(
   dir: string,
   options: JanusWebgpuOptions = {},
 ): Promise<Backend & { modelDecoder: ModelDecoder }> {
-  const json = await readConfigObject(join(dir, "config.json"));
+  const json = options.config ?? await readConfigObject(join(dir, "config.json"));
   if (json.model_type === "multi_modality") {
     throw new Error(
       `${dir}: DeepSeek's Janus release layout (multi_modality, pickled weights) runs on --backend python; the WebGPU backend reads transformers' layout (deepseek-community/Janus-Pro-*)`,
