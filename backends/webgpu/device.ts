@@ -119,20 +119,29 @@ async function createGpu(): Promise<Gpu> {
   };
 }
 
+/** What {@linkcode withErrorScope} does when the device reports an error. */
+export interface ErrorScopeOptions<T> {
+  /** The fix, appended to the one-line message. */
+  fix?: string;
+  /** Free what `setup` made before the error is thrown (buffers). */
+  discard?: (result: T) => void;
+}
+
 /**
- * Run `setup` inside validation and out-of-memory error scopes; a captured error rejects with
- * a one-line message naming `what`.
+ * Run `setup` (sync, or async to its end) inside validation and out-of-memory error scopes; a
+ * captured error rejects with a one-line message naming `what` (and the fix, when given).
  */
 export async function withErrorScope<T>(
   device: GPUDevice,
   what: string,
-  setup: () => T,
+  setup: () => T | Promise<T>,
+  options: ErrorScopeOptions<T> = {},
 ): Promise<T> {
   device.pushErrorScope("out-of-memory");
   device.pushErrorScope("validation");
   let result: T | undefined, thrown: unknown = null;
   try {
-    result = setup();
+    result = await setup();
   } catch (e) {
     thrown = e;
   }
@@ -140,7 +149,11 @@ export async function withErrorScope<T>(
   const memory = await device.popErrorScope();
   if (thrown) throw thrown;
   const error = validation ?? memory;
-  if (error) throw new Error(`WebGPU ${what} failed: ${error.message.split("\n")[0]}`);
+  if (error) {
+    options.discard?.(result as T);
+    const fix = options.fix ? `: ${options.fix}` : "";
+    throw new Error(`WebGPU ${what} failed: ${error.message.split("\n")[0]}${fix}`);
+  }
   return result as T;
 }
 

@@ -87,14 +87,16 @@ export async function openJanusWebgpuBackend(
     });
     checkJanusFits(config, device.limits, dtype, dir);
     const kernels = new Kernels(device);
-    const gpuWeights = await uploadInScope(
+    const gpuWeights = await withErrorScope(
       device,
+      "upload of the Janus weights",
       () =>
         uploadJanusWeights(device, config, weights, {
           maxBytes: device.limits.maxStorageBufferBindingSize,
           dtype,
           onLayer: options.onLayer,
         }),
+      { fix: "use --backend python", discard: (w) => w.all.forEach((b) => b.destroy()) },
     );
     const matmul: MatmulOptions = {
       policy: "auto",
@@ -170,31 +172,6 @@ function canChunk(rows: number, cols: number, maxBytes: number, bytesPerElement:
   } catch {
     return false;
   }
-}
-
-/** The upload inside validation and out-of-memory scopes: a device that runs out says so. */
-async function uploadInScope(device: GPUDevice, upload: () => Promise<GpuWeights>) {
-  device.pushErrorScope("out-of-memory");
-  device.pushErrorScope("validation");
-  let weights: GpuWeights | null = null, thrown: unknown = null;
-  try {
-    weights = await upload();
-  } catch (e) {
-    thrown = e;
-  }
-  const validation = await device.popErrorScope();
-  const memory = await device.popErrorScope();
-  const error = validation ?? memory;
-  if (thrown) throw thrown;
-  if (error) {
-    for (const b of weights!.all) b.destroy();
-    throw new Error(
-      `WebGPU could not hold the Janus weights (${
-        error.message.split("\n")[0]
-      }): use --backend python`,
-    );
-  }
-  return weights!;
 }
 
 interface JanusParts {
